@@ -1,0 +1,1 @@
+"""HTTP and WebSocket routes: thin, they parse, authorize and call the store."""

@@ -1,0 +1,98 @@
+"""`POST /v1/batch`: many document ops, all or nothing, consecutive seqs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from app.api.bodies import encode_value, read_json
+from app.api.deps import PrincipalDep, SettingsDep, StoreDep
+from app.api.models import BatchRequest, BatchResponse, problems
+from app.auth.principal import Principal
+from app.errors import LevelstreamError, ValidationFailed
+from app.settings import Settings
+from app.store.keys import validate_key, validate_name
+from app.store.types import WriteOp
+
+router = APIRouter(prefix="/v1", tags=["batch"])
+
+MAX_OPS = 1000
+_FIELDS = {"op", "collection", "key", "value", "if_rev", "ttl_s"}
+_PERMISSION = {"put": "write", "patch": "write", "delete": "delete"}
+
+
+def parse_ops(body: Any, principal: Principal, settings: Settings) -> list[WriteOp]:
+    """Validate and authorize every op first: one bad op refuses the whole batch."""
+    if not isinstance(body, dict) or not isinstance(body.get("ops"), list):
+        raise ValidationFailed('the body must be {"ops": [...]}')
+    raw_ops = body["ops"]
+    if not raw_ops:
+        raise ValidationFailed("ops must hold at least one op")
+    if len(raw_ops) > MAX_OPS:
+        raise ValidationFailed(f"a batch holds at most {MAX_OPS} ops")
+    ops = []
+    for index, raw in enumerate(raw_ops):
+        try:
+            ops.append(_parse_op(raw, principal, settings))
+        except LevelstreamError as exc:
+            exc.detail = f"op {index}: {exc.detail}"
+            exc.extra["op_index"] = index
+            raise
+    return ops
+
+
+def _parse_op(raw: Any, principal: Principal, settings: Settings) -> WriteOp:
+    if not isinstance(raw, dict):
+        raise ValidationFailed("an op must be an object")
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise ValidationFailed(f"unknown field(s): {', '.join(sorted(unknown))}")
+    kind = raw.get("op")
+    if kind not in _PERMISSION:
+        raise ValidationFailed("op must be one of put, patch, delete")
+    collection = validate_name(raw.get("collection"))  # type: ignore[arg-type]
+    key = raw.get("key")
+    validate_key(key)  # type: ignore[arg-type]
+    if_rev = raw.get("if_rev")
+    if if_rev is not None and (type(if_rev) is not int or if_rev < 0):
+        raise ValidationFailed("if_rev must be a non-negative integer")
+    ttl_s = raw.get("ttl_s")
+    if ttl_s is not None and (
+        type(ttl_s) not in (int, float) or not 0 < ttl_s <= 315_360_000
+    ):
+        raise ValidationFailed("ttl_s must be a number of seconds > 0")
+    ttl_ms = None if ttl_s is None else max(int(ttl_s * 1000), 1)
+    principal.require(_PERMISSION[kind], collection)  # type: ignore[arg-type]
+    if kind == "put":
+        value_json = encode_value(raw.get("value"), settings.max_value_bytes)
+        return WriteOp("put", collection, key, value_json, if_rev=if_rev, ttl_ms=ttl_ms)
+    if kind == "patch":
+        if "value" not in raw:
+            raise ValidationFailed("a patch op needs value (the merge patch)")
+        return WriteOp("patch", collection, key, patch=raw["value"], if_rev=if_rev, ttl_ms=ttl_ms)
+    return WriteOp("delete", collection, key, if_rev=if_rev)
+
+
+@router.post(
+    "/batch",
+    summary="Apply many ops atomically",
+    response_model=None,
+    responses={200: {"model": BatchResponse, "description": "All ops applied"}, **problems(400, 401, 403, 404, 412, 413, 422)},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}},
+        }
+    },
+)
+async def batch(
+    request: Request, principal: PrincipalDep, store: StoreDep, settings: SettingsDep
+) -> Response:
+    ops = parse_ops(await read_json(request, settings.max_json_depth), principal, settings)
+    result = await store.write(ops)
+    body = b'{"results":[' + b",".join(r.body for r in result.results) + b'],"seq":%d}' % result.last_seq
+    return Response(body, media_type="application/json")
+
+
+EXTRA_SCHEMAS = [BatchRequest]

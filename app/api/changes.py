@@ -1,0 +1,105 @@
+"""`GET /v1/changes`: the change log by seq, with long-polling (`wait`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from app.api.deps import NotifierDep, PrincipalDep, StoreDep
+from app.api.models import ChangesPage, problems
+from app.auth.principal import Principal
+from app.errors import Forbidden, ValidationFailed
+from app.store.keys import validate_key, validate_name
+from app.store.types import ChangeBatch, ChangeFilter, KeyRange
+
+router = APIRouter(prefix="/v1", tags=["changes"])
+
+MAX_SEQ = 2**63 - 1
+
+
+def build_filter(
+    principal: Principal,
+    collection: str,
+    key: str | None,
+    prefix: str | None,
+    gt: str | None,
+    gte: str | None,
+    lt: str | None,
+    lte: str | None,
+) -> ChangeFilter:
+    """The subscription filter of the contract: a collection, then at most one key filter."""
+    if collection != "*":
+        validate_name(collection)
+        if not principal.may("read", collection):
+            raise Forbidden(f"this credential may not read collection {collection!r}")
+    elif "read" not in principal.permissions and not principal.is_admin:
+        raise Forbidden("this credential may not read")
+    ranged = any(b is not None for b in (gt, gte, lt, lte))
+    if sum((key is not None, prefix is not None, ranged)) > 1:
+        raise ValidationFailed("use at most one of key, prefix, or a gt/gte/lt/lte range")
+    for name, value in (("key", key), ("prefix", prefix), ("gt", gt), ("gte", gte), ("lt", lt), ("lte", lte)):
+        if value is not None:
+            validate_key(value, name)
+    bounds = None
+    if prefix is not None or ranged:
+        bounds = KeyRange(gt=gt, gte=gte, lt=lt, lte=lte, prefix=prefix)
+    return ChangeFilter(collection, key=key, bounds=bounds)
+
+
+def changes_body(batch: ChangeBatch, epoch: str) -> bytes:
+    return b'{"changes":[%s],"last_seq":%d,"head_seq":%d,"epoch":"%s"}' % (
+        b",".join(batch.changes),
+        batch.last_seq,
+        batch.head_seq,
+        epoch.encode("ascii"),
+    )
+
+
+@router.get(
+    "/changes",
+    summary="Read changes after a seq (long-poll with wait)",
+    response_model=None,
+    responses={200: {"model": ChangesPage, "description": "Changes"}, **problems(400, 401, 403, 410, 422)},
+)
+async def get_changes(
+    principal: PrincipalDep,
+    store: StoreDep,
+    notifier: NotifierDep,
+    collection: Annotated[str, Query(description="A collection, or * for all readable")],
+    key: str | None = None,
+    prefix: str | None = None,
+    gt: str | None = None,
+    gte: str | None = None,
+    lt: str | None = None,
+    lte: str | None = None,
+    since: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="Deliver changes with seq > since")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    wait: Annotated[
+        float, Query(ge=0, le=60, description="Long-poll: seconds to wait for a change")
+    ] = 0,
+) -> Response:
+    flt = build_filter(principal, collection, key, prefix, gt, gte, lt, lte)
+    can_read = principal.read_check()
+    start = store.head_seq if since is None else since
+    deadline = time.monotonic() + wait
+    while True:
+        # Arm before reading, so a commit after the read still wakes us.
+        wakeup = notifier.arm()
+        try:
+            batch = await store.changes(flt, start, limit, can_read)
+            remaining = deadline - time.monotonic()
+            if batch.changes or remaining <= 0 or notifier.closed:
+                return Response(changes_body(batch, store.epoch), media_type="application/json")
+            # Nothing matched up to the head: the next read can start there.
+            start = batch.last_seq
+            try:
+                await asyncio.wait_for(wakeup, remaining)
+            except TimeoutError:
+                pass
+        finally:
+            notifier.disarm(wakeup)

@@ -1,0 +1,28 @@
+"""Liveness and readiness probes (no credential needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from app.api.deps import StoreDep
+from app.api.models import Health, problems
+from app.api.problems import problem_response, request_id_of
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is up", response_model=Health)
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    summary="The store is open and accepting writes",
+    response_model=Health,
+    responses=problems(503),
+)
+async def readyz(request: Request, store: StoreDep) -> Health | Response:
+    if getattr(request.app.state, "draining", False) or not await store.ready():
+        return problem_response("unavailable", "not accepting writes", request_id_of(request))
+    return Health(status="ready", head_seq=store.head_seq, epoch=store.epoch)

@@ -1,0 +1,193 @@
+"""Pydantic models of the wire format, for the OpenAPI document and the SDKs.
+
+Hot paths do not run responses through these (they return bytes built by the
+store); request bodies that are arbitrary JSON are parsed by `bodies`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ENVELOPE_EXAMPLE = {
+    "collection": "tickets",
+    "key": "t-1",
+    "value": {"title": "Printer on fire", "status": "open"},
+    "rev": 1042,
+    "created_at": "2026-11-25T17:00:00.123Z",
+    "updated_at": "2026-11-25T17:00:00.123Z",
+}
+CHANGE_EXAMPLE = {
+    "seq": 1042,
+    "op": "put",
+    "collection": "tickets",
+    "key": "t-1",
+    "value": {"title": "Printer on fire", "status": "open"},
+    "rev": 1042,
+    "prev_rev": 1000,
+    "ts": "2026-11-25T17:00:00.123Z",
+}
+
+
+class Envelope(BaseModel):
+    """A stored document version."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ENVELOPE_EXAMPLE]})
+
+    collection: str
+    key: str
+    value: Any = Field(description="Any JSON value except null (absent in keys_only pages)")
+    rev: int = Field(description="The seq of the write that produced this version")
+    created_at: str
+    updated_at: str
+    expires_at: str | None = Field(default=None, description="Set when the document has a TTL")
+
+
+class DocumentPage(BaseModel):
+    items: list[Envelope]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end")
+
+
+class CollectionInfo(BaseModel):
+    name: str
+    count: int
+
+
+class CollectionList(BaseModel):
+    items: list[CollectionInfo]
+
+
+class ChangeModel(BaseModel):
+    """One committed change."""
+
+    model_config = ConfigDict(
+        title="Change", json_schema_extra={"examples": [CHANGE_EXAMPLE]}
+    )
+
+    seq: int
+    op: Literal["put", "delete"]
+    collection: str
+    key: str
+    value: Any = Field(description="The new value; null for a delete")
+    rev: int
+    prev_rev: int | None
+    ts: str
+    reason: Literal["expired"] | None = None
+
+
+class ChangesPage(BaseModel):
+    changes: list[ChangeModel]
+    last_seq: int = Field(description="Pass as `since` next time")
+    head_seq: int = Field(description="The database's latest seq at the read")
+    epoch: str
+
+
+class BatchOp(BaseModel):
+    op: Literal["put", "patch", "delete"]
+    collection: str
+    key: str
+    value: Any = Field(default=None, description="The value (put) or merge patch (patch)")
+    if_rev: int | None = Field(default=None, description="Fail the whole batch unless at this rev")
+    ttl_s: float | None = Field(default=None, gt=0)
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ops": [
+                        {"op": "put", "collection": "tickets", "key": "t-1",
+                         "value": {"title": "Printer"}, "if_rev": 1042},
+                        {"op": "delete", "collection": "tickets", "key": "t-2"},
+                    ]
+                }
+            ]
+        }
+    )
+
+    ops: list[BatchOp] = Field(max_length=1000)
+
+
+class Deleted(BaseModel):
+    collection: str
+    key: str
+    deleted: Literal[True]
+
+
+class BatchResponse(BaseModel):
+    results: list[Envelope | Deleted]
+    seq: int = Field(description="The seq of the batch's last change")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "urn:levelstream:problem:not_found",
+                    "title": "Not found",
+                    "status": 404,
+                    "detail": "document 't-1' not found in collection 'tickets'",
+                    "code": "not_found",
+                    "request_id": "3f2b9c0d4e5f4a7b8c9d0e1f2a3b4c5d",
+                }
+            ]
+        },
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: Literal[
+        "bad_request", "validation_failed", "unauthorized", "forbidden", "not_found",
+        "conflict", "precondition_failed", "payload_too_large", "history_compacted",
+        "rate_limited", "unavailable", "internal",
+    ]
+    request_id: str | None
+
+
+class Health(BaseModel):
+    status: str
+    head_seq: int | None = None
+    epoch: str | None = None
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries documenting problem+json errors."""
+    described = {
+        400: "Bad request (malformed JSON or header)",
+        401: "Missing or invalid credential",
+        403: "The credential lacks the permission",
+        404: "Not found",
+        409: "Conflict",
+        410: "History compacted: resnapshot",
+        412: "Precondition failed (If-Match / If-None-Match / if_rev)",
+        413: "Payload too large",
+        422: "Validation failed",
+        429: "Rate limited",
+        503: "Unavailable",
+    }
+    return {
+        status: {
+            "description": described[status],
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+def json_body(schema: dict[str, Any], description: str, example: Any) -> dict[str, Any]:
+    """`openapi_extra` for a route that reads its JSON body itself."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": schema, "example": example}},
+        }
+    }

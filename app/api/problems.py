@@ -1,0 +1,124 @@
+"""RFC 9457 problem details: the one shape of every error the API returns."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.errors import LevelstreamError
+
+log = logging.getLogger("levelstream.api")
+
+PROBLEM_TYPE = "application/problem+json"
+
+STATUS_BY_CODE = {
+    "bad_request": 400,
+    "validation_failed": 422,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "precondition_failed": 412,
+    "payload_too_large": 413,
+    "history_compacted": 410,
+    "rate_limited": 429,
+    "unavailable": 503,
+    "internal": 500,
+}
+TITLE_BY_CODE = {
+    "bad_request": "Bad request",
+    "validation_failed": "Validation failed",
+    "unauthorized": "Unauthorized",
+    "forbidden": "Forbidden",
+    "not_found": "Not found",
+    "conflict": "Conflict",
+    "precondition_failed": "Precondition failed",
+    "payload_too_large": "Payload too large",
+    "history_compacted": "History compacted",
+    "rate_limited": "Rate limited",
+    "unavailable": "Service unavailable",
+    "internal": "Internal server error",
+}
+_CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
+
+
+def problem_body(
+    code: str, detail: str, request_id: str | None, status: int | None = None, **extra: Any
+) -> bytes:
+    status = status or STATUS_BY_CODE[code]
+    body: dict[str, Any] = {
+        "type": f"urn:levelstream:problem:{code}",
+        "title": TITLE_BY_CODE[code],
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": request_id,
+    }
+    for name, value in extra.items():
+        body.setdefault(name, value)
+    return orjson.dumps(body)
+
+
+def problem_response(
+    code: str,
+    detail: str,
+    request_id: str | None,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    status = status or STATUS_BY_CODE[code]
+    return Response(
+        problem_body(code, detail, request_id, status, **extra),
+        status_code=status,
+        media_type=PROBLEM_TYPE,
+        headers=headers,
+    )
+
+
+def request_id_of(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+async def _levelstream_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LevelstreamError)
+    headers = None
+    if exc.code == "unauthorized":
+        headers = {"WWW-Authenticate": 'Bearer realm="levelstream"'}
+    elif exc.code == "rate_limited" and "retry_after" in exc.extra:
+        headers = {"Retry-After": str(exc.extra["retry_after"])}
+    return problem_response(exc.code, exc.detail, request_id_of(request), headers=headers, **exc.extra)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    # Only where and what: never echo the input back (it may hold a secret).
+    errors = [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+    where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors) or "request"
+    return problem_response(
+        "validation_failed", f"invalid {where}", request_id_of(request), errors=errors
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _CODE_BY_STATUS.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal")
+    detail = exc.detail if isinstance(exc.detail, str) else TITLE_BY_CODE[code]
+    return problem_response(
+        code, detail, request_id_of(request), status=exc.status_code, headers=exc.headers
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(LevelstreamError, _levelstream_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,111 @@
+"""`create_app(settings)`: wires store, auth and routers; the lifespan opens and closes them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from app import __version__
+from app.api import batch, changes, documents, health, problems, swagger
+from app.api.middleware import RequestContext
+from app.api.models import Problem
+from app.auth.authenticator import Authenticator
+from app.auth.bootstrap import admin_token
+from app.realtime.notifier import CommitNotifier
+from app.settings import Settings
+from app.store.base import Store
+from app.store.leveldb import LevelStore
+from app.store.maintenance import Retention
+
+DESCRIPTION = """
+Levelstream stores JSON documents in collections and pushes every committed
+change, with a gap-free sequence number, to subscribers (WebSocket, SSE,
+long-poll). Authenticate with `Authorization: Bearer <token>` or `X-API-Key`.
+Every error is RFC 9457 problem details.
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    """Clean SDK method names: `put_document`, `get_changes`, ..."""
+    return route.name
+
+
+def open_store(settings: Settings) -> Store:
+    return LevelStore(
+        settings.data_dir / "db",
+        sync=settings.durability == "sync",
+        retention=Retention(settings.retention_changes, settings.retention_seconds),
+        max_group=settings.max_group_size,
+        max_value_bytes=settings.max_value_bytes,
+        maintenance_interval_s=settings.maintenance_interval_s,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(settings)
+        notifier = CommitNotifier()
+        store.add_listener(notifier.on_commit)
+        await store.start()
+        app.state.store = store
+        app.state.notifier = notifier
+        try:
+            yield
+        finally:
+            app.state.draining = True
+            notifier.close()
+            await store.close()
+
+    app = FastAPI(
+        title="Levelstream",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.settings = settings
+    app.state.draining = False
+    app.state.authenticator = Authenticator(admin_token(settings.admin_token, settings.data_dir))
+
+    def epoch() -> str:
+        store = getattr(app.state, "store", None)
+        return store.epoch if store is not None else ""
+
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, epoch=epoch)
+    problems.install(app)
+    for module in (documents, batch, changes, health):
+        app.include_router(module.router)
+    swagger.install(app)
+    _install_openapi(app)
+    return app
+
+
+def _install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in (Problem, *batch.EXTRA_SCHEMAS):
+                model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, sub in model_schema.pop("$defs", {}).items():
+                    components.setdefault(name, sub)
+                components[model.__name__] = model_schema
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

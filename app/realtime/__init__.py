@@ -1,0 +1,1 @@
+"""Real-time delivery: committed changes to subscribers."""

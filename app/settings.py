@@ -1,0 +1,47 @@
+"""All configuration, from `LEVELSTREAM_*` environment variables and a `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One settings object per app; nothing reads the environment anywhere else."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEVELSTREAM_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Path("./data")
+    admin_token: str | None = Field(default=None, repr=False)
+    durability: Literal["sync", "async"] = "sync"
+    retention_changes: int = Field(default=1_000_000, ge=1)
+    retention_seconds: int = Field(default=604_800, ge=1)
+    jwt_secret: str | None = Field(default=None, repr=False)
+    jwt_trusted_issuers: str | None = None
+    allowed_origins: str = ""
+    trusted_proxies: str = ""
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_value_bytes: int = Field(default=1024 * 1024, ge=16)
+    max_json_depth: int = Field(default=64, ge=1, le=512)
+    ws_queue_limit: int = Field(default=10_000, ge=1)
+    store_url: str | None = None
+    bus_url: str | None = None
+
+    # Writer: how many transactions one group commit may hold.
+    max_group_size: int = Field(default=1024, ge=1)
+    # How often the TTL sweeper and the retention trimmer run, in seconds.
+    maintenance_interval_s: float = Field(default=1.0, gt=0)
+    log_level: str = "info"
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]

@@ -1,0 +1,76 @@
+"""The `Store` interface: everything the API and the real-time hub need from storage.
+
+The LevelDB implementation is `app.store.leveldb.LevelStore`; a clustered
+implementation (PostgreSQL) fills the same interface, so nothing above the
+store knows which one runs.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+
+from app.store.records import DocRecord
+from app.store.types import Change, ChangeBatch, ChangeFilter, Page, RangeQuery, TxResult, WriteOp
+
+CommitListener = Callable[[Sequence[Change]], None]
+# Decides whether a caller may read a collection; None means "everything".
+ReadCheck = Callable[[str], bool] | None
+
+
+class Store(ABC):
+    epoch: str
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Open for business: start the writer and background maintenance."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Finish in-flight writes, stop background work, close the database."""
+
+    @property
+    @abstractmethod
+    def head_seq(self) -> int:
+        """The seq of the latest committed change."""
+
+    @abstractmethod
+    async def oldest_seq(self) -> int:
+        """The oldest seq still in the change log (head + 1 when the log is empty)."""
+
+    @abstractmethod
+    def add_listener(self, listener: CommitListener) -> None:
+        """Call `listener` on the event loop with every committed group, in seq order."""
+
+    @abstractmethod
+    def remove_listener(self, listener: CommitListener) -> None: ...
+
+    @abstractmethod
+    async def write(self, ops: list[WriteOp]) -> TxResult:
+        """Apply `ops` all or nothing; returns after the commit (durable in sync mode)."""
+
+    @abstractmethod
+    async def get(self, collection: str, key: str) -> DocRecord | None:
+        """The live (not expired) document, or None."""
+
+    @abstractmethod
+    async def range(self, query: RangeQuery) -> Page:
+        """One page of a key range, from one consistent snapshot."""
+
+    @abstractmethod
+    async def collections(self) -> list[tuple[str, int]]:
+        """Collections that hold documents, with their counts, by name."""
+
+    @abstractmethod
+    async def changes(
+        self, flt: ChangeFilter, since: int, limit: int, can_read: ReadCheck = None
+    ) -> ChangeBatch:
+        """Matching changes with seq > since, as of one snapshot.
+
+        Raises `HistoryCompacted` when `since` is older than the log keeps and
+        `BadRequest` when it is ahead of the head.
+        """
+
+    @abstractmethod
+    async def ready(self) -> bool:
+        """Open and accepting writes."""

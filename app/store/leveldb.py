@@ -1,0 +1,218 @@
+"""The embedded store: one LevelDB directory, one writer thread, reader threads.
+
+Point reads run on the event loop (a LevelDB get is a few microseconds and
+plyvel releases the GIL); scans run on a small thread pool owned by the store,
+so closing can wait for them before the database is closed (closing under a
+running iterator would crash the process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import plyvel
+
+from app.errors import Unavailable
+from app.store import keys
+from app.store.base import CommitListener, ReadCheck, Store
+from app.store.maintenance import Retention, sweep_candidates, trim_log
+from app.store.reads import read_changes, read_range
+from app.store.records import DocRecord, decode_record, now_ms
+from app.store.types import ChangeBatch, ChangeFilter, Page, RangeQuery, TxResult, WriteOp
+from app.store.writer import Writer
+
+log = logging.getLogger("levelstream.store")
+T = TypeVar("T")
+FORMAT_VERSION = b"1"
+
+
+class LevelStore(Store):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        sync: bool = True,
+        retention: Retention | None = None,
+        max_group: int = 1024,
+        max_value_bytes: int = 1024 * 1024,
+        maintenance_interval_s: float = 1.0,
+    ) -> None:
+        self.path = path
+        self._sync = sync
+        self._retention = retention or Retention()
+        self._max_group = max_group
+        self._max_value_bytes = max_value_bytes
+        self._interval = maintenance_interval_s
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = plyvel.DB(str(path), create_if_missing=True)
+        except plyvel.IOError as exc:
+            raise RuntimeError(
+                f"cannot open the LevelDB at {path}: {exc}. "
+                "Only one Levelstream process may use a data directory."
+            ) from exc
+        self.epoch = self._load_or_init_meta()
+        self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="levelstream-read")
+        self._writer: Writer | None = None
+        self._maintenance_task: asyncio.Task[None] | None = None
+        self._pending_listeners: list[CommitListener] = []
+        self._closed = False
+
+    def _load_or_init_meta(self) -> str:
+        version = self.db.get(keys.meta_key("format"))
+        if version is None:
+            epoch = secrets.token_hex(8)
+            with self.db.write_batch(transaction=True, sync=True) as batch:
+                batch.put(keys.meta_key("format"), FORMAT_VERSION)
+                batch.put(keys.meta_key("epoch"), epoch.encode("ascii"))
+                batch.put(keys.meta_key("head"), keys.seq_bytes(0))
+                batch.put(keys.meta_key("oldest"), keys.seq_bytes(1))
+            return epoch
+        if version != FORMAT_VERSION:
+            raise RuntimeError(f"unsupported data format {version!r} in {self.path}")
+        return bytes(self.db.get(keys.meta_key("epoch"))).decode("ascii")
+
+    def _meta_seq(self, name: str) -> int:
+        raw = self.db.get(keys.meta_key(name))
+        return keys.seq_from(raw) if raw else 0
+
+    # --- lifecycle ----------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._writer = Writer(
+            self.db,
+            loop,
+            sync=self._sync,
+            max_group=self._max_group,
+            max_value_bytes=self._max_value_bytes,
+            head_seq=self._meta_seq("head"),
+            auto_id=self._meta_seq("auto_id"),
+        )
+        for listener in self._pending_listeners:
+            self._writer.add_listener(listener)
+        self._maintenance_task = asyncio.create_task(self._maintain_forever())
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._maintenance_task is not None:
+            self._maintenance_task.cancel()
+            try:
+                await self._maintenance_task
+            except asyncio.CancelledError:
+                pass
+        if self._writer is not None:
+            await asyncio.to_thread(self._writer.stop)
+        self._readers.shutdown(wait=True)
+        self.db.close()
+
+    # --- writes -------------------------------------------------------------
+
+    @property
+    def writer(self) -> Writer:
+        if self._writer is None or self._closed:
+            raise Unavailable("the store is not accepting writes")
+        return self._writer
+
+    @property
+    def head_seq(self) -> int:
+        if self._writer is not None:
+            return self._writer.head_seq
+        return self._meta_seq("head")
+
+    def add_listener(self, listener: CommitListener) -> None:
+        if self._writer is None:
+            self._pending_listeners.append(listener)
+        else:
+            self._writer.add_listener(listener)
+
+    def remove_listener(self, listener: CommitListener) -> None:
+        if self._writer is None:
+            self._pending_listeners.remove(listener)
+        else:
+            self._writer.remove_listener(listener)
+
+    async def write(self, ops: list[WriteOp]) -> TxResult:
+        return await self.writer.submit(ops)
+
+    # --- reads --------------------------------------------------------------
+
+    async def _in_thread(self, fn: Any, *args: Any) -> Any:
+        if self._closed:
+            raise Unavailable("the store is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, partial(fn, *args))
+
+    async def get(self, collection: str, key: str) -> DocRecord | None:
+        if self._closed:
+            raise Unavailable("the store is closed")
+        raw = self.db.get(keys.doc_key(collection, key.encode("utf-8")))
+        if raw is None:
+            return None
+        record = decode_record(raw)
+        return None if record.expired(now_ms()) else record
+
+    async def range(self, query: RangeQuery) -> Page:
+        page: Page = await self._in_thread(read_range, self.db, query)
+        return page
+
+    async def collections(self) -> list[tuple[str, int]]:
+        def scan() -> list[tuple[str, int]]:
+            out = []
+            for dbkey, raw in self.db.iterator(prefix=keys.COUNT):
+                count = int(raw)
+                if count > 0:
+                    out.append((keys.unescape(dbkey[1:]).decode("utf-8"), count))
+            return out
+
+        result: list[tuple[str, int]] = await self._in_thread(scan)
+        return result
+
+    async def changes(
+        self, flt: ChangeFilter, since: int, limit: int, can_read: ReadCheck = None
+    ) -> ChangeBatch:
+        batch: ChangeBatch = await self._in_thread(
+            read_changes, self.db, flt, since, limit, can_read
+        )
+        return batch
+
+    async def oldest_seq(self) -> int:
+        return self._meta_seq("oldest")
+
+    async def ready(self) -> bool:
+        return self._writer is not None and not self._closed
+
+    # --- maintenance: TTL sweep and change-log retention ---------------------
+
+    async def sweep_expired_once(self) -> int:
+        """Delete (through the writer) documents whose TTL has run out; returns how many."""
+        ops = await self._in_thread(sweep_candidates, self.db, now_ms(), 1000)
+        if not ops:
+            return 0
+        result = await self.write(ops)
+        return len(result.results)
+
+    async def trim_once(self) -> int:
+        """Drop change-log entries past retention; returns how many were dropped."""
+        return await self.writer.run_maintenance(partial(trim_log, retention=self._retention))
+
+    async def _maintain_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                while await self.sweep_expired_once() >= 1000:
+                    pass
+                while await self.trim_once() >= 10_000:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("maintenance run failed")

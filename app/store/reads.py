@@ -1,0 +1,178 @@
+"""Scans: range pages and change-log reads, each from one LevelDB snapshot.
+
+These run on reader threads. Every bound is turned into LevelDB key bytes
+inside the collection's own prefix, so no user input can move a scan into
+another collection or into the internal namespaces.
+"""
+
+from __future__ import annotations
+
+import orjson
+import plyvel
+
+from app.errors import BadRequest, HistoryCompacted
+from app.store import keys
+from app.store.base import ReadCheck
+from app.store.records import HEADER_SIZE, decode_record, now_ms
+from app.store.types import ChangeBatch, ChangeFilter, KeyRange, Page, RangeQuery
+
+# (key bytes, exclusive?) lower bound and (key bytes, inclusive?) upper bound.
+Lower = tuple[bytes, bool]
+Upper = tuple[bytes, bool]
+
+
+def _bounds(base: bytes, bounds: KeyRange, after: str | None, reverse: bool) -> tuple[Lower, Upper]:
+    stop = keys.increment(base)
+    assert stop is not None
+    lower: Lower = (base, False)
+    upper: Upper = (stop, False)
+
+    def raise_lower(candidate: Lower) -> None:
+        nonlocal lower
+        # The tighter lower bound: the larger key; on a tie, the exclusive one.
+        if candidate[0] > lower[0] or (candidate[0] == lower[0] and candidate[1]):
+            lower = candidate
+
+    def cut_upper(candidate: Upper) -> None:
+        nonlocal upper
+        # The tighter upper bound: the smaller key; on a tie, the exclusive one.
+        if candidate[0] < upper[0] or (candidate[0] == upper[0] and not candidate[1]):
+            upper = candidate
+
+    def enc(s: str) -> bytes:
+        return base + keys.escape(s.encode("utf-8"))
+
+    if bounds.prefix is not None:
+        raise_lower((enc(bounds.prefix), False))
+        prefix_stop = keys.increment(enc(bounds.prefix))
+        if prefix_stop is not None:
+            cut_upper((prefix_stop, False))
+    if bounds.gte is not None:
+        raise_lower((enc(bounds.gte), False))
+    if bounds.gt is not None:
+        raise_lower((enc(bounds.gt), True))
+    if bounds.lte is not None:
+        cut_upper((enc(bounds.lte), True))
+    if bounds.lt is not None:
+        cut_upper((enc(bounds.lt), False))
+    if after is not None:
+        if reverse:
+            cut_upper((enc(after), False))
+        else:
+            raise_lower((enc(after), True))
+    return lower, upper
+
+
+def read_range(db: plyvel.DB, query: RangeQuery) -> Page:
+    base = keys.doc_prefix(query.collection)
+    lower, upper = _bounds(base, query.bounds, query.after, query.reverse)
+    snapshot = db.snapshot()
+    try:
+        head = keys.seq_from(snapshot.get(keys.meta_key("head")))
+        if lower[0] > upper[0]:
+            return Page([], None, head)
+        iterator = snapshot.iterator(
+            start=lower[0],
+            stop=upper[0],
+            include_start=not lower[1],
+            include_stop=upper[1],
+            reverse=query.reverse,
+        )
+        now = now_ms()
+        items: list[bytes] = []
+        last_key: str | None = None
+        more = False
+        for dbkey, raw in iterator:
+            if len(items) == query.limit:
+                more = True
+                break
+            record = decode_record(raw)
+            if record.expired(now):
+                continue
+            last_key = keys.key_from_doc_key(query.collection, dbkey).decode("utf-8")
+            if query.keys_only:
+                envelope = orjson.loads(raw[HEADER_SIZE:])
+                del envelope["value"]
+                items.append(orjson.dumps(envelope))
+            else:
+                items.append(record.envelope)
+        iterator.close()
+        return Page(items, last_key if more else None, head)
+    finally:
+        snapshot.close()
+
+
+def read_changes(
+    db: plyvel.DB, flt: ChangeFilter, since: int, limit: int, can_read: ReadCheck
+) -> ChangeBatch:
+    snapshot = db.snapshot()
+    try:
+        head = keys.seq_from(snapshot.get(keys.meta_key("head")))
+        oldest = keys.seq_from(snapshot.get(keys.meta_key("oldest")))
+        if since > head:
+            raise BadRequest(
+                f"since={since} is ahead of this database's head seq {head}; "
+                "it belongs to another database (check the epoch) or is invalid",
+                head_seq=head,
+            )
+        if since < oldest - 1:
+            raise HistoryCompacted(oldest)
+        if flt.collection == "*":
+            changes = _scan_log(snapshot, flt, since, head, limit, can_read)
+        elif can_read is not None and not can_read(flt.collection):
+            changes = []
+        else:
+            changes = _scan_collection(snapshot, flt, since, head, limit)
+        last = orjson.loads(changes[-1])["seq"] if len(changes) == limit else head
+        return ChangeBatch(changes, last, head)
+    finally:
+        snapshot.close()
+
+
+def _scan_collection(
+    snapshot: plyvel.Snapshot, flt: ChangeFilter, since: int, head: int, limit: int
+) -> list[bytes]:
+    """Walk the collection's log index, so other collections' changes cost nothing."""
+    out: list[bytes] = []
+    if since >= head:
+        return out
+    unfiltered = flt.key is None and flt.bounds is None
+    iterator = snapshot.iterator(
+        start=keys.log_index_key(flt.collection, since + 1),
+        stop=keys.log_index_key(flt.collection, head + 1),
+    )
+    for dbkey, key in iterator:
+        if unfiltered or flt.matches(flt.collection, key.decode("utf-8")):
+            out.append(snapshot.get(keys.log_key(keys.seq_from(dbkey[-8:]))))
+            if len(out) == limit:
+                break
+    iterator.close()
+    return out
+
+
+def _scan_log(
+    snapshot: plyvel.Snapshot,
+    flt: ChangeFilter,
+    since: int,
+    head: int,
+    limit: int,
+    can_read: ReadCheck,
+) -> list[bytes]:
+    out: list[bytes] = []
+    if since >= head:
+        return out
+    unfiltered = flt.key is None and flt.bounds is None and can_read is None
+    iterator = snapshot.iterator(start=keys.log_key(since + 1), stop=keys.log_key(head + 1))
+    for _, data in iterator:
+        if not unfiltered:
+            change = orjson.loads(data)
+            collection, key = change["collection"], change["key"]
+            if can_read is not None and not can_read(collection):
+                continue
+            if not flt.matches(collection, key):
+                continue
+        out.append(data)
+        if len(out) == limit:
+            break
+    iterator.close()
+    return out

@@ -1,0 +1,130 @@
+"""Byte layouts of what the store keeps: document records, envelopes and changes.
+
+Envelopes and changes are JSON built once, at write time, by splicing
+pre-encoded parts; reads and real-time delivery hand those same bytes out
+without decoding them again ("encode once").
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+# A document record is this header followed by the envelope JSON.
+_HEADER = struct.Struct(">QQQ")  # rev, created_ms, expires_ms (0 = never)
+HEADER_SIZE = _HEADER.size
+
+
+@dataclass(frozen=True, slots=True)
+class DocRecord:
+    rev: int
+    created_ms: int
+    expires_ms: int
+    envelope: bytes
+
+    def expired(self, now_ms: int) -> bool:
+        return self.expires_ms != 0 and self.expires_ms <= now_ms
+
+    def value(self) -> Any:
+        return orjson.loads(self.envelope)["value"]
+
+    def encode(self) -> bytes:
+        return _HEADER.pack(self.rev, self.created_ms, self.expires_ms) + self.envelope
+
+
+def decode_record(raw: bytes) -> DocRecord:
+    rev, created_ms, expires_ms = _HEADER.unpack_from(raw)
+    return DocRecord(rev, created_ms, expires_ms, raw[HEADER_SIZE:])
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+_second_cache: dict[int, bytes] = {}
+
+
+def format_ts(ms: int) -> bytes:
+    """RFC 3339 UTC with milliseconds, as bytes: b'2026-11-25T17:00:00.123Z'."""
+    sec, milli = divmod(ms, 1000)
+    head = _second_cache.get(sec)
+    if head is None:
+        head = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)).encode("ascii")
+        if len(_second_cache) > 4096:
+            _second_cache.clear()
+        _second_cache[sec] = head
+    return b"%s.%03dZ" % (head, milli)
+
+
+def envelope_json(
+    collection: str,
+    key: str,
+    value_json: bytes,
+    rev: int,
+    created_ms: int,
+    updated_ms: int,
+    expires_ms: int,
+) -> bytes:
+    parts = [
+        b'{"collection":',
+        orjson.dumps(collection),
+        b',"key":',
+        orjson.dumps(key),
+        b',"value":',
+        value_json,
+        b',"rev":%d,"created_at":"%s","updated_at":"%s"'
+        % (rev, format_ts(created_ms), format_ts(updated_ms)),
+    ]
+    if expires_ms:
+        parts.append(b',"expires_at":"%s"' % format_ts(expires_ms))
+    parts.append(b"}")
+    return b"".join(parts)
+
+
+def change_json(
+    seq: int,
+    op: str,
+    collection: str,
+    key: str,
+    value_json: bytes | None,
+    prev_rev: int | None,
+    ts_ms: int,
+    reason: str | None = None,
+) -> bytes:
+    parts = [
+        b'{"seq":%d,"op":"%s","collection":' % (seq, op.encode("ascii")),
+        orjson.dumps(collection),
+        b',"key":',
+        orjson.dumps(key),
+        b',"value":',
+        value_json if value_json is not None else b"null",
+        b',"rev":%d,"prev_rev":%s,"ts":"%s"'
+        % (seq, b"null" if prev_rev is None else b"%d" % prev_rev, format_ts(ts_ms)),
+    ]
+    if reason is not None:
+        parts.append(b',"reason":' + orjson.dumps(reason))
+    parts.append(b"}")
+    return b"".join(parts)
+
+
+def deleted_json(collection: str, key: str) -> bytes:
+    return b'{"collection":%s,"key":%s,"deleted":true}' % (
+        orjson.dumps(collection),
+        orjson.dumps(key),
+    )
+
+
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"  # ascending in ASCII, so ids sort by value
+
+
+def auto_key(n: int) -> str:
+    """Fixed-width (13 chars) base32 of a 64-bit id: lexicographic order is numeric order."""
+    chars = []
+    for _ in range(13):
+        n, r = divmod(n, 32)
+        chars.append(_CROCKFORD[r])
+    return "".join(reversed(chars))

@@ -1,0 +1,124 @@
+"""Plain data passed across the store interface."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+OpKind = Literal["put", "create", "patch", "delete", "expire"]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOp:
+    """One document operation; a transaction is a list of these, all or nothing.
+
+    `value_json` is the already validated, encoded value of a put/create;
+    `patch` is the merge patch of a patch. `expires_ms` of an `expire` op is the
+    expiry the sweeper saw: the op does nothing if the document changed since.
+    """
+
+    op: OpKind
+    collection: str
+    key: str = ""
+    value_json: bytes | None = None
+    patch: Any = None
+    if_rev: int | None = None
+    if_absent: bool = False
+    if_exists: bool = False
+    ttl_ms: int | None = None
+    expires_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OpResult:
+    """What one op did: its envelope (puts) or a deletion, and whether it created."""
+
+    collection: str
+    key: str
+    rev: int
+    body: bytes  # envelope JSON, or {"collection","key","deleted":true}
+    created: bool = False
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TxResult:
+    results: list[OpResult]
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A committed change, encoded once: `data` is the JSON every subscriber gets."""
+
+    seq: int
+    collection: str
+    key: str
+    op: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRange:
+    """Key bounds inside one collection; every bound is optional and they combine."""
+
+    gt: str | None = None
+    gte: str | None = None
+    lt: str | None = None
+    lte: str | None = None
+    prefix: str | None = None
+
+    def matches(self, key: str) -> bool:
+        if self.prefix is not None and not key.startswith(self.prefix):
+            return False
+        # Python compares str by code point, which is the same order as UTF-8 bytes.
+        if self.gt is not None and not key > self.gt:
+            return False
+        if self.gte is not None and not key >= self.gte:
+            return False
+        if self.lt is not None and not key < self.lt:
+            return False
+        return not (self.lte is not None and not key <= self.lte)
+
+
+@dataclass(frozen=True, slots=True)
+class RangeQuery:
+    collection: str
+    bounds: KeyRange = field(default_factory=KeyRange)
+    limit: int = 100
+    reverse: bool = False
+    after: str | None = None  # the last key of the previous page (from the cursor)
+    keys_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: Sequence[bytes]  # envelope JSON
+    last_key: str | None  # set when there may be more
+    seq: int  # the snapshot's head seq
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeFilter:
+    """Which changes a subscriber wants: a collection (`*`: all) and one key filter."""
+
+    collection: str
+    key: str | None = None
+    bounds: KeyRange | None = None
+
+    def matches(self, collection: str, key: str) -> bool:
+        if self.collection != "*" and collection != self.collection:
+            return False
+        if self.key is not None and key != self.key:
+            return False
+        return self.bounds is None or self.bounds.matches(key)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeBatch:
+    """A read of the change log: matching changes after a seq, as of one snapshot."""
+
+    changes: list[bytes]
+    last_seq: int
+    head_seq: int
