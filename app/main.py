@@ -9,13 +9,16 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from app import __version__
-from app.api import batch, changes, documents, health, problems, swagger
+from app.api import batch, changes, channels, documents, health, problems, stream, swagger, ws
 from app.api.middleware import RequestContext
 from app.api.models import Problem
 from app.auth.authenticator import Authenticator
 from app.auth.bootstrap import admin_token
+from app.realtime.channels import ChannelBus
+from app.realtime.hub import Hub
 from app.realtime.notifier import CommitNotifier
 from app.settings import Settings
 from app.store.base import Store
@@ -54,14 +57,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = open_store(settings)
         notifier = CommitNotifier()
         store.add_listener(notifier.on_commit)
+        hub = Hub(store, settings.ws_queue_limit)
         await store.start()
         app.state.store = store
         app.state.notifier = notifier
+        app.state.hub = hub
+        app.state.bus = ChannelBus()
         try:
             yield
         finally:
             app.state.draining = True
             notifier.close()
+            hub.close_all(1001, "server shutting down")
             await store.close()
 
     app = FastAPI(
@@ -83,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, epoch=epoch)
     problems.install(app)
-    for module in (documents, batch, changes, health):
+    for module in (documents, batch, changes, stream, channels, ws, health):
         app.include_router(module.router)
     swagger.install(app)
     _install_openapi(app)
@@ -100,7 +107,8 @@ def _install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (Problem, *batch.EXTRA_SCHEMAS):
+            extra_models: list[type[BaseModel]] = [Problem, *batch.EXTRA_SCHEMAS]
+            for model in extra_models:
                 model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 for name, sub in model_schema.pop("$defs", {}).items():
                     components.setdefault(name, sub)

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     max_value_bytes: int = Field(default=1024 * 1024, ge=16)
     max_json_depth: int = Field(default=64, ge=1, le=512)
     ws_queue_limit: int = Field(default=10_000, ge=1)
+    ws_max_connections: int = Field(default=100_000, ge=1)
+    ws_max_subscriptions: int = Field(default=1000, ge=1)
+    # Seconds between SSE heartbeat comments (the contract: at most 15).
+    sse_ping_s: float = Field(default=15, gt=0, le=15)
     store_url: str | None = None
     bus_url: str | None = None
 

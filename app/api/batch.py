@@ -52,15 +52,13 @@ def _parse_op(raw: Any, principal: Principal, settings: Settings) -> WriteOp:
     if kind not in _PERMISSION:
         raise ValidationFailed("op must be one of put, patch, delete")
     collection = validate_name(raw.get("collection"))  # type: ignore[arg-type]
-    key = raw.get("key")
-    validate_key(key)  # type: ignore[arg-type]
+    key: str = raw.get("key")  # type: ignore[assignment]
+    validate_key(key)
     if_rev = raw.get("if_rev")
     if if_rev is not None and (type(if_rev) is not int or if_rev < 0):
         raise ValidationFailed("if_rev must be a non-negative integer")
     ttl_s = raw.get("ttl_s")
-    if ttl_s is not None and (
-        type(ttl_s) not in (int, float) or not 0 < ttl_s <= 315_360_000
-    ):
+    if ttl_s is not None and (type(ttl_s) not in (int, float) or not 0 < ttl_s <= 315_360_000):
         raise ValidationFailed("ttl_s must be a number of seconds > 0")
     ttl_ms = None if ttl_s is None else max(int(ttl_s * 1000), 1)
     principal.require(_PERMISSION[kind], collection)  # type: ignore[arg-type]
@@ -78,11 +76,16 @@ def _parse_op(raw: Any, principal: Principal, settings: Settings) -> WriteOp:
     "/batch",
     summary="Apply many ops atomically",
     response_model=None,
-    responses={200: {"model": BatchResponse, "description": "All ops applied"}, **problems(400, 401, 403, 404, 412, 413, 422)},
+    responses={
+        200: {"model": BatchResponse, "description": "All ops applied"},
+        **problems(400, 401, 403, 404, 412, 413, 422),
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}},
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}
+            },
         }
     },
 )
@@ -91,7 +94,11 @@ async def batch(
 ) -> Response:
     ops = parse_ops(await read_json(request, settings.max_json_depth), principal, settings)
     result = await store.write(ops)
-    body = b'{"results":[' + b",".join(r.body for r in result.results) + b'],"seq":%d}' % result.last_seq
+    body = (
+        b'{"results":['
+        + b",".join(r.body for r in result.results)
+        + b'],"seq":%d}' % result.last_seq
+    )
     return Response(body, media_type="application/json")
 
 

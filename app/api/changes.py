@@ -3,50 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from app.api.deps import NotifierDep, PrincipalDep, StoreDep
+from app.api.filters import MAX_SEQ, build_filter
 from app.api.models import ChangesPage, problems
-from app.auth.principal import Principal
-from app.errors import Forbidden, ValidationFailed
-from app.store.keys import validate_key, validate_name
-from app.store.types import ChangeBatch, ChangeFilter, KeyRange
+from app.store.types import ChangeBatch
 
 router = APIRouter(prefix="/v1", tags=["changes"])
-
-MAX_SEQ = 2**63 - 1
-
-
-def build_filter(
-    principal: Principal,
-    collection: str,
-    key: str | None,
-    prefix: str | None,
-    gt: str | None,
-    gte: str | None,
-    lt: str | None,
-    lte: str | None,
-) -> ChangeFilter:
-    """The subscription filter of the contract: a collection, then at most one key filter."""
-    if collection != "*":
-        validate_name(collection)
-        if not principal.may("read", collection):
-            raise Forbidden(f"this credential may not read collection {collection!r}")
-    elif "read" not in principal.permissions and not principal.is_admin:
-        raise Forbidden("this credential may not read")
-    ranged = any(b is not None for b in (gt, gte, lt, lte))
-    if sum((key is not None, prefix is not None, ranged)) > 1:
-        raise ValidationFailed("use at most one of key, prefix, or a gt/gte/lt/lte range")
-    for name, value in (("key", key), ("prefix", prefix), ("gt", gt), ("gte", gte), ("lt", lt), ("lte", lte)):
-        if value is not None:
-            validate_key(value, name)
-    bounds = None
-    if prefix is not None or ranged:
-        bounds = KeyRange(gt=gt, gte=gte, lt=lt, lte=lte, prefix=prefix)
-    return ChangeFilter(collection, key=key, bounds=bounds)
 
 
 def changes_body(batch: ChangeBatch, epoch: str) -> bytes:
@@ -62,7 +30,10 @@ def changes_body(batch: ChangeBatch, epoch: str) -> bytes:
     "/changes",
     summary="Read changes after a seq (long-poll with wait)",
     response_model=None,
-    responses={200: {"model": ChangesPage, "description": "Changes"}, **problems(400, 401, 403, 410, 422)},
+    responses={
+        200: {"model": ChangesPage, "description": "Changes"},
+        **problems(400, 401, 403, 410, 422),
+    },
 )
 async def get_changes(
     principal: PrincipalDep,
@@ -97,9 +68,7 @@ async def get_changes(
                 return Response(changes_body(batch, store.epoch), media_type="application/json")
             # Nothing matched up to the head: the next read can start there.
             start = batch.last_seq
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup, remaining)
-            except TimeoutError:
-                pass
         finally:
             notifier.disarm(wakeup)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth.authenticator import Authenticator, token_from_headers
@@ -50,3 +50,24 @@ StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 NotifierDep = Annotated[CommitNotifier, Depends(get_notifier)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_stream_principal(
+    request: Request,
+    _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _key_doc: Annotated[str | None, Depends(_api_key)],
+    token: Annotated[
+        str | None,
+        Query(description="A credential, for browsers (EventSource cannot set headers)"),
+    ] = None,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal:
+    """Like `get_principal`, but streams also take `?token=`."""
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = authenticator.authenticate(token or token_from_headers(authorization, x_api_key))
+    request.state.principal_id = principal.id
+    return principal
+
+
+StreamPrincipalDep = Annotated[Principal, Depends(get_stream_principal)]

@@ -84,7 +84,9 @@ async def put_document(
     if_rev, if_exists = parse_if_match(if_match)
     if if_none_match is not None and if_none_match.strip() != "*":
         raise BadRequest("If-None-Match on PUT supports only *")
-    value_json = encode_value(await read_json(request, settings.max_json_depth), settings.max_value_bytes)
+    value_json = encode_value(
+        await read_json(request, settings.max_json_depth), settings.max_value_bytes
+    )
     op = WriteOp(
         "put",
         collection,
@@ -135,7 +137,10 @@ async def get_document(
     "/{collection}/docs/{key:path}",
     summary="Merge-patch a document (RFC 7396)",
     response_model=None,
-    responses={200: {"model": Envelope, "description": "Patched"}, **problems(400, 401, 403, 404, 412, 413, 422)},
+    responses={
+        200: {"model": Envelope, "description": "Patched"},
+        **problems(400, 401, 403, 404, 412, 413, 422),
+    },
     openapi_extra=json_body(
         {"description": "A JSON Merge Patch: members set, null members removed"},
         "The merge patch",
@@ -155,7 +160,7 @@ async def patch_document(
     validate_name(collection)
     validate_key(key)
     principal.require("write", collection)
-    if_rev, if_exists = parse_if_match(if_match)
+    if_rev, _if_exists = parse_if_match(if_match)
     patch = await read_json(request, settings.max_json_depth)
     op = WriteOp("patch", collection, key, patch=patch, if_rev=if_rev, ttl_ms=_ttl_ms(ttl_s))
     return _envelope_response((await store.write([op])).results[0])
@@ -188,7 +193,10 @@ async def delete_document(
     summary="Create a document with a server-chosen, time-ordered key",
     status_code=201,
     response_model=None,
-    responses={201: {"model": Envelope, "description": "Created"}, **problems(400, 401, 403, 413, 422)},
+    responses={
+        201: {"model": Envelope, "description": "Created"},
+        **problems(400, 401, 403, 413, 422),
+    },
     openapi_extra=json_body(ANY_VALUE, "The document value", ENVELOPE_EXAMPLE["value"]),
 )
 async def create_document(
@@ -201,7 +209,9 @@ async def create_document(
 ) -> Response:
     validate_name(collection)
     principal.require("write", collection)
-    value_json = encode_value(await read_json(request, settings.max_json_depth), settings.max_value_bytes)
+    value_json = encode_value(
+        await read_json(request, settings.max_json_depth), settings.max_value_bytes
+    )
     op = WriteOp("create", collection, value_json=value_json, ttl_ms=_ttl_ms(ttl_s))
     result = (await store.write([op])).results[0]
     response = _envelope_response(result, 201)
@@ -235,7 +245,10 @@ def _bound(value: str | None, name: str) -> str | None:
     "/{collection}/docs",
     summary="Read an ordered range of documents",
     response_model=None,
-    responses={200: {"model": DocumentPage, "description": "One page"}, **problems(400, 401, 403, 422)},
+    responses={
+        200: {"model": DocumentPage, "description": "One page"},
+        **problems(400, 401, 403, 422),
+    },
 )
 async def list_documents(
     collection: CollectionPath,
@@ -285,4 +298,3 @@ async def list_collections(principal: PrincipalDep, store: StoreDep) -> Collecti
         if principal.may("read", name)
     ]
     return CollectionList.model_validate({"items": items})
-

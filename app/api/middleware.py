@@ -84,7 +84,9 @@ class RequestContext:
         except Exception:
             log.exception("unhandled error (request %s)", request_id)
             if not started:
-                await self._problem(send, 500, "internal", "an internal error occurred", extra_headers)
+                await self._problem(
+                    send, 500, "internal", "an internal error occurred", extra_headers
+                )
 
     async def _too_large(self, send: Send, extra_headers: list[tuple[bytes, bytes]]) -> None:
         detail = f"request body over the limit of {self.max_body_bytes} bytes"

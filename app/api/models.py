@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ENVELOPE_EXAMPLE = {
+ENVELOPE_EXAMPLE: dict[str, Any] = {
     "collection": "tickets",
     "key": "t-1",
     "value": {"title": "Printer on fire", "status": "open"},
@@ -18,7 +18,7 @@ ENVELOPE_EXAMPLE = {
     "created_at": "2026-11-25T17:00:00.123Z",
     "updated_at": "2026-11-25T17:00:00.123Z",
 }
-CHANGE_EXAMPLE = {
+CHANGE_EXAMPLE: dict[str, Any] = {
     "seq": 1042,
     "op": "put",
     "collection": "tickets",
@@ -46,7 +46,9 @@ class Envelope(BaseModel):
 
 class DocumentPage(BaseModel):
     items: list[Envelope]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
 
 
 class CollectionInfo(BaseModel):
@@ -61,9 +63,7 @@ class CollectionList(BaseModel):
 class ChangeModel(BaseModel):
     """One committed change."""
 
-    model_config = ConfigDict(
-        title="Change", json_schema_extra={"examples": [CHANGE_EXAMPLE]}
-    )
+    model_config = ConfigDict(title="Change", json_schema_extra={"examples": [CHANGE_EXAMPLE]})
 
     seq: int
     op: Literal["put", "delete"]
@@ -98,8 +98,13 @@ class BatchRequest(BaseModel):
             "examples": [
                 {
                     "ops": [
-                        {"op": "put", "collection": "tickets", "key": "t-1",
-                         "value": {"title": "Printer"}, "if_rev": 1042},
+                        {
+                            "op": "put",
+                            "collection": "tickets",
+                            "key": "t-1",
+                            "value": {"title": "Printer"},
+                            "if_rev": 1042,
+                        },
                         {"op": "delete", "collection": "tickets", "key": "t-2"},
                     ]
                 }
@@ -145,9 +150,18 @@ class Problem(BaseModel):
     status: int
     detail: str
     code: Literal[
-        "bad_request", "validation_failed", "unauthorized", "forbidden", "not_found",
-        "conflict", "precondition_failed", "payload_too_large", "history_compacted",
-        "rate_limited", "unavailable", "internal",
+        "bad_request",
+        "validation_failed",
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "conflict",
+        "precondition_failed",
+        "payload_too_large",
+        "history_compacted",
+        "rate_limited",
+        "unavailable",
+        "internal",
     ]
     request_id: str | None
 
@@ -176,7 +190,9 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
             "description": described[status],
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
         }
         for status in statuses
     }

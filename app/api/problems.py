@@ -93,7 +93,9 @@ async def _levelstream_error(request: Request, exc: Exception) -> Response:
         headers = {"WWW-Authenticate": 'Bearer realm="levelstream"'}
     elif exc.code == "rate_limited" and "retry_after" in exc.extra:
         headers = {"Retry-After": str(exc.extra["retry_after"])}
-    return problem_response(exc.code, exc.detail, request_id_of(request), headers=headers, **exc.extra)
+    return problem_response(
+        exc.code, exc.detail, request_id_of(request), headers=headers, **exc.extra
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -111,10 +113,13 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    code = _CODE_BY_STATUS.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal")
+    code = _CODE_BY_STATUS.get(
+        exc.status_code, "bad_request" if exc.status_code < 500 else "internal"
+    )
     detail = exc.detail if isinstance(exc.detail, str) else TITLE_BY_CODE[code]
+    headers = dict(exc.headers) if exc.headers else None
     return problem_response(
-        code, detail, request_id_of(request), status=exc.status_code, headers=exc.headers
+        code, detail, request_id_of(request), status=exc.status_code, headers=headers
     )
 
 

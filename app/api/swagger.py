@@ -14,7 +14,9 @@ ASSETS = "/static/swagger"
 
 
 def install(app: FastAPI) -> None:
-    app.mount(ASSETS, StaticFiles(directory=Path(swagger_ui_bundle.swagger_ui_path)), name="swagger")
+    app.mount(
+        ASSETS, StaticFiles(directory=Path(swagger_ui_bundle.swagger_ui_path)), name="swagger"
+    )
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Literal
@@ -51,7 +52,7 @@ class Principal:
         if not self.may_channel(permission, channel):
             raise Forbidden(f"this credential lacks {permission!r} on channel {channel!r}")
 
-    def read_check(self) -> object:
+    def read_check(self) -> Callable[[str], bool] | None:
         """None when everything is readable, else a predicate on collection names."""
         if self.is_admin or ("read" in self.permissions and "*" in self.collections):
             return None

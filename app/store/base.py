@@ -8,7 +8,7 @@ store knows which one runs.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from app.store.records import DocRecord
 from app.store.types import Change, ChangeBatch, ChangeFilter, Page, RangeQuery, TxResult, WriteOp
@@ -70,6 +70,12 @@ class Store(ABC):
         Raises `HistoryCompacted` when `since` is older than the log keeps and
         `BadRequest` when it is ahead of the head.
         """
+
+    @abstractmethod
+    def snapshot_pages(
+        self, flt: ChangeFilter, can_read: ReadCheck = None, page_size: int = 1000
+    ) -> AsyncIterator[tuple[list[bytes], int, bool]]:
+        """The documents matching `flt` as of one seq N, in pages: (items, N, done)."""
 
     @abstractmethod
     async def ready(self) -> bool:

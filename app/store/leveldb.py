@@ -9,8 +9,10 @@ running iterator would crash the process).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -22,7 +24,7 @@ from app.errors import Unavailable
 from app.store import keys
 from app.store.base import CommitListener, ReadCheck, Store
 from app.store.maintenance import Retention, sweep_candidates, trim_log
-from app.store.reads import read_changes, read_range
+from app.store.reads import read_changes, read_range, read_snapshot_page
 from app.store.records import DocRecord, decode_record, now_ms
 from app.store.types import ChangeBatch, ChangeFilter, Page, RangeQuery, TxResult, WriteOp
 from app.store.writer import Writer
@@ -105,10 +107,8 @@ class LevelStore(Store):
         self._closed = True
         if self._maintenance_task is not None:
             self._maintenance_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance_task
-            except asyncio.CancelledError:
-                pass
         if self._writer is not None:
             await asyncio.to_thread(self._writer.stop)
         self._readers.shutdown(wait=True)
@@ -183,6 +183,23 @@ class LevelStore(Store):
             read_changes, self.db, flt, since, limit, can_read
         )
         return batch
+
+    async def snapshot_pages(
+        self, flt: ChangeFilter, can_read: ReadCheck = None, page_size: int = 1000
+    ) -> AsyncIterator[tuple[list[bytes], int, bool]]:
+        snapshot = await self._in_thread(self.db.snapshot)
+        try:
+            head = keys.seq_from(snapshot.get(keys.meta_key("head")))
+            after: bytes | None = None
+            while True:
+                items, after = await self._in_thread(
+                    read_snapshot_page, snapshot, flt, can_read, after, page_size
+                )
+                yield items, head, after is None
+                if after is None:
+                    return
+        finally:
+            snapshot.close()
 
     async def oldest_seq(self) -> int:
         return self._meta_seq("oldest")

@@ -29,7 +29,9 @@ class Retention:
 def sweep_candidates(db: plyvel.DB, now: int, limit: int) -> list[WriteOp]:
     """`expire` ops for documents whose expiry has passed, oldest expiry first."""
     ops: list[WriteOp] = []
-    iterator = db.iterator(start=keys.TTL, stop=keys.TTL + keys.seq_bytes(now + 1), include_value=False)
+    iterator = db.iterator(
+        start=keys.TTL, stop=keys.TTL + keys.seq_bytes(now + 1), include_value=False
+    )
     for dbkey in iterator:
         expires_ms, collection, key = keys.split_ttl_key(dbkey)
         ops.append(WriteOp("expire", collection, key.decode("utf-8"), expires_ms=expires_ms))

@@ -176,3 +176,55 @@ def _scan_log(
             break
     iterator.close()
     return out
+
+
+def read_snapshot_page(
+    snapshot: plyvel.Snapshot,
+    flt: ChangeFilter,
+    can_read: ReadCheck,
+    after: bytes | None,
+    limit: int,
+) -> tuple[list[bytes], bytes | None]:
+    """Up to `limit` live documents matching `flt`, after LevelDB key `after`.
+
+    Returns the envelopes and the LevelDB key to continue after (None: done).
+    """
+    if flt.collection == "*":
+        start, stop = keys.DOC, keys.increment(keys.DOC)
+        include_start, include_stop = True, False
+    else:
+        base = keys.doc_prefix(flt.collection)
+        if flt.key is not None:
+            bounds = KeyRange(gte=flt.key, lte=flt.key)
+        else:
+            bounds = flt.bounds or KeyRange()
+        lower, upper = _bounds(base, bounds, None, False)
+        start, stop, include_start, include_stop = lower[0], upper[0], not lower[1], upper[1]
+    if after is not None:
+        start, include_start = after, False
+    items: list[bytes] = []
+    now = now_ms()
+    iterator = snapshot.iterator(
+        start=start, stop=stop, include_start=include_start, include_stop=include_stop
+    )
+    last: bytes | None = None
+    for dbkey, raw in iterator:
+        last = dbkey
+        if flt.collection == "*":
+            cut = dbkey.index(b"\x00", 1)  # names never contain NUL
+            collection = dbkey[1:cut].decode("utf-8")
+            key = keys.unescape(dbkey[cut + 1 :]).decode("utf-8")
+            if can_read is not None and not can_read(collection):
+                continue
+            if not flt.matches(collection, key):
+                continue
+        record = decode_record(raw)
+        if record.expired(now):
+            continue
+        items.append(record.envelope)
+        if len(items) == limit:
+            break
+    else:
+        last = None
+    iterator.close()
+    return items, last

@@ -8,8 +8,6 @@ whole: all or nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import plyvel
 
@@ -133,7 +131,7 @@ class Transaction:
         if op.op == "put":
             assert op.value_json is not None
             return self._write_doc(op, dbkey, key, stored, current, op.value_json, op.ttl_ms)
-        if current is None:
+        if current is None or stored is None:
             raise NotFound(f"document {op.key!r} not found in collection {op.collection!r}")
         if op.op == "patch":
             merged = merge_patch(current.value(), op.patch)
@@ -240,4 +238,3 @@ class Transaction:
         self.writes[keys.log_key(seq)] = data
         self.writes[keys.log_index_key(collection, seq)] = key
         self.changes.append(Change(seq, collection, key_str, op, data))
-

@@ -1,0 +1,67 @@
+"""Ephemeral channels over REST: publish a message, list presence."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from pydantic import BaseModel
+
+from app.api.bodies import read_json
+from app.api.deps import PrincipalDep, SettingsDep
+from app.api.models import json_body, problems
+from app.realtime.channels import ChannelBus
+from app.store.keys import validate_name
+
+router = APIRouter(prefix="/v1/channels", tags=["channels"])
+
+ChannelPath = Annotated[str, Path(description="Channel name", examples=["ticket-42"])]
+
+
+class Published(BaseModel):
+    delivered: int
+
+
+class PresenceMember(BaseModel):
+    client_id: str
+    state: Any = None
+    joined_at: str
+
+
+class PresenceList(BaseModel):
+    items: list[PresenceMember]
+
+
+def _bus(request: Request) -> ChannelBus:
+    bus: ChannelBus = request.app.state.bus
+    return bus
+
+
+@router.post(
+    "/{channel}/messages",
+    summary="Publish an ephemeral message to a channel's subscribers",
+    status_code=202,
+    response_model=Published,
+    responses=problems(400, 401, 403, 413, 422),
+    openapi_extra=json_body({"description": "Any JSON"}, "The message", {"typing": True}),
+)
+async def publish_message(
+    request: Request, channel: ChannelPath, principal: PrincipalDep, settings: SettingsDep
+) -> Published:
+    validate_name(channel, "channel")
+    principal.require_channel("write", channel)
+    data = await read_json(request, settings.max_json_depth)
+    delivered = _bus(request).publish(channel, data, f"{principal.kind}:{principal.id}")
+    return Published(delivered=delivered)
+
+
+@router.get(
+    "/{channel}/presence",
+    summary="Who is joined to a channel",
+    response_model=PresenceList,
+    responses=problems(401, 403, 422),
+)
+async def get_presence(request: Request, channel: ChannelPath, principal: PrincipalDep) -> Response:
+    validate_name(channel, "channel")
+    principal.require_channel("read", channel)
+    return PresenceList.model_validate({"items": _bus(request).members(channel)})  # type: ignore[return-value]

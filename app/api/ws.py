@@ -1,0 +1,148 @@
+"""`/v1/ws`: the WebSocket transport (handshake checks, receive loop, sender task)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from app.api.bodies import parse_json
+from app.api.ws_ops import TooManySubscriptions, WsSession
+from app.auth.authenticator import Authenticator, token_from_headers
+from app.auth.principal import Principal
+from app.errors import BadRequest, LevelstreamError
+from app.realtime.connection import Connection
+from app.realtime.hub import Hub
+
+log = logging.getLogger("levelstream.ws")
+router = APIRouter()
+
+AUTH_TIMEOUT_S = 5.0
+
+
+def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
+    """No Origin (a non-browser client), the same origin, or a configured one."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    host = websocket.headers.get("host", "")
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    return origin == f"{scheme}://{host}" or origin in allowed
+
+
+async def _first_frame_auth(websocket: WebSocket, authenticator: Authenticator) -> Principal:
+    message = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
+    frame = parse_json(message.encode("utf-8"), 8, "the auth frame")
+    if not isinstance(frame, dict) or frame.get("op") != "auth":
+        raise BadRequest("the first frame must be {op: auth, token}")
+    token = frame.get("token")
+    return authenticator.authenticate(token if isinstance(token, str) else None)
+
+
+@router.websocket("/v1/ws")
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    state = websocket.app.state
+    settings = state.settings
+    hub: Hub = state.hub
+    if not origin_allowed(websocket, settings.allowed_origin_list):
+        log.warning("websocket refused: origin %r not allowed", websocket.headers.get("origin"))
+        await websocket.close(code=1008)  # before accept: the handshake gets a 403
+        return
+    await websocket.accept()
+    if state.draining:
+        await websocket.close(1001, "server shutting down")
+        return
+    if len(hub.connections) >= settings.ws_max_connections:
+        await websocket.close(4009, "too many connections")
+        return
+    authenticator: Authenticator = state.authenticator
+    token = websocket.query_params.get("token") or token_from_headers(
+        websocket.headers.get("authorization"), websocket.headers.get("x-api-key")
+    )
+    try:
+        if token:
+            principal = authenticator.authenticate(token)
+        else:
+            principal = await _first_frame_auth(websocket, authenticator)
+    except (LevelstreamError, TimeoutError, ValueError):
+        await websocket.close(4001, "unauthorized")
+        return
+    except WebSocketDisconnect:
+        return
+    connection = Connection(principal, "ws", settings.ws_queue_limit)
+    session = WsSession(
+        connection,
+        store=state.store,
+        hub=hub,
+        bus=state.bus,
+        authenticator=authenticator,
+        settings=settings,
+        max_subscriptions=settings.ws_max_subscriptions,
+    )
+    hub.connect(connection)
+    if not token:
+        connection.outbox.push(
+            f'{{"type":"reply","id":null,"ok":true,"client_id":"{connection.client_id}"}}'
+        )
+    sender = asyncio.create_task(_send_loop(websocket, connection))
+    try:
+        await _receive_loop(websocket, session, settings.max_json_depth)
+    finally:
+        hub.disconnect(connection)
+        state.bus.disconnect(connection)
+        connection.outbox.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(sender, 2)
+
+
+async def _receive_loop(websocket: WebSocket, session: WsSession, max_depth: int) -> None:
+    connection = session.connection
+    while connection.close_code is None:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        raw: Any = message.get("text")
+        data = raw.encode("utf-8") if raw is not None else message.get("bytes") or b""
+        try:
+            frame = parse_json(data, max_depth, "the frame")
+            if not isinstance(frame, dict):
+                raise BadRequest("a frame must be a JSON object")
+        except LevelstreamError as exc:
+            error = {"code": exc.code, "message": exc.detail}
+            refusal = {"type": "reply", "id": None, "ok": False, "error": error}
+            connection.outbox.push(orjson.dumps(refusal).decode())
+            continue
+        try:
+            reply = await session.handle(frame)
+        except TooManySubscriptions:
+            connection.request_close(4009, "too many subscriptions")
+            return
+        if not connection.outbox.push(reply) and connection.close_code is None:
+            connection.request_close(4008, connection.resume_hint)
+
+
+async def _send_loop(websocket: WebSocket, connection: Connection) -> None:
+    outbox = connection.outbox
+    try:
+        while True:
+            frames = await outbox.take()
+            if not frames:
+                break
+            for frame in frames:
+                if isinstance(frame, str):
+                    await websocket.send_text(frame)
+                else:
+                    await websocket.send_bytes(frame)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        return
+    code = connection.close_code
+    if code is None:
+        code = 4008 if outbox.overflowed else 1000
+    if websocket.application_state == WebSocketState.CONNECTED:
+        with contextlib.suppress(Exception):
+            await websocket.close(code, connection.close_reason[:120])

@@ -1,0 +1,228 @@
+"""The WebSocket ops: each client frame in, one reply frame out.
+
+Writes go through the same validation (`batch.parse_ops`) and the same store
+writer as REST; subscriptions through the hub and the channel bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from app.api.batch import parse_ops
+from app.api.filters import build_filter, parse_since
+from app.auth.authenticator import Authenticator
+from app.errors import BadRequest, Conflict, LevelstreamError, NotFound, ValidationFailed
+from app.realtime.channels import ChannelBus
+from app.realtime.connection import Connection, Subscription
+from app.realtime.hub import Hub
+from app.settings import Settings
+from app.store.base import Store
+from app.store.keys import validate_key, validate_name
+from app.store.types import ChangeFilter
+
+MAX_SUB_ID = 128
+
+
+class TooManySubscriptions(Exception):
+    pass
+
+
+class WsSession:
+    """Executes one connection's ops."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        store: Store,
+        hub: Hub,
+        bus: ChannelBus,
+        authenticator: Authenticator,
+        settings: Settings,
+        max_subscriptions: int,
+    ) -> None:
+        self.connection = connection
+        self.store = store
+        self.hub = hub
+        self.bus = bus
+        self.authenticator = authenticator
+        self.settings = settings
+        self.max_subscriptions = max_subscriptions
+        self._ops: dict[str, Callable[[dict[str, Any]], Awaitable[bytes]]] = {
+            "auth": self.op_auth,
+            "subscribe": self.op_subscribe,
+            "unsubscribe": self.op_unsubscribe,
+            "get": self.op_get,
+            "put": self.op_write,
+            "patch": self.op_write,
+            "delete": self.op_write,
+            "batch": self.op_batch,
+            "publish": self.op_publish,
+            "join": self.op_join,
+            "leave": self.op_leave,
+            "presence": self.op_presence,
+        }
+
+    async def handle(self, frame: dict[str, Any]) -> str:
+        """Run one op; returns its reply frame (errors become `ok: false`)."""
+        request_id = frame.get("id")
+        if not isinstance(request_id, str | int | float | type(None)) or isinstance(
+            request_id, bool
+        ):
+            request_id = None
+        op = frame.get("op")
+        if op == "ping":
+            return orjson.dumps({"type": "pong", "id": request_id}).decode()
+        handler = self._ops.get(op) if isinstance(op, str) else None
+        try:
+            if handler is None:
+                raise BadRequest(f"unknown op {op!r}")
+            fields = await handler(frame)
+        except LevelstreamError as exc:
+            error = {"code": exc.code, "message": exc.detail, **_plain(exc.extra)}
+            return orjson.dumps(
+                {"type": "reply", "id": request_id, "ok": False, "error": error}
+            ).decode()
+        head = b'{"type":"reply","id":%s,"ok":true' % orjson.dumps(request_id)
+        return (head + fields + b"}").decode("utf-8")
+
+    # --- ops: each returns the reply's extra members as `,"name":value...` -------
+
+    async def op_auth(self, frame: dict[str, Any]) -> bytes:
+        token = frame.get("token")
+        principal = self.authenticator.authenticate(token if isinstance(token, str) else None)
+        self.connection.principal = principal
+        return b',"client_id":%s' % orjson.dumps(self.connection.client_id)
+
+    async def op_subscribe(self, frame: dict[str, Any]) -> bytes:
+        connection = self.connection
+        sub_id = frame.get("sub")
+        if not isinstance(sub_id, str) or not 0 < len(sub_id) <= MAX_SUB_ID:
+            raise ValidationFailed(f"sub must be a string of 1 to {MAX_SUB_ID} characters")
+        if sub_id in connection.subscriptions or sub_id in connection.channel_subs:
+            raise Conflict(f"subscription {sub_id!r} already exists on this connection")
+        if len(connection.subscriptions) + len(connection.channel_subs) >= self.max_subscriptions:
+            raise TooManySubscriptions
+        principal = connection.principal
+        if "channel" in frame:
+            channel = validate_name(frame["channel"], "channel")
+            principal.require_channel("read", channel)
+            self.bus.subscribe(connection, sub_id, channel)
+            return b',"sub":%s,"channel":%s' % (orjson.dumps(sub_id), orjson.dumps(channel))
+        flt = self._filter(frame)
+        since = parse_since(frame.get("since"))
+        snapshot = frame.get("snapshot", False)
+        if not isinstance(snapshot, bool):
+            raise ValidationFailed("snapshot must be true or false")
+        epoch = frame.get("epoch")
+        if epoch is not None and epoch != self.store.epoch:
+            # Another database's cursor: its seqs mean nothing here. The reset
+            # frame is queued after this reply (call_soon runs once we yield).
+            reset = {
+                "type": "reset",
+                "sub": sub_id,
+                "oldest_seq": await self.store.oldest_seq(),
+                "epoch": self.store.epoch,
+            }
+            asyncio.get_running_loop().call_soon(
+                connection.outbox.push, orjson.dumps(reset).decode()
+            )
+            return self._subscribed(sub_id, self.store.head_seq)
+        if since is not None and since > self.store.head_seq:
+            raise BadRequest(
+                f"since={since} is ahead of the head seq {self.store.head_seq}",
+                head_seq=self.store.head_seq,
+            )
+        sub = Subscription(
+            connection, sub_id, flt, principal.read_check(), self.settings.ws_queue_limit
+        )
+        # No await from here to the reply: the reply is queued before any change.
+        return self._subscribed(sub_id, self.hub.subscribe(sub, since=since, snapshot=snapshot))
+
+    def _subscribed(self, sub_id: str, head: int) -> bytes:
+        return b',"sub":%s,"seq":%d,"epoch":"%s"' % (
+            orjson.dumps(sub_id),
+            head,
+            self.store.epoch.encode("ascii"),
+        )
+
+    def _filter(self, frame: dict[str, Any]) -> ChangeFilter:
+        collection = frame.get("collection")
+        if not isinstance(collection, str):
+            raise ValidationFailed("subscribe needs a collection (or * for all) or a channel")
+        bounds = {}
+        for name in ("key", "prefix", "gt", "gte", "lt", "lte"):
+            value = frame.get(name)
+            if value is not None and not isinstance(value, str):
+                raise ValidationFailed(f"{name} must be a string")
+            bounds[name] = value
+        return build_filter(self.connection.principal, collection, **bounds)
+
+    async def op_unsubscribe(self, frame: dict[str, Any]) -> bytes:
+        sub_id = frame.get("sub")
+        if not isinstance(sub_id, str):
+            raise ValidationFailed("sub must be a string")
+        if not (
+            self.hub.unsubscribe(self.connection, sub_id)
+            or self.bus.unsubscribe(self.connection, sub_id)
+        ):
+            raise NotFound(f"no subscription {sub_id!r} on this connection")
+        return b',"sub":%s' % orjson.dumps(sub_id)
+
+    async def op_get(self, frame: dict[str, Any]) -> bytes:
+        collection = validate_name(frame.get("collection"))  # type: ignore[arg-type]
+        key = frame.get("key")
+        validate_key(key)  # type: ignore[arg-type]
+        self.connection.principal.require("read", collection)
+        record = await self.store.get(collection, key)  # type: ignore[arg-type]
+        if record is None:
+            raise NotFound(f"document {key!r} not found in collection {collection!r}")
+        return b',"result":' + record.envelope
+
+    async def op_write(self, frame: dict[str, Any]) -> bytes:
+        fields = {k: v for k, v in frame.items() if k not in ("id",)}
+        ops = parse_ops({"ops": [fields]}, self.connection.principal, self.settings)
+        result = await self.store.write(ops)
+        return b',"result":' + result.results[0].body
+
+    async def op_batch(self, frame: dict[str, Any]) -> bytes:
+        ops = parse_ops({"ops": frame.get("ops")}, self.connection.principal, self.settings)
+        result = await self.store.write(ops)
+        results = b",".join(r.body for r in result.results)
+        return b',"result":{"results":[%s],"seq":%d}' % (results, result.last_seq)
+
+    def _channel(self, frame: dict[str, Any]) -> str:
+        return validate_name(frame.get("channel"), "channel")  # type: ignore[arg-type]
+
+    async def op_publish(self, frame: dict[str, Any]) -> bytes:
+        channel = self._channel(frame)
+        self.connection.principal.require_channel("write", channel)
+        if "data" not in frame:
+            raise ValidationFailed("publish needs data")
+        delivered = self.bus.publish(channel, frame["data"], self.connection.client_id)
+        return b',"delivered":%d' % delivered
+
+    async def op_join(self, frame: dict[str, Any]) -> bytes:
+        channel = self._channel(frame)
+        self.connection.principal.require_channel("read", channel)
+        self.bus.join(self.connection, channel, frame.get("state"))
+        return b',"client_id":%s' % orjson.dumps(self.connection.client_id)
+
+    async def op_leave(self, frame: dict[str, Any]) -> bytes:
+        channel = self._channel(frame)
+        if not self.bus.leave(self.connection, channel):
+            raise NotFound(f"not joined to channel {channel!r}")
+        return b""
+
+    async def op_presence(self, frame: dict[str, Any]) -> bytes:
+        channel = self._channel(frame)
+        self.connection.principal.require_channel("read", channel)
+        return b',"items":' + orjson.dumps(self.bus.members(channel))
+
+
+def _plain(extra: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in extra.items() if isinstance(v, str | int | float | bool | None)}

@@ -1,0 +1,74 @@
+"""A connection's bounded queue of outgoing frames.
+
+Live fan-out pushes without ever waiting (the write path must not be slowed
+by a slow reader): when the queue is full the connection is marked
+overflowed, its queue is dropped, and its sender closes it (WS 4008) so the
+client resumes from its last seq. Replay, which reads from the log at its own
+pace, waits for room instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+Frame = str | bytes
+
+
+class Outbox:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._frames: deque[Frame] = deque()
+        self._ready = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self.overflowed = False
+        self.closed = False
+        self.ending = False  # close once what is queued has been sent
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def push(self, frame: Frame) -> bool:
+        """Queue a live frame; False (and the outbox overflows) when it is full."""
+        if self.closed or self.overflowed or self.ending:
+            return False
+        if len(self._frames) >= self.limit:
+            self.overflowed = True
+            self._frames.clear()
+            self._ready.set()
+            return False
+        self._frames.append(frame)
+        self._ready.set()
+        return True
+
+    async def put(self, frame: Frame) -> bool:
+        """Queue a replayed frame, waiting while the outbox is full."""
+        while len(self._frames) >= self.limit and not (self.closed or self.overflowed):
+            self._room.clear()
+            await self._room.wait()
+        return self.push(frame)
+
+    async def take(self) -> list[Frame]:
+        """Wait for frames and take them all; [] once closed or overflowed."""
+        while not self._frames and not (self.closed or self.overflowed or self.ending):
+            self._ready.clear()
+            await self._ready.wait()
+        if self.closed or self.overflowed or not self._frames:
+            return []
+        frames = list(self._frames)
+        self._frames.clear()
+        self._room.set()
+        return frames
+
+    def end(self) -> None:
+        """Accept nothing more; `take` hands out what is queued, then []."""
+        self.ending = True
+        self._ready.set()
+        self._room.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._frames.clear()
+        self._ready.set()
+        self._room.set()

@@ -1,0 +1,83 @@
+"""Running the app under uvicorn, with a graceful drain on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import socket
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from app.main import create_app
+from app.settings import Settings
+
+log = logging.getLogger("levelstream.server")
+
+
+class DrainingServer(uvicorn.Server):
+    """On shutdown, first close real-time connections with 1001, then let uvicorn finish.
+
+    uvicorn then waits for in-flight requests (writes included) and runs the
+    lifespan shutdown, which stops the writer after its queue and closes the store.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        app = self.config.app
+        if isinstance(app, FastAPI) and hasattr(app.state, "hub"):
+            app.state.draining = True
+            app.state.notifier.close()
+            app.state.hub.close_all(1001, "server shutting down")
+            # Let the sender tasks put their close frames on the wire.
+            for _ in range(50):
+                if not app.state.hub.connections:
+                    break
+                await asyncio.sleep(0.02)
+        await super().shutdown(sockets)
+
+
+def uvicorn_config(settings: Settings, host: str, port: int, **overrides: Any) -> uvicorn.Config:
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "workers": 1,
+        "loop": "uvloop",
+        "http": "httptools",
+        # Our own access log is redacted; uvicorn's prints query strings (tokens).
+        "access_log": False,
+        # X-Forwarded-For is judged by our trusted-proxy rules, never by uvicorn's
+        # default trust of 127.0.0.1.
+        "proxy_headers": False,
+        "server_header": False,
+        "ws_max_size": settings.max_body_bytes,
+        "ws_ping_interval": 15.0,
+        "ws_ping_timeout": 15.0,
+        "timeout_graceful_shutdown": 10,
+        "log_level": settings.log_level,
+    }
+    options.update(overrides)
+    return uvicorn.Config(create_app(settings), **options)
+
+
+class RedactQueryStrings(logging.Filter):
+    """uvicorn logs WebSocket paths with their query string (`?token=`): cut it."""
+
+    _QUERY = re.compile(r"\?[^\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(
+                self._QUERY.sub("?[redacted]", a) if isinstance(a, str) else a
+                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
+            )
+        record.msg = self._QUERY.sub("?[redacted]", str(record.msg))
+        return True
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    config = uvicorn_config(settings, host, port)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(RedactQueryStrings())
+    DrainingServer(config).run()
