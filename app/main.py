@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,11 +13,31 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from app import __version__
-from app.api import batch, changes, channels, documents, health, problems, stream, swagger, ws
+from app.api import (
+    auth_routes,
+    batch,
+    changes,
+    channels,
+    documents,
+    health,
+    keys,
+    problems,
+    stream,
+    swagger,
+    ws,
+)
+from app.api.access_log import AccessLog
+from app.api.cors import DynamicCORS
 from app.api.middleware import RequestContext
 from app.api.models import Problem
+from app.api.sessions import close_lapsed_sessions
+from app.auth.apikeys import KeyRegistry
 from app.auth.authenticator import Authenticator
 from app.auth.bootstrap import admin_token
+from app.auth.jwt_tokens import JwtCodec, load_secret, load_trusted_issuers
+from app.auth.network import parse_networks
+from app.auth.ratelimit import RateLimiter
+from app.auth.tickets import TicketBook
 from app.realtime.channels import ChannelBus
 from app.realtime.hub import Hub
 from app.realtime.notifier import CommitNotifier
@@ -63,9 +84,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.notifier = notifier
         app.state.hub = hub
         app.state.bus = ChannelBus()
+        registry = KeyRegistry(store)
+        await registry.load()
+        app.state.keys = registry
+        app.state.authenticator = Authenticator(token, registry, jwt_codec, TicketBook())
+        watchdog = asyncio.create_task(close_lapsed_sessions(hub, app.state.authenticator))
         try:
             yield
         finally:
+            watchdog.cancel()
             app.state.draining = True
             notifier.close()
             hub.close_all(1001, "server shutting down")
@@ -82,15 +109,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.draining = False
-    app.state.authenticator = Authenticator(admin_token(settings.admin_token, settings.data_dir))
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_ip or None)
+    # Read (or create) secrets and parse network rules now: bad config fails at start.
+    token = admin_token(settings.admin_token, settings.data_dir)
+    jwt_codec = JwtCodec(
+        load_secret(settings.jwt_secret, settings.data_dir),
+        load_trusted_issuers(settings.jwt_trusted_issuers),
+    )
 
     def epoch() -> str:
         store = getattr(app.state, "store", None)
         return store.epoch if store is not None else ""
 
-    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes, epoch=epoch)
+    def key_origins() -> set[str]:
+        registry = getattr(app.state, "keys", None)
+        return registry.all_origins() if registry is not None else set()
+
+    app.add_middleware(
+        DynamicCORS, static_origins=settings.allowed_origin_list, key_origins=key_origins
+    )
+    app.add_middleware(
+        RequestContext,
+        max_body_bytes=settings.max_body_bytes,
+        epoch=epoch,
+        trusted_proxies=parse_networks(settings.trusted_proxy_list),
+        allowed_ips=parse_networks(settings.allowed_ip_list),
+        access_log=AccessLog(enabled=settings.access_log),
+    )
     problems.install(app)
-    for module in (documents, batch, changes, stream, channels, ws, health):
+    for module in (documents, batch, changes, stream, channels, ws, keys, auth_routes, health):
         app.include_router(module.router)
     swagger.install(app)
     _install_openapi(app)

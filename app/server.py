@@ -52,8 +52,8 @@ def uvicorn_config(settings: Settings, host: str, port: int, **overrides: Any) -
         "proxy_headers": False,
         "server_header": False,
         "ws_max_size": settings.max_body_bytes,
-        "ws_ping_interval": 15.0,
-        "ws_ping_timeout": 15.0,
+        "ws_ping_interval": settings.ws_ping_s,
+        "ws_ping_timeout": settings.ws_ping_s,
         "timeout_graceful_shutdown": 10,
         "log_level": settings.log_level,
     }

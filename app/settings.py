@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     jwt_trusted_issuers: str | None = None
     allowed_origins: str = ""
     trusted_proxies: str = ""
+    # Server-wide client address allow-list (CIDRs, comma-separated); empty: any.
+    allowed_ips: str = ""
+    # Requests per second per client address (0: no limit); keys have their own.
+    rate_limit_per_ip: int = Field(default=0, ge=0)
+    # Longest lifetime of a JWT minted by POST /v1/auth/token, in seconds.
+    jwt_max_ttl_s: int = Field(default=86_400, ge=60)
+    access_log: bool = True
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_value_bytes: int = Field(default=1024 * 1024, ge=16)
     max_json_depth: int = Field(default=64, ge=1, le=512)
@@ -33,6 +40,9 @@ class Settings(BaseSettings):
     ws_max_subscriptions: int = Field(default=1000, ge=1)
     # Seconds between SSE heartbeat comments (the contract: at most 15).
     sse_ping_s: float = Field(default=15, gt=0, le=15)
+    # WebSocket keepalive: a ping every this many seconds; a peer that does not
+    # answer within as long again is dropped (and leaves its presence channels).
+    ws_ping_s: float = Field(default=15, gt=0, le=300)
     store_url: str | None = None
     bus_url: str | None = None
 
@@ -49,3 +59,7 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @property
+    def allowed_ip_list(self) -> list[str]:
+        return [p.strip() for p in self.allowed_ips.split(",") if p.strip()]

@@ -12,8 +12,9 @@ from app.api.models import BatchRequest, BatchResponse, problems
 from app.auth.principal import Principal
 from app.errors import LevelstreamError, ValidationFailed
 from app.settings import Settings
+from app.store.base import Store
 from app.store.keys import validate_key, validate_name
-from app.store.types import WriteOp
+from app.store.types import TxResult, WriteOp
 
 router = APIRouter(prefix="/v1", tags=["batch"])
 
@@ -40,6 +41,19 @@ def parse_ops(body: Any, principal: Principal, settings: Settings) -> list[Write
             exc.extra["op_index"] = index
             raise
     return ops
+
+
+async def write_ops(store: Store, ops: list[WriteOp]) -> TxResult:
+    """Commit a batch; a refusal always names the failing op (`op_index`)."""
+    try:
+        return await store.write(ops)
+    except LevelstreamError as exc:
+        # The store names the op only in transactions of several ops (a single
+        # PUT is one too); a batch of one op must still say which op failed.
+        if len(ops) == 1 and exc.code != "unavailable" and "op_index" not in exc.extra:
+            exc.extra["op_index"] = 0
+            exc.detail = f"op 0: {exc.detail}"
+        raise
 
 
 def _parse_op(raw: Any, principal: Principal, settings: Settings) -> WriteOp:
@@ -93,7 +107,7 @@ async def batch(
     request: Request, principal: PrincipalDep, store: StoreDep, settings: SettingsDep
 ) -> Response:
     ops = parse_ops(await read_json(request, settings.max_json_depth), principal, settings)
-    result = await store.write(ops)
+    result = await write_ops(store, ops)
     body = (
         b'{"results":['
         + b",".join(r.body for r in result.results)

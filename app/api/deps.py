@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth.authenticator import Authenticator, token_from_headers
+from app.auth.authenticator import Authenticator, Caller, token_from_headers
 from app.auth.principal import Principal
+from app.auth.ratelimit import RateLimiter
+from app.errors import LevelstreamError
 from app.realtime.notifier import CommitNotifier
 from app.settings import Settings
 from app.store.base import Store
@@ -33,6 +35,24 @@ def get_notifier(request: Request) -> CommitNotifier:
     return notifier
 
 
+def authenticate(request: Request, token: str | None, *, stream: bool) -> Principal:
+    """Authenticate, apply network rules and rate limits; remember who it was for the log."""
+    state = request.app.state
+    authenticator: Authenticator = state.authenticator
+    limiter: RateLimiter = state.rate_limiter
+    client_ip = getattr(request.state, "client_ip", None)
+    caller = Caller(client_ip=client_ip, origin=request.headers.get("origin"), stream=stream)
+    try:
+        limiter.check_address(client_ip)
+        principal = authenticator.authenticate(token, caller)
+        request.state.principal_id = principal.log_id
+        limiter.check(principal)
+    except LevelstreamError as exc:
+        request.state.auth_error = exc.code
+        raise
+    return principal
+
+
 def get_principal(
     request: Request,
     _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -40,16 +60,7 @@ def get_principal(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    authenticator: Authenticator = request.app.state.authenticator
-    principal = authenticator.authenticate(token_from_headers(authorization, x_api_key))
-    request.state.principal_id = principal.id
-    return principal
-
-
-StoreDep = Annotated[Store, Depends(get_store)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-NotifierDep = Annotated[CommitNotifier, Depends(get_notifier)]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+    return authenticate(request, token_from_headers(authorization, x_api_key), stream=False)
 
 
 def get_stream_principal(
@@ -60,14 +71,25 @@ def get_stream_principal(
         str | None,
         Query(description="A credential, for browsers (EventSource cannot set headers)"),
     ] = None,
+    ticket: Annotated[
+        str | None, Query(description="A single-use ticket from POST /v1/auth/ticket")
+    ] = None,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    """Like `get_principal`, but streams also take `?token=`."""
-    authenticator: Authenticator = request.app.state.authenticator
-    principal = authenticator.authenticate(token or token_from_headers(authorization, x_api_key))
-    request.state.principal_id = principal.id
+    """Like `get_principal`, but streams also take `?token=` and `?ticket=`."""
+    presented = ticket or token or token_from_headers(authorization, x_api_key)
+    return authenticate(request, presented, stream=True)
+
+
+def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    principal.require("admin")
     return principal
 
 
+StoreDep = Annotated[Store, Depends(get_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+NotifierDep = Annotated[CommitNotifier, Depends(get_notifier)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
 StreamPrincipalDep = Annotated[Principal, Depends(get_stream_principal)]
+AdminDep = Annotated[Principal, Depends(require_admin)]

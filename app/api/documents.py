@@ -20,7 +20,7 @@ from app.api.models import (
     json_body,
     problems,
 )
-from app.errors import BadRequest, NotFound
+from app.errors import BadRequest, NotFound, ValidationFailed
 from app.store.keys import validate_key, validate_name
 from app.store.types import KeyRange, OpResult, RangeQuery, WriteOp
 
@@ -232,6 +232,12 @@ def decode_cursor(cursor: str, collection: str, reverse: bool) -> str:
         raise BadRequest("cursor is not one this server issued") from None
     if not same or not isinstance(key, str):
         raise BadRequest("cursor belongs to another collection or direction")
+    # Cursors are client-held: a forged one must not smuggle in a key that no
+    # document can have (control characters, empty, over 512 bytes).
+    try:
+        validate_key(key, "cursor")
+    except ValidationFailed:
+        raise BadRequest("cursor is not one this server issued") from None
     return key
 
 

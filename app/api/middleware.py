@@ -1,25 +1,32 @@
 """Pure ASGI middleware (so it covers plain requests, streams and WebSockets alike).
 
-`RequestContext` gives every request an id, stamps every response with
-`X-Request-ID` and `X-Levelstream-Epoch`, enforces the request-body limit
-before the body is read (Starlette has none), and turns anything unhandled
-into a generic 500 problem, so no stack trace ever reaches a client.
+`RequestContext` gives every request an id and its real client address
+(trusted proxies only), refuses addresses outside the server-wide allow-list,
+stamps every response with `X-Request-ID` and `X-Levelstream-Epoch`, enforces
+the request-body limit before the body is read (Starlette has none), turns
+anything unhandled into a generic 500 problem (no stack trace reaches a
+client), and writes one access-log line per request or socket session.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.access_log import AccessLog
 from app.api.problems import PROBLEM_TYPE, problem_body
+from app.auth.network import Network, client_address, in_networks, parse_address
 
 log = logging.getLogger("levelstream.api")
 
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Probes stay reachable whatever the IP rules, so orchestrators can check health.
+_OPEN_PATHS = ("/healthz", "/readyz")
 
 
 class BodyTooLarge(Exception):
@@ -27,20 +34,74 @@ class BodyTooLarge(Exception):
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, epoch: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        epoch: Callable[[], str],
+        trusted_proxies: tuple[Network, ...],
+        allowed_ips: tuple[Network, ...],
+        access_log: AccessLog,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.epoch = epoch
+        self.trusted_proxies = trusted_proxies
+        self.allowed_ips = allowed_ips
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        started_at = time.perf_counter()
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        if scope["type"] == "websocket":
-            await self.app(scope, receive, send)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        peer = scope["client"][0] if scope.get("client") else None
+        forwarded = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
+        state["client_ip"] = client_address(peer, forwarded, self.trusted_proxies)
+        result = {"status": 0, "bytes": 0}
+        try:
+            if scope["type"] == "websocket":
+                await self._websocket(scope, receive, send, result)
+            else:
+                await self._http(scope, receive, send, request_id, result)
+        finally:
+            self.access_log.write(scope, result["status"], result["bytes"], started_at)
+
+    def _ip_refused(self, scope: Scope) -> bool:
+        if not self.allowed_ips or scope["path"] in _OPEN_PATHS:
+            return False
+        address = parse_address(scope["state"]["client_ip"] or "")
+        return not in_networks(address, self.allowed_ips)
+
+    async def _websocket(
+        self, scope: Scope, receive: Receive, send: Send, result: dict[str, int]
+    ) -> None:
+        if self._ip_refused(scope):
+            result["status"] = 403
+            await send({"type": "websocket.close", "code": 1008})
             return
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "websocket.accept":
+                result["status"] = 101
+            elif message["type"] == "websocket.close":
+                if not result["status"]:
+                    result["status"] = 403  # closed before accept: the handshake is refused
+                scope["state"]["close_code"] = message.get("code", 1000)
+            elif message["type"] == "websocket.send":
+                data = message.get("text") or message.get("bytes") or ""
+                result["bytes"] += len(data)
+            await send(message)
+
+        await self.app(scope, receive, recording_send)
+
+    async def _http(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, result: dict[str, int]
+    ) -> None:
         extra_headers = [
             (b"x-request-id", request_id.encode("ascii")),
             (b"x-levelstream-epoch", self.epoch().encode("ascii")),
@@ -49,16 +110,29 @@ class RequestContext:
         if scope["path"].startswith("/v1/"):
             extra_headers.append((b"cache-control", b"no-store"))
 
+        async def stamped_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                result["status"] = message["status"]
+                message["headers"] = list(message.get("headers", [])) + extra_headers
+            elif message["type"] == "http.response.body":
+                result["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        if self._ip_refused(scope):
+            detail = "this address may not use the service"
+            await self._problem(stamped_send, 403, "forbidden", detail, request_id)
+            return
         declared = _content_length(scope)
         if declared == -1:
-            await self._problem(send, 400, "bad_request", "invalid Content-Length", extra_headers)
+            await self._problem(
+                stamped_send, 400, "bad_request", "invalid Content-Length", request_id
+            )
             return
         if declared is not None and declared > self.max_body_bytes:
-            await self._too_large(send, extra_headers)
+            await self._too_large(stamped_send, request_id)
             return
 
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -69,45 +143,31 @@ class RequestContext:
                     raise BodyTooLarge
             return message
 
-        async def stamped_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                message["headers"] = list(message.get("headers", [])) + extra_headers
-            await send(message)
-
         try:
             await self.app(scope, limited_receive, stamped_send)
         except BodyTooLarge:
-            if not started:
-                await self._too_large(send, extra_headers)
+            if not result["status"]:
+                await self._too_large(stamped_send, request_id)
         except Exception:
             log.exception("unhandled error (request %s)", request_id)
-            if not started:
+            if not result["status"]:
                 await self._problem(
-                    send, 500, "internal", "an internal error occurred", extra_headers
+                    stamped_send, 500, "internal", "an internal error occurred", request_id
                 )
 
-    async def _too_large(self, send: Send, extra_headers: list[tuple[bytes, bytes]]) -> None:
+    async def _too_large(self, send: Send, request_id: str) -> None:
         detail = f"request body over the limit of {self.max_body_bytes} bytes"
-        await self._problem(send, 413, "payload_too_large", detail, extra_headers)
+        await self._problem(send, 413, "payload_too_large", detail, request_id)
 
     async def _problem(
-        self,
-        send: Send,
-        status: int,
-        code: str,
-        detail: str,
-        extra_headers: list[tuple[bytes, bytes]],
+        self, send: Send, status: int, code: str, detail: str, request_id: str
     ) -> None:
         """Answer directly; the connection is closed since the body may be unread."""
-        request_id = extra_headers[0][1].decode("ascii")
         body = problem_body(code, detail, request_id, status)
         headers = [
             (b"content-type", PROBLEM_TYPE.encode()),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
-            *extra_headers,
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

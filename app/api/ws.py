@@ -13,9 +13,9 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app.api.bodies import parse_json
 from app.api.ws_ops import TooManySubscriptions, WsSession
-from app.auth.authenticator import Authenticator, token_from_headers
+from app.auth.authenticator import Authenticator, Caller, token_from_headers
 from app.auth.principal import Principal
-from app.errors import BadRequest, LevelstreamError
+from app.errors import BadRequest, Forbidden, LevelstreamError, Unauthorized
 from app.realtime.connection import Connection
 from app.realtime.hub import Hub
 
@@ -25,14 +25,26 @@ router = APIRouter()
 AUTH_TIMEOUT_S = 5.0
 
 
-def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
-    """No Origin (a non-browser client), the same origin, or a configured one."""
+def origin_allowed(websocket: WebSocket, allowed: set[str]) -> bool:
+    """No Origin (a non-browser client), the same origin, or a configured one.
+
+    CORS does not apply to WebSockets, so this is the only thing that stops a
+    page on another site from opening a socket with a user's credential.
+    """
     origin = websocket.headers.get("origin")
     if origin is None:
         return True
     host = websocket.headers.get("host", "")
     scheme = "https" if websocket.url.scheme == "wss" else "http"
-    return origin == f"{scheme}://{host}" or origin in allowed
+    return origin == f"{scheme}://{host}" or origin.lower() in allowed
+
+
+def caller_of(websocket: WebSocket) -> Caller:
+    return Caller(
+        client_ip=websocket.scope.get("state", {}).get("client_ip"),
+        origin=websocket.headers.get("origin"),
+        stream=True,
+    )
 
 
 async def _first_frame_auth(websocket: WebSocket, authenticator: Authenticator) -> Principal:
@@ -41,7 +53,9 @@ async def _first_frame_auth(websocket: WebSocket, authenticator: Authenticator) 
     if not isinstance(frame, dict) or frame.get("op") != "auth":
         raise BadRequest("the first frame must be {op: auth, token}")
     token = frame.get("token")
-    return authenticator.authenticate(token if isinstance(token, str) else None)
+    return authenticator.authenticate(
+        token if isinstance(token, str) else None, caller_of(websocket)
+    )
 
 
 @router.websocket("/v1/ws")
@@ -49,10 +63,31 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     state = websocket.app.state
     settings = state.settings
     hub: Hub = state.hub
-    if not origin_allowed(websocket, settings.allowed_origin_list):
-        log.warning("websocket refused: origin %r not allowed", websocket.headers.get("origin"))
+    authenticator: Authenticator = state.authenticator
+    allowed = set(settings.allowed_origin_list) | state.keys.all_origins()
+    if not origin_allowed(websocket, allowed):
+        log.warning("websocket refused: origin not allowed")
+        websocket.scope["state"]["auth_error"] = "forbidden_origin"
         await websocket.close(code=1008)  # before accept: the handshake gets a 403
         return
+    token = (
+        websocket.query_params.get("ticket")
+        or websocket.query_params.get("token")
+        or token_from_headers(
+            websocket.headers.get("authorization"), websocket.headers.get("x-api-key")
+        )
+    )
+    principal: Principal | None = None
+    if token:
+        try:
+            principal = authenticator.authenticate(token, caller_of(websocket))
+        except Forbidden:
+            # The key's own Origin or IP rules: refuse the handshake itself.
+            websocket.scope["state"]["auth_error"] = "forbidden"
+            await websocket.close(code=1008)
+            return
+        except LevelstreamError:
+            principal = None
     await websocket.accept()
     if state.draining:
         await websocket.close(1001, "server shutting down")
@@ -60,20 +95,22 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     if len(hub.connections) >= settings.ws_max_connections:
         await websocket.close(4009, "too many connections")
         return
-    authenticator: Authenticator = state.authenticator
-    token = websocket.query_params.get("token") or token_from_headers(
-        websocket.headers.get("authorization"), websocket.headers.get("x-api-key")
-    )
-    try:
-        if token:
-            principal = authenticator.authenticate(token)
-        else:
+    if principal is None:
+        try:
+            if token:
+                raise Unauthorized("invalid credential")
             principal = await _first_frame_auth(websocket, authenticator)
-    except (LevelstreamError, TimeoutError, ValueError):
-        await websocket.close(4001, "unauthorized")
-        return
-    except WebSocketDisconnect:
-        return
+        except Forbidden:
+            websocket.scope["state"]["auth_error"] = "forbidden"
+            await websocket.close(4003, "forbidden")
+            return
+        except (LevelstreamError, TimeoutError, ValueError):
+            websocket.scope["state"]["auth_error"] = "unauthorized"
+            await websocket.close(4001, "unauthorized")
+            return
+        except WebSocketDisconnect:
+            return
+    websocket.scope["state"]["principal_id"] = principal.log_id
     connection = Connection(principal, "ws", settings.ws_queue_limit)
     session = WsSession(
         connection,
@@ -81,6 +118,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         hub=hub,
         bus=state.bus,
         authenticator=authenticator,
+        caller=caller_of(websocket),
+        limiter=state.rate_limiter,
         settings=settings,
         max_subscriptions=settings.ws_max_subscriptions,
     )

@@ -14,8 +14,9 @@ import orjson
 
 from app.api.batch import parse_ops
 from app.api.filters import build_filter, parse_since
-from app.auth.authenticator import Authenticator
-from app.errors import BadRequest, Conflict, LevelstreamError, NotFound, ValidationFailed
+from app.auth.authenticator import Authenticator, Caller
+from app.auth.ratelimit import RateLimiter
+from app.errors import BadRequest, Conflict, Forbidden, LevelstreamError, NotFound, ValidationFailed
 from app.realtime.channels import ChannelBus
 from app.realtime.connection import Connection, Subscription
 from app.realtime.hub import Hub
@@ -42,6 +43,8 @@ class WsSession:
         hub: Hub,
         bus: ChannelBus,
         authenticator: Authenticator,
+        caller: Caller,
+        limiter: RateLimiter,
         settings: Settings,
         max_subscriptions: int,
     ) -> None:
@@ -50,6 +53,8 @@ class WsSession:
         self.hub = hub
         self.bus = bus
         self.authenticator = authenticator
+        self.caller = caller
+        self.limiter = limiter
         self.settings = settings
         self.max_subscriptions = max_subscriptions
         self._ops: dict[str, Callable[[dict[str, Any]], Awaitable[bytes]]] = {
@@ -81,6 +86,7 @@ class WsSession:
         try:
             if handler is None:
                 raise BadRequest(f"unknown op {op!r}")
+            self.limiter.check(self.connection.principal)
             fields = await handler(frame)
         except LevelstreamError as exc:
             error = {"code": exc.code, "message": exc.detail, **_plain(exc.extra)}
@@ -94,7 +100,17 @@ class WsSession:
 
     async def op_auth(self, frame: dict[str, Any]) -> bytes:
         token = frame.get("token")
-        principal = self.authenticator.authenticate(token if isinstance(token, str) else None)
+        principal = self.authenticator.authenticate(
+            token if isinstance(token, str) else None, self.caller
+        )
+        current = self.connection.principal
+        if (principal.kind, principal.id, principal.key_id) != (
+            current.kind,
+            current.id,
+            current.key_id,
+        ):
+            # Refreshing is for the same identity: subscriptions were authorized for it.
+            raise Forbidden("re-authentication must present a credential for the same identity")
         self.connection.principal = principal
         return b',"client_id":%s' % orjson.dumps(self.connection.client_id)
 

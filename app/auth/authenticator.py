@@ -1,16 +1,26 @@
-"""Turns a presented token into a `Principal`, or refuses it.
+"""Turns a presented credential into a `Principal`, or refuses it.
 
-Today the one credential is the bootstrap admin token; API keys and JWTs plug
-in here, behind the same `authenticate` call.
+Credentials: the bootstrap admin token, API keys (`lsk_...`), JWTs (minted
+here or by a trusted issuer) and, on streams only, tickets (`lst_...`).
+Network rules (a key's `allowed_ips` and `allowed_origins`) are checked here
+too, against the client address the middleware derived (trusted proxies
+only) and the request's Origin.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
+import time
+from dataclasses import dataclass, replace
+from typing import Any
 
-from app.auth.principal import Principal
-from app.errors import Unauthorized
+from app.auth.apikeys import KeyRegistry
+from app.auth.jwt_tokens import ISSUER, JwtCodec, looks_like_jwt
+from app.auth.principal import PATTERN_RE, PERMISSIONS, Principal
+from app.auth.tickets import TICKET_PREFIX, TicketBook
+from app.errors import Forbidden, Unauthorized
 
 ADMIN = Principal(id="admin", kind="admin", permissions=frozenset({"admin"}))
 
@@ -19,17 +29,127 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
-class Authenticator:
-    def __init__(self, admin_token: str) -> None:
-        # Only a digest is kept, and compared in constant time.
-        self._admin_digest = _digest(admin_token)
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Where a credential is presented from."""
 
-    def authenticate(self, token: str | None) -> Principal:
+    client_ip: str | None = None
+    origin: str | None = None
+    stream: bool = False  # SSE or WebSocket: tickets are accepted
+
+
+class Authenticator:
+    def __init__(
+        self, admin_token: str, keys: KeyRegistry, jwt_codec: JwtCodec, tickets: TicketBook
+    ) -> None:
+        # Only a digest of the admin token is kept, and compared in constant time.
+        self._admin_digest = _digest(admin_token)
+        self.keys = keys
+        self.jwt = jwt_codec
+        self.tickets = tickets
+
+    def authenticate(self, token: str | None, caller: Caller | None = None) -> Principal:
+        caller = caller or Caller()
         if not token:
             raise Unauthorized("a credential is required: Authorization: Bearer <token>")
+        principal = self._identify(token, caller)
+        check_network(principal, caller)
+        return principal
+
+    def _identify(self, token: str, caller: Caller) -> Principal:
         if hmac.compare_digest(_digest(token), self._admin_digest):
             return ADMIN
+        if token.startswith(TICKET_PREFIX):
+            if not caller.stream:
+                raise Unauthorized("tickets are accepted only as ?ticket= on SSE and WebSocket")
+            principal = self.tickets.redeem(token)
+            if principal is None:
+                raise Unauthorized("the ticket is unknown, used or expired")
+            return self.still_valid(principal)
+        key = self.keys.verify(token)
+        if key is not None:
+            return key.principal()
+        if looks_like_jwt(token):
+            return self._from_jwt(self.jwt.decode(token))
         raise Unauthorized("the credential is not valid")
+
+    def _from_jwt(self, claims: dict[str, Any]) -> Principal:
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise Unauthorized("the token has no subject")
+        permissions = _strings(claims.get("permissions"))
+        if not set(permissions) <= set(PERMISSIONS):
+            raise Unauthorized("the token names unknown permissions")
+        collections = _patterns(claims.get("collections"))
+        channels = _patterns(claims.get("channels"))
+        base = Principal(
+            id=sub,
+            kind="jwt",
+            permissions=frozenset(permissions),
+            collections=collections,
+            channels=channels,
+            expires_at=float(claims["exp"]),
+        )
+        if claims.get("iss") != ISSUER:
+            return base
+        # Minted here: bound to the key that asked, which must still be live.
+        key_id = claims.get("lsk")
+        if key_id == "admin":
+            return replace(base, key_id="admin")
+        key = self.keys.active(key_id) if isinstance(key_id, str) else None
+        if key is None:
+            raise Unauthorized("the key that minted this token was revoked or expired")
+        parent = key.principal()
+        return replace(
+            base,
+            key_id=key.id,
+            allowed_origins=parent.allowed_origins,
+            allowed_ips=parent.allowed_ips,
+            rate_limit_per_s=parent.rate_limit_per_s,
+        )
+
+    def still_valid(self, principal: Principal) -> Principal:
+        """Re-check a principal whose credential was checked earlier (tickets, open sockets)."""
+        if principal.expires_at is not None and principal.expires_at <= time.time():
+            raise Unauthorized("the credential has expired")
+        if principal.key_id not in (None, "admin") and self.keys.active(principal.key_id) is None:
+            raise Unauthorized("the key was revoked or expired")
+        return principal
+
+
+def check_network(principal: Principal, caller: Caller) -> None:
+    if principal.allowed_ips:
+        address = _address(caller.client_ip)
+        if address is None or not any(address in net for net in principal.allowed_ips):
+            raise Forbidden("this credential may not be used from this address")
+    origin = caller.origin.lower() if caller.origin is not None else None
+    if principal.allowed_origins and origin is not None and origin not in principal.allowed_origins:
+        raise Forbidden("this credential may not be used from this origin")
+
+
+def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if ip is None:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _strings(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Unauthorized("the token's rights are malformed")
+    return value
+
+
+def _patterns(value: Any) -> tuple[str, ...]:
+    patterns = _strings(value if value is not None else [])
+    if not all(PATTERN_RE.fullmatch(p) for p in patterns):
+        raise Unauthorized("the token's scopes are malformed")
+    return tuple(patterns)
 
 
 def token_from_headers(authorization: str | None, api_key: str | None) -> str | None:

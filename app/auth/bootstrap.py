@@ -12,7 +12,7 @@ import secrets
 import sys
 from pathlib import Path
 
-TOKEN_FILE = "admin.token"  # noqa: S105 - a file name, not a secret
+TOKEN_FILE = "admin.token"
 
 
 def admin_token(configured: str | None, data_dir: Path) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -11,6 +13,10 @@ from app.errors import Forbidden
 
 Permission = Literal["read", "write", "delete", "admin"]
 PERMISSIONS: tuple[Permission, ...] = ("read", "write", "delete", "admin")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# A scope pattern: name characters plus the glob wildcards * and ?.
+PATTERN_RE = re.compile(r"[A-Za-z0-9_.*?-]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,7 +24,9 @@ class Principal:
     """An authenticated caller: the admin, an API key or a JWT subject.
 
     `collections` and `channels` are glob patterns (`tickets`, `app1.*`, `*`);
-    `admin` implies every permission on everything.
+    `admin` implies every permission on everything. `key_id` is the API key
+    behind the credential (a JWT carries the key that minted it), so revoking
+    a key reaches every token and socket made from it.
     """
 
     id: str
@@ -26,22 +34,32 @@ class Principal:
     permissions: frozenset[str]
     collections: tuple[str, ...] = ("*",)
     channels: tuple[str, ...] = ("*",)
+    key_id: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    allowed_ips: tuple[Network, ...] = ()
+    rate_limit_per_s: int | None = None
+    expires_at: float | None = None  # unix seconds
 
     @property
     def is_admin(self) -> bool:
         return "admin" in self.permissions
+
+    @property
+    def log_id(self) -> str:
+        """What the access log shows: never a secret."""
+        return self.id if self.kind != "jwt" else f"jwt:{self.id}"
 
     def may(self, permission: Permission, collection: str | None = None) -> bool:
         if self.is_admin:
             return True
         if permission not in self.permissions:
             return False
-        return collection is None or _matches(collection, self.collections)
+        return collection is None or matches_any(collection, self.collections)
 
     def may_channel(self, permission: Permission, channel: str) -> bool:
         if self.is_admin:
             return True
-        return permission in self.permissions and _matches(channel, self.channels)
+        return permission in self.permissions and matches_any(channel, self.channels)
 
     def require(self, permission: Permission, collection: str | None = None) -> None:
         if not self.may(permission, collection):
@@ -59,5 +77,28 @@ class Principal:
         return lambda collection: self.may("read", collection)
 
 
-def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+def matches_any(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def pattern_within(requested: str, granted: tuple[str, ...]) -> bool:
+    """Whether every name `requested` matches is matched by some granted pattern.
+
+    Decided conservatively: a plain name must match a granted pattern; a
+    pattern must equal a granted one, or be `prefix*` under a granted
+    `shorter-prefix*` (or `*`). Anything else is refused.
+    """
+    if not any(c in requested for c in "*?["):
+        return matches_any(requested, granted)
+    if requested in granted or "*" in granted:
+        return True
+    if requested.endswith("*") and not any(c in requested[:-1] for c in "*?["):
+        head = requested[:-1]
+        for pattern in granted:
+            if (
+                pattern.endswith("*")
+                and not any(c in pattern[:-1] for c in "*?[")
+                and head.startswith(pattern[:-1])
+            ):
+                return True
+    return False

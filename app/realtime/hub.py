@@ -190,10 +190,11 @@ class Hub:
         for connection in list(self.connections):
             connection.request_close(code, reason)
 
-    def close_principal(self, principal_id: str, code: int, reason: str) -> int:
+    def close_key(self, key_id: str, code: int, reason: str) -> int:
+        """Close every connection made with API key `key_id` or a token it minted."""
         closed = 0
         for connection in list(self.connections):
-            if connection.principal.id == principal_id:
+            if connection.principal.key_id == key_id:
                 connection.request_close(code, reason)
                 closed += 1
         return closed

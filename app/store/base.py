@@ -78,5 +78,13 @@ class Store(ABC):
         """The documents matching `flt` as of one seq N, in pages: (items, N, done)."""
 
     @abstractmethod
+    async def auth_put(self, name: str, value: bytes | None) -> None:
+        """Write (or with None delete) a credential record, through the one writer."""
+
+    @abstractmethod
+    async def auth_items(self, prefix: str) -> list[tuple[str, bytes]]:
+        """Credential records whose names start with `prefix`."""
+
+    @abstractmethod
     async def ready(self) -> bool:
         """Open and accepting writes."""

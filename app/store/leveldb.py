@@ -204,6 +204,27 @@ class LevelStore(Store):
     async def oldest_seq(self) -> int:
         return self._meta_seq("oldest")
 
+    async def auth_put(self, name: str, value: bytes | None) -> None:
+        dbkey = keys.AUTH + name.encode("utf-8")
+
+        def put(db: plyvel.DB, sync: bool) -> int:
+            if value is None:
+                db.delete(dbkey, sync=sync)
+            else:
+                db.put(dbkey, value, sync=sync)
+            return 1
+
+        await self.writer.run_maintenance(put)
+
+    async def auth_items(self, prefix: str) -> list[tuple[str, bytes]]:
+        start = keys.AUTH + prefix.encode("utf-8")
+
+        def scan() -> list[tuple[str, bytes]]:
+            return [(k[1:].decode("utf-8"), v) for k, v in self.db.iterator(prefix=start)]
+
+        items: list[tuple[str, bytes]] = await self._in_thread(scan)
+        return items
+
     async def ready(self) -> bool:
         return self._writer is not None and not self._closed
 

@@ -71,10 +71,15 @@ def read_range(db: plyvel.DB, query: RangeQuery) -> Page:
         head = keys.seq_from(snapshot.get(keys.meta_key("head")))
         if lower[0] > upper[0]:
             return Page([], None, head)
+        # plyvel 1.5.1's reverse iterator drops its first item when that item
+        # equals an inclusive `start` (it compares with >= regardless of
+        # include_start), so `reverse` with `gte=k` lost k whenever k was the
+        # last key left. In reverse we start at the collection prefix, which
+        # is never a document key, and check the lower bound ourselves.
         iterator = snapshot.iterator(
-            start=lower[0],
+            start=base if query.reverse else lower[0],
             stop=upper[0],
-            include_start=not lower[1],
+            include_start=query.reverse or not lower[1],
             include_stop=upper[1],
             reverse=query.reverse,
         )
@@ -83,6 +88,8 @@ def read_range(db: plyvel.DB, query: RangeQuery) -> Page:
         last_key: str | None = None
         more = False
         for dbkey, raw in iterator:
+            if query.reverse and (dbkey < lower[0] or (lower[1] and dbkey == lower[0])):
+                break
             if len(items) == query.limit:
                 more = True
                 break

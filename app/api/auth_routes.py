@@ -1,0 +1,99 @@
+"""Minting JWTs and single-use stream tickets from a credential."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from app.api.deps import PrincipalDep, SettingsDep
+from app.api.models import problems
+from app.auth.apikeys import Pattern
+from app.auth.authenticator import Authenticator
+from app.auth.principal import Permission, Principal, pattern_within
+from app.errors import Forbidden, ValidationFailed
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+
+class TokenRequest(BaseModel):
+    sub: str = Field(min_length=1, max_length=200, description="Who the token is for")
+    ttl_s: int = Field(default=3600, ge=1, description="Lifetime in seconds")
+    permissions: list[Permission] | None = Field(
+        default=None, description="Default: the asking key's"
+    )
+    collections: list[Pattern] | None = Field(default=None, max_length=100)
+    channels: list[Pattern] | None = Field(default=None, max_length=100)
+
+
+class IssuedToken(BaseModel):
+    token: str
+    expires_at: datetime
+
+
+class Ticket(BaseModel):
+    ticket: str = Field(description="Use once, as ?ticket= on /v1/stream or /v1/ws")
+    expires_at: datetime
+
+
+def _narrowed(principal: Principal, request: TokenRequest) -> dict[str, list[str]]:
+    """The token's rights: what was asked, refused if it is wider than the asker's."""
+    permissions: list[str] = (
+        list(request.permissions) if request.permissions else sorted(principal.permissions)
+    )
+    collections = request.collections or list(principal.collections)
+    channels = request.channels or list(principal.channels)
+    if not principal.is_admin:
+        wider = set(permissions) - principal.permissions
+        if wider:
+            raise Forbidden(f"cannot grant permissions this key lacks: {sorted(wider)}")
+        for pattern in collections:
+            if not pattern_within(pattern, principal.collections):
+                raise Forbidden(f"collection scope {pattern!r} is wider than this key's")
+        for pattern in channels:
+            if not pattern_within(pattern, principal.channels):
+                raise Forbidden(f"channel scope {pattern!r} is wider than this key's")
+    return {"permissions": permissions, "collections": collections, "channels": channels}
+
+
+@router.post(
+    "/token",
+    summary="Mint a JWT no wider than the asking API key",
+    response_model=IssuedToken,
+    responses=problems(401, 403, 422),
+)
+async def mint_token(
+    request: Request, body: TokenRequest, principal: PrincipalDep, settings: SettingsDep
+) -> IssuedToken:
+    if principal.kind == "jwt":
+        raise Forbidden("a JWT cannot mint tokens; ask with an API key")
+    if body.ttl_s > settings.jwt_max_ttl_s:
+        raise ValidationFailed(f"ttl_s may be at most {settings.jwt_max_ttl_s}")
+    ttl_s = body.ttl_s
+    if principal.expires_at is not None:
+        # Never outlive the key that asked.
+        ttl_s = min(ttl_s, int(principal.expires_at - time.time()))
+        if ttl_s < 1:
+            raise Forbidden("the asking key has expired")
+    claims = {
+        "sub": body.sub,
+        "lsk": principal.key_id or principal.id,
+        **_narrowed(principal, body),
+    }
+    authenticator: Authenticator = request.app.state.authenticator
+    token, expires = authenticator.jwt.mint(claims, ttl_s)
+    return IssuedToken(token=token, expires_at=datetime.fromtimestamp(expires, UTC))
+
+
+@router.post(
+    "/ticket",
+    summary="A single-use ticket (30 s) for ?ticket= on SSE and WebSocket",
+    response_model=Ticket,
+    responses=problems(401, 403),
+)
+async def issue_ticket(request: Request, principal: PrincipalDep) -> Ticket:
+    authenticator: Authenticator = request.app.state.authenticator
+    ticket, expires = authenticator.tickets.issue(principal)
+    return Ticket(ticket=ticket, expires_at=datetime.fromtimestamp(expires, UTC))

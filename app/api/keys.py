@@ -1,0 +1,82 @@
+"""API keys: create (the secret is shown once), list, read, change, revoke. Admin only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+from pydantic import BaseModel, Field
+
+from app.api.deps import AdminDep
+from app.api.models import problems
+from app.auth.apikeys import ApiKey, KeyPatch, KeyRegistry, KeySpec
+from app.realtime.hub import Hub
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+
+KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The key's id")]
+
+
+class CreatedKey(ApiKey):
+    token: str = Field(description="The secret token: shown once, never again")
+
+
+class KeyList(BaseModel):
+    items: list[ApiKey]
+
+
+def _registry(request: Request) -> KeyRegistry:
+    registry: KeyRegistry = request.app.state.keys
+    return registry
+
+
+@router.post(
+    "",
+    summary="Create an API key",
+    status_code=201,
+    response_model=CreatedKey,
+    responses=problems(401, 403, 422),
+)
+async def create_key(request: Request, spec: KeySpec, _admin: AdminDep) -> CreatedKey:
+    key, token = await _registry(request).create(spec)
+    return CreatedKey(**key.public().model_dump(), token=token)
+
+
+@router.get("", summary="List API keys", response_model=KeyList, responses=problems(401, 403))
+async def list_keys(request: Request, _admin: AdminDep) -> KeyList:
+    return KeyList(items=[key.public() for key in _registry(request).all()])
+
+
+@router.get(
+    "/{key_id}", summary="Read an API key", response_model=ApiKey, responses=problems(401, 403, 404)
+)
+async def get_key(request: Request, key_id: KeyId, _admin: AdminDep) -> ApiKey:
+    return _registry(request).get(key_id).public()
+
+
+@router.patch(
+    "/{key_id}",
+    summary="Change an API key's rights or rules",
+    response_model=ApiKey,
+    responses=problems(401, 403, 404, 422),
+)
+async def update_key(request: Request, key_id: KeyId, patch: KeyPatch, _admin: AdminDep) -> ApiKey:
+    key = await _registry(request).update(key_id, patch)
+    # Open sockets were authorized under the old rights: make them reconnect.
+    hub: Hub = request.app.state.hub
+    hub.close_key(key_id, 4003, "key changed; reconnect")
+    return key.public()
+
+
+@router.delete(
+    "/{key_id}",
+    summary="Revoke an API key (and close its open sockets)",
+    status_code=204,
+    response_model=None,
+    responses={204: {"description": "Revoked"}, **problems(401, 403, 404)},
+)
+async def revoke_key(request: Request, key_id: KeyId, _admin: AdminDep) -> Response:
+    await _registry(request).revoke(key_id)
+    hub: Hub = request.app.state.hub
+    hub.close_key(key_id, 4003, "key revoked")
+    return Response(status_code=204)

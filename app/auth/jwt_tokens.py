@@ -1,0 +1,134 @@
+"""Every use of python-jose lives here, so the library could be swapped in one file.
+
+The known traps of python-jose 3.5 are closed explicitly: `decode` always gets
+an explicit algorithm list (never derived from the token header), `exp`,
+`iss` and `aud` are required and checked, `nbf` is checked when present,
+`none` is never accepted, an issuer configured with a public key can never be
+verified with an HMAC algorithm (algorithm confusion), and `kid`/`jku`/`x5u`
+headers are ignored (no key is ever fetched from a URL a token names).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from jose import jwt
+from jose.exceptions import JOSEError
+
+from app.errors import Unauthorized
+
+ISSUER = "levelstream"
+AUDIENCE = "levelstream"
+MINT_ALGORITHM = "HS256"
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+PUBLIC_KEY_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+)
+SECRET_FILE = "jwt.secret"
+_DECODE_OPTIONS = {
+    "require_exp": True,
+    "require_iss": True,
+    "require_aud": True,
+    "verify_exp": True,
+    "verify_nbf": True,
+    "verify_iss": True,
+    "verify_aud": True,
+    "verify_iat": False,
+    "verify_at_hash": False,
+    "leeway": 5,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedIssuer:
+    iss: str
+    aud: str
+    algorithms: tuple[str, ...]
+    public_key: str
+
+
+def load_trusted_issuers(config: str | None) -> list[TrustedIssuer]:
+    """`LEVELSTREAM_JWT_TRUSTED_ISSUERS`: JSON list of {iss, aud, algorithms, public_key_file}."""
+    if not config:
+        return []
+    issuers = []
+    for entry in orjson.loads(config):
+        algorithms = tuple(entry["algorithms"])
+        if not algorithms or not set(algorithms) <= PUBLIC_KEY_ALGORITHMS:
+            raise ValueError(
+                f"issuer {entry['iss']!r}: algorithms must be public-key ones "
+                f"({', '.join(sorted(PUBLIC_KEY_ALGORITHMS))}); HMAC and none are refused"
+            )
+        if entry["iss"] == ISSUER:
+            raise ValueError(f"issuer name {ISSUER!r} is reserved for this server's tokens")
+        public_key = Path(entry["public_key_file"]).read_text(encoding="ascii")
+        issuers.append(TrustedIssuer(entry["iss"], entry["aud"], algorithms, public_key))
+    return issuers
+
+
+def load_secret(configured: str | None, data_dir: Path) -> str:
+    """The HS256 key: from settings, else generated once and kept in the data dir (0600)."""
+    if configured:
+        return configured
+    path = data_dir / SECRET_FILE
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    import os
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
+class JwtCodec:
+    def __init__(self, secret: str, trusted: list[TrustedIssuer]) -> None:
+        self._secret = secret
+        self._trusted = {issuer.iss: issuer for issuer in trusted}
+
+    def mint(self, claims: dict[str, Any], ttl_s: int) -> tuple[str, int]:
+        now = int(time.time())
+        expires = now + ttl_s
+        body = {**claims, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "nbf": now, "exp": expires}
+        token: str = jwt.encode(body, self._secret, algorithm=MINT_ALGORITHM)
+        return token, expires
+
+    def decode(self, token: str) -> dict[str, Any]:
+        """Verified claims, or `Unauthorized` (with no detail that helps an attacker)."""
+        try:
+            issuer = jwt.get_unverified_claims(token).get("iss")
+            if issuer == ISSUER:
+                claims: dict[str, Any] = jwt.decode(
+                    token,
+                    self._secret,
+                    algorithms=[MINT_ALGORITHM],
+                    audience=AUDIENCE,
+                    issuer=ISSUER,
+                    options=_DECODE_OPTIONS,
+                )
+                return claims
+            trusted = self._trusted.get(issuer) if isinstance(issuer, str) else None
+            if trusted is None:
+                raise Unauthorized("the token's issuer is not trusted")
+            claims = jwt.decode(
+                token,
+                trusted.public_key,
+                algorithms=list(trusted.algorithms),
+                audience=trusted.aud,
+                issuer=trusted.iss,
+                options=_DECODE_OPTIONS,
+            )
+            return claims
+        except (JOSEError, ValueError, TypeError, AttributeError):
+            raise Unauthorized("the token is not valid") from None
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2

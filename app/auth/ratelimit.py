@@ -1,0 +1,48 @@
+"""Rate limits per API key (and per client address), with the `limits` library.
+
+A JWT minted by a key shares that key's budget, so minting tokens does not
+multiply it. The in-memory storage serves one process; the cluster mode
+gives `limits` a Redis storage instead.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.storage import MemoryStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
+
+from app.auth.principal import Principal
+from app.errors import RateLimited
+
+
+class RateLimiter:
+    def __init__(self, per_ip_per_s: int | None = None, storage: Storage | None = None) -> None:
+        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
+        self._items: dict[int, RateLimitItem] = {}
+        self._per_ip = per_ip_per_s
+
+    def _item(self, per_s: int) -> RateLimitItem:
+        item = self._items.get(per_s)
+        if item is None:
+            item = self._items[per_s] = RateLimitItemPerSecond(per_s, 1)
+        return item
+
+    def _hit(self, per_s: int, *identifiers: str) -> None:
+        item = self._item(per_s)
+        if not self._limiter.hit(item, *identifiers):
+            reset_at = self._limiter.get_window_stats(item, *identifiers).reset_time
+            retry_after = max(1, math.ceil(reset_at - time.time()))
+            raise RateLimited(
+                f"over the limit of {per_s} requests per second", retry_after=retry_after
+            )
+
+    def check(self, principal: Principal) -> None:
+        if principal.rate_limit_per_s:
+            self._hit(principal.rate_limit_per_s, "key", principal.key_id or principal.id)
+
+    def check_address(self, client_ip: str | None) -> None:
+        if self._per_ip and client_ip:
+            self._hit(self._per_ip, "ip", client_ip)
