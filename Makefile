@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 export HOST PORT
 
-.PHONY: help setup run test test-fast lint fmt bench clean
+.PHONY: help setup run test test-fast lint fmt bench clean openapi openapi-check
 
 help:
 	@echo "make run    serve on http://$(HOST):$(PORT), data in ./data (sets up on first use)"
@@ -37,8 +37,18 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix app tests bench
 	$(BIN)/ruff format app tests bench
 
-test: $(STAMP) lint
+test: $(STAMP) lint openapi-check
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The OpenAPI document is generated from the code and committed; CI fails on drift.
+openapi: $(STAMP)
+	$(BIN)/levelstream openapi --output openapi/openapi.json
+
+openapi-check: $(STAMP)
+	@$(BIN)/levelstream openapi --output $(VENV)/openapi.check.json
+	@cmp -s $(VENV)/openapi.check.json openapi/openapi.json || \
+	  (echo "openapi/openapi.json is out of date: run 'make openapi' and commit" && \
+	   diff -u openapi/openapi.json $(VENV)/openapi.check.json | head -40 && exit 1)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -x $(PYTEST_ARGS)

@@ -1,16 +1,26 @@
-"""The `levelstream` command line."""
+"""The `levelstream` command line (typer)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+import orjson
 import typer
 
-from app.server import serve as serve_app
+from app.auth.apikeys import KeyRegistry, KeySpec
+from app.errors import LevelstreamError
+from app.main import open_store
 from app.settings import Settings
+from app.store.base import Store
 
 cli = typer.Typer(help="Levelstream: a real-time JSON document backend.", no_args_is_help=True)
+keys_cli = typer.Typer(help="Manage API keys offline (the server must be stopped).")
+cli.add_typer(keys_cli, name="keys")
+T = TypeVar("T")
 
 
 @cli.callback()
@@ -24,15 +34,112 @@ def serve(
     port: int = typer.Option(None, help="Listen port (default $PORT or 8000)"),
 ) -> None:
     """Serve the API (one process: LevelDB allows one owner per data directory)."""
+    from app.server import serve as serve_app
+
     settings = Settings()
     logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     serve_app(
         settings,
         host or os.environ.get("HOST", "127.0.0.1"),
         port or int(os.environ.get("PORT", "8000")),
     )
+
+
+def _offline(work: Callable[[Store], Awaitable[T]]) -> T:
+    """Run `work` against the data directory's store, with the server stopped."""
+
+    async def run() -> T:
+        try:
+            store = open_store(Settings())
+        except RuntimeError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        await store.start()
+        try:
+            return await work(store)
+        except LevelstreamError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+@keys_cli.command("create")
+def keys_create(
+    name: str = typer.Option(..., help="A label for the key"),
+    permissions: str = typer.Option("read", help="Comma-separated: read,write,delete,admin"),
+    collections: str = typer.Option("*", help="Comma-separated glob patterns"),
+    channels: str = typer.Option("*", help="Comma-separated glob patterns"),
+    allowed_origins: str = typer.Option("", help="Comma-separated origins"),
+    allowed_ips: str = typer.Option("", help="Comma-separated CIDRs"),
+    rate_limit_per_s: int = typer.Option(0, help="Requests per second (0: unlimited)"),
+) -> None:
+    """Create a key and print it (with its token, shown once) as JSON."""
+    spec = KeySpec.model_validate(
+        {
+            "name": name,
+            "permissions": _csv(permissions),
+            "collections": _csv(collections),
+            "channels": _csv(channels),
+            "allowed_origins": _csv(allowed_origins),
+            "allowed_ips": _csv(allowed_ips),
+            "rate_limit_per_s": rate_limit_per_s or None,
+        }
+    )
+
+    async def create(store: Store) -> dict[str, Any]:
+        registry = KeyRegistry(store)
+        key, token = await registry.create(spec)
+        return {**key.public().model_dump(mode="json"), "token": token}
+
+    typer.echo(orjson.dumps(_offline(create), option=orjson.OPT_INDENT_2).decode())
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets) as JSON."""
+
+    async def listing(store: Store) -> list[dict[str, Any]]:
+        registry = KeyRegistry(store)
+        await registry.load()
+        return [key.public().model_dump(mode="json") for key in registry.all()]
+
+    typer.echo(orjson.dumps(_offline(listing), option=orjson.OPT_INDENT_2).decode())
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key_id: str = typer.Argument(..., help="The key's id")) -> None:
+    """Revoke a key."""
+
+    async def revoke(store: Store) -> None:
+        registry = KeyRegistry(store)
+        await registry.load()
+        await registry.revoke(key_id)
+
+    _offline(revoke)
+    typer.echo(f"revoked {key_id}")
+
+
+@cli.command()
+def openapi(output: str = typer.Option("-", help="File to write, or - for stdout")) -> None:
+    """Print the OpenAPI document (built by importing the app, no server needed)."""
+    from app.openapi_export import openapi_json
+
+    document = openapi_json()
+    if output == "-":
+        typer.echo(document.decode(), nl=False)
+    else:
+        with open(output, "wb") as handle:
+            handle.write(document)
 
 
 def main() -> None:
