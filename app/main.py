@@ -26,8 +26,10 @@ from app.api import (
     swagger,
     ws,
 )
+from app.api import metrics as metrics_api
 from app.api.access_log import AccessLog
 from app.api.cors import DynamicCORS
+from app.api.metrics import Metrics
 from app.api.middleware import RequestContext
 from app.api.models import Problem
 from app.api.sessions import close_lapsed_sessions
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store.add_listener(notifier.on_commit)
         hub = Hub(store, settings.ws_queue_limit)
         await store.start()
+        if isinstance(store, LevelStore):
+            store.writer.on_group = metrics.observe_group
         app.state.store = store
         app.state.notifier = notifier
         app.state.hub = hub
@@ -110,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.draining = False
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_ip or None)
+    metrics = app.state.metrics = Metrics()
+    metrics.attach(app.state)
     # Read (or create) secrets and parse network rules now: bad config fails at start.
     token = admin_token(settings.admin_token, settings.data_dir)
     jwt_codec = JwtCodec(
@@ -135,9 +141,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         trusted_proxies=parse_networks(settings.trusted_proxy_list),
         allowed_ips=parse_networks(settings.allowed_ip_list),
         access_log=AccessLog(enabled=settings.access_log),
+        metrics=metrics,
     )
     problems.install(app)
-    for module in (documents, batch, changes, stream, channels, ws, keys, auth_routes, health):
+    routers = (
+        documents,
+        batch,
+        changes,
+        stream,
+        channels,
+        ws,
+        keys,
+        auth_routes,
+        health,
+        metrics_api,
+    )
+    for module in routers:
         app.include_router(module.router)
     swagger.install(app)
     _install_openapi(app)

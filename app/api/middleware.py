@@ -15,16 +15,19 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.access_log import AccessLog
+from app.api.metrics import Metrics
 from app.api.problems import PROBLEM_TYPE, problem_body
 from app.auth.network import Network, client_address, in_networks, parse_address
 
 log = logging.getLogger("levelstream.api")
 
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # Probes stay reachable whatever the IP rules, so orchestrators can check health.
 _OPEN_PATHS = ("/healthz", "/readyz")
 
@@ -43,6 +46,7 @@ class RequestContext:
         trusted_proxies: tuple[Network, ...],
         allowed_ips: tuple[Network, ...],
         access_log: AccessLog,
+        metrics: Metrics,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
@@ -50,6 +54,7 @@ class RequestContext:
         self.trusted_proxies = trusted_proxies
         self.allowed_ips = allowed_ips
         self.access_log = access_log
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -70,6 +75,18 @@ class RequestContext:
                 await self._http(scope, receive, send, request_id, result)
         finally:
             self.access_log.write(scope, result["status"], result["bytes"], started_at)
+            self._observe(scope, result["status"], started_at)
+
+    def _observe(self, scope: Scope, status: int, started_at: float) -> None:
+        if scope["type"] == "websocket":
+            code = scope["state"].get("close_code")
+            if code is not None:
+                self.metrics.ws_closes.labels(str(code)).inc()
+            return
+        route = scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        elapsed = time.perf_counter() - started_at
+        self.metrics.observe_request(path, scope["method"], status, elapsed)
 
     def _ip_refused(self, scope: Scope) -> bool:
         if not self.allowed_ips or scope["path"] in _OPEN_PATHS:
@@ -131,6 +148,10 @@ class RequestContext:
         if declared is not None and declared > self.max_body_bytes:
             await self._too_large(stamped_send, request_id)
             return
+        url_problem = _url_problem(scope)
+        if url_problem is not None:
+            await self._problem(stamped_send, 422, "validation_failed", url_problem, request_id)
+            return
 
         received = 0
 
@@ -178,6 +199,30 @@ def _incoming_request_id(scope: Scope) -> str | None:
         if name == b"x-request-id":
             text = value.decode("latin-1")
             return text if _REQUEST_ID_RE.fullmatch(text) else None
+    return None
+
+
+def _url_problem(scope: Scope) -> str | None:
+    """Why the URL can address nothing, or None when it is fine.
+
+    uvicorn percent-decodes the path, and Starlette the query, with
+    errors="replace": invalid UTF-8 (`%FF`, a lone surrogate `%ED%A0%80`, an
+    overlong `%C0%AF`) would silently become U+FFFD and address another key.
+    And Starlette's `{key:path}` does not match a newline, so such a key got a
+    404 rather than the contract's 422. No name or key may hold a control
+    character, so no path may.
+    """
+    raw_path: bytes = scope.get("raw_path") or b""
+    query: bytes = scope.get("query_string") or b""
+    try:
+        if b"%" in raw_path:
+            unquote_to_bytes(raw_path).decode("utf-8")
+        if b"%" in query:
+            unquote_to_bytes(query.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return "the URL is not valid UTF-8 once percent-decoded"
+    if _CONTROL_RE.search(scope["path"]):
+        return "the URL path must not contain control characters"
     return None
 
 

@@ -36,6 +36,9 @@ class Hub:
         self.connections: set[Connection] = set()
         self._by_collection: dict[str, set[Subscription]] = {}
         self._wildcard: set[Subscription] = set()
+        # Counters for metrics: resumes served from the log, and cursors too old.
+        self.resumes_replayed = 0
+        self.resumes_compacted = 0
         store.add_listener(self.on_commit)
 
     # --- fan-out -------------------------------------------------------------
@@ -135,8 +138,10 @@ class Hub:
                         sub.buffer, sub.buffer_overflowed = [], False
                         continue
                     sub.go_live(batch.head_seq)
+                    self.resumes_replayed += 1
                     return
         except HistoryCompacted as exc:
+            self.resumes_compacted += 1
             self.unsubscribe(connection, sub.sub_id)
             outbox.push(self.reset_frame(sub, exc.oldest_seq))
             if connection.transport == "sse":

@@ -17,6 +17,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,8 @@ class Writer:
         # Group sizes of recent commits, for metrics and the benchmark.
         self.groups_committed = 0
         self.transactions_committed = 0
+        # Called in the writer thread after each commit: (transactions, seconds).
+        self.on_group: Callable[[int, float], None] | None = None
         self._thread = threading.Thread(target=self._run, name="levelstream-writer", daemon=True)
         self._thread.start()
 
@@ -148,6 +151,7 @@ class Writer:
                 continue
             state.absorb(tx)
             outcomes.append(_Outcome(job.future, TxResult(results, state.seq), tx.changes))
+        started = time.perf_counter()
         try:
             if state.seq != self.head_seq or state.writes:
                 self._write(state)
@@ -162,6 +166,8 @@ class Writer:
             self._counts.update(state.counts)
             self.groups_committed += 1
             self.transactions_committed += len(outcomes)
+            if self.on_group is not None and outcomes:
+                self.on_group(len(outcomes), time.perf_counter() - started)
         # Maintenance runs after the group so it sees the committed head.
         for job in maintenance:
             assert job.maintenance is not None

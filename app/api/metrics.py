@@ -1,0 +1,156 @@
+"""Prometheus metrics at `/metrics` (prometheus-client, one registry per app).
+
+Request counts and latencies are observed by the access-log middleware; the
+rest (connections, subscriptions, queues, head seq, store size, writer group
+sizes and commit times) is read from the live objects at scrape time, so the
+hot paths pay nothing for it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+router = APIRouter(tags=["operations"])
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "levelstream_http_requests",
+            "HTTP requests by route, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "levelstream_http_request_duration_seconds",
+            "HTTP request latency by route and method",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.group_size = Histogram(
+            "levelstream_writer_group_transactions",
+            "Transactions committed per group commit",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+            registry=self.registry,
+        )
+        self.commit_seconds = Histogram(
+            "levelstream_writer_commit_seconds",
+            "Time to write (and fsync in sync mode) one group",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.ws_closes = Counter(
+            "levelstream_ws_closes",
+            "WebSocket sessions closed, by close code (4008: slow consumer)",
+            ["code"],
+            registry=self.registry,
+        )
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(seconds)
+
+    def observe_group(self, transactions: int, seconds: float) -> None:
+        self.group_size.observe(transactions)
+        self.commit_seconds.observe(seconds)
+
+    def attach(self, state: Any) -> None:
+        """Read the live objects (store, hub) at scrape time."""
+        self.registry.register(_LiveCollector(state))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _LiveCollector(Collector):
+    def __init__(self, state: Any) -> None:
+        self.state = state
+        self._started = time.time()
+
+    def collect(self) -> Iterator[Metric]:
+        hub = getattr(self.state, "hub", None)
+        store = getattr(self.state, "store", None)
+        if hub is None or store is None:
+            return
+        connections = GaugeMetricFamily(
+            "levelstream_connections", "Open real-time connections", labels=["transport"]
+        )
+        counts = {"ws": 0, "sse": 0}
+        subscriptions = 0
+        queued = 0
+        deepest = 0
+        for connection in list(hub.connections):
+            counts[connection.transport] += 1
+            subscriptions += len(connection.subscriptions) + len(connection.channel_subs)
+            depth = len(connection.outbox)
+            queued += depth
+            deepest = max(deepest, depth)
+        for transport, count in counts.items():
+            connections.add_metric([transport], count)
+        yield connections
+        yield GaugeMetricFamily(
+            "levelstream_subscriptions", "Active subscriptions", value=subscriptions
+        )
+        yield GaugeMetricFamily(
+            "levelstream_fanout_queue_frames", "Frames queued to all connections", value=queued
+        )
+        yield GaugeMetricFamily(
+            "levelstream_fanout_queue_max_frames",
+            "Deepest single connection queue (delivery lag, in frames)",
+            value=deepest,
+        )
+        resumes = CounterMetricFamily(
+            "levelstream_resumes",
+            "Subscriptions with a cursor or snapshot, by outcome",
+            labels=["outcome"],
+        )
+        resumes.add_metric(["replayed"], hub.resumes_replayed)
+        resumes.add_metric(["history_compacted"], hub.resumes_compacted)
+        yield resumes
+        yield GaugeMetricFamily(
+            "levelstream_head_seq", "Latest committed seq", value=store.head_seq
+        )
+        yield CounterMetricFamily(
+            "levelstream_changes",
+            "Changes committed (rate() gives changes/s)",
+            value=store.head_seq,
+        )
+        path = getattr(store, "path", None)
+        if isinstance(path, Path):
+            yield GaugeMetricFamily(
+                "levelstream_store_bytes", "Size of the store on disk", value=_dir_size(path)
+            )
+
+
+def _dir_size(path: Path) -> int:
+    total = 0
+    for item in path.iterdir():
+        try:
+            total += item.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    collected: Metrics = request.app.state.metrics
+    return Response(collected.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
