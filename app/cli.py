@@ -12,7 +12,7 @@ import orjson
 import typer
 
 from app.auth.apikeys import KeyRegistry, KeySpec
-from app.errors import LevelstreamError
+from app.errors import LevelstreamError, ValidationFailed
 from app.main import open_store
 from app.settings import Settings
 from app.store.base import Store
@@ -127,6 +127,79 @@ def keys_revoke(key_id: str = typer.Argument(..., help="The key's id")) -> None:
 
     _offline(revoke)
     typer.echo(f"revoked {key_id}")
+
+
+@cli.command()
+def export(output: str = typer.Option(..., help="NDJSON file to write")) -> None:
+    """Export every document from one snapshot (server stopped), as GET /v1/admin/export."""
+    from rich.progress import Progress
+
+    from app.api.admin import export_lines
+
+    async def run(store: Store) -> int:
+        written = 0
+        with open(output, "wb") as handle, Progress(transient=True) as progress:
+            task = progress.add_task("exporting", total=None)
+            async for chunk in export_lines(store):
+                handle.write(chunk)
+                lines = chunk.count(b"\n")
+                written += lines
+                progress.advance(task, lines)
+        return written - 1  # the header line
+
+    count = _offline(run)
+    typer.echo(f"exported {count} documents to {output}")
+
+
+@cli.command("import")
+def import_(source: str = typer.Option(..., "--input", help="NDJSON file from export")) -> None:
+    """Load an export into an empty data directory (server stopped)."""
+    from rich.progress import Progress
+
+    async def run(store: Store) -> int:
+        if not await store.is_empty():
+            raise ValidationFailed("import needs an empty database")
+        with open(source, "rb") as handle, Progress(transient=True) as progress:
+            header = orjson.loads(handle.readline())
+            epoch, seq = header["epoch"], header["seq"]
+            task = progress.add_task("importing", total=None)
+            await store.import_documents(epoch, seq, [])
+            imported, chunk = 0, []
+            for line in handle:
+                if line.strip():
+                    chunk.append(line.rstrip(b"\n"))
+                if len(chunk) == 1000:
+                    imported += await store.import_documents(epoch, seq, chunk)
+                    progress.advance(task, len(chunk))
+                    chunk = []
+            if chunk:
+                imported += await store.import_documents(epoch, seq, chunk)
+        return imported
+
+    count = _offline(run)
+    typer.echo(f"imported {count} documents from {source}")
+
+
+@cli.command()
+def compact() -> None:
+    """Trim the change log to retention and compact LevelDB (server stopped)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from app.store.leveldb import LevelStore
+
+    async def run(store: Store) -> int:
+        assert isinstance(store, LevelStore)
+        dropped = 0
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+            bar.add_task("trimming the change log", total=None)
+            while (trimmed := await store.trim_once()) > 0:
+                dropped += trimmed
+            bar.add_task("compacting LevelDB", total=None)
+            await asyncio.to_thread(store.db.compact_range)
+        return dropped
+
+    dropped = _offline(run)
+    typer.echo(f"dropped {dropped} changes past retention; compaction done")
 
 
 @cli.command()

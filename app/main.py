@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from app import __version__
 from app.api import (
+    admin,
     auth_routes,
     batch,
     changes,
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContext,
         max_body_bytes=settings.max_body_bytes,
+        unlimited_body_paths=(admin.IMPORT_PATH,),
         epoch=epoch,
         trusted_proxies=parse_networks(settings.trusted_proxy_list),
         allowed_ips=parse_networks(settings.allowed_ip_list),
@@ -153,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ws,
         keys,
         auth_routes,
+        admin,
         health,
         metrics_api,
     )

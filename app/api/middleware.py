@@ -42,6 +42,7 @@ class RequestContext:
         app: ASGIApp,
         *,
         max_body_bytes: int,
+        unlimited_body_paths: tuple[str, ...],
         epoch: Callable[[], str],
         trusted_proxies: tuple[Network, ...],
         allowed_ips: tuple[Network, ...],
@@ -50,6 +51,8 @@ class RequestContext:
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Streamed, admin-only uploads (imports) that bound their memory themselves.
+        self.unlimited_body_paths = unlimited_body_paths
         self.epoch = epoch
         self.trusted_proxies = trusted_proxies
         self.allowed_ips = allowed_ips
@@ -139,6 +142,9 @@ class RequestContext:
             detail = "this address may not use the service"
             await self._problem(stamped_send, 403, "forbidden", detail, request_id)
             return
+        if scope["path"] in self.unlimited_body_paths:
+            await self._run(scope, receive, stamped_send, request_id, result)
+            return
         declared = _content_length(scope)
         if declared == -1:
             await self._problem(
@@ -164,17 +170,20 @@ class RequestContext:
                     raise BodyTooLarge
             return message
 
+        await self._run(scope, limited_receive, stamped_send, request_id, result)
+
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, result: dict[str, int]
+    ) -> None:
         try:
-            await self.app(scope, limited_receive, stamped_send)
+            await self.app(scope, receive, send)
         except BodyTooLarge:
             if not result["status"]:
-                await self._too_large(stamped_send, request_id)
+                await self._too_large(send, request_id)
         except Exception:
             log.exception("unhandled error (request %s)", request_id)
             if not result["status"]:
-                await self._problem(
-                    stamped_send, 500, "internal", "an internal error occurred", request_id
-                )
+                await self._problem(send, 500, "internal", "an internal error occurred", request_id)
 
     async def _too_large(self, send: Send, request_id: str) -> None:
         detail = f"request body over the limit of {self.max_body_bytes} bytes"

@@ -78,6 +78,19 @@ class Store(ABC):
         """The documents matching `flt` as of one seq N, in pages: (items, N, done)."""
 
     @abstractmethod
+    async def is_empty(self) -> bool:
+        """No document and no change was ever written."""
+
+    @abstractmethod
+    async def import_documents(self, epoch: str, seq: int, envelopes: list[bytes]) -> int:
+        """Load exported envelopes into an empty store (one call per chunk).
+
+        The first call adopts `epoch` and `seq` as this database's identity and
+        head, so cursors of the exported database stay meaningful; the change
+        log starts empty after `seq`.
+        """
+
+    @abstractmethod
     async def auth_put(self, name: str, value: bytes | None) -> None:
         """Write (or with None delete) a credential record, through the one writer."""
 

@@ -23,7 +23,7 @@ import plyvel
 from app.errors import Unavailable
 from app.store import keys
 from app.store.base import CommitListener, ReadCheck, Store
-from app.store.maintenance import Retention, sweep_candidates, trim_log
+from app.store.maintenance import Retention, import_record, sweep_candidates, trim_log
 from app.store.reads import read_changes, read_range, read_snapshot_page
 from app.store.records import DocRecord, decode_record, now_ms
 from app.store.types import ChangeBatch, ChangeFilter, Page, RangeQuery, TxResult, WriteOp
@@ -203,6 +203,38 @@ class LevelStore(Store):
 
     async def oldest_seq(self) -> int:
         return self._meta_seq("oldest")
+
+    async def is_empty(self) -> bool:
+        if self.head_seq != 0:
+            return False
+        return not any(True for _ in self.db.iterator(prefix=keys.DOC, include_value=False))
+
+    async def import_documents(self, epoch: str, seq: int, envelopes: list[bytes]) -> int:
+        writer = self.writer
+
+        def load(db: plyvel.DB, sync: bool) -> int:
+            counts: dict[str, int] = {}
+            with db.write_batch(transaction=True, sync=sync) as batch:
+                for raw in envelopes:
+                    collection, dbkey, record, ttl = import_record(raw)
+                    batch.put(dbkey, record)
+                    if ttl is not None:
+                        batch.put(ttl, b"")
+                    counts[collection] = counts.get(collection, 0) + 1
+                for collection, added in counts.items():
+                    current = int(db.get(keys.count_key(collection)) or b"0")
+                    batch.put(keys.count_key(collection), str(current + added).encode())
+                batch.put(keys.meta_key("epoch"), epoch.encode("ascii"))
+                batch.put(keys.meta_key("head"), keys.seq_bytes(seq))
+                batch.put(keys.meta_key("oldest"), keys.seq_bytes(seq + 1))
+            # Inside the writer thread: its view of head and counts moves with the data.
+            writer.head_seq = seq
+            writer.reset_counts()
+            return len(envelopes)
+
+        loaded = await writer.run_maintenance(load)
+        self.epoch = epoch
+        return loaded
 
     async def auth_put(self, name: str, value: bytes | None) -> None:
         dbkey = keys.AUTH + name.encode("utf-8")

@@ -13,8 +13,10 @@ from datetime import datetime
 import orjson
 import plyvel
 
+from app.errors import ValidationFailed
 from app.store import keys
-from app.store.records import now_ms
+from app.store.keys import validate_key, validate_name
+from app.store.records import DocRecord, envelope_json, now_ms
 from app.store.types import WriteOp
 
 TRIM_CHUNK = 10_000
@@ -42,8 +44,7 @@ def sweep_candidates(db: plyvel.DB, now: int, limit: int) -> list[WriteOp]:
 
 
 def _ts_ms(change: dict[str, object]) -> int:
-    ts = str(change["ts"])
-    return int(datetime.fromisoformat(ts).timestamp() * 1000)
+    return _parse_ms(change["ts"])
 
 
 def trim_log(db: plyvel.DB, sync: bool, *, retention: Retention) -> int:
@@ -73,3 +74,37 @@ def trim_log(db: plyvel.DB, sync: bool, *, retention: Retention) -> int:
             batch.delete(keys.log_index_key(collection, seq))
         batch.put(keys.meta_key("oldest"), keys.seq_bytes(new_oldest))
     return len(dropped)
+
+
+def import_record(raw: bytes) -> tuple[str, bytes, bytes, bytes | None]:
+    """An exported envelope as (collection, doc key, record, TTL index key or None)."""
+    envelope = orjson.loads(raw)
+    collection = validate_name(envelope["collection"])
+    key = validate_key(envelope["key"])
+    rev = envelope["rev"]
+    if type(rev) is not int or rev < 1 or envelope.get("value") is None:
+        raise ValidationFailed("an exported document needs a rev and a value")
+    created_ms = _parse_ms(envelope["created_at"])
+    updated_ms = _parse_ms(envelope["updated_at"])
+    expires_ms = _parse_ms(envelope["expires_at"]) if envelope.get("expires_at") else 0
+    body = envelope_json(
+        collection,
+        envelope["key"],
+        orjson.dumps(envelope["value"]),
+        rev,
+        created_ms,
+        updated_ms,
+        expires_ms,
+    )
+    record = DocRecord(rev, created_ms, expires_ms, body).encode()
+    ttl = keys.ttl_key(expires_ms, collection, key) if expires_ms else None
+    return collection, keys.doc_key(collection, key), record, ttl
+
+
+def _parse_ms(ts: object) -> int:
+    if not isinstance(ts, str):
+        raise ValidationFailed("timestamps must be RFC 3339 strings")
+    try:
+        return int(datetime.fromisoformat(ts).timestamp() * 1000)
+    except ValueError:
+        raise ValidationFailed(f"bad timestamp {ts!r}") from None

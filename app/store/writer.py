@@ -103,6 +103,10 @@ class Writer:
         self._queue.put(_Job(None, future, maintenance=task))
         return await future
 
+    def reset_counts(self) -> None:
+        """Forget cached collection counts (maintenance rewrote them); writer thread only."""
+        self._counts.clear()
+
     def stop(self) -> None:
         """Finish every queued job, then end the thread."""
         self._queue.put(_STOP)

@@ -1,0 +1,114 @@
+"""Backups over HTTP: export one snapshot as NDJSON, import it into an empty database.
+
+The format: a first line `{"epoch", "seq"}`, then one envelope per line. The
+same format is read and written by `levelstream export` / `import` offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from app.api.deps import AdminDep, SettingsDep, StoreDep
+from app.api.models import problems
+from app.errors import Conflict, PayloadTooLarge, ValidationFailed
+from app.store.base import Store
+from app.store.maintenance import import_record
+from app.store.types import ChangeFilter
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+NDJSON = "application/x-ndjson"
+IMPORT_CHUNK = 1000
+IMPORT_PATH = "/v1/admin/import"
+
+
+class ImportResult(BaseModel):
+    imported: int
+    epoch: str
+    seq: int
+
+
+async def export_lines(store: Store) -> AsyncIterator[bytes]:
+    """The header line, then every document, all from one snapshot."""
+    header_sent = False
+    async for items, seq, _done in store.snapshot_pages(ChangeFilter("*"), None, 1000):
+        if not header_sent:
+            yield orjson.dumps({"epoch": store.epoch, "seq": seq}) + b"\n"
+            header_sent = True
+        if items:
+            yield b"\n".join(items) + b"\n"
+
+
+@router.get(
+    "/export",
+    summary="Export every document from one snapshot (NDJSON)",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {NDJSON: {}}, "description": "Header line, then envelopes"},
+        **problems(401, 403),
+    },
+)
+async def export(store: StoreDep, _admin: AdminDep) -> StreamingResponse:
+    return StreamingResponse(export_lines(store), media_type=NDJSON)
+
+
+async def _lines(request: Request, max_line: int) -> AsyncIterator[bytes]:
+    pending = b""
+    async for chunk in request.stream():
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        if len(pending) > max_line:
+            raise PayloadTooLarge(f"an import line is over {max_line} bytes")
+        for line in lines:
+            if line.strip():
+                yield line
+    if pending.strip():
+        yield pending
+
+
+@router.post(
+    "/import",
+    summary="Load an export into an empty database (NDJSON body)",
+    response_model=ImportResult,
+    responses=problems(400, 401, 403, 409, 413, 422),
+    openapi_extra={
+        "requestBody": {"required": True, "content": {NDJSON: {"schema": {"type": "string"}}}}
+    },
+)
+async def import_export(
+    request: Request, store: StoreDep, settings: SettingsDep, _admin: AdminDep
+) -> ImportResult:
+    if not await store.is_empty():
+        raise Conflict("import needs an empty database")
+    lines = _lines(request, settings.max_value_bytes * 2 + 4096)
+    header_line = await anext(lines, None)
+    header = orjson.loads(header_line) if header_line else None
+    if (
+        not isinstance(header, dict)
+        or not isinstance(header.get("epoch"), str)
+        or type(header.get("seq")) is not int
+    ):
+        raise ValidationFailed('the first line must be {"epoch": "...", "seq": N}')
+    epoch, seq = header["epoch"], header["seq"]
+    imported = 0
+    chunk: list[bytes] = []
+    line_no = 1
+    await store.import_documents(epoch, seq, [])
+    async for line in lines:
+        line_no += 1
+        try:
+            import_record(line)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValidationFailed(f"line {line_no}: not an exported document ({exc})") from None
+        chunk.append(line)
+        if len(chunk) == IMPORT_CHUNK:
+            imported += await store.import_documents(epoch, seq, chunk)
+            chunk = []
+    if chunk:
+        imported += await store.import_documents(epoch, seq, chunk)
+    return ImportResult(imported=imported, epoch=epoch, seq=seq)
