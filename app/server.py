@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import signal
 import socket
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -23,6 +25,13 @@ class DrainingServer(uvicorn.Server):
     uvicorn then waits for in-flight requests (writes included) and runs the
     lifespan shutdown, which stops the writer after its queue and closes the store.
     """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if sig == signal.SIGTERM:
+            # The contract: a drained SIGTERM exits 0. uvicorn (0.29+) re-raises the
+            # captured signal after shutdown, which would end the process by it.
+            self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         app = self.config.app

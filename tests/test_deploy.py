@@ -1,0 +1,126 @@
+"""deploy/ checked statically (no Docker engine runs here), and the image's
+Python environment built the way the Dockerfile builds it, then served."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.server import ADMIN_TOKEN, ROOT, free_port
+
+DEPLOY = ROOT / "deploy"
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = (DEPLOY / "Dockerfile").read_text().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines()]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
+        for line in lines
+        if line and not line.startswith("#")
+    ]
+
+
+def test_dockerfile_is_multi_stage_non_root_with_healthcheck() -> None:
+    instructions = dockerfile_instructions()
+    known = {
+        "FROM",
+        "RUN",
+        "COPY",
+        "ENV",
+        "WORKDIR",
+        "USER",
+        "VOLUME",
+        "EXPOSE",
+        "HEALTHCHECK",
+        "STOPSIGNAL",
+        "ENTRYPOINT",
+        "CMD",
+        "ARG",
+        "LABEL",
+    }
+    assert {name for name, _ in instructions} <= known
+    stages = [args for name, args in instructions if name == "FROM"]
+    assert len(stages) >= 2 and all(" AS " in s.upper() for s in stages)
+    users = [args for name, args in instructions if name == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    healthcheck = next(args for name, args in instructions if name == "HEALTHCHECK")
+    assert "/readyz" in healthcheck
+    assert any(name == "VOLUME" and "/var/lib/levelstream" in args for name, args in instructions)
+    copies = [args for name, args in instructions if name == "COPY" and "--from" not in args]
+    for args in copies:
+        for source in args.split()[:-1]:
+            assert (ROOT / source).exists(), f"COPY source {source} is missing"
+
+
+def test_compose_file_parses_and_uses_a_volume() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    service = compose["services"]["levelstream"]
+    assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert any("/var/lib/levelstream" in v for v in service["volumes"])
+    assert "levelstream-data" in compose["volumes"]
+
+
+def test_kubernetes_statefulset_one_replica_with_probes_and_limits() -> None:
+    documents = list(yaml.safe_load_all((DEPLOY / "k8s" / "levelstream.yaml").read_text()))
+    kinds = {d["kind"]: d for d in documents}
+    assert {"Service", "StatefulSet"} <= set(kinds)
+    spec = kinds["StatefulSet"]["spec"]
+    assert spec["replicas"] == 1  # one process per LevelDB directory
+    assert spec["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+    container = spec["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert spec["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_systemd_unit_is_hardened() -> None:
+    text = (DEPLOY / "systemd" / "levelstream.service").read_text()
+    sections = re.findall(r"^\[(\w+)\]", text, re.MULTILINE)
+    assert sections == ["Unit", "Service", "Install"]
+    settings = dict(
+        line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#")
+    )
+    assert settings["ExecStart"].endswith("levelstream serve")
+    for option in ("NoNewPrivileges", "ProtectSystem", "PrivateTmp", "ProtectHome"):
+        assert option in settings
+    assert settings["User"] != "root"
+
+
+@pytest.mark.timeout(600)
+def test_image_environment_builds_and_serves(tmp_path: Path) -> None:
+    """What the Dockerfile's build stage does (`python -m venv`, `pip install .`), then serve."""
+    venv = tmp_path / "opt-levelstream"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, str(ROOT)], check=True, cwd=tmp_path)
+    port = free_port()
+    env = {
+        **os.environ,
+        "LEVELSTREAM_DATA_DIR": str(tmp_path / "data"),
+        "LEVELSTREAM_ADMIN_TOKEN": ADMIN_TOKEN,
+        "PORT": str(port),
+    }
+    proc = subprocess.Popen([str(venv / "bin" / "levelstream"), "serve"], cwd=tmp_path, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        status = None
+        while time.monotonic() < deadline and status != 200:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert status == 200
+    finally:
+        proc.terminate()
+        assert proc.wait(20) == 0
