@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.api.bodies import encode_value, read_json
 from app.api.deps import PrincipalDep, SettingsDep, StoreDep
-from app.api.models import BatchRequest, BatchResponse, problems
+from app.api.models import BatchRequest, BatchResponse, authenticated_problems, problems
 from app.auth.principal import Principal
 from app.errors import LevelstreamError, ValidationFailed
 from app.settings import Settings
@@ -16,7 +16,7 @@ from app.store.base import Store
 from app.store.keys import validate_key, validate_name
 from app.store.types import TxResult, WriteOp
 
-router = APIRouter(prefix="/v1", tags=["batch"])
+router = APIRouter(prefix="/v1", tags=["batch"], responses=authenticated_problems())
 
 MAX_OPS = 1000
 _FIELDS = {"op", "collection", "key", "value", "if_rev", "ttl_s"}
@@ -89,6 +89,7 @@ def _parse_op(raw: Any, principal: Principal, settings: Settings) -> WriteOp:
 @router.post(
     "/batch",
     summary="Apply many ops atomically",
+    name="apply_batch",
     response_model=None,
     responses={
         200: {"model": BatchResponse, "description": "All ops applied"},

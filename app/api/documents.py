@@ -17,6 +17,7 @@ from app.api.models import (
     CollectionList,
     DocumentPage,
     Envelope,
+    authenticated_problems,
     json_body,
     problems,
 )
@@ -24,7 +25,7 @@ from app.errors import BadRequest, NotFound, ValidationFailed
 from app.store.keys import validate_key, validate_name
 from app.store.types import KeyRange, OpResult, RangeQuery, WriteOp
 
-router = APIRouter(prefix="/v1/collections", tags=["documents"])
+router = APIRouter(prefix="/v1/collections", tags=["documents"], responses=authenticated_problems())
 
 CollectionPath = Annotated[str, Path(description="Collection name", examples=["tickets"])]
 KeyPath = Annotated[

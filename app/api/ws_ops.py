@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from app.api.batch import parse_ops
+from app.api.batch import parse_ops, write_ops
 from app.api.filters import build_filter, parse_since
 from app.auth.authenticator import Authenticator, Caller
 from app.auth.ratelimit import RateLimiter
@@ -207,7 +207,7 @@ class WsSession:
 
     async def op_batch(self, frame: dict[str, Any]) -> bytes:
         ops = parse_ops({"ops": frame.get("ops")}, self.connection.principal, self.settings)
-        result = await self.store.write(ops)
+        result = await write_ops(self.store, ops)
         results = b",".join(r.body for r in result.results)
         return b',"result":{"results":[%s],"seq":%d}' % (results, result.last_seq)
 
