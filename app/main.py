@@ -92,7 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         registry = KeyRegistry(store)
         await registry.load()
         app.state.keys = registry
-        app.state.authenticator = Authenticator(token, registry, jwt_codec, TicketBook())
+        app.state.authenticator = Authenticator(
+            token, registry, jwt_codec, TicketBook(settings.ticket_ttl_s)
+        )
         watchdog = asyncio.create_task(close_lapsed_sessions(hub, app.state.authenticator))
         try:
             yield

@@ -12,6 +12,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from app.main import create_app
 from app.settings import Settings
@@ -47,6 +48,27 @@ class DrainingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, except that a peer that stopped reading is dropped.
+
+    uvicorn ends a connection whose ping went unanswered, or whose closing handshake
+    timed out, with `transport.close()`, which first flushes what is buffered. For a
+    peer that stopped reading (a stopped process, a stuck client) with changes still
+    queued for it, that never happens: the connection, its subscriptions and its
+    presence would outlive it for good. `abort()` drops it at once.
+    """
+
+    def keepalive_timeout(self) -> None:
+        super().keepalive_timeout()
+        self.transport.abort()
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.close" and self.close_timer is not None:
+            self.close_timer.cancel()
+            self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
+
+
 def uvicorn_config(settings: Settings, host: str, port: int, **overrides: Any) -> uvicorn.Config:
     options: dict[str, Any] = {
         "host": host,
@@ -60,6 +82,7 @@ def uvicorn_config(settings: Settings, host: str, port: int, **overrides: Any) -
         # default trust of 127.0.0.1.
         "proxy_headers": False,
         "server_header": False,
+        "ws": WebSocketProtocol,
         "ws_max_size": settings.max_body_bytes,
         "ws_ping_interval": settings.ws_ping_s,
         "ws_ping_timeout": settings.ws_ping_s,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     rate_limit_per_ip: int = Field(default=0, ge=0)
     # Longest lifetime of a JWT minted by POST /v1/auth/token, in seconds.
     jwt_max_ttl_s: int = Field(default=86_400, ge=60)
+    # Lifetime of a single-use stream ticket (POST /v1/auth/ticket), in seconds.
+    ticket_ttl_s: float = Field(default=30, gt=0, le=300)
     access_log: bool = True
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_value_bytes: int = Field(default=1024 * 1024, ge=16)
@@ -52,9 +54,24 @@ class Settings(BaseSettings):
     maintenance_interval_s: float = Field(default=1.0, gt=0)
     log_level: str = "info"
 
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_listed(cls, value: str) -> str:
+        # Checked here, at start-up: the CORS middleware is only built on the first
+        # request, so a check there would leave a server that starts and then fails
+        # every request. `*` would let any site use a browser's credentials; `null`
+        # is what sandboxed iframes and file:// pages send.
+        origins = [o.strip().lower() for o in value.split(",") if o.strip()]
+        if "*" in origins or "null" in origins:
+            raise ValueError(
+                "LEVELSTREAM_ALLOWED_ORIGINS must list origins; * and null are refused"
+            )
+        return value
+
     @property
     def allowed_origin_list(self) -> list[str]:
-        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+        # Lower case, as browsers send them and as the checks compare them.
+        return [o.strip().lower() for o in self.allowed_origins.split(",") if o.strip()]
 
     @property
     def trusted_proxy_list(self) -> list[str]:

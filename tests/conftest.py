@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.security_helpers import Ledger, SecServer
 from tests.server import ServerProcess
 
 
@@ -37,3 +38,24 @@ def client(server: ServerProcess) -> Iterator[httpx.Client]:
 def coll() -> str:
     """A collection name no other test uses."""
     return "c_" + uuid.uuid4().hex[:12]
+
+
+# --- the security suite (tests/test_sec_*.py) ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sec_ledger() -> Iterator[Ledger]:
+    """Every secret the security tests handle; after them, none may be in any log or data file."""
+    ledger = Ledger()
+    yield ledger
+    # Teardown runs after every server that registered with the ledger has stopped.
+    hits = ledger.hits()
+    assert not hits, f"secrets found in logs or data files: {hits[:10]}"
+
+
+@pytest.fixture(scope="session")
+def sec_server(tmp_path_factory: pytest.TempPathFactory, sec_ledger: Ledger) -> Iterator[SecServer]:
+    """A server with a trusted JWT issuer, an allowed origin, a known JWT secret, 3 s tickets."""
+    server = SecServer.start(tmp_path_factory.mktemp("sec"), sec_ledger)
+    yield server
+    server.stop()

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from app.api.deps import PrincipalDep, SettingsDep
-from app.api.models import problems
+from app.api.models import authenticated_problems, problems
 from app.auth.apikeys import Pattern
 from app.auth.authenticator import Authenticator
 from app.auth.principal import Permission, Principal, pattern_within
 from app.errors import Forbidden, ValidationFailed
 
-router = APIRouter(prefix="/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=authenticated_problems())
 
 
 class TokenRequest(BaseModel):
@@ -40,11 +40,17 @@ class Ticket(BaseModel):
 
 def _narrowed(principal: Principal, request: TokenRequest) -> dict[str, list[str]]:
     """The token's rights: what was asked, refused if it is wider than the asker's."""
+    # Only an absent field defaults to the asker's rights: an explicit [] means none
+    # (least privilege: a client asking for no channels must not get all of them).
     permissions: list[str] = (
-        list(request.permissions) if request.permissions else sorted(principal.permissions)
+        list(request.permissions)
+        if request.permissions is not None
+        else sorted(principal.permissions)
     )
-    collections = request.collections or list(principal.collections)
-    channels = request.channels or list(principal.channels)
+    collections = (
+        request.collections if request.collections is not None else list(principal.collections)
+    )
+    channels = request.channels if request.channels is not None else list(principal.channels)
     if not principal.is_admin:
         wider = set(permissions) - principal.permissions
         if wider:
@@ -62,6 +68,20 @@ def _narrowed(principal: Principal, request: TokenRequest) -> dict[str, list[str
     "/token",
     summary="Mint a JWT no wider than the asking API key",
     response_model=IssuedToken,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "sub": "agent-ann",
+                        "ttl_s": 900,
+                        "permissions": ["read", "write"],
+                        "collections": ["tickets"],
+                    }
+                }
+            }
+        }
+    },
     responses=problems(401, 403, 422),
 )
 async def mint_token(

@@ -63,7 +63,7 @@ def _parse_op(raw: Any, principal: Principal, settings: Settings) -> WriteOp:
     if unknown:
         raise ValidationFailed(f"unknown field(s): {', '.join(sorted(unknown))}")
     kind = raw.get("op")
-    if kind not in _PERMISSION:
+    if not isinstance(kind, str) or kind not in _PERMISSION:  # {} is unhashable: not a 500
         raise ValidationFailed("op must be one of put, patch, delete")
     collection = validate_name(raw.get("collection"))  # type: ignore[arg-type]
     key: str = raw.get("key")  # type: ignore[assignment]

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Query, Response
 
 from app.api.deps import NotifierDep, PrincipalDep, StoreDep
 from app.api.filters import MAX_SEQ, build_filter
-from app.api.models import ChangesPage, problems
+from app.api.models import ChangesPage, authenticated_problems, problems
 from app.store.types import ChangeBatch
 
-router = APIRouter(prefix="/v1", tags=["changes"])
+router = APIRouter(prefix="/v1", tags=["changes"], responses=authenticated_problems())
 
 
 def changes_body(batch: ChangeBatch, epoch: str) -> bytes:

@@ -9,13 +9,15 @@ from pydantic import BaseModel
 
 from app.api.bodies import read_json
 from app.api.deps import PrincipalDep, SettingsDep
-from app.api.models import json_body, problems
+from app.api.models import NAME_SCHEMA, authenticated_problems, json_body, problems
 from app.realtime.channels import ChannelBus
 from app.store.keys import validate_name
 
-router = APIRouter(prefix="/v1/channels", tags=["channels"])
+router = APIRouter(prefix="/v1/channels", tags=["channels"], responses=authenticated_problems())
 
-ChannelPath = Annotated[str, Path(description="Channel name", examples=["ticket-42"])]
+ChannelPath = Annotated[
+    str, Path(description="Channel name", examples=["ticket-42"], json_schema_extra=NAME_SCHEMA)
+]
 
 
 class Published(BaseModel):

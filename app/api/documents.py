@@ -14,6 +14,8 @@ from app.api.bodies import encode_value, etag_matches, parse_if_match, read_json
 from app.api.deps import PrincipalDep, SettingsDep, StoreDep
 from app.api.models import (
     ENVELOPE_EXAMPLE,
+    KEY_SCHEMA,
+    NAME_SCHEMA,
     CollectionList,
     DocumentPage,
     Envelope,
@@ -27,9 +29,17 @@ from app.store.types import KeyRange, OpResult, RangeQuery, WriteOp
 
 router = APIRouter(prefix="/v1/collections", tags=["documents"], responses=authenticated_problems())
 
-CollectionPath = Annotated[str, Path(description="Collection name", examples=["tickets"])]
+# The patterns are documentation (for clients and fuzzers): the store validates names itself.
+CollectionPath = Annotated[
+    str, Path(description="Collection name", examples=["tickets"], json_schema_extra=NAME_SCHEMA)
+]
 KeyPath = Annotated[
-    str, Path(description="Document key: 1-512 bytes of UTF-8; `/` allowed", examples=["t-1"])
+    str,
+    Path(
+        description="Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed",
+        examples=["t-1"],
+        json_schema_extra=KEY_SCHEMA,
+    ),
 ]
 TtlQuery = Annotated[
     float | None,

@@ -8,11 +8,28 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from app.api.deps import AdminDep
-from app.api.models import problems
+from app.api.models import authenticated_problems, problems
 from app.auth.apikeys import ApiKey, KeyPatch, KeyRegistry, KeySpec
 from app.realtime.hub import Hub
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"])
+router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=authenticated_problems(403))
+
+KEY_SPEC_EXAMPLE = {
+    "name": "support-desk",
+    "permissions": ["read", "write"],
+    "collections": ["tickets"],
+    "channels": ["ticket-*"],
+    "allowed_origins": ["https://desk.example.com"],
+}
+CREATED_KEY_EXAMPLE = {
+    **KEY_SPEC_EXAMPLE,
+    "id": "3f2b9c0d4e5f4a7b",
+    "token": "lsk_3f2b9c0d4e5f4a7b_<secret shown once>",
+    "allowed_ips": [],
+    "expires_at": None,
+    "rate_limit_per_s": None,
+    "created_at": "2026-11-25T17:00:00.123000Z",
+}
 
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The key's id")]
 
@@ -35,7 +52,11 @@ def _registry(request: Request) -> KeyRegistry:
     summary="Create an API key",
     status_code=201,
     response_model=CreatedKey,
-    responses=problems(401, 403, 422),
+    responses={
+        201: {"content": {"application/json": {"example": CREATED_KEY_EXAMPLE}}},
+        **problems(401, 403, 422),
+    },
+    openapi_extra={"requestBody": {"content": {"application/json": {"example": KEY_SPEC_EXAMPLE}}}},
 )
 async def create_key(request: Request, spec: KeySpec, _admin: AdminDep) -> CreatedKey:
     key, token = await _registry(request).create(spec)

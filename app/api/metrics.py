@@ -150,7 +150,17 @@ def _dir_size(path: Path) -> int:
     return total
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(request: Request) -> Response:
     collected: Metrics = request.app.state.metrics
     return Response(collected.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})

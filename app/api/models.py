@@ -10,6 +10,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# JSON Schema of the contract's names and keys, for documenting parameters.
+NAME_SCHEMA: dict[str, Any] = {"pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"}
+KEY_SCHEMA: dict[str, Any] = {"pattern": "^[^\\x00-\\x1f\\x7f]+$", "minLength": 1, "maxLength": 512}
+
 ENVELOPE_EXAMPLE: dict[str, Any] = {
     "collection": "tickets",
     "key": "t-1",
@@ -37,7 +41,9 @@ class Envelope(BaseModel):
 
     collection: str
     key: str
-    value: Any = Field(description="Any JSON value except null (absent in keys_only pages)")
+    value: Any = Field(
+        default=None, description="Any JSON value except null (absent in keys_only pages)"
+    )
     rev: int = Field(description="The seq of the write that produced this version")
     created_at: str
     updated_at: str
@@ -45,6 +51,12 @@ class Envelope(BaseModel):
 
 
 class DocumentPage(BaseModel):
+    """One page of a range read; follow `next_cursor` until it is null."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [ENVELOPE_EXAMPLE], "next_cursor": None}]}
+    )
+
     items: list[Envelope]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end"
@@ -57,6 +69,10 @@ class CollectionInfo(BaseModel):
 
 
 class CollectionList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [{"name": "tickets", "count": 12}]}]}
+    )
+
     items: list[CollectionInfo]
 
 
@@ -77,6 +93,21 @@ class ChangeModel(BaseModel):
 
 
 class ChangesPage(BaseModel):
+    """Changes after `since`, in seq order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "changes": [CHANGE_EXAMPLE],
+                    "last_seq": 1042,
+                    "head_seq": 1042,
+                    "epoch": "6f1c2d3e4a5b6c7d",
+                }
+            ]
+        }
+    )
+
     changes: list[ChangeModel]
     last_seq: int = Field(description="Pass as `since` next time")
     head_seq: int = Field(description="The database's latest seq at the read")
@@ -122,6 +153,22 @@ class Deleted(BaseModel):
 
 
 class BatchResponse(BaseModel):
+    """One result per op, in the order given."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {**ENVELOPE_EXAMPLE, "rev": 1043, "value": {"title": "Printer"}},
+                        {"collection": "tickets", "key": "t-2", "deleted": True},
+                    ],
+                    "seq": 1044,
+                }
+            ]
+        }
+    )
+
     results: list[Envelope | Deleted]
     seq: int = Field(description="The seq of the batch's last change")
 
@@ -167,6 +214,12 @@ class Problem(BaseModel):
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "ready", "head_seq": 1042, "epoch": "6f1c2d3e4a5b6c7d"}]
+        }
+    )
+
     status: str
     head_seq: int | None = None
     epoch: str | None = None
@@ -196,6 +249,16 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+# Every authenticated route can answer these (malformed request, credential, validation,
+# rate limit).
+AUTHENTICATED = (400, 401, 422, 429)
+
+
+def authenticated_problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a router whose routes all need a credential."""
+    return problems(*AUTHENTICATED, *statuses)
 
 
 def json_body(schema: dict[str, Any], description: str, example: Any) -> dict[str, Any]:

@@ -22,10 +22,13 @@ async def close_lapsed_sessions(hub: Hub, authenticator: Authenticator) -> None:
         now = time.time()
         for connection in list(hub.connections):
             principal = connection.principal
-            if principal.expires_at is not None and principal.expires_at <= now:
-                connection.request_close(4001, "credential expired; re-authenticate")
-            elif (
+            # The key first: a key's own expiry (which is also its principal's
+            # `expires_at`) is a revocation, 4003; a token's expiry is 4001, so the
+            # client knows a fresh token (the `auth` op) can keep the socket.
+            if (
                 principal.key_id not in (None, "admin")
                 and authenticator.keys.active(principal.key_id) is None
             ):
                 connection.request_close(4003, "key revoked or expired")
+            elif principal.expires_at is not None and principal.expires_at <= now:
+                connection.request_close(4001, "credential expired; re-authenticate")

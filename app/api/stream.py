@@ -15,14 +15,14 @@ from sse_starlette import EventSourceResponse
 
 from app.api.deps import SettingsDep, StoreDep, StreamPrincipalDep
 from app.api.filters import MAX_SEQ, build_filter, parse_since
-from app.api.models import problems
+from app.api.models import authenticated_problems, problems
 from app.errors import BadRequest, ValidationFailed
 from app.realtime.channels import ChannelBus
 from app.realtime.connection import Connection, Subscription
 from app.realtime.hub import Hub
 from app.store.keys import validate_name
 
-router = APIRouter(prefix="/v1", tags=["realtime"])
+router = APIRouter(prefix="/v1", tags=["realtime"], responses=authenticated_problems())
 
 RETRY_MS = 2000
 
@@ -30,6 +30,7 @@ RETRY_MS = 2000
 @router.get(
     "/stream",
     summary="Subscribe to changes (and channel messages) as Server-Sent Events",
+    name="stream_changes",
     response_model=None,
     responses={
         200: {

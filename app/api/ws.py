@@ -48,14 +48,25 @@ def caller_of(websocket: WebSocket) -> Caller:
 
 
 async def _first_frame_auth(websocket: WebSocket, authenticator: Authenticator) -> Principal:
-    message = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
-    frame = parse_json(message.encode("utf-8"), 8, "the auth frame")
+    # receive(), not receive_text(): a binary first frame must be refused (4001), not
+    # crash the endpoint with a KeyError.
+    message = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT_S)
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text = message.get("text")
+    data = text.encode("utf-8") if text is not None else message.get("bytes") or b""
+    frame = parse_json(data, 8, "the auth frame")
     if not isinstance(frame, dict) or frame.get("op") != "auth":
         raise BadRequest("the first frame must be {op: auth, token}")
     token = frame.get("token")
-    return authenticator.authenticate(
+    principal = authenticator.authenticate(
         token if isinstance(token, str) else None, caller_of(websocket)
     )
+    # Echo the frame's id in the reply, as for every other op.
+    frame_id = frame.get("id")
+    if isinstance(frame_id, str | int | float) and not isinstance(frame_id, bool):
+        websocket.scope["state"]["auth_frame_id"] = frame_id
+    return principal
 
 
 @router.websocket("/v1/ws")
@@ -125,8 +136,11 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     )
     hub.connect(connection)
     if not token:
+        auth_id = websocket.scope["state"].get("auth_frame_id")
         connection.outbox.push(
-            f'{{"type":"reply","id":null,"ok":true,"client_id":"{connection.client_id}"}}'
+            orjson.dumps(
+                {"type": "reply", "id": auth_id, "ok": True, "client_id": connection.client_id}
+            ).decode()
         )
     sender = asyncio.create_task(_send_loop(websocket, connection))
     try:

@@ -50,15 +50,23 @@ class KeySpec(BaseModel):
     @field_validator("allowed_origins")
     @classmethod
     def _origins(cls, origins: list[str]) -> list[str]:
-        for origin in origins:
+        # Messages never repeat the input: a misplaced token must not come back in
+        # an error body (or any log that records one).
+        for index, origin in enumerate(origins):
             if not _ORIGIN_RE.fullmatch(origin):
-                raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
+                raise ValueError(f"entry {index} is not an origin like https://app.example.com")
         return [o.lower() for o in origins]
 
     @field_validator("allowed_ips")
     @classmethod
     def _ips(cls, cidrs: list[str]) -> list[str]:
-        return [str(ipaddress.ip_network(c, strict=False)) for c in cidrs]
+        networks = []
+        for index, cidr in enumerate(cidrs):
+            try:
+                networks.append(str(ipaddress.ip_network(cidr, strict=False)))
+            except ValueError:
+                raise ValueError(f"entry {index} is not a CIDR like 203.0.113.0/24") from None
+        return networks
 
     @field_validator("expires_at")
     @classmethod

@@ -100,6 +100,10 @@ class Authenticator:
         if key is None:
             raise Unauthorized("the key that minted this token was revoked or expired")
         parent = key.principal()
+        if not base.within(parent):
+            # The key was narrowed (PATCH) after minting: the token's claims still
+            # carry the old rights, so it must not be honoured any more.
+            raise Unauthorized("the token is wider than its key's current rights; mint a new one")
         return replace(
             base,
             key_id=key.id,
@@ -112,8 +116,17 @@ class Authenticator:
         """Re-check a principal whose credential was checked earlier (tickets, open sockets)."""
         if principal.expires_at is not None and principal.expires_at <= time.time():
             raise Unauthorized("the credential has expired")
-        if principal.key_id not in (None, "admin") and self.keys.active(principal.key_id) is None:
+        if principal.key_id in (None, "admin"):
+            return principal
+        key = self.keys.active(principal.key_id)
+        if key is None:
             raise Unauthorized("the key was revoked or expired")
+        # The key may have been changed since: a key's holder gets its rights as they
+        # are now, and a token wider than its key now is refused (as in `_from_jwt`).
+        if principal.kind == "key":
+            return key.principal()
+        if not principal.within(key.principal()):
+            raise Unauthorized("the token is wider than its key's current rights; mint a new one")
         return principal
 
 

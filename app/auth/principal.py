@@ -70,6 +70,16 @@ class Principal:
         if not self.may_channel(permission, channel):
             raise Forbidden(f"this credential lacks {permission!r} on channel {channel!r}")
 
+    def within(self, parent: Principal) -> bool:
+        """Whether every right of this principal is also one of `parent`'s."""
+        if parent.is_admin:
+            return True
+        return (
+            self.permissions <= parent.permissions
+            and all(pattern_within(p, parent.collections) for p in self.collections)
+            and all(pattern_within(p, parent.channels) for p in self.channels)
+        )
+
     def read_check(self) -> Callable[[str], bool] | None:
         """None when everything is readable, else a predicate on collection names."""
         if self.is_admin or ("read" in self.permissions and "*" in self.collections):

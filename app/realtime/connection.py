@@ -55,7 +55,6 @@ class Connection:
         self.joined: set[str] = set()  # channels where this connection is present
         self.close_code: int | None = None
         self.close_reason = ""
-        self.last_seq = 0  # the last change seq queued to this connection
         self.replays: dict[str, asyncio.Task[None]] = {}
 
     def request_close(self, code: int, reason: str = "") -> None:
@@ -74,7 +73,10 @@ class Connection:
 
     @property
     def resume_hint(self) -> str:
-        return orjson.dumps({"code": "slow_consumer", "since": self.last_seq}).decode()
+        """The close reason of a slow consumer: the seq of the last change it will have
+        received (exact for one subscription; with several, each resumes from its own)."""
+        since = self.outbox.taken_seq
+        return orjson.dumps({"code": "slow_consumer", "since": since}).decode()
 
 
 class Subscription:
@@ -117,9 +119,10 @@ class Subscription:
             return
         self.last_seq = change.seq
         connection = self.connection
-        if connection.outbox.push(self.frame(change)):
-            connection.last_seq = change.seq
-        elif connection.outbox.overflowed and connection.close_code is None:
+        outbox = connection.outbox
+        if not outbox.push(self.frame(change), change.seq) and (
+            outbox.overflowed and connection.close_code is None
+        ):
             # A slow consumer: close it (4008) rather than slow the write path or grow memory.
             connection.request_close(4008, connection.resume_hint)
 

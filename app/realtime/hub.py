@@ -106,6 +106,7 @@ class Hub:
         connection.subscriptions[sub.sub_id] = sub
         self._index(sub).add(sub)
         head = self.store.head_seq
+        connection.outbox.start_at(head if since is None else since)
         if since is None and not snapshot:
             sub.last_seq = head
             sub.live = True
@@ -129,8 +130,7 @@ class Hub:
                 batch = await self.store.changes(sub.flt, start, REPLAY_PAGE, sub.can_read)
                 for data in batch.changes:
                     change = EncodedChange(seq_of(data), data)
-                    await outbox.put(sub.frame(change))
-                    connection.last_seq = change.seq
+                    await outbox.put(sub.frame(change), change.seq)
                 start = batch.last_seq
                 if len(batch.changes) < REPLAY_PAGE:
                     if sub.buffer_overflowed:

@@ -19,6 +19,11 @@ class Outbox:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._frames: deque[Frame] = deque()
+        # Seqs of the last change frame queued, and of the last one handed to the
+        # sender (which sends everything it takes): on overflow the queue is dropped,
+        # so only `taken_seq` is a safe point to resume from.
+        self.queued_seq = 0
+        self.taken_seq = 0
         self._ready = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
@@ -29,8 +34,9 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._frames)
 
-    def push(self, frame: Frame) -> bool:
-        """Queue a live frame; False (and the outbox overflows) when it is full."""
+    def push(self, frame: Frame, seq: int = 0) -> bool:
+        """Queue a live frame (`seq`: of the change it carries, if any); False (and the
+        outbox overflows) when it is full."""
         if self.closed or self.overflowed or self.ending:
             return False
         if len(self._frames) >= self.limit:
@@ -39,15 +45,22 @@ class Outbox:
             self._ready.set()
             return False
         self._frames.append(frame)
+        if seq:
+            self.queued_seq = seq
         self._ready.set()
         return True
 
-    async def put(self, frame: Frame) -> bool:
+    async def put(self, frame: Frame, seq: int = 0) -> bool:
         """Queue a replayed frame, waiting while the outbox is full."""
         while len(self._frames) >= self.limit and not (self.closed or self.overflowed):
             self._room.clear()
             await self._room.wait()
-        return self.push(frame)
+        return self.push(frame, seq)
+
+    def start_at(self, seq: int) -> None:
+        """A subscription starts after `seq`: the resume point until a change is sent."""
+        if not self.queued_seq:
+            self.queued_seq = self.taken_seq = seq
 
     async def take(self) -> list[Frame]:
         """Wait for frames and take them all; [] once closed or overflowed."""
@@ -58,6 +71,7 @@ class Outbox:
             return []
         frames = list(self._frames)
         self._frames.clear()
+        self.taken_seq = self.queued_seq
         self._room.set()
         return frames
 
