@@ -29,13 +29,13 @@ run: $(STAMP)
 	$(BIN)/levelstream serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests bench
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests $(wildcard bench)
+	$(BIN)/ruff format --check app tests $(wildcard bench)
 	$(BIN)/mypy
 
 fmt: $(STAMP)
-	$(BIN)/ruff check --fix app tests bench
-	$(BIN)/ruff format app tests bench
+	$(BIN)/ruff check --fix app tests $(wildcard bench)
+	$(BIN)/ruff format app tests $(wildcard bench)
 
 test: $(STAMP) lint openapi-check
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -35,8 +35,13 @@ def test_get_missing_is_404_problem(client: httpx.Client, coll: str) -> None:
 
 def test_if_none_match_gives_304(client: httpx.Client, coll: str) -> None:
     etag = client.put(f"/v1/collections/{coll}/docs/k", json=1).headers["etag"]
-    assert client.get(f"/v1/collections/{coll}/docs/k", headers={"If-None-Match": etag}).status_code == 304
-    assert client.get(f"/v1/collections/{coll}/docs/k", headers={"If-None-Match": '"1"'}).status_code in (200, 304)
+    assert (
+        client.get(f"/v1/collections/{coll}/docs/k", headers={"If-None-Match": etag}).status_code
+        == 304
+    )
+    assert client.get(
+        f"/v1/collections/{coll}/docs/k", headers={"If-None-Match": '"1"'}
+    ).status_code in (200, 304)
 
 
 def test_keys_with_slashes_take_the_rest_of_the_path(client: httpx.Client, coll: str) -> None:
@@ -48,7 +53,9 @@ def test_keys_with_slashes_take_the_rest_of_the_path(client: httpx.Client, coll:
 
 def test_patch_merges_and_404s_when_missing(client: httpx.Client, coll: str) -> None:
     client.put(f"/v1/collections/{coll}/docs/t", json={"a": 1, "b": {"c": 2, "d": 3}})
-    patched = client.patch(f"/v1/collections/{coll}/docs/t", json={"b": {"c": None, "e": 4}, "f": 5})
+    patched = client.patch(
+        f"/v1/collections/{coll}/docs/t", json={"b": {"c": None, "e": 4}, "f": 5}
+    )
     assert patched.status_code == 200
     assert patched.json()["value"] == {"a": 1, "b": {"d": 3, "e": 4}, "f": 5}
     assert client.patch(f"/v1/collections/{coll}/docs/missing", json={"a": 1}).status_code == 404
@@ -66,7 +73,9 @@ def test_post_keys_are_time_ordered(client: httpx.Client, coll: str) -> None:
     for i in range(20):
         response = client.post(f"/v1/collections/{coll}/docs", json={"i": i})
         assert response.status_code == 201
-        assert response.headers["location"] == f"/v1/collections/{coll}/docs/{response.json()['key']}"
+        assert (
+            response.headers["location"] == f"/v1/collections/{coll}/docs/{response.json()['key']}"
+        )
         keys.append(response.json()["key"])
     assert keys == sorted(keys) and len(set(keys)) == 20
     page = client.get(f"/v1/collections/{coll}/docs").json()
