@@ -114,4 +114,9 @@ class ChannelBus:
         text = orjson.dumps({"type": "presence", **payload}).decode()
         sse = b"event: presence\ndata: " + orjson.dumps(payload) + b"\n\n"
         for connection, _sub_id in list(subscribers):
-            connection.outbox.push(sse if connection.transport == "sse" else text)
+            frame = sse if connection.transport == "sse" else text
+            if not connection.outbox.push(frame) and (
+                connection.outbox.overflowed and connection.close_code is None
+            ):
+                # As for messages: the 4008 close then carries the seq to resume from.
+                connection.request_close(4008, connection.resume_hint)

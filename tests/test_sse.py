@@ -1,0 +1,130 @@
+"""`GET /v1/stream` (Server-Sent Events) through a real server: framing, credentials, cursors."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.realtime_clients import TIMEOUT, log_changes, sse_stream, start_server
+from tests.server import ADMIN_TOKEN, ServerProcess
+
+
+async def put(rest: httpx.AsyncClient, coll: str, key: str, value: object) -> int:
+    response = await rest.put(f"/v1/collections/{coll}/docs/{key}", json=value)
+    assert response.status_code in (200, 201), response.text
+    return int(response.json()["rev"])
+
+
+async def test_each_change_is_id_event_data(server: ServerProcess, coll: str) -> None:
+    async with server.async_client() as rest, sse_stream(rest, collection=coll) as stream:
+        first = await put(rest, coll, "a", {"n": 1})
+        await put(rest, coll, "b", [1, 2])
+        await rest.delete(f"/v1/collections/{coll}/docs/a")
+        patched = await rest.patch(f"/v1/collections/{coll}/docs/b", json={"x": 1})
+        assert patched.status_code == 200
+        last = patched.json()["rev"]
+        received = await stream.changes(last)
+        assert received == await log_changes(rest, coll, since=first - 1)
+        assert [c["op"] for c in received] == ["put", "put", "delete", "put"]
+        assert received[2]["value"] is None
+        assert stream.retry is not None and stream.retry > 0
+
+
+async def test_heartbeat_comments_carry_no_id(tmp_path: Path, coll: str) -> None:
+    server = start_server(tmp_path, LEVELSTREAM_SSE_PING_S="0.2")
+    try:
+        async with (
+            server.async_client() as rest,
+            rest.stream("GET", "/v1/stream", params={"collection": coll}) as response,
+        ):
+            assert response.status_code == 200
+            raw = b""
+            deadline = time.monotonic() + TIMEOUT
+            async for chunk in response.aiter_raw():
+                raw += chunk
+                if raw.count(b"\n:") >= 3 or time.monotonic() > deadline:
+                    break
+        blocks = [b for b in raw.replace(b"\r\n", b"\n").split(b"\n\n") if b.strip()]
+        heartbeats = [b for b in blocks if b.startswith(b":")]
+        assert len(heartbeats) >= 3
+        for block in heartbeats:
+            assert all(line.startswith(b":") for line in block.split(b"\n")), block
+    finally:
+        server.stop()
+
+
+async def test_credentials(server: ServerProcess, coll: str) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=TIMEOUT) as anonymous:
+        refused = await anonymous.get("/v1/stream", params={"collection": coll})
+        assert refused.status_code == 401 and refused.json()["code"] == "unauthorized"
+        wrong = await anonymous.get("/v1/stream", params={"collection": coll, "token": "nope"})
+        assert wrong.status_code == 401
+        # Browsers' EventSource cannot set headers: ?token= is accepted.
+        async with sse_stream(anonymous, collection=coll, token=ADMIN_TOKEN) as stream:
+            async with server.async_client() as rest:
+                rev = await put(rest, coll, "k", 1)
+            assert [c["seq"] for c in await stream.changes(rev)] == [rev]
+
+
+async def test_last_event_id_wins_over_since(server: ServerProcess, coll: str) -> None:
+    async with server.async_client() as rest:
+        revs = [await put(rest, coll, f"k{i}", i) for i in range(6)]
+        expected = await log_changes(rest, coll, since=revs[2])
+        async with sse_stream(
+            rest, {"Last-Event-ID": str(revs[2])}, collection=coll, since=revs[0]
+        ) as stream:
+            assert await stream.changes(revs[-1]) == expected
+        async with sse_stream(rest, collection=coll, since=revs[3]) as stream:
+            assert await stream.changes(revs[-1]) == expected[1:]
+
+
+@pytest.mark.parametrize(
+    ("params", "headers", "status"),
+    [
+        ({}, {}, 422),  # neither a collection nor a channel
+        ({"collection": "bad name!"}, {}, 422),
+        ({"collection": "c", "key": "a", "prefix": "a"}, {}, 422),
+        ({"collection": "c", "since": -1}, {}, 422),
+        ({"collection": "c", "since": "abc"}, {}, 422),
+        ({"collection": "c", "since": 2**62}, {}, 400),  # ahead of the head: not ours
+        ({"collection": "c"}, {"Last-Event-ID": "garbage"}, 422),
+        ({"collection": "c"}, {"Last-Event-ID": str(2**62)}, 400),
+        ({"channel": "bad name!"}, {}, 422),
+    ],
+)
+async def test_refused_before_the_stream_starts(
+    server: ServerProcess, params: dict[str, object], headers: dict[str, str], status: int
+) -> None:
+    async with server.async_client() as rest:
+        response = await rest.get("/v1/stream", params=params, headers=headers)
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_wildcard_stream_and_a_filtered_one_side_by_side(
+    server: ServerProcess, coll: str
+) -> None:
+    other = coll + "_other"
+    async with (
+        server.async_client() as rest,
+        sse_stream(rest, collection="*") as everything,
+        sse_stream(rest, collection=coll, prefix="p/") as filtered,
+    ):
+        start = (await rest.get("/v1/changes", params={"collection": "*"})).json()["head_seq"]
+        for i in range(5):
+            await put(rest, coll, f"p/{i}", i)
+            await put(rest, coll, f"q/{i}", i)
+            await put(rest, other, f"p/{i}", i)
+        last = await put(rest, coll, "p/last", 0)
+        mine = await log_changes(rest, coll, since=start, prefix="p/")
+        assert await filtered.changes(last) == mine
+        seen = await everything.changes(last)
+        # The wildcard stream may carry other tests' writes too; ours are all there, in order.
+        ours = [c for c in seen if c["collection"] in (coll, other)]
+        assert ours == [
+            c for c in await log_changes(rest, "*", since=start) if c["collection"] in (coll, other)
+        ]
+        assert [c["seq"] for c in seen] == sorted({c["seq"] for c in seen})
