@@ -42,11 +42,19 @@ class Settings(BaseSettings):
     ws_max_subscriptions: int = Field(default=1000, ge=1)
     # Seconds between SSE heartbeat comments (the contract: at most 15).
     sse_ping_s: float = Field(default=15, gt=0, le=15)
+    # An SSE write that blocks this long (the client stopped reading) ends the stream.
+    sse_send_timeout_s: float = Field(default=30, gt=0)
     # WebSocket keepalive: a ping every this many seconds; a peer that does not
     # answer within as long again is dropped (and leaves its presence channels).
     ws_ping_s: float = Field(default=15, gt=0, le=300)
-    store_url: str | None = None
-    bus_url: str | None = None
+    store_url: str | None = Field(default=None, repr=False)  # may carry a password
+    bus_url: str | None = Field(default=None, repr=False)
+    # Cluster mode (a postgresql:// store): connections per node, how each write takes
+    # the global seq ("row": lock the seq row; "advisory": an advisory lock), and how
+    # long presence entries of a node that stops renewing them survive, in seconds.
+    pg_pool_size: int = Field(default=10, ge=2, le=500)
+    pg_seq_lock: Literal["row", "advisory"] = "row"
+    presence_lease_s: float = Field(default=10, ge=0.5, le=300)
 
     # Writer: how many transactions one group commit may hold.
     max_group_size: int = Field(default=1024, ge=1)

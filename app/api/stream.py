@@ -114,5 +114,8 @@ async def stream(
     return EventSourceResponse(
         events(),
         ping=settings.sse_ping_s,
+        # A reader that stops reading (a stopped process, a stuck proxy) is cut
+        # after this long instead of holding its subscriptions for ever.
+        send_timeout=settings.sse_send_timeout_s,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
