@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from app.api.bodies import encode_value, etag_matches, parse_if_match, read_json
+from app.api import doc_ops
 from app.api.deps import PrincipalDep, SettingsDep, StoreDep
 from app.api.models import (
     ENVELOPE_EXAMPLE,
@@ -23,9 +22,9 @@ from app.api.models import (
     json_body,
     problems,
 )
-from app.errors import BadRequest, NotFound, ValidationFailed
+from app.errors import BadRequest, ValidationFailed
 from app.store.keys import validate_key, validate_name
-from app.store.types import KeyRange, OpResult, RangeQuery, WriteOp
+from app.store.types import KeyRange, RangeQuery
 
 router = APIRouter(prefix="/v1/collections", tags=["documents"], responses=authenticated_problems())
 
@@ -49,20 +48,6 @@ IfMatch = Annotated[str | None, Header(description='Only if the current rev matc
 ANY_VALUE = {"description": "Any JSON value except null"}
 
 JSON = "application/json"
-
-
-def _envelope_response(result: OpResult, status: int = 200) -> Response:
-    return Response(
-        result.body, status_code=status, media_type=JSON, headers={"ETag": f'"{result.rev}"'}
-    )
-
-
-def _doc_path(collection: str, key: str) -> str:
-    return f"/v1/collections/{collection}/docs/{quote(key, safe='/')}"
-
-
-def _ttl_ms(ttl_s: float | None) -> int | None:
-    return None if ttl_s is None else max(int(ttl_s * 1000), 1)
 
 
 @router.put(
@@ -89,30 +74,17 @@ async def put_document(
         str | None, Header(description="`*`: only if the document does not exist")
     ] = None,
 ) -> Response:
-    validate_name(collection)
-    validate_key(key)
-    principal.require("write", collection)
-    if_rev, if_exists = parse_if_match(if_match)
-    if if_none_match is not None and if_none_match.strip() != "*":
-        raise BadRequest("If-None-Match on PUT supports only *")
-    value_json = encode_value(
-        await read_json(request, settings.max_json_depth), settings.max_value_bytes
-    )
-    op = WriteOp(
-        "put",
+    return await doc_ops.put_doc(
+        store,
+        settings,
+        principal,
         collection,
         key,
-        value_json,
-        if_rev=if_rev,
-        if_exists=if_exists,
-        if_absent=if_none_match is not None,
-        ttl_ms=_ttl_ms(ttl_s),
+        await request.body(),
+        ttl_s,
+        if_match,
+        if_none_match,
     )
-    result = (await store.write([op])).results[0]
-    response = _envelope_response(result, 201 if result.created else 200)
-    if result.created:
-        response.headers["Location"] = _doc_path(collection, key)
-    return response
 
 
 @router.get(
@@ -132,16 +104,7 @@ async def get_document(
     store: StoreDep,
     if_none_match: Annotated[str | None, Header(description='`"<rev>"` from an ETag')] = None,
 ) -> Response:
-    validate_name(collection)
-    validate_key(key)
-    principal.require("read", collection)
-    record = await store.get(collection, key)
-    if record is None:
-        raise NotFound(f"document {key!r} not found in collection {collection!r}")
-    etag = f'"{record.rev}"'
-    if etag_matches(if_none_match, record.rev):
-        return Response(status_code=304, headers={"ETag": etag})
-    return Response(record.envelope, media_type=JSON, headers={"ETag": etag})
+    return await doc_ops.get_doc(store, principal, collection, key, if_none_match)
 
 
 @router.patch(
@@ -168,13 +131,10 @@ async def patch_document(
     ttl_s: TtlQuery = None,
     if_match: IfMatch = None,
 ) -> Response:
-    validate_name(collection)
-    validate_key(key)
-    principal.require("write", collection)
-    if_rev, _if_exists = parse_if_match(if_match)
-    patch = await read_json(request, settings.max_json_depth)
-    op = WriteOp("patch", collection, key, patch=patch, if_rev=if_rev, ttl_ms=_ttl_ms(ttl_s))
-    return _envelope_response((await store.write([op])).results[0])
+    body = await request.body()
+    return await doc_ops.patch_doc(
+        store, settings, principal, collection, key, body, ttl_s, if_match
+    )
 
 
 @router.delete(
@@ -191,12 +151,7 @@ async def delete_document(
     store: StoreDep,
     if_match: IfMatch = None,
 ) -> Response:
-    validate_name(collection)
-    validate_key(key)
-    principal.require("delete", collection)
-    if_rev, _ = parse_if_match(if_match)
-    await store.write([WriteOp("delete", collection, key, if_rev=if_rev)])
-    return Response(status_code=204)
+    return await doc_ops.delete_doc(store, principal, collection, key, if_match)
 
 
 @router.post(
@@ -218,16 +173,8 @@ async def create_document(
     settings: SettingsDep,
     ttl_s: TtlQuery = None,
 ) -> Response:
-    validate_name(collection)
-    principal.require("write", collection)
-    value_json = encode_value(
-        await read_json(request, settings.max_json_depth), settings.max_value_bytes
-    )
-    op = WriteOp("create", collection, value_json=value_json, ttl_ms=_ttl_ms(ttl_s))
-    result = (await store.write([op])).results[0]
-    response = _envelope_response(result, 201)
-    response.headers["Location"] = _doc_path(collection, result.key)
-    return response
+    body = await request.body()
+    return await doc_ops.create_doc(store, settings, principal, collection, body, ttl_s)
 
 
 def encode_cursor(collection: str, last_key: str, reverse: bool) -> str:

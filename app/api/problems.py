@@ -86,16 +86,19 @@ def request_id_of(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
-async def _levelstream_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, LevelstreamError)
+def error_response(exc: LevelstreamError, request_id: str | None) -> Response:
+    """The problem response for a refusal, with the headers its code calls for."""
     headers = None
     if exc.code == "unauthorized":
         headers = {"WWW-Authenticate": 'Bearer realm="levelstream"'}
     elif exc.code == "rate_limited" and "retry_after" in exc.extra:
         headers = {"Retry-After": str(exc.extra["retry_after"])}
-    return problem_response(
-        exc.code, exc.detail, request_id_of(request), headers=headers, **exc.extra
-    )
+    return problem_response(exc.code, exc.detail, request_id, headers=headers, **exc.extra)
+
+
+async def _levelstream_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LevelstreamError)
+    return error_response(exc, request_id_of(request))
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,131 @@
+"""The single-document operations, free of FastAPI: the routes in `documents` and
+the fast lane (`fastlane`) both call these, so the two paths cannot drift apart."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.responses import Response
+
+from app.api.bodies import encode_value, etag_matches, parse_if_match, parse_json
+from app.auth.principal import Principal
+from app.errors import BadRequest, NotFound
+from app.settings import Settings
+from app.store.base import Store
+from app.store.keys import validate_key, validate_name
+from app.store.types import OpResult, WriteOp
+
+JSON = "application/json"
+MAX_TTL_S = 315_360_000
+
+
+def envelope_response(result: OpResult, status: int = 200) -> Response:
+    return Response(
+        result.body, status_code=status, media_type=JSON, headers={"ETag": f'"{result.rev}"'}
+    )
+
+
+def doc_path(collection: str, key: str) -> str:
+    return f"/v1/collections/{collection}/docs/{quote(key, safe='/')}"
+
+
+def ttl_ms(ttl_s: float | None) -> int | None:
+    return None if ttl_s is None else max(int(ttl_s * 1000), 1)
+
+
+async def get_doc(
+    store: Store, principal: Principal, collection: str, key: str, if_none_match: str | None
+) -> Response:
+    validate_name(collection)
+    validate_key(key)
+    principal.require("read", collection)
+    record = await store.get(collection, key)
+    if record is None:
+        raise NotFound(f"document {key!r} not found in collection {collection!r}")
+    etag = f'"{record.rev}"'
+    if etag_matches(if_none_match, record.rev):
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(record.envelope, media_type=JSON, headers={"ETag": etag})
+
+
+async def put_doc(
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    collection: str,
+    key: str,
+    body: bytes,
+    ttl_s: float | None,
+    if_match: str | None,
+    if_none_match: str | None,
+) -> Response:
+    validate_name(collection)
+    validate_key(key)
+    principal.require("write", collection)
+    if_rev, if_exists = parse_if_match(if_match)
+    if if_none_match is not None and if_none_match.strip() != "*":
+        raise BadRequest("If-None-Match on PUT supports only *")
+    value_json = encode_value(parse_json(body, settings.max_json_depth), settings.max_value_bytes)
+    op = WriteOp(
+        "put",
+        collection,
+        key,
+        value_json,
+        if_rev=if_rev,
+        if_exists=if_exists,
+        if_absent=if_none_match is not None,
+        ttl_ms=ttl_ms(ttl_s),
+    )
+    result = (await store.write([op])).results[0]
+    response = envelope_response(result, 201 if result.created else 200)
+    if result.created:
+        response.headers["Location"] = doc_path(collection, key)
+    return response
+
+
+async def patch_doc(
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    collection: str,
+    key: str,
+    body: bytes,
+    ttl_s: float | None,
+    if_match: str | None,
+) -> Response:
+    validate_name(collection)
+    validate_key(key)
+    principal.require("write", collection)
+    if_rev, _if_exists = parse_if_match(if_match)
+    patch = parse_json(body, settings.max_json_depth)
+    op = WriteOp("patch", collection, key, patch=patch, if_rev=if_rev, ttl_ms=ttl_ms(ttl_s))
+    return envelope_response((await store.write([op])).results[0])
+
+
+async def delete_doc(
+    store: Store, principal: Principal, collection: str, key: str, if_match: str | None
+) -> Response:
+    validate_name(collection)
+    validate_key(key)
+    principal.require("delete", collection)
+    if_rev, _ = parse_if_match(if_match)
+    await store.write([WriteOp("delete", collection, key, if_rev=if_rev)])
+    return Response(status_code=204)
+
+
+async def create_doc(
+    store: Store,
+    settings: Settings,
+    principal: Principal,
+    collection: str,
+    body: bytes,
+    ttl_s: float | None,
+) -> Response:
+    validate_name(collection)
+    principal.require("write", collection)
+    value_json = encode_value(parse_json(body, settings.max_json_depth), settings.max_value_bytes)
+    op = WriteOp("create", collection, value_json=value_json, ttl_ms=ttl_ms(ttl_s))
+    result = (await store.write([op])).results[0]
+    response = envelope_response(result, 201)
+    response.headers["Location"] = doc_path(collection, result.key)
+    return response
