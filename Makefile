@@ -15,6 +15,8 @@ help:
 	@echo "make run    serve on http://$(HOST):$(PORT), data in ./data (sets up on first use)"
 	@echo "make test   set up everything and run lint plus the whole test suite"
 	@echo "make lint   ruff + mypy;  make fmt  format;  make bench  benchmarks"
+	@echo "make audit  pip-audit of the installed dependencies (known vulnerabilities)"
+	@echo "make sdk    regenerate clients/python and clients/js from openapi/openapi.json"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +39,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix app tests $(wildcard bench)
 	$(BIN)/ruff format app tests $(wildcard bench)
 
-test: $(STAMP) lint openapi-check
+test: $(STAMP) lint lint-clients openapi-check asyncapi-check sdk-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The OpenAPI document is generated from the code and committed; CI fails on drift.
@@ -49,6 +51,7 @@ openapi-check: $(STAMP)
 	@cmp -s $(VENV)/openapi.check.json openapi/openapi.json || \
 	  (echo "openapi/openapi.json is out of date: run 'make openapi' and commit" && \
 	   diff -u openapi/openapi.json $(VENV)/openapi.check.json | head -40 && exit 1)
+	@$(MAKE) --no-print-directory sdk-check
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -x $(PYTEST_ARGS)
@@ -56,5 +59,96 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Known vulnerabilities in the installed environment (the pinned dependencies and the
+# tools), from PyPI's per-release vulnerability data; the local package is skipped.
+# Where that data cannot be reached the audit is skipped, except under CI=true.
+AUDIT_PROBE := import urllib.request as u, importlib.metadata as m; \
+  u.urlopen("https://pypi.org/pypi/pip/" + m.version("pip") + "/json", timeout=20)
+
+.PHONY: audit
+audit: $(STAMP)
+	@if $(BIN)/python -c '$(AUDIT_PROBE)' 2>/dev/null; then \
+	  $(BIN)/pip-audit --strict --progress-spinner off --skip-editable; \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "audit: FAILED: PyPI's vulnerability data (https://pypi.org/pypi/<name>/<version>/json) is unreachable" >&2; \
+	  exit 1; \
+	else \
+	  echo "audit: SKIPPED: PyPI's vulnerability data (https://pypi.org/pypi/<name>/<version>/json) is unreachable from this machine (CI=true makes this an error)"; \
+	fi
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# --- Client SDKs (clients/), the AsyncAPI document, and what their tests need -----------
+# The generators run from their own environments: openapi-python-client from
+# .venv-tools (it pins an old typer), @hey-api/openapi-ts from clients/js.
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed-$(shell cat clients/requirements-tools.txt | cksum | cut -d' ' -f1)
+SDK_PY_STAMP := $(VENV)/.sdk-python-$(shell cat clients/python/pyproject.toml | cksum | cut -d' ' -f1)
+JS_STAMP := clients/js/node_modules/.installed-$(shell cat clients/js/package-lock.json | cksum | cut -d' ' -f1)
+API_JS_STAMP := openapi/node_modules/.installed-$(shell cat openapi/package-lock.json | cksum | cut -d' ' -f1)
+JS_BUNDLE := clients/js/dist/levelstream.browser.js
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: tools sdk sdk-check sdk-deps asyncapi-check js-build browser lint-clients
+
+$(TOOLS_STAMP): clients/requirements-tools.txt
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install -q -r clients/requirements-tools.txt
+	rm -f $(TOOLS_VENV)/.installed-*
+	touch $@
+
+tools: $(TOOLS_STAMP)
+
+$(JS_STAMP): clients/js/package-lock.json
+	cd clients/js && npm ci --no-audit --no-fund
+	touch $@
+
+$(API_JS_STAMP): openapi/package-lock.json
+	cd openapi && npm ci --no-audit --no-fund
+	touch $@
+
+# The Python SDK, installed (editable) into the app's venv for the SDK tests.
+$(SDK_PY_STAMP): $(STAMP) clients/python/pyproject.toml
+	$(BIN)/python -m pip install -q -e clients/python 2>/dev/null || \
+	  $(BIN)/python -m pip install -e clients/python
+	rm -f $(VENV)/.sdk-python-*
+	touch $@
+
+# Generated code is committed: regenerate after `make openapi`.
+sdk: $(TOOLS_STAMP) $(JS_STAMP)
+	clients/generate.sh write
+
+# Part of openapi-check: the committed SDK code is what openapi.json generates.
+sdk-check: $(TOOLS_STAMP) $(JS_STAMP)
+	@clients/generate.sh check
+
+asyncapi-check: $(API_JS_STAMP)
+	node openapi/validate-asyncapi.mjs openapi/asyncapi.yaml
+
+$(JS_BUNDLE): $(JS_STAMP) $(shell find clients/js/src -name '*.ts' 2>/dev/null) clients/js/tsconfig.json clients/js/package.json
+	cd clients/js && npm run build
+
+js-build: $(JS_BUNDLE)
+
+# Debian's chromium for the browser test (never a downloaded browser): installed when
+# missing and running as root; otherwise that test skips (and fails where CI=true).
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium (Debian) for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "chromium is missing and this is not root: the browser test will skip (CI=true: fail)"; \
+	fi
+
+sdk-deps: $(SDK_PY_STAMP) $(TOOLS_STAMP) js-build browser
+
+# The hand-written Python SDK modules and examples (the generated code is excluded).
+lint-clients: $(SDK_PY_STAMP)
+	$(BIN)/ruff check clients/python
+	$(BIN)/ruff format --check clients/python
+	$(BIN)/mypy --strict --follow-imports=silent clients/python/levelstream_client/sdk.py \
+	  clients/python/levelstream_client/exceptions.py clients/python/levelstream_client/realtime*.py \
+	  clients/python/examples

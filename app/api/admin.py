@@ -14,15 +14,16 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from app.api.deps import AdminDep, SettingsDep, StoreDep
-from app.api.models import problems
+from app.api.models import authenticated_problems, problems
 from app.errors import Conflict, PayloadTooLarge, ValidationFailed
 from app.store.base import Store
 from app.store.maintenance import import_record
 from app.store.types import ChangeFilter
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=authenticated_problems(403))
 
 NDJSON = "application/x-ndjson"
+NDJSON_BYTES = {"schema": {"type": "string", "format": "binary"}}  # for SDKs: raw bytes
 IMPORT_CHUNK = 1000
 IMPORT_PATH = "/v1/admin/import"
 
@@ -47,9 +48,10 @@ async def export_lines(store: Store) -> AsyncIterator[bytes]:
 @router.get(
     "/export",
     summary="Export every document from one snapshot (NDJSON)",
+    name="export_documents",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {NDJSON: {}}, "description": "Header line, then envelopes"},
+        200: {"content": {NDJSON: NDJSON_BYTES}, "description": "Header line, then envelopes"},
         **problems(401, 403),
     },
 )
@@ -74,11 +76,10 @@ async def _lines(request: Request, max_line: int) -> AsyncIterator[bytes]:
 @router.post(
     "/import",
     summary="Load an export into an empty database (NDJSON body)",
+    name="import_documents",
     response_model=ImportResult,
     responses=problems(400, 401, 403, 409, 413, 422),
-    openapi_extra={
-        "requestBody": {"required": True, "content": {NDJSON: {"schema": {"type": "string"}}}}
-    },
+    openapi_extra={"requestBody": {"required": True, "content": {NDJSON: NDJSON_BYTES}}},
 )
 async def import_export(
     request: Request, store: StoreDep, settings: SettingsDep, _admin: AdminDep

@@ -23,6 +23,7 @@ from app.api.access_log import AccessLog
 from app.api.metrics import Metrics
 from app.api.problems import PROBLEM_TYPE, problem_body
 from app.auth.network import Network, client_address, in_networks, parse_address
+from app.server_ext import SEND_MANY
 
 log = logging.getLogger("levelstream.api")
 
@@ -115,6 +116,8 @@ class RequestContext:
             elif message["type"] == "websocket.send":
                 data = message.get("text") or message.get("bytes") or ""
                 result["bytes"] += len(data)
+            elif message["type"] == SEND_MANY:
+                result["bytes"] += sum(len(text) for text in message["texts"])
             await send(message)
 
         await self.app(scope, receive, recording_send)

@@ -18,6 +18,7 @@ from app.auth.principal import Principal
 from app.errors import BadRequest, Forbidden, LevelstreamError, Unauthorized
 from app.realtime.connection import Connection
 from app.realtime.hub import Hub
+from app.server_ext import SEND_MANY
 
 log = logging.getLogger("levelstream.ws")
 router = APIRouter()
@@ -181,11 +182,21 @@ async def _receive_loop(websocket: WebSocket, session: WsSession, max_depth: int
 
 async def _send_loop(websocket: WebSocket, connection: Connection) -> None:
     outbox = connection.outbox
+    # Our uvicorn protocol offers an ASGI extension to send many text frames in one
+    # write; Starlette's WebSocket only passes the standard messages, so the
+    # connection's own ASGI `send` is used for it.
+    batched = SEND_MANY in websocket.scope.get("extensions", {})
+    raw_send = websocket._send
     try:
         while True:
             frames = await outbox.take()
             if not frames:
                 break
+            if batched:
+                # One socket write for everything queued (see app/server.py).
+                texts = [f if isinstance(f, str) else f.decode() for f in frames]
+                await raw_send({"type": SEND_MANY, "texts": texts})
+                continue
             for frame in frames:
                 if isinstance(frame, str):
                     await websocket.send_text(frame)

@@ -1,0 +1,186 @@
+"""Typed exceptions for Levelstream's RFC 9457 problems (hand-written; `make sdk` keeps it).
+
+Every error the server returns is a problem document with a machine-readable
+`code`; each code has its own exception class, so callers write
+`except PreconditionFailedError:` instead of comparing status codes. The same
+classes are raised by the REST client from `levelstream_client.sdk.connect`
+and by the real-time client (`ok: false` replies, close codes, `reset`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class LevelstreamError(Exception):
+    """A refusal from the server: `status`, contract `code`, `detail`, the whole `problem`."""
+
+    code = "internal"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        problem: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+        if code is not None:
+            self.code = code
+        self.problem: dict[str, Any] = problem or {}
+
+    @property
+    def request_id(self) -> str | None:
+        value = self.problem.get("request_id")
+        return value if isinstance(value, str) else None
+
+    def __str__(self) -> str:
+        where = f" (status {self.status})" if self.status is not None else ""
+        return f"{self.code}: {self.detail}{where}"
+
+
+class BadRequestError(LevelstreamError):
+    code = "bad_request"
+
+
+class ValidationFailedError(LevelstreamError):
+    code = "validation_failed"
+
+
+class UnauthorizedError(LevelstreamError):
+    code = "unauthorized"
+
+
+class ForbiddenError(LevelstreamError):
+    code = "forbidden"
+
+
+class NotFoundError(LevelstreamError):
+    code = "not_found"
+
+
+class ConflictError(LevelstreamError):
+    code = "conflict"
+
+
+class PreconditionFailedError(LevelstreamError):
+    """`If-Match` / `if_rev` did not match: someone else wrote first."""
+
+    code = "precondition_failed"
+
+    @property
+    def current_rev(self) -> int | None:
+        value = self.problem.get("current_rev")
+        return value if isinstance(value, int) else None
+
+
+class PayloadTooLargeError(LevelstreamError):
+    code = "payload_too_large"
+
+
+class HistoryCompactedError(LevelstreamError):
+    """The resume point is older than the change log keeps: take a new snapshot."""
+
+    code = "history_compacted"
+
+    @property
+    def oldest_seq(self) -> int | None:
+        value = self.problem.get("oldest_seq")
+        return value if isinstance(value, int) else None
+
+
+class RateLimitedError(LevelstreamError):
+    code = "rate_limited"
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.problem.get("retry_after")
+        return float(value) if isinstance(value, int | float) else None
+
+
+class UnavailableError(LevelstreamError):
+    code = "unavailable"
+
+
+class InternalError(LevelstreamError):
+    code = "internal"
+
+
+ERRORS_BY_CODE: dict[str, type[LevelstreamError]] = {
+    cls.code: cls
+    for cls in (
+        BadRequestError,
+        ValidationFailedError,
+        UnauthorizedError,
+        ForbiddenError,
+        NotFoundError,
+        ConflictError,
+        PreconditionFailedError,
+        PayloadTooLargeError,
+        HistoryCompactedError,
+        RateLimitedError,
+        UnavailableError,
+        InternalError,
+    )
+}
+_CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    410: "history_compacted",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    422: "validation_failed",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def error_from_problem(problem: dict[str, Any], status: int | None = None) -> LevelstreamError:
+    """The typed exception for a problem document (or a WebSocket `error` object)."""
+    status = status if status is not None else _int_or_none(problem.get("status"))
+    code = problem.get("code")
+    if not isinstance(code, str) or code not in ERRORS_BY_CODE:
+        code = _CODE_BY_STATUS.get(status or 0, "internal")
+    detail = problem.get("detail", problem.get("message", ""))
+    cls = ERRORS_BY_CODE[code]
+    return cls(str(detail), status=status, code=code, problem=dict(problem))
+
+
+def error_from_response(response: httpx.Response) -> LevelstreamError:
+    """The typed exception for an error response that has been read."""
+    body: Any = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {"detail": response.text[:500] or response.reason_phrase}
+    return error_from_problem(body, response.status_code)
+
+
+def raise_for_problem(response: httpx.Response) -> None:
+    """httpx response hook (sync client): raise the typed exception for a 4xx/5xx."""
+    if response.status_code >= 400:
+        response.read()
+        raise error_from_response(response)
+
+
+async def araise_for_problem(response: httpx.Response) -> None:
+    """httpx response hook (async client): raise the typed exception for a 4xx/5xx."""
+    if response.status_code >= 400:
+        await response.aread()
+        raise error_from_response(response)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
