@@ -114,6 +114,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         generate_unique_id_function=operation_id,
+        # We export our own Prometheus metrics; FastAPI's OpenTelemetry hooks would
+        # cost a check per request for nothing.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.draining = False

@@ -10,10 +10,11 @@ client), and writes one access-log line per request or socket session.
 
 from __future__ import annotations
 
+import functools
 import logging
+import random
 import re
 import time
-import uuid
 from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
@@ -65,12 +66,16 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         started_at = time.perf_counter()
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        # Request ids need to be unique, not secret: no syscall (and GIL handoff) per request.
+        request_id = _incoming_request_id(scope) or f"{random.getrandbits(128):032x}"
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         peer = scope["client"][0] if scope.get("client") else None
         forwarded = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
-        state["client_ip"] = client_address(peer, forwarded, self.trusted_proxies)
+        if forwarded:
+            state["client_ip"] = client_address(peer, forwarded, self.trusted_proxies)
+        else:
+            state["client_ip"] = self._peer_address(peer)
         result = {"status": 0, "bytes": 0}
         try:
             if scope["type"] == "websocket":
@@ -91,6 +96,10 @@ class RequestContext:
         path = getattr(route, "path", None) or "unmatched"
         elapsed = time.perf_counter() - started_at
         self.metrics.observe_request(path, scope["method"], status, elapsed)
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one middleware per app, bounded
+    def _peer_address(self, peer: str | None) -> str | None:
+        return client_address(peer, [], self.trusted_proxies)
 
     def _ip_refused(self, scope: Scope) -> bool:
         if not self.allowed_ips or scope["path"] in _OPEN_PATHS:
