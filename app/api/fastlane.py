@@ -19,14 +19,17 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from app.api import doc_ops
 from app.api.deps import authenticate
 from app.api.problems import error_response
+from app.api.ws import websocket_endpoint
 from app.auth.authenticator import token_from_headers
 from app.errors import LevelstreamError, ValidationFailed
 
 PREFIX = "/v1/collections/"
+WS_PATH = "/v1/ws"
 ROUTE_PATH = "/v1/collections/{collection}/docs/{key:path}"
 _METHODS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
 
@@ -73,6 +76,11 @@ class FastLane:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == WS_PATH:
+            # Straight to the endpoint: every idle socket keeps this call stack alive,
+            # and FastAPI's routing layers would add about 10 KiB to each.
+            await websocket_endpoint(WebSocket(scope, receive, send))
+            return
         if scope["type"] != "http" or scope["method"] not in _METHODS:
             await self.app(scope, receive, send)
             return

@@ -28,6 +28,23 @@ from app.store.types import ChangeFilter
 MAX_SUB_ID = 128
 
 
+# op name -> WsSession method (a table per class, not per connection).
+OPS = {
+    "auth": "op_auth",
+    "subscribe": "op_subscribe",
+    "unsubscribe": "op_unsubscribe",
+    "get": "op_get",
+    "put": "op_write",
+    "patch": "op_write",
+    "delete": "op_write",
+    "batch": "op_batch",
+    "publish": "op_publish",
+    "join": "op_join",
+    "leave": "op_leave",
+    "presence": "op_presence",
+}
+
+
 class TooManySubscriptions(Exception):
     pass
 
@@ -57,20 +74,6 @@ class WsSession:
         self.limiter = limiter
         self.settings = settings
         self.max_subscriptions = max_subscriptions
-        self._ops: dict[str, Callable[[dict[str, Any]], Awaitable[bytes]]] = {
-            "auth": self.op_auth,
-            "subscribe": self.op_subscribe,
-            "unsubscribe": self.op_unsubscribe,
-            "get": self.op_get,
-            "put": self.op_write,
-            "patch": self.op_write,
-            "delete": self.op_write,
-            "batch": self.op_batch,
-            "publish": self.op_publish,
-            "join": self.op_join,
-            "leave": self.op_leave,
-            "presence": self.op_presence,
-        }
 
     async def handle(self, frame: dict[str, Any]) -> str:
         """Run one op; returns its reply frame (errors become `ok: false`)."""
@@ -82,7 +85,10 @@ class WsSession:
         op = frame.get("op")
         if op == "ping":
             return orjson.dumps({"type": "pong", "id": request_id}).decode()
-        handler = self._ops.get(op) if isinstance(op, str) else None
+        name = OPS.get(op) if isinstance(op, str) else None
+        handler: Callable[[dict[str, Any]], Awaitable[bytes]] | None = (
+            getattr(self, name) if name is not None else None
+        )
         try:
             if handler is None:
                 raise BadRequest(f"unknown op {op!r}")

@@ -24,9 +24,10 @@ class Outbox:
         # so only `taken_seq` is a safe point to resume from.
         self.queued_seq = 0
         self.taken_seq = 0
-        self._ready = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
+        # Futures made only while someone waits (cheaper than two asyncio.Events on
+        # every idle connection): the sender waiting for frames, replay for room.
+        self._ready: asyncio.Future[None] | None = None
+        self._room: asyncio.Future[None] | None = None
         self.overflowed = False
         self.closed = False
         self.ending = False  # close once what is queued has been sent
@@ -42,19 +43,21 @@ class Outbox:
         if len(self._frames) >= self.limit:
             self.overflowed = True
             self._frames.clear()
-            self._ready.set()
+            self._wake_all()
             return False
         self._frames.append(frame)
         if seq:
             self.queued_seq = seq
-        self._ready.set()
+        ready = self._ready
+        if ready is not None and not ready.done():
+            ready.set_result(None)
         return True
 
     async def put(self, frame: Frame, seq: int = 0) -> bool:
         """Queue a replayed frame, waiting while the outbox is full."""
         while len(self._frames) >= self.limit and not (self.closed or self.overflowed):
-            self._room.clear()
-            await self._room.wait()
+            self._room = asyncio.get_running_loop().create_future()
+            await self._room
         return self.push(frame, seq)
 
     def start_at(self, seq: int) -> None:
@@ -65,24 +68,29 @@ class Outbox:
     async def take(self) -> list[Frame]:
         """Wait for frames and take them all; [] once closed or overflowed."""
         while not self._frames and not (self.closed or self.overflowed or self.ending):
-            self._ready.clear()
-            await self._ready.wait()
+            self._ready = asyncio.get_running_loop().create_future()
+            await self._ready
         if self.closed or self.overflowed or not self._frames:
             return []
         frames = list(self._frames)
         self._frames.clear()
         self.taken_seq = self.queued_seq
-        self._room.set()
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)
         return frames
 
     def end(self) -> None:
         """Accept nothing more; `take` hands out what is queued, then []."""
         self.ending = True
-        self._ready.set()
-        self._room.set()
+        self._wake_all()
 
     def close(self) -> None:
         self.closed = True
         self._frames.clear()
-        self._ready.set()
-        self._room.set()
+        self._wake_all()
+
+    def _wake_all(self) -> None:
+        for waiter in (self._ready, self._room):
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
