@@ -39,7 +39,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix app tests $(wildcard bench)
 	$(BIN)/ruff format app tests $(wildcard bench)
 
-test: $(STAMP) lint lint-clients openapi-check asyncapi-check sdk-deps
+test: $(STAMP) lint lint-clients openapi-check console-check asyncapi-check sdk-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The OpenAPI document is generated from the code and committed; CI fails on drift.
@@ -131,6 +131,21 @@ $(JS_BUNDLE): $(JS_STAMP) $(shell find clients/js/src -name '*.ts' 2>/dev/null) 
 	cd clients/js && npm run build
 
 js-build: $(JS_BUNDLE)
+
+# /console serves its own copy of the browser bundle from the app package (committed, so
+# `make run` and `pip install .` need no node): refresh it after the SDK changes, and
+# `make test` fails when the committed copy differs from a fresh build.
+CONSOLE_BUNDLE := app/console/static/levelstream.browser.js
+
+.PHONY: console-bundle console-check
+
+console-bundle: js-build
+	cp $(JS_BUNDLE) $(CONSOLE_BUNDLE)
+
+console-check: js-build
+	@cmp -s $(JS_BUNDLE) $(CONSOLE_BUNDLE) || \
+	  (echo "$(CONSOLE_BUNDLE) differs from a fresh build: run 'make console-bundle' and commit" && \
+	   exit 1)
 
 # Debian's chromium for the browser test (never a downloaded browser): installed when
 # missing and running as root; otherwise that test skips (and fails where CI=true).

@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from app import __version__
+from app import __version__, console
 from app.api import (
     admin,
     auth_routes,
@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     swagger.install(app)
+    console.install(app)
     _install_openapi(app)
     return app
 
