@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -11,6 +10,7 @@ from typing import Any, TypeVar
 import orjson
 import typer
 
+from app import admin_client
 from app.auth.apikeys import KeyRegistry, KeySpec
 from app.errors import LevelstreamError, ValidationFailed
 from app.main import open_store
@@ -18,7 +18,7 @@ from app.settings import Settings
 from app.store.base import Store
 
 cli = typer.Typer(help="Levelstream: a real-time JSON document backend.", no_args_is_help=True)
-keys_cli = typer.Typer(help="Manage API keys offline (the server must be stopped).")
+keys_cli = typer.Typer(help="Manage API keys (offline, or through the admin API while it runs).")
 cli.add_typer(keys_cli, name="keys")
 T = TypeVar("T")
 
@@ -37,10 +37,6 @@ def serve(
     from app.server import serve as serve_app
 
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
     serve_app(
         settings,
         host or os.environ.get("HOST", "127.0.0.1"),
@@ -48,13 +44,23 @@ def serve(
     )
 
 
-def _offline(work: Callable[[Store], Awaitable[T]]) -> T:
-    """Run `work` against the data directory's store, with the server stopped."""
+class _ServerRunning(Exception):
+    pass
+
+
+def _offline(work: Callable[[Store], Awaitable[T]], online: Callable[[], T] | None = None) -> T:
+    """Run `work` against the data directory's store, with the server stopped.
+
+    When the server runs (it holds LevelDB's lock), `online` does the same
+    through the admin API, where the command has such a path.
+    """
 
     async def run() -> T:
         try:
             store = open_store(Settings())
         except RuntimeError as exc:
+            if online is not None:
+                raise _ServerRunning from None
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         await store.start()
@@ -66,7 +72,15 @@ def _offline(work: Callable[[Store], Awaitable[T]]) -> T:
         finally:
             await store.close()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except _ServerRunning:
+        assert online is not None
+        try:
+            return online()
+        except LevelstreamError as exc:
+            typer.echo(f"error: {exc.detail}", err=True)
+            raise typer.Exit(1) from None
 
 
 def _csv(value: str) -> list[str]:
@@ -101,7 +115,13 @@ def keys_create(
         key, token = await registry.create(spec)
         return {**key.public().model_dump(mode="json"), "token": token}
 
-    typer.echo(orjson.dumps(_offline(create), option=orjson.OPT_INDENT_2).decode())
+    def create_online() -> dict[str, Any]:
+        created: dict[str, Any] = admin_client.call(
+            "POST", "/v1/keys", spec.model_dump(mode="json", exclude_none=True)
+        )
+        return created
+
+    typer.echo(orjson.dumps(_offline(create, create_online), option=orjson.OPT_INDENT_2).decode())
 
 
 @keys_cli.command("list")
@@ -113,7 +133,11 @@ def keys_list() -> None:
         await registry.load()
         return [key.public().model_dump(mode="json") for key in registry.all()]
 
-    typer.echo(orjson.dumps(_offline(listing), option=orjson.OPT_INDENT_2).decode())
+    def listing_online() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = admin_client.call("GET", "/v1/keys")["items"]
+        return items
+
+    typer.echo(orjson.dumps(_offline(listing, listing_online), option=orjson.OPT_INDENT_2).decode())
 
 
 @keys_cli.command("revoke")
@@ -125,7 +149,10 @@ def keys_revoke(key_id: str = typer.Argument(..., help="The key's id")) -> None:
         await registry.load()
         await registry.revoke(key_id)
 
-    _offline(revoke)
+    def revoke_online() -> None:
+        admin_client.call("DELETE", f"/v1/keys/{key_id}")
+
+    _offline(revoke, revoke_online)
     typer.echo(f"revoked {key_id}")
 
 

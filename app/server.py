@@ -17,6 +17,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.exceptions import InvalidState
 from websockets.protocol import State
 
+from app.logs import configure_logging
 from app.main import create_app
 from app.server_ext import SEND_MANY
 from app.settings import Settings
@@ -157,7 +158,8 @@ class RedactQueryStrings(logging.Filter):
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    config = uvicorn_config(settings, host, port)
+    config = uvicorn_config(settings, host, port, log_config=None)
+    configure_logging(settings.log_level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(RedactQueryStrings())
     DrainingServer(config).run()

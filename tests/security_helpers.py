@@ -486,7 +486,11 @@ async def sse_stream(
 
 
 def access_records(proc: ServerProcess) -> list[dict[str, Any]]:
-    """Every access-log record the server wrote so far (JSON lines with a request id)."""
+    """Every access-log record the server wrote so far.
+
+    The test server's log file holds standard output (the access log) and standard
+    error (diagnostics, JSON too, which carry a request id but no `status`).
+    """
     records = []
     for line in proc.log_path.read_text(errors="replace").splitlines():
         if line.startswith("{"):
@@ -494,7 +498,7 @@ def access_records(proc: ServerProcess) -> list[dict[str, Any]]:
                 record = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(record, dict) and "request_id" in record:
+            if isinstance(record, dict) and "request_id" in record and "status" in record:
                 records.append(record)
     return records
 

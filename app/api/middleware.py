@@ -24,6 +24,7 @@ from app.api.access_log import AccessLog
 from app.api.metrics import Metrics
 from app.api.problems import PROBLEM_TYPE, problem_body
 from app.auth.network import Network, client_address, in_networks, parse_address
+from app.logs import bind_request
 from app.server_ext import SEND_MANY
 
 log = logging.getLogger("levelstream.api")
@@ -70,6 +71,7 @@ class RequestContext:
         request_id = _incoming_request_id(scope) or f"{random.getrandbits(128):032x}"
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
+        bind_request(request_id)
         peer = scope["client"][0] if scope.get("client") else None
         forwarded = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
         if forwarded:

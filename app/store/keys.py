@@ -20,6 +20,7 @@ validated (no control characters at all), so the escape is a second wall.
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 
@@ -80,6 +81,7 @@ def seq_from(raw: bytes) -> int:
     return int(_SEQ.unpack(raw)[0])
 
 
+@functools.lru_cache(maxsize=4096)
 def collection_part(collection: str) -> bytes:
     """`<coll> 00`: the terminated collection component shared by several namespaces."""
     return escape(collection.encode("utf-8")) + b"\x00"

@@ -53,7 +53,13 @@ class LevelStore(Store):
         self._interval = maintenance_interval_s
         path.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = plyvel.DB(str(path), create_if_missing=True)
+            self.db = plyvel.DB(
+                str(path),
+                create_if_missing=True,
+                # Bigger memtables: fewer, larger compactions competing with the writer.
+                write_buffer_size=64 * 1024 * 1024,
+                lru_cache_size=64 * 1024 * 1024,
+            )
         except plyvel.IOError as exc:
             raise RuntimeError(
                 f"cannot open the LevelDB at {path}: {exc}. "

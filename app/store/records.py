@@ -48,8 +48,15 @@ def now_ms() -> int:
 _second_cache: dict[int, bytes] = {}
 
 
+_last_ts: tuple[int, bytes] = (-1, b"")
+
+
 def format_ts(ms: int) -> bytes:
     """RFC 3339 UTC with milliseconds, as bytes: b'2026-11-25T17:00:00.123Z'."""
+    global _last_ts
+    last = _last_ts  # one read: other threads may replace it meanwhile
+    if last[0] == ms:  # a write formats the same instant three times
+        return last[1]
     sec, milli = divmod(ms, 1000)
     head = _second_cache.get(sec)
     if head is None:
@@ -57,7 +64,9 @@ def format_ts(ms: int) -> bytes:
         if len(_second_cache) > 4096:
             _second_cache.clear()
         _second_cache[sec] = head
-    return b"%s.%03dZ" % (head, milli)
+    formatted = b"%s.%03dZ" % (head, milli)
+    _last_ts = (ms, formatted)
+    return formatted
 
 
 def envelope_json(
