@@ -12,6 +12,7 @@ import typer
 
 from app import admin_client
 from app.auth.apikeys import KeyRegistry, KeySpec
+from app.cluster import ConfigError
 from app.errors import LevelstreamError, ValidationFailed
 from app.main import open_store
 from app.settings import Settings
@@ -37,11 +38,15 @@ def serve(
     from app.server import serve as serve_app
 
     settings = Settings()
-    serve_app(
-        settings,
-        host or os.environ.get("HOST", "127.0.0.1"),
-        port or int(os.environ.get("PORT", "8000")),
-    )
+    try:
+        serve_app(
+            settings,
+            host or os.environ.get("HOST", "127.0.0.1"),
+            port or int(os.environ.get("PORT", "8000")),
+        )
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 class _ServerRunning(Exception):
@@ -215,7 +220,11 @@ def compact() -> None:
     from app.store.leveldb import LevelStore
 
     async def run(store: Store) -> int:
-        assert isinstance(store, LevelStore)
+        if not isinstance(store, LevelStore):
+            raise ValidationFailed(
+                "compact is for the embedded store; PostgreSQL trims the log by itself "
+                "and reclaims space with autovacuum"
+            )
         dropped = 0
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
             bar.add_task("trimming the change log", total=None)

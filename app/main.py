@@ -42,6 +42,7 @@ from app.auth.jwt_tokens import JwtCodec, load_secret, load_trusted_issuers
 from app.auth.network import parse_networks
 from app.auth.ratelimit import RateLimiter
 from app.auth.tickets import TicketBook
+from app.cluster import SharedServices, check_settings, check_store_url
 from app.realtime.channels import ChannelBus
 from app.realtime.hub import Hub
 from app.realtime.notifier import CommitNotifier
@@ -64,6 +65,21 @@ def operation_id(route: APIRoute) -> str:
 
 
 def open_store(settings: Settings) -> Store:
+    """The one switch between the embedded store and the cluster store."""
+    if settings.store_url is not None:
+        check_store_url(settings.store_url)
+        from app.store.postgres import PgStore  # asyncpg loads in cluster mode only
+
+        return PgStore(
+            settings.store_url,
+            sync=settings.durability == "sync",
+            retention=Retention(settings.retention_changes, settings.retention_seconds),
+            max_group=settings.max_group_size,
+            max_value_bytes=settings.max_value_bytes,
+            maintenance_interval_s=settings.maintenance_interval_s,
+            pool_size=settings.pg_pool_size,
+            lock=settings.pg_seq_lock,
+        )
     return LevelStore(
         settings.data_dir / "db",
         sync=settings.durability == "sync",
@@ -76,6 +92,7 @@ def open_store(settings: Settings) -> Store:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    check_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,18 +101,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store.add_listener(notifier.on_commit)
         hub = Hub(store, settings.ws_queue_limit)
         await store.start()
-        if isinstance(store, LevelStore):
-            store.writer.on_group = metrics.observe_group
+        writer = getattr(store, "writer", None)  # both stores' writers report group commits
+        if writer is not None:
+            writer.on_group = metrics.observe_group
         app.state.store = store
         app.state.notifier = notifier
         app.state.hub = hub
-        app.state.bus = ChannelBus()
-        registry = KeyRegistry(store)
+        # LEVELSTREAM_BUS_URL: channels, presence, tickets, rate limits, keys via Redis.
+        shared = SharedServices(settings, store) if settings.bus_url is not None else None
+        app.state.bus = ChannelBus() if shared is None else shared.bus
+        registry = KeyRegistry(store) if shared is None else shared.keys
         await registry.load()
         app.state.keys = registry
-        app.state.authenticator = Authenticator(
-            token, registry, jwt_codec, TicketBook(settings.ticket_ttl_s)
-        )
+        tickets = TicketBook(settings.ticket_ttl_s) if shared is None else shared.tickets
+        app.state.authenticator = Authenticator(token, registry, jwt_codec, tickets)
+        if shared is not None:
+            app.state.rate_limiter = shared.rate_limiter
+            await shared.start(hub)
         watchdog = asyncio.create_task(close_lapsed_sessions(hub, app.state.authenticator))
         try:
             yield
@@ -104,6 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.draining = True
             notifier.close()
             hub.close_all(1001, "server shutting down")
+            if shared is not None:
+                await shared.close()
             await store.close()
 
     app = FastAPI(

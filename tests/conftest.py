@@ -7,25 +7,55 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.cluster_support import parametrize_stores, store_env
 from tests.security_helpers import Ledger, SecServer
 from tests.server import ServerProcess
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "leveldb_only: not run against the PostgreSQL store")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_stores(metafunc)  # modules in cluster_support.BOTH_STORES run on both stores
+
+
+@pytest.fixture(scope="module")
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """`leveldb`, or `postgres` (PostgreSQL + Redis) where a module runs on both stores."""
+    return str(getattr(request, "param", "leveldb"))
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One shared real server for tests that only need isolation by collection."""
+def leveldb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path_factory.mktemp("shared") / "data").start()
     yield proc
     proc.stop()
 
 
-@pytest.fixture
-def fresh_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A server with its own empty data directory, for tests that restart or kill it."""
-    proc = ServerProcess(tmp_path / "data")
-    yield proc
-    if proc.proc is not None:
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with store_env("postgres") as env:
+        proc = ServerProcess(tmp_path_factory.mktemp("shared-pg") / "data", **env).start()
+        yield proc
         proc.stop()
+
+
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest, store_kind: str) -> ServerProcess:
+    """One shared real server (per store) for tests that only need isolation by collection."""
+    proc: ServerProcess = request.getfixturevalue(f"{store_kind}_server")
+    return proc
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path, store_kind: str) -> Iterator[ServerProcess]:
+    """A server with its own empty database, for tests that restart or kill it."""
+    with store_env(store_kind) as env:
+        proc = ServerProcess(tmp_path / "data", **env)
+        yield proc
+        if proc.proc is not None:
+            proc.stop()
 
 
 @pytest.fixture

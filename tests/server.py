@@ -23,6 +23,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _PortTaken(Exception):
+    pass
+
+
 class ServerProcess:
     """Start, stop, SIGKILL and restart one server on one data directory."""
 
@@ -38,6 +42,7 @@ class ServerProcess:
         }
         self.log_path = data_dir.parent / f"{data_dir.name}.server.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.started_once = False
 
     @property
     def url(self) -> str:
@@ -51,7 +56,26 @@ class ServerProcess:
         return {"Authorization": f"Bearer {token}"}
 
     def start(self, timeout: float = 30) -> ServerProcess:
+        """Start and wait until ready.
+
+        The port was free when picked, but another socket (a client's ephemeral
+        port) can take it before the server binds: then a first start moves to a
+        fresh port, and a restart (whose clients know the port) tries it again.
+        """
+        attempts = 10
+        for _ in range(attempts):
+            try:
+                return self._start_once(timeout)
+            except _PortTaken:
+                if self.started_once:
+                    time.sleep(0.5)
+                else:
+                    self.port = free_port()
+        raise RuntimeError(f"could not bind a port in {attempts} attempts")
+
+    def _start_once(self, timeout: float) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
@@ -64,9 +88,14 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                output = self.log_path.read_bytes()[log_start:]
+                if b"address already in use" in output:
+                    self.proc = None
+                    raise _PortTaken
                 raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log_tail()}")
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    self.started_once = True
                     return self
             except httpx.HTTPError:
                 pass

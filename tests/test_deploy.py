@@ -124,3 +124,90 @@ def test_image_environment_builds_and_serves(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         assert proc.wait(20) == 0
+
+
+# --- the cluster mode (deploy/cluster/) ------------------------------------------------
+
+
+def test_cluster_compose_runs_three_nodes_on_postgres_and_redis_behind_nginx() -> None:
+    compose = yaml.safe_load((DEPLOY / "cluster" / "docker-compose.yml").read_text())
+    services = compose["services"]
+    nodes = {
+        name: s
+        for name, s in services.items()
+        if "LEVELSTREAM_STORE_URL" in s.get("environment", {})
+    }
+    assert len(nodes) == 3
+    assert {"postgres", "redis", "nginx"} <= set(services)
+    for node in nodes.values():
+        env = node["environment"]
+        assert node["build"]["dockerfile"] == "deploy/Dockerfile"
+        assert env["LEVELSTREAM_STORE_URL"].startswith("postgresql://")
+        assert "@postgres:5432/" in env["LEVELSTREAM_STORE_URL"]
+        assert env["LEVELSTREAM_BUS_URL"].startswith("redis://redis:")
+        # Shared secrets: a key or token made on one node must work on the others.
+        for name in ("LEVELSTREAM_ADMIN_TOKEN", "LEVELSTREAM_JWT_SECRET"):
+            assert env[name].startswith("${") and ":?" in env[name]
+        assert node["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert node["depends_on"]["redis"]["condition"] == "service_healthy"
+        assert "ports" not in node, "nodes are reached through the load balancer only"
+    # The build context is relative to the compose file: the repository root.
+    assert (
+        DEPLOY / "cluster" / nodes["node1"]["build"]["context"] / "pyproject.toml"
+    ).resolve() == (ROOT / "pyproject.toml")
+    nginx = services["nginx"]
+    assert nginx["ports"] == ["127.0.0.1:8000:8000"]
+    nginx_ip = nginx["networks"]["levelstream"]["ipv4_address"]
+    for node in nodes.values():
+        assert node["environment"]["LEVELSTREAM_TRUSTED_PROXIES"] == f"{nginx_ip}/32"
+    assert "healthcheck" in services["postgres"] and "healthcheck" in services["redis"]
+
+
+def test_cluster_nginx_upgrades_websockets_and_does_not_buffer_streams() -> None:
+    conf = (DEPLOY / "cluster" / "nginx.conf").read_text()
+    upstream = re.search(r"upstream levelstream \{(.*?)\}", conf, re.DOTALL)
+    assert upstream is not None
+    assert re.findall(r"server (node\d):8000", upstream.group(1)) == ["node1", "node2", "node3"]
+    for line in (
+        "proxy_http_version 1.1;",
+        "proxy_set_header Upgrade $http_upgrade;",
+        "proxy_set_header Connection $connection_upgrade;",
+        "proxy_buffering off;",
+        "proxy_pass http://levelstream;",
+    ):
+        assert line in conf, line
+    timeout = re.search(r"proxy_read_timeout (\d+)s;", conf)
+    assert timeout is not None and int(timeout.group(1)) >= 60  # past a 60 s long-poll
+    assert "$request " not in conf and "$request_uri" not in conf, "URLs carry tokens"
+    assert conf.count("{") == conf.count("}")
+
+
+def test_cluster_kubernetes_deployment_with_shared_secrets_and_probes() -> None:
+    path = DEPLOY / "cluster" / "k8s" / "levelstream-cluster.yaml"
+    documents = list(yaml.safe_load_all(path.read_text()))
+    kinds = {d["kind"]: d for d in documents}
+    assert {"Service", "Deployment", "PodDisruptionBudget", "Ingress"} <= set(kinds)
+    assert "StatefulSet" not in kinds
+    spec = kinds["Deployment"]["spec"]
+    assert spec["replicas"] >= 2
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    for name in (
+        "LEVELSTREAM_STORE_URL",
+        "LEVELSTREAM_BUS_URL",
+        "LEVELSTREAM_ADMIN_TOKEN",
+        "LEVELSTREAM_JWT_SECRET",
+    ):
+        assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "levelstream-cluster", name
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert not any("persistentVolumeClaim" in v for v in pod.get("volumes", []))
+    selector = spec["selector"]["matchLabels"]
+    assert kinds["Service"]["spec"]["selector"] == selector
+    assert kinds["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == selector
+    annotations = kinds["Ingress"]["metadata"]["annotations"]
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 60

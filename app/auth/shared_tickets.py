@@ -1,0 +1,88 @@
+"""Stream tickets shared by every node (cluster mode): single use across the cluster.
+
+A ticket is kept in Redis under the digest of its value, with the principal
+it carries and a Redis expiry; redeeming is one `GETDEL`, atomic, so a ticket
+works once whichever node sees it first and is refused on every other. The
+calls are synchronous (the `TicketBook` API), one loopback round trip each,
+once per stream connection.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import time
+from typing import Any
+
+import orjson
+import redis
+from redis.exceptions import RedisError
+
+from app.auth.principal import Principal
+from app.auth.tickets import TICKET_PREFIX, TicketBook, _digest
+from app.errors import Unavailable
+
+
+def principal_json(principal: Principal) -> bytes:
+    return orjson.dumps(
+        {
+            "id": principal.id,
+            "kind": principal.kind,
+            "permissions": sorted(principal.permissions),
+            "collections": list(principal.collections),
+            "channels": list(principal.channels),
+            "key_id": principal.key_id,
+            "allowed_origins": list(principal.allowed_origins),
+            "allowed_ips": [str(n) for n in principal.allowed_ips],
+            "rate_limit_per_s": principal.rate_limit_per_s,
+            "expires_at": principal.expires_at,
+        }
+    )
+
+
+def principal_from_json(raw: bytes) -> Principal:
+    data: dict[str, Any] = orjson.loads(raw)
+    return Principal(
+        id=data["id"],
+        kind=data["kind"],
+        permissions=frozenset(data["permissions"]),
+        collections=tuple(data["collections"]),
+        channels=tuple(data["channels"]),
+        key_id=data["key_id"],
+        allowed_origins=tuple(data["allowed_origins"]),
+        allowed_ips=tuple(ipaddress.ip_network(n) for n in data["allowed_ips"]),
+        rate_limit_per_s=data["rate_limit_per_s"],
+        expires_at=data["expires_at"],
+    )
+
+
+class RedisTicketBook(TicketBook):
+    def __init__(self, url: str, prefix: str, ttl_s: float) -> None:
+        super().__init__(ttl_s)
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._prefix = f"{prefix}ticket:"
+
+    def issue(self, principal: Principal) -> tuple[str, float]:
+        ticket = TICKET_PREFIX + secrets.token_urlsafe(32)
+        expires = time.time() + self.ttl_s
+        try:
+            self._redis.set(
+                self._prefix + _digest(ticket),
+                principal_json(principal),
+                px=max(int(self.ttl_s * 1000), 1),
+            )
+        except RedisError:
+            raise Unavailable("tickets cannot be issued right now; try again") from None
+        return ticket, expires
+
+    def redeem(self, ticket: str) -> Principal | None:
+        try:
+            raw = self._redis.getdel(self._prefix + _digest(ticket))
+        except RedisError:
+            return None
+        if not isinstance(raw, bytes):
+            return None
+        return principal_from_json(raw)
+
+    def close(self) -> None:
+        self._redis.close()

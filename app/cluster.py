@@ -1,0 +1,129 @@
+"""Cluster mode: which settings it needs, and what every node shares through Redis.
+
+`LEVELSTREAM_STORE_URL=postgresql://...` puts documents and the change log in
+PostgreSQL (`app.store.postgres`, chosen by `app.main.open_store`);
+`LEVELSTREAM_BUS_URL=redis://...` shares the rest: channels and presence
+(`RedisBus`), stream tickets, per-key rate limits, and API-key changes (so a
+revocation closes that key's sockets on every node). Many nodes on one
+database need both, and a node refuses to start otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from limits.storage import RedisStorage
+
+from app.auth.ratelimit import RateLimiter
+from app.auth.shared_keys import SharedKeyRegistry
+from app.auth.shared_tickets import RedisTicketBook
+from app.realtime.hub import Hub
+from app.realtime.redis_bus import RedisBus
+from app.settings import Settings
+from app.store.base import Store
+
+log = logging.getLogger("levelstream.cluster")
+
+STORE_SCHEMES = ("postgresql://", "postgres://")
+BUS_SCHEMES = ("redis://", "rediss://", "unix://")
+KEY_RELOAD_S = 5.0
+
+
+class ConfigError(RuntimeError):
+    """A setting that keeps the server from starting; the message says how to fix it."""
+
+
+def check_store_url(url: str) -> None:
+    if not url.startswith(STORE_SCHEMES):
+        raise ConfigError(
+            "LEVELSTREAM_STORE_URL must be a postgresql:// URL "
+            "(leave it unset for the embedded LevelDB store in LEVELSTREAM_DATA_DIR)"
+        )
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse a mode that cannot keep the contract (URLs are never echoed: passwords)."""
+    if settings.store_url is not None:
+        check_store_url(settings.store_url)
+    if settings.bus_url is not None and not settings.bus_url.startswith(BUS_SCHEMES):
+        raise ConfigError(
+            "LEVELSTREAM_BUS_URL must be a redis:// URL (leave it unset for the in-process bus)"
+        )
+    if settings.store_url is not None and settings.bus_url is None:
+        raise ConfigError(
+            "cluster mode: LEVELSTREAM_STORE_URL selects the PostgreSQL store, which needs "
+            "LEVELSTREAM_BUS_URL=redis://... as well, so that channels, presence, rate "
+            "limits, stream tickets and key revocations reach every node"
+        )
+    if settings.store_url is not None:
+        # Generated per data directory otherwise: each node would have its own.
+        for name, value in (
+            ("LEVELSTREAM_JWT_SECRET", settings.jwt_secret),
+            ("LEVELSTREAM_ADMIN_TOKEN", settings.admin_token),
+        ):
+            if not value:
+                raise ConfigError(
+                    f"cluster mode: set {name}, the same on every node (a node would "
+                    "otherwise generate its own, which the other nodes do not accept)"
+                )
+
+
+def namespace(store: Store) -> str:
+    """Redis key prefix: one per database, so clusters can share a Redis."""
+    ident = getattr(store, "cluster_id", "") or store.epoch
+    return f"ls:{ident}:"
+
+
+class SharedServices:
+    """The Redis-backed pieces one node uses; built after the store has started."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        assert settings.bus_url is not None
+        prefix = namespace(store)
+        self.bus = RedisBus(settings.bus_url, prefix, settings.presence_lease_s)
+        self.tickets = RedisTicketBook(settings.bus_url, prefix, settings.ticket_ttl_s)
+        self.keys = SharedKeyRegistry(store, self._announce_key)
+        self.rate_limiter = RateLimiter(
+            settings.rate_limit_per_ip or None,
+            storage=RedisStorage(settings.bus_url, key_prefix=prefix + "limits"),
+        )
+        self._hub: Hub | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, hub: Hub) -> None:
+        self._hub = hub
+        self.bus.on("keys", self._key_event)
+        await self.bus.start()
+        self._task = asyncio.create_task(self._reload_keys_forever())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.bus.close()
+        self.tickets.close()
+
+    def _announce_key(self, key_id: str, action: str, record: str | None) -> None:
+        self.bus.send({"t": "keys", "id": key_id, "a": action, "r": record})
+
+    def _key_event(self, event: dict[str, Any]) -> None:
+        key_id, action = str(event["id"]), event["a"]
+        self.keys.apply(key_id, event.get("r"))
+        if self._hub is not None and action in ("revoked", "changed"):
+            reason = "key revoked" if action == "revoked" else "key changed; reconnect"
+            self._hub.close_key(key_id, 4003, reason)
+
+    async def _reload_keys_forever(self) -> None:
+        """A lost event must not leave a revoked key usable here for long."""
+        while True:
+            await asyncio.sleep(KEY_RELOAD_S)
+            try:
+                await self.keys.reload()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reloading API keys failed")

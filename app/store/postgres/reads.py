@@ -1,0 +1,232 @@
+"""Reads: range pages, change-log reads and snapshot pages, each from one snapshot.
+
+A range page is one statement (one snapshot, with the head in it); a change
+read and a snapshot walk run in a REPEATABLE READ, READ ONLY transaction, so
+every page of a snapshot and the head it reports belong to one moment.
+Bounds become bytea comparisons on the key column of one collection: no user
+input can move a scan into another collection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import orjson
+
+from app.errors import BadRequest, HistoryCompacted
+from app.store import keys
+from app.store.base import ReadCheck
+from app.store.records import now_ms
+from app.store.types import ChangeBatch, ChangeFilter, KeyRange, Page, RangeQuery
+
+# (key bytes, exclusive?) lower bound and (key bytes, inclusive?) upper bound.
+Lower = tuple[bytes, bool] | None
+Upper = tuple[bytes, bool] | None
+LIVE = "(expires_ms = 0 OR expires_ms > {now})"
+
+
+def key_bounds(
+    bounds: KeyRange, after: str | None = None, reverse: bool = False
+) -> tuple[Lower, Upper]:
+    """The tightest byte bounds of a key range (the same rules as the embedded store)."""
+    lower: Lower = None
+    upper: Upper = None
+
+    def raise_lower(candidate: tuple[bytes, bool]) -> None:
+        nonlocal lower
+        if lower is None or candidate[0] > lower[0] or (candidate[0] == lower[0] and candidate[1]):
+            lower = candidate
+
+    def cut_upper(candidate: tuple[bytes, bool]) -> None:
+        nonlocal upper
+        if (
+            upper is None
+            or candidate[0] < upper[0]
+            or (candidate[0] == upper[0] and not candidate[1])
+        ):
+            upper = candidate
+
+    if bounds.prefix is not None:
+        prefix = bounds.prefix.encode("utf-8")
+        raise_lower((prefix, False))
+        stop = keys.increment(prefix)
+        if stop is not None:
+            cut_upper((stop, False))
+    if bounds.gte is not None:
+        raise_lower((bounds.gte.encode("utf-8"), False))
+    if bounds.gt is not None:
+        raise_lower((bounds.gt.encode("utf-8"), True))
+    if bounds.lte is not None:
+        cut_upper((bounds.lte.encode("utf-8"), True))
+    if bounds.lt is not None:
+        cut_upper((bounds.lt.encode("utf-8"), False))
+    if after is not None:
+        if reverse:
+            cut_upper((after.encode("utf-8"), False))
+        else:
+            raise_lower((after.encode("utf-8"), True))
+    return lower, upper
+
+
+def _empty(lower: Lower, upper: Upper) -> bool:
+    if lower is None or upper is None:
+        return False
+    if lower[0] > upper[0]:
+        return True
+    return lower[0] == upper[0] and (lower[1] or not upper[1])
+
+
+class Sql:
+    """A WHERE clause and its parameters, built up one condition at a time."""
+
+    def __init__(self, *params: Any) -> None:
+        self.params: list[Any] = list(params)
+        self.where: list[str] = []
+
+    def arg(self, value: Any) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}"
+
+    def add(self, condition: str) -> None:
+        self.where.append(condition)
+
+    def key_range(self, lower: Lower, upper: Upper) -> None:
+        if lower is not None:
+            self.add(f"key {'>' if lower[1] else '>='} {self.arg(lower[0])}")
+        if upper is not None:
+            self.add(f"key {'<=' if upper[1] else '<'} {self.arg(upper[0])}")
+
+    def key_filter(self, flt: ChangeFilter) -> None:
+        if flt.key is not None:
+            self.add(f"key = {self.arg(flt.key.encode('utf-8'))}")
+        elif flt.bounds is not None:
+            self.key_range(*key_bounds(flt.bounds))
+
+    @property
+    def clause(self) -> str:
+        return " AND ".join(self.where) if self.where else "true"
+
+
+def _without_value(envelope: bytes) -> bytes:
+    decoded = orjson.loads(envelope)
+    del decoded["value"]
+    return orjson.dumps(decoded)
+
+
+async def read_range(pool: asyncpg.Pool, query: RangeQuery) -> Page:
+    lower, upper = key_bounds(query.bounds, query.after, query.reverse)
+    sql = Sql(query.collection)
+    sql.add("collection = $1")
+    sql.key_range(lower, upper)
+    sql.add(LIVE.format(now=sql.arg(now_ms())))
+    order = "DESC" if query.reverse else "ASC"
+    if _empty(lower, upper):
+        sql.add("false")
+    limit = sql.arg(query.limit + 1)
+    # One statement, one snapshot: the page and the head it is consistent with.
+    rows = await pool.fetch(
+        f"""SELECT m.seq, p.key, p.envelope FROM ls_meta m
+        LEFT JOIN LATERAL (SELECT key, envelope FROM ls_docs WHERE {sql.clause}
+                           ORDER BY key {order} LIMIT {limit}) p ON true
+        WHERE m.id = 1 ORDER BY p.key {order}""",  # noqa: S608 - only placeholders are spliced
+        *sql.params,
+    )
+    head = int(rows[0]["seq"])
+    found = [row for row in rows if row["key"] is not None]
+    more = len(found) > query.limit
+    found = found[: query.limit]
+    items = [
+        _without_value(bytes(row["envelope"])) if query.keys_only else bytes(row["envelope"])
+        for row in found
+    ]
+    last_key = bytes(found[-1]["key"]).decode("utf-8") if more and found else None
+    return Page(items, last_key, head)
+
+
+async def read_changes(
+    pool: asyncpg.Pool, flt: ChangeFilter, since: int, limit: int, can_read: ReadCheck
+) -> ChangeBatch:
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        row = await conn.fetchrow(
+            "SELECT m.seq, f.oldest FROM ls_meta m, ls_floor f WHERE m.id = 1 AND f.id = 1"
+        )
+        head, oldest = int(row[0]), int(row[1])
+        if since > head:
+            raise BadRequest(
+                f"since={since} is ahead of this database's head seq {head}; "
+                "it belongs to another database (check the epoch) or is invalid",
+                head_seq=head,
+            )
+        if since < oldest - 1:
+            raise HistoryCompacted(oldest)
+        changes: list[bytes] = []
+        if since < head and (flt.collection == "*" or can_read is None or can_read(flt.collection)):
+            changes = await _scan_log(conn, flt, since, head, limit, can_read)
+        last = orjson.loads(changes[-1])["seq"] if len(changes) == limit else head
+        return ChangeBatch(changes, last, head)
+
+
+async def _scan_log(
+    conn: asyncpg.Connection,
+    flt: ChangeFilter,
+    since: int,
+    head: int,
+    limit: int,
+    can_read: ReadCheck,
+) -> list[bytes]:
+    sql = Sql(since, head)
+    sql.add("seq > $1 AND seq <= $2")
+    if flt.collection != "*":
+        sql.add(f"collection = {sql.arg(flt.collection)}")
+    sql.key_filter(flt)
+    filtered = flt.collection == "*" and can_read is not None
+    statement = f"SELECT collection, data FROM ls_changes WHERE {sql.clause} ORDER BY seq"  # noqa: S608
+    if not filtered:
+        rows = await conn.fetch(f"{statement} LIMIT {sql.arg(limit)}", *sql.params)
+        return [bytes(row["data"]) for row in rows]
+    assert can_read is not None
+    out: list[bytes] = []
+    async for row in conn.cursor(statement, *sql.params, prefetch=max(limit, 100)):
+        if can_read(row["collection"]):
+            out.append(bytes(row["data"]))
+            if len(out) == limit:
+                break
+    return out
+
+
+async def snapshot_pages(
+    pool: asyncpg.Pool, flt: ChangeFilter, can_read: ReadCheck, page_size: int
+) -> AsyncIterator[tuple[list[bytes], int, bool]]:
+    """Pages of the live documents matching `flt`, all from one snapshot."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        head = int(await conn.fetchval("SELECT seq FROM ls_meta WHERE id = 1"))
+        sql = Sql()
+        if flt.collection != "*":
+            sql.add(f"collection = {sql.arg(flt.collection)}")
+            if flt.key is not None:
+                sql.key_range(*key_bounds(KeyRange(gte=flt.key, lte=flt.key)))
+            elif flt.bounds is not None:
+                sql.key_range(*key_bounds(flt.bounds))
+        else:
+            sql.key_filter(flt)
+        sql.add(LIVE.format(now=sql.arg(now_ms())))
+        statement = (
+            f"SELECT collection, envelope FROM ls_docs WHERE {sql.clause} "  # noqa: S608
+            "ORDER BY collection, key"
+        )
+        items: list[bytes] = []
+        pending: bytes | None = None  # one item read ahead: is there more after a full page?
+        async for row in conn.cursor(statement, *sql.params, prefetch=page_size):
+            if can_read is not None and flt.collection == "*" and not can_read(row["collection"]):
+                continue
+            if pending is not None:
+                items.append(pending)
+            pending = bytes(row["envelope"])
+            if len(items) == page_size:
+                yield items, head, False
+                items = []
+        if pending is not None:
+            items.append(pending)
+        yield items, head, True
