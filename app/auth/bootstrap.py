@@ -7,10 +7,11 @@ prints it once on the terminal (not through the logger) and keeps it in
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
 from pathlib import Path
+
+from app.auth.secret_files import read_or_create
 
 TOKEN_FILE = "admin.token"
 
@@ -19,13 +20,9 @@ def admin_token(configured: str | None, data_dir: Path) -> str:
     if configured:
         return configured
     path = data_dir / TOKEN_FILE
-    if path.exists():
-        return path.read_text(encoding="ascii").strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    token = "lsa_" + secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(token + "\n")
+    token, created = read_or_create(path, lambda: "lsa_" + secrets.token_urlsafe(32))
+    if not created:
+        return token
     print(
         f"Levelstream: created the admin token (shown once; also in {path}):\n  {token}",
         file=sys.stderr,

@@ -20,6 +20,7 @@ import orjson
 from jose import jwt
 from jose.exceptions import JOSEError
 
+from app.auth.secret_files import read_or_create
 from app.errors import Unauthorized
 
 ISSUER = "levelstream"
@@ -75,16 +76,7 @@ def load_secret(configured: str | None, data_dir: Path) -> str:
     """The HS256 key: from settings, else generated once and kept in the data dir (0600)."""
     if configured:
         return configured
-    path = data_dir / SECRET_FILE
-    if path.exists():
-        return path.read_text(encoding="ascii").strip()
-    import os
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secret + "\n")
+    secret, _created = read_or_create(data_dir / SECRET_FILE, lambda: secrets.token_urlsafe(48))
     return secret
 
 
