@@ -1,10 +1,14 @@
-"""Swagger UI served from the `swagger-ui-bundle` package's files: no CDN needed."""
+"""Swagger UI served from the `fastapi-swagger` package's files: no CDN needed.
+
+That package ships Swagger UI 5, which renders OpenAPI 3.1 (what FastAPI
+emits); `swagger-ui-bundle` stops at Swagger UI 4, which cannot.
+"""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -14,9 +18,8 @@ ASSETS = "/static/swagger"
 
 
 def install(app: FastAPI) -> None:
-    app.mount(
-        ASSETS, StaticFiles(directory=Path(swagger_ui_bundle.swagger_ui_path)), name="swagger"
-    )
+    assets = Path(str(resources.files("fastapi_swagger") / "resources"))
+    app.mount(ASSETS, StaticFiles(directory=assets), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
