@@ -1,0 +1,257 @@
+"""HTTP load with wrk (Debian's), driven by bench/lua/bench.lua, plus seeding documents.
+
+`wrk_problem()` installs wrk with apt-get when it is missing and this is root;
+`run_wrk` runs one timed window pinned to the load-generator CPU and reports
+wrk's own counts and latency percentiles, its CPU (from the child's rusage)
+and the server's; `seed_docs` writes the documents k000000.. that the GET and
+range workloads read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import payload
+from bench.compare import Cell
+from bench.loadgen import RawHttp1
+from bench.measure import CpuProbe, MachineCpuProbe
+
+LUA = Path(__file__).resolve().parent / "lua" / "bench.lua"
+DOCS_PREFIX = f"/v1/collections/{payload.COLLECTION}/docs"
+
+
+def wrk_problem() -> str | None:
+    """None when wrk can run (installing it from Debian if needed and possible)."""
+    if shutil.which("wrk"):
+        return None
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return "wrk is not installed (apt-get install wrk, as root)"
+    print("installing wrk (Debian) ...", file=sys.stderr, flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+        try:
+            subprocess.run(cmd, env=env, capture_output=True, timeout=600, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"apt-get failed: {exc}"
+    return None if shutil.which("wrk") else "apt-get install wrk failed"
+
+
+@dataclass(slots=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p99_ms: float
+    extra: dict[str, float] = field(default_factory=dict)
+    error_detail: str = ""
+
+    @property
+    def ok(self) -> int:
+        return self.requests - int(self.extra.get("status_errors", 0))
+
+
+def run_wrk(
+    port: int,
+    *,
+    mode: str,
+    connections: int,
+    seconds: int,
+    server_pid: int,
+    cpus: set[int] | None,
+    run: str = "r",
+    keys: int = 1000,
+    auth: str = "",
+) -> WrkResult:
+    """One wrk window: `mode` is put (fresh keys), get (random k..) or range (100 docs)."""
+    prefix = DOCS_PREFIX if mode == "range" else DOCS_PREFIX + "/"
+    env = {
+        **os.environ,
+        "BENCH_WRK_MODE": mode,
+        "BENCH_WRK_PREFIX": prefix,
+        "BENCH_WRK_RUN": run,
+        "BENCH_WRK_KEYS": str(keys),
+        "BENCH_WRK_BODY": payload.VALUE.decode(),
+        "BENCH_WRK_AUTH": auth,
+    }
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        f"http://127.0.0.1:{port}",
+    ]
+
+    def pin() -> None:
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus)
+
+    server, machine = CpuProbe("server", server_pid), MachineCpuProbe()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server.start()
+    machine.start()
+    done = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=seconds + 60, preexec_fn=pin
+    )
+    extra = {**server.stop(), **machine.stop()}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"wrk failed ({done.returncode}): {done.stderr[-500:]}{done.stdout[-500:]}"
+        )
+    data = json.loads(lines[-1])
+    elapsed = data["duration_us"] / 1e6
+    extra["cpu_loadgen_pct"] = round(100 * used / elapsed, 1)
+    own = extra["cpu_server_pct"] + extra["cpu_loadgen_pct"]
+    extra["cpu_other_pct"] = round(max(0.0, extra["machine_cpu_pct"] - own), 1)
+    socket_errors = data["connect"] + data["read"] + data["write"] + data["timeout"]
+    extra["status_errors"] = data["status"]
+    extra["socket_errors"] = socket_errors
+    return WrkResult(
+        requests=data["requests"],
+        seconds=elapsed,
+        errors=data["status"] + socket_errors,
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        extra=extra,
+    )
+
+
+# --- seeding documents for GET and range reads -------------------------------------
+
+
+def doc_key(i: int, prefix: str = "k") -> str:
+    return f"{prefix}{i:06d}"
+
+
+async def _seed(port: int, count: int, headers: dict[str, str], batch: bool, prefix: str) -> int:
+    headers = {**headers, "Content-Type": "application/json"}
+    value = payload.VALUE.decode()
+    if batch:  # Levelstream: POST /v1/batch, 1000 puts per request
+        client = RawHttp1("127.0.0.1", port, headers)
+        try:
+            for start in range(0, count, 1000):
+                ops = ",".join(
+                    f'{{"op":"put","collection":"{payload.COLLECTION}",'
+                    f'"key":"{doc_key(i, prefix)}","value":{value}}}'
+                    for i in range(start, min(count, start + 1000))
+                )
+                status, body = await client.request(
+                    "POST", "/v1/batch", f'{{"ops":[{ops}]}}'.encode()
+                )
+                if status != 200:
+                    raise RuntimeError(f"seeding: POST /v1/batch {status}: {body[:300]!r}")
+        finally:
+            await client.aclose()
+        return count
+    clients = [RawHttp1("127.0.0.1", port, headers) for _ in range(16)]
+
+    async def put(worker: int) -> None:
+        for i in range(worker, count, len(clients)):
+            path = f"{DOCS_PREFIX}/{doc_key(i, prefix)}"
+            status, body = await clients[worker].request("PUT", path, payload.VALUE)
+            if status not in (200, 201):
+                raise RuntimeError(f"seeding: PUT {path} {status}: {body[:300]!r}")
+
+    try:
+        await asyncio.gather(*(put(w) for w in range(len(clients))))
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    return count
+
+
+def seed_docs(
+    port: int, count: int, headers: dict[str, str], *, batch: bool, prefix: str = "k"
+) -> int:
+    """Write documents <prefix>000000.. (100-byte values), `batch`: 1000 per /v1/batch."""
+    import uvloop
+
+    return uvloop.run(_seed(port, count, headers, batch, prefix))
+
+
+def check_range(port: int, headers: dict[str, str]) -> int:
+    """Items in one range page of 100 (the range workload is void unless it is 100)."""
+    import uvloop
+
+    async def once() -> int:
+        client = RawHttp1("127.0.0.1", port, headers)
+        try:
+            status, body = await client.request(
+                "GET", f"{DOCS_PREFIX}?gte={doc_key(0)}&limit=100", b""
+            )
+        finally:
+            await client.aclose()
+        if status != 200:
+            raise RuntimeError(f"range read: {status}: {body[:300]!r}")
+        return len(json.loads(body)["items"])
+
+    return uvloop.run(once())
+
+
+# --- one workload window as a comparison cell -----------------------------------------
+
+
+def wrk_cell(
+    workload: str,
+    target: str,
+    rnd: int,
+    *,
+    port: int,
+    server_pid: int,
+    mode: str,
+    connections: int,
+    warmup_s: int,
+    seconds: int,
+    cpus: set[int] | None,
+    keys: int = 1000,
+    auth: str = "",
+    writes: Callable[[], int] | None = None,
+) -> Cell:
+    """Warm up, then measure one wrk window. With `writes` (the server's count of
+    acknowledged writes), a PUT the server answered 2xx but did not count is lost."""
+
+    def window(run: str, length: int) -> WrkResult:
+        return run_wrk(
+            port,
+            mode=mode,
+            connections=connections,
+            seconds=length,
+            server_pid=server_pid,
+            cpus=cpus,
+            run=run,
+            keys=keys,
+            auth=auth,
+        )
+
+    if warmup_s > 0:
+        window(f"r{rnd}w", warmup_s)
+    before = writes() if writes else 0
+    result = window(f"r{rnd}m", seconds)
+    lost = max(0, result.ok - (writes() - before)) if writes else 0
+    return Cell(
+        workload,
+        target,
+        f"{connections} conns",
+        rnd,
+        value=round(result.requests / result.seconds, 1),
+        p50_ms=round(result.p50_ms, 3),
+        p99_ms=round(result.p99_ms, 3),
+        errors=result.errors,
+        lost=lost,
+        extra={**result.extra, "requests": result.requests},
+    )

@@ -1,0 +1,206 @@
+"""Every server of suite `peers` as a `ServerProcess`: Levelstream and its peers.
+
+Each runs in its own subprocess on a loopback port, pinned to the target CPU,
+with RLIMIT_NOFILE raised to its hard limit (so connection counts are bounded
+by the machine, not by a default soft limit). `Target` says what a server can
+do (which workloads apply) and how the load generators talk to it.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.servers import ADMIN_TOKEN, Levelstream, ServerProcess
+
+SEED_DIR = Path(__file__).resolve().parent / "seed-stack"
+
+
+def raise_nofile(want: int = 1_048_576) -> int:
+    """Raise this process's RLIMIT_NOFILE as far as allowed; returns the new limit.
+
+    Up to `want` (capped by fs.nr_open) where the hard limit may be raised (root
+    with CAP_SYS_RESOURCE), else the soft limit up to the hard one.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        nr_open = int(Path("/proc/sys/fs/nr_open").read_text())
+    except (OSError, ValueError):
+        nr_open = hard
+    wanted = max(hard, min(want, nr_open))
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+        return wanted
+    except (ValueError, OSError):
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return hard
+
+
+class _Pinned(ServerProcess):
+    def _pin(self) -> None:  # in the child, before exec
+        super()._pin()
+        raise_nofile()
+
+    def kill(self) -> None:
+        """SIGKILL: for throwaway servers whose shutdown is not what is measured (a
+        graceful drain of 10,000 connections takes seconds)."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+class LevelstreamServer(Levelstream, _Pinned):
+    """Levelstream as `make run` starts it (sync by default), or in async mode.
+
+    The embedded store always: LEVELSTREAM_* settings of the calling environment
+    (a cluster test's store or bus URL, say) are not passed on.
+    """
+
+    def env(self) -> dict[str, str]:
+        own = super().env()
+        inherited = {k for k in os.environ if k.startswith("LEVELSTREAM_")}
+        mine = {"LEVELSTREAM_DATA_DIR", "LEVELSTREAM_ADMIN_TOKEN", "LEVELSTREAM_DURABILITY"}
+        return {k: v for k, v in own.items() if k not in inherited - mine}
+
+    def data_dir(self) -> Path:
+        return self.workdir / "data"
+
+
+class SeedStack(_Pinned):
+    """bench/peers/seed-stack: express + level + socket.io on Node."""
+
+    ready_path = "/readyz"
+
+    def command(self) -> list[str]:
+        return [node_binary(), str(SEED_DIR / "server.js")]
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PORT": str(self.port),
+            "DATA_DIR": str(self.data_dir()),
+            "NODE_ENV": "production",
+        }
+
+    def data_dir(self) -> Path:
+        return self.workdir / "seed-db"
+
+
+class RawAsgi(_Pinned):
+    ready_path = "/readyz"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "bench.peers.raw_asgi",
+            "--port",
+            str(self.port),
+            "--data",
+            str(self.workdir / "raw-db"),
+        ]
+
+
+class RawWs(_Pinned):
+    ready_path = "/readyz"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "bench.peers.raw_ws", "--port", str(self.port)]
+
+
+class RawSse(_Pinned):
+    ready_path = "/readyz"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "bench.peers.raw_sse", "--port", str(self.port)]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A server under test and how to talk to it.
+
+    `ws`/`sse`: the subscriber protocol of the real-time generator (None: not
+    offered); `writer`: how a write enters (`put` = HTTP PUT of a document,
+    `ws-publish` = a frame on a publisher socket, `post` = HTTP POST /publish).
+    """
+
+    id: str
+    label: str
+    kind: str  # levelstream | seed | raw-asgi | raw-ws | raw-sse
+    durability: str = ""
+    http: bool = False  # W1-W3
+    ws: str | None = None  # ls | sio | raw
+    sse: str | None = None  # ls | raw
+    writer: str = "put"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def server(self, workdir: Path, cpus: set[int] | None) -> ServerProcess:
+        if self.kind == "levelstream":
+            return LevelstreamServer(workdir, durability=self.durability, cpus=cpus)
+        if self.kind == "seed":
+            return SeedStack(workdir, cpus=cpus)
+        if self.kind == "raw-asgi":
+            return RawAsgi(workdir, cpus=cpus)
+        if self.kind == "raw-ws":
+            return RawWs(workdir, cpus=cpus)
+        return RawSse(workdir, cpus=cpus)
+
+
+LS_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+TARGETS = (
+    Target("ls-sync", "Levelstream, sync (make run)", "levelstream", "sync", True, "ls", "ls",
+           headers=LS_HEADERS),
+    Target("ls-async", "Levelstream, async", "levelstream", "async", True, "ls", "ls",
+           headers=LS_HEADERS),
+    Target("seed", "seed stack: express + level + socket.io", "seed", http=True, ws="sio"),
+    Target("raw-asgi", "ceiling: raw ASGI on uvicorn + plyvel", "raw-asgi", http=True),
+    Target("raw-ws", "ceiling: raw websockets broadcast", "raw-ws", ws="raw",
+           writer="ws-publish"),
+    Target("raw-sse", "ceiling: plain Starlette StreamingResponse", "raw-sse", sse="raw",
+           writer="post"),
+)  # fmt: skip
+
+
+def by_id(target_id: str) -> Target:
+    return next(t for t in TARGETS if t.id == target_id)
+
+
+# --- Node: the seed stack's dependencies ------------------------------------------
+
+
+def node_binary() -> str:
+    return shutil.which("node") or "node"
+
+
+def seed_problem() -> str | None:
+    """Why the seed stack cannot run here (None: it can), after `npm ci` if needed."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return "node/npm not found"
+    lock = SEED_DIR / "package-lock.json"
+    stamp = SEED_DIR / "node_modules" / ".bench-installed"
+    if stamp.exists() and stamp.read_text() == lock.read_text():
+        return None
+    print("seed stack: npm ci ...", file=sys.stderr, flush=True)
+    try:
+        done = subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=SEED_DIR,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"npm ci failed: {exc}"
+    if done.returncode != 0:
+        return f"npm ci failed ({done.returncode}): {(done.stderr or done.stdout)[-500:]}"
+    stamp.write_text(lock.read_text())
+    return None

@@ -1,0 +1,231 @@
+"""Suite `peers` as markdown: the side-by-side table, the targets, the details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import report
+from bench.compare import NOISY_OTHER_PCT, SATURATED_PCT, UNITS
+
+COLUMNS = ("ls-sync", "ls-async", "seed")
+CEILING = {
+    "W1": "raw-asgi",
+    "W2": "raw-asgi",
+    "W3": "raw-asgi",
+    "W4": "raw-ws",
+    "W5": "raw-ws",
+    "W5s": "raw-sse",
+    "W6:ws": "raw-ws",
+    "W6:sse": "raw-sse",
+    "W6a:ws": "raw-ws",
+    "W6a:sse": "raw-sse",
+}
+TITLES = {
+    "W1": "W1 PUT",
+    "W2": "W2 GET",
+    "W3": "W3 range (100 docs)",
+    "W4": "W4 write-to-delivery, p50 / p99",
+    "W5": "W5 fan-out, WS",
+    "W5s": "W5s fan-out, SSE",
+    "W6": "W6 memory per idle conn",
+    "W6a": "W6 connections accepted",
+    "W7": "W7 catch-up of a resume",
+    "W8": "W8 cold start to first 200",
+}
+
+
+def _fmt(summary: dict[str, Any] | None, workload: str) -> str:
+    if summary is None:
+        return "-"
+    value = summary["value"]
+    if summary["void"]:
+        return "VOID"
+    if value is None:
+        return "-"
+    if workload == "W4":
+        text = f"{report.ms(summary['p50_ms'])} / {report.ms(summary['p99_ms'])} ms"
+    elif workload == "W8":
+        text = f"{value:.3f} s"
+    elif workload == "W6":
+        text = f"{value:.1f} KiB"
+    else:
+        text = report.rate(value)
+    return text + ("*" if summary["noisy_rounds"] else "")
+
+
+def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+    if not a or not b or a["void"] or b["void"] or not a["value"] or not b["value"]:
+        return "-"
+    return report.ratio(a["value"] / b["value"])
+
+
+def side_by_side(data: dict[str, Any]) -> str:
+    by_key = {(s["workload"], s["target"], s["param"]): s for s in data["summaries"]}
+    rows = []
+    seen: list[tuple[str, str]] = []
+    for s in data["summaries"]:
+        if (s["workload"], s["param"]) not in seen:
+            seen.append((s["workload"], s["param"]))
+    order = list(UNITS)
+    seen.sort(key=lambda wp: (order.index(wp[0]), _param_order(wp[1])))
+    for workload, param in seen:
+        ceiling_id = CEILING.get(f"{workload}:{param}", CEILING.get(workload, ""))
+        cells = {t: by_key.get((workload, t, param)) for t in (*COLUMNS, ceiling_id, "plyvel")}
+        unit = UNITS[workload][0]
+        rows.append(
+            [
+                f"{TITLES[workload]}, {param}",
+                unit,
+                *[_fmt(cells[t], workload) for t in COLUMNS],
+                _fmt(cells[ceiling_id], workload)
+                + (f" ({ceiling_id})" if cells[ceiling_id] else ""),
+                _ratio(cells["ls-sync"], cells["seed"]),
+                _ratio(cells["ls-async"], cells["seed"]),
+                _ratio(cells["ls-sync"], cells[ceiling_id]),
+            ]
+        )
+    heads = [
+        "workload",
+        "unit",
+        "Levelstream sync",
+        "Levelstream async",
+        "seed stack",
+        "ceiling",
+        "raw plyvel",
+        "sync / seed",
+        "async / seed",
+        "sync / ceiling",
+    ]
+    return report.table(heads, rows, "llrrrrrrrr")
+
+
+def _param_order(param: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in param.split()[0] if ch.isdigit())
+    return (int(digits) if digits else -1, param)
+
+
+def verdict_list(data: dict[str, Any]) -> str:
+    lines = []
+    for v in data["verdicts"]:
+        measured = v["measured"]
+        if measured is None:
+            shown = "-"
+        elif v["unit"] == "x":
+            shown = report.ratio(measured)
+        elif v["unit"] in ("ms", "s", "KiB"):
+            shown = f"{measured:.3g} {v['unit']}"
+        else:
+            shown = f"{measured:,.0f} {v['unit']}"
+        op = ">=" if v["higher_is_better"] else "<="
+        bar = f"{v['bar']:g}{'x' if v['unit'] == 'x' else ' ' + v['unit']}"
+        note = f" ({v['note']})" if v["note"] else ""
+        lines.append(
+            f"- **{v['status']}** {v['target']} [{v['mode']}]: {shown} (bar {op} {bar}){note}"
+        )
+    return "\n".join(lines)
+
+
+def details(data: dict[str, Any]) -> str:
+    rows = []
+    for s in data["summaries"]:
+        e = s["extra"]
+        cpu = " / ".join(
+            f"{name} {e[key]:.0f}"
+            for name, key in (
+                ("server", "cpu_server_pct"),
+                ("loadgen", "cpu_loadgen_pct"),
+                ("other", "cpu_other_pct"),
+            )
+            if key in e
+        )
+        rounds = ", ".join("-" if r is None else report.rate(r) for r in s["rounds"])
+        notes = []
+        if s["void"]:
+            notes.append(f"VOID: {s['void']}")
+        if s["noisy_rounds"]:
+            notes.append(f"noisy in {s['noisy_rounds']} round(s)")
+        rows.append(
+            [
+                s["workload"],
+                s["target"],
+                s["param"],
+                rounds,
+                report.ms(s["p50_ms"]),
+                report.ms(s["p99_ms"]),
+                cpu or "-",
+                "; ".join(notes) or "ok",
+            ]
+        )
+    heads = ["workload", "target", "param", "rounds", "p50 ms", "p99 ms", "CPU %", "check"]
+    return report.table(heads, rows, "llllrrll")
+
+
+def idle_max_text(data: dict[str, Any]) -> list[str]:
+    m = data.get("idle_max")
+    if not m:
+        return []
+    text = (
+        f"Idle WebSocket connections held by one Levelstream process (`{m['target']}`): "
+        f"**{m['reached']:,} of {m['tried']:,} tried**, from {m['generator_processes']} "
+        f"generator processes on 127.0.0.2-{1 + m['generator_processes']}, in {m['seconds']} s; "
+        f"server RSS {m['server_rss_mib']} MiB ({m['kib_per_conn']} KiB per connection); "
+        f"server RLIMIT_NOFILE {m['server_fd_limit']}"
+        + (" (its log shows it ran out of file descriptors)" if m.get("server_out_of_fds") else "")
+        + f"; the server still answered `/readyz` while holding them: "
+        f"{m['server_answered_after']}."
+    )
+    if m.get("first_error"):
+        text += f" First refusal: `{m['first_error'][:160]}`."
+    return ["## W6: how many idle connections", "", text, ""]
+
+
+def render(data: dict[str, Any]) -> str:
+    profile, plan, machine = data["profile"], data["plan"], data["machine"]
+    problems = [f"- {k}: {v}" for k, v in data["skipped"].items()]
+    failures = [
+        f"- `{k}` failed at {v['cell']}: {v['summary']}" for k, v in data["failures"].items()
+    ]
+    noisy = sum(1 for c in data["cells"] if c["noisy"])
+    pin = (
+        "server pinned to one CPU, load generators to the other" if profile["pin"] else "no pinning"
+    )
+    return "\n".join(
+        [
+            "# Levelstream side by side (suite `peers`)",
+            "",
+            f"{profile['name']} profile, {plan['rounds']} interleaved round(s), medians; "
+            f"{machine['cpus']} CPUs, {pin}; 100-byte JSON values, compression off; "
+            f"wrk for HTTP ({plan['http_connections']} connections, {plan['wrk_seconds']} s "
+            f"per window, W1 after a {plan['wrk_warmup_s']} s warm-up), picows + uvloop for "
+            f"WebSocket/SSE in its own process; run took {data['seconds']:.0f} s "
+            f"({machine['when']}).",
+            "",
+            "## Side by side",
+            "",
+            side_by_side(data),
+            "",
+            "`*`: at least one round ran while other processes used more than "
+            f"{NOISY_OTHER_PCT:.0f} % of a core. VOID: errors, losses or a load generator at "
+            f"{SATURATED_PCT:.0f} % CPU or more in every round. Raw plyvel: one thread "
+            "in-process on the server's CPU (no HTTP), the storage ceiling. "
+            "W4 rates (writes/s, writes): "
+            + ", ".join(f"{n} subs {r[0]:g}/s x {r[1]}" for n, r in plan["latency"].items())
+            + f"; W5 keeps {plan['fanout_window']} writes in flight.",
+            "",
+            "## Issue 6 targets",
+            "",
+            verdict_list(data),
+            "",
+            *idle_max_text(data),
+            *(["## Skipped", "", *problems, ""] if problems else []),
+            *(["## Failures", "", *failures, ""] if failures else []),
+            "## Details (medians over valid rounds)",
+            "",
+            details(data),
+            "",
+            f"Noise: {noisy} of {len(data['cells'])} cells ran with other processes above "
+            f"{NOISY_OTHER_PCT:.0f} % of a core (`other` in the CPU column).",
+            "",
+            f"Chart: `{data['chart'] or 'not drawn (matplotlib missing: make bench-deps)'}`.",
+        ]
+    )

@@ -1,0 +1,100 @@
+"""What suite `peers` runs, and how long: sizes per profile, workloads from BENCH_WORKLOADS.
+
+BENCH_WORKLOADS=w1,w5   run only these workloads (W1..W8, W5s; default: all)
+BENCH_ONLY=ls-sync,seed run only these targets (ids in bench/peers/targets.py)
+BENCH_BIG_DOCS=N        documents in W8's big database (default 1,000,000; quick: none)
+BENCH_IDLE_MAX=N        W6: idle WebSocket connections to try to hold (default 100,000)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bench.config import Profile
+
+ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W5s", "W6", "W7", "W8")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    workloads: frozenset[str]
+    rounds: int
+    http_connections: int = 64
+    docs: int = 10_000  # W2/W3 read these
+    wrk_warmup_s: int = 1
+    wrk_seconds: int = 2
+    # W4: subscribers -> (writes per second, writes)
+    latency: dict[int, tuple[float, int]] = field(default_factory=dict)
+    fanout_subs: tuple[int, ...] = (1000, 10_000)
+    fanout_window: int = 8
+    fanout_warmup_s: float = 0.5
+    fanout_seconds: float = 2.0
+    idle_conns: int = 10_000  # W6 when neither W4 nor W5 runs (else: their largest count)
+    idle_max: int = 0  # W6: idle WebSocket connections to try, once (0: skip)
+    catchup_changes: int = 10_000
+    big_docs: int = 1_000_000  # W8 (0: empty database only)
+    cold_starts: int = 1  # per database and round
+
+    def wants(self, workload: str) -> bool:
+        return workload in self.workloads
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["workloads"] = [w for w in ALL_WORKLOADS if w in self.workloads]
+        data["latency"] = {str(k): list(v) for k, v in self.latency.items()}
+        return data
+
+
+def parse_workloads(raw: str) -> frozenset[str]:
+    if not raw.strip():
+        return frozenset(ALL_WORKLOADS)
+    names = {w.strip().upper().replace("W5S", "W5s") for w in raw.split(",") if w.strip()}
+    unknown = names - set(ALL_WORKLOADS)
+    if unknown:
+        raise SystemExit(f"BENCH_WORKLOADS: unknown {sorted(unknown)}; known: {ALL_WORKLOADS}")
+    return frozenset(names)
+
+
+def plan_for(profile: Profile, env: Mapping[str, str] = os.environ) -> Plan:
+    workloads = parse_workloads(env.get("BENCH_WORKLOADS", ""))
+    quick = profile.name == "quick"
+    if quick:
+        plan = Plan(
+            workloads=workloads,
+            rounds=profile.rounds,
+            docs=2_000,
+            wrk_warmup_s=1,
+            wrk_seconds=1,
+            latency={1: (100.0, 50), 100: (100.0, 50), 1000: (20.0, 10)},
+            fanout_subs=(1000,),
+            fanout_warmup_s=0.5,
+            fanout_seconds=1.0,
+            idle_conns=1_000,
+            idle_max=0,
+            big_docs=0,
+        )
+    else:
+        plan = Plan(
+            workloads=workloads,
+            rounds=profile.rounds,
+            latency={
+                1: (100.0, 150),
+                100: (100.0, 150),
+                1000: (20.0, 30),
+                10_000: (2.0, 6),
+            },
+            idle_max=100_000,
+        )
+    overrides: dict[str, Any] = {}
+    if env.get("BENCH_BIG_DOCS"):
+        overrides["big_docs"] = int(env["BENCH_BIG_DOCS"])
+    if env.get("BENCH_IDLE_MAX"):
+        overrides["idle_max"] = int(env["BENCH_IDLE_MAX"])
+    if overrides:
+        from dataclasses import replace
+
+        plan = replace(plan, **overrides)
+    return plan

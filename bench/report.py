@@ -1,0 +1,77 @@
+"""Reports: markdown tables, number formatting, and the files in bench/results/."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(slots=True)
+class Report:
+    """What a suite hands back: markdown for people, data for machines."""
+
+    suite: str
+    markdown: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> str:
+    """A markdown table; `align` holds one of l/r per column (default: first l, rest r)."""
+    align = align or "l" + "r" * (len(headers) - 1)
+    rule = ["---:" if a == "r" else ":---" for a in align]
+    lines = [headers, rule, *rows]
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+
+
+def rate(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def ratio(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def machine() -> dict[str, Any]:
+    import plyvel
+
+    return {
+        "cpus": os.cpu_count(),
+        "affinity": sorted(os.sched_getaffinity(0)),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "plyvel": plyvel.__version__,
+        "leveldb": plyvel.__leveldb_version__,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def write(report: Report, results_dir: Path) -> tuple[Path, Path]:
+    """Write `<suite>.md` and `<suite>.json` (each via a temporary file, then renamed)."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    md = results_dir / f"{report.suite}.md"
+    js = results_dir / f"{report.suite}.json"
+    for path, text in (
+        (md, report.markdown + "\n"),
+        (js, json.dumps(report.data, indent=2) + "\n"),
+    ):
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    return md, js

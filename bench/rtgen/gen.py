@@ -1,0 +1,354 @@
+"""The real-time load generator: subscribers of one target and the steps run against them.
+
+Steps (each returns one result dict):
+
+- `connect`  open subscribers until `total` are registered (accept rate, the
+  server's RSS before and after: memory per idle connection);
+- `latency`  writes at a steady `rate`; every delivery's write-to-delivery time;
+- `fanout`   closed loop: at most `window` writes not yet delivered to every
+  subscriber; deliveries per second over a measured window;
+- `catchup`  a new subscriber resumes `since` a seq and takes `expect` changes.
+
+Every step ends by waiting until each write reached each subscriber; what did
+not arrive is `lost`, and a step with losses or writer errors is void.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from picows import ws_connect
+
+from bench.measure import cpu_seconds, machine_busy_seconds, percentile
+from bench.rtgen.clients import SseSub, Tracker, WsSub, make_socket
+from bench.rtgen.writers import make_writer
+
+OPEN_TIMEOUT_S = 20.0
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Probes:
+    """CPU of the server, of this generator and of the whole machine over a window."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.pid = server_pid
+
+    def start(self) -> None:
+        self.t = time.perf_counter()
+        self.server = cpu_seconds(self.pid)
+        self.own = time.process_time()
+        self.machine = machine_busy_seconds()
+
+    def stop(self) -> dict[str, float]:
+        elapsed = time.perf_counter() - self.t
+        server = 100 * (cpu_seconds(self.pid) - self.server) / elapsed
+        own = 100 * (time.process_time() - self.own) / elapsed
+        machine = 100 * (machine_busy_seconds() - self.machine) / elapsed
+        return {
+            "cpu_server_pct": round(server, 1),
+            "cpu_loadgen_pct": round(own, 1),
+            "machine_cpu_pct": round(machine, 1),
+            "cpu_other_pct": round(max(0.0, machine - server - own), 1),
+        }
+
+
+class Gen:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.port: int = spec["port"]
+        self.proto: str = spec["proto"]  # ws | sse
+        self.flavor: str = spec["flavor"]  # ls | sio | raw
+        self.token: str = spec.get("token", "")
+        self.headers: dict[str, str] = spec.get("headers", {})
+        self.sources: list[str] = spec.get("sources", ["127.0.0.1"])
+        self.tracker = Tracker()
+        self.probes = Probes(spec["server_pid"])
+        self.opened = 0
+
+    # --- opening subscribers -------------------------------------------------------
+
+    def ws_url(self) -> str:
+        base = f"ws://127.0.0.1:{self.port}"
+        if self.flavor == "ls":
+            return f"{base}/v1/ws?token={self.token}"
+        if self.flavor == "sio":
+            return f"{base}/socket.io/?EIO=4&transport=websocket"
+        return f"{base}/"
+
+    def sse_request(self, since: int | None = None) -> bytes:
+        path = "/v1/stream?collection=bench" if self.flavor == "ls" else "/stream"
+        lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
+        lines.append("Accept: text/event-stream")
+        lines += [f"{k}: {v}" for k, v in self.headers.items()]
+        if since is not None:
+            lines.append(f"Last-Event-ID: {since}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    async def open_ws(self, source: str, tracker: Tracker, subscribe: bool = True) -> WsSub:
+        frame = b'{"op":"subscribe","id":1,"sub":"s","collection":"bench"}' if subscribe else None
+        sock = make_socket(source)
+        try:
+            _, sub = await ws_connect(
+                lambda: WsSub(tracker, self.flavor, frame),
+                self.ws_url(),
+                socket_factory=lambda _url: sock,
+                websocket_handshake_timeout=OPEN_TIMEOUT_S,
+            )
+        except BaseException:
+            sock.close()
+            raise
+        if sub is None:  # picows gives no listener when the peer closed during the handshake
+            sock.close()
+            raise ConnectionError("connection closed during the WebSocket handshake")
+        try:
+            await asyncio.wait_for(sub.ready_future, OPEN_TIMEOUT_S)
+        except BaseException:
+            sub.abort()
+            raise
+        return sub
+
+    async def open_sse(self, source: str, tracker: Tracker, since: int | None = None) -> SseSub:
+        loop = asyncio.get_running_loop()
+        sock = make_socket(source)
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", self.port)), 10)
+            _, sub = await loop.create_connection(
+                lambda: SseSub(tracker, self.sse_request(since)), sock=sock
+            )
+        except BaseException:
+            sock.close()
+            raise
+        try:
+            await asyncio.wait_for(sub.ready_future, OPEN_TIMEOUT_S)
+        except BaseException:
+            sub.abort()
+            raise
+        return sub
+
+    def alive(self) -> int:
+        return sum(1 for s in self.tracker.subs if s.ready and not s.gone)
+
+    # --- steps ------------------------------------------------------------------------
+
+    async def connect(
+        self, total: int, concurrency: int = 200, max_failures: int = 200, settle_s: float = 0.5
+    ) -> dict[str, Any]:
+        need = max(0, total - self.alive())
+        sem = asyncio.Semaphore(concurrency)
+        failures = 0
+        first_error = ""
+        rss0 = rss_kib(self.probes.pid)
+        self.probes.start()
+        t0 = time.perf_counter()
+
+        async def one(index: int) -> None:
+            nonlocal failures, first_error
+            source = self.sources[index % len(self.sources)]
+            try:
+                if self.proto == "ws":
+                    sub: Any = await self.open_ws(source, self.tracker)
+                else:
+                    sub = await self.open_sse(source, self.tracker)
+                self.tracker.subs.append(sub)
+            except Exception as exc:
+                failures += 1
+                if not first_error:
+                    where = traceback.extract_tb(exc.__traceback__)[-1]
+                    first_error = (
+                        f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:"
+                        f"{where.lineno})"
+                    )[:300]
+            finally:
+                sem.release()
+
+        tasks = []
+        for _ in range(need):
+            await sem.acquire()
+            if failures >= max_failures:
+                sem.release()
+                break
+            tasks.append(asyncio.create_task(one(self.opened)))
+            self.opened += 1
+        await asyncio.gather(*tasks)
+        seconds = time.perf_counter() - t0
+        cpu = self.probes.stop()
+        added = need - failures if len(tasks) == need else len(tasks) - failures
+        await asyncio.sleep(settle_s)
+        rss1 = rss_kib(self.probes.pid)
+        return {
+            "total": self.alive(),
+            "added": added,
+            "seconds": round(seconds, 4),
+            "per_s": round(added / seconds, 1) if seconds > 0 else 0.0,
+            "failures": failures,
+            "first_error": first_error,
+            "rss_before_kib": rss0,
+            "rss_after_kib": rss1,
+            "kib_per_conn": round((rss1 - rss0) / added, 2) if added > 0 else None,
+            **cpu,
+        }
+
+    async def latency(
+        self, rate: float, writes: int, conns: int = 8, drain_s: float = 15.0
+    ) -> dict[str, Any]:
+        tracker = self.tracker
+        tracker.reset(latency=True)
+        tracker.expect = writes
+        writer = make_writer(self.spec["writer"], self.port, conns, self.headers)
+        await writer.start()
+        free: asyncio.Queue[int] = asyncio.Queue()
+        for conn in range(conns):
+            free.put_nowait(conn)
+
+        async def send(conn: int) -> None:
+            try:
+                await writer.write(conn)
+            finally:
+                free.put_nowait(conn)
+
+        loop = asyncio.get_running_loop()
+        disconnects0 = tracker.disconnects
+        self.probes.start()
+        t0 = loop.time()
+        late = 0
+        tasks = []
+        for i in range(writes):
+            delay = t0 + i / rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -0.01:
+                late += 1
+            conn = await free.get()
+            tasks.append(asyncio.create_task(send(conn)))
+        await asyncio.gather(*tasks)
+        await self._drain(writes, drain_s)
+        cpu = self.probes.stop()
+        await writer.close()
+        lat = sorted(tracker.lat or [])
+        expected = (writes - writer.errors) * tracker.n
+        return {
+            "subscribers": tracker.n,
+            "rate": rate,
+            "writes": writes,
+            "late_writes": late,
+            "deliveries": tracker.delivered,
+            "lost": max(0, expected - tracker.delivered),
+            "errors": writer.errors,
+            "first_error": writer.first_error,
+            "disconnects": tracker.disconnects - disconnects0,
+            "p50_ms": round(percentile(lat, 0.5) / 1000, 3) if lat else None,
+            "p99_ms": round(percentile(lat, 0.99) / 1000, 3) if lat else None,
+            "max_ms": round(lat[-1] / 1000, 3) if lat else None,
+            **cpu,
+        }
+
+    async def fanout(
+        self, window: int, warmup_s: float, seconds: float, drain_s: float = 30.0
+    ) -> dict[str, Any]:
+        tracker = self.tracker
+        tracker.reset(window=asyncio.Semaphore(window))
+        writer = make_writer(self.spec["writer"], self.port, window, self.headers)
+        await writer.start()
+        stop = False
+        issued = 0
+        disconnects0 = tracker.disconnects
+
+        async def pump(conn: int) -> None:
+            nonlocal issued
+            assert tracker.window is not None
+            while True:
+                await tracker.window.acquire()
+                if stop:
+                    return
+                issued += 1
+                await writer.write(conn)
+
+        pumps = [asyncio.create_task(pump(c)) for c in range(window)]
+        await asyncio.sleep(warmup_s)
+        d0 = tracker.delivered
+        self.probes.start()
+        t0 = time.perf_counter()
+        await asyncio.sleep(seconds)
+        d1 = tracker.delivered
+        elapsed = time.perf_counter() - t0
+        cpu = self.probes.stop()
+        stop = True
+        for _ in range(window):
+            tracker.window.release()  # type: ignore[union-attr]
+        await asyncio.gather(*pumps)
+        await self._drain(issued - writer.errors, drain_s)
+        await writer.close()
+        expected = (issued - writer.errors) * tracker.n
+        return {
+            "subscribers": tracker.n,
+            "window": window,
+            "writes": issued,
+            "deliveries": d1 - d0,
+            "seconds": round(elapsed, 4),
+            "per_s": round((d1 - d0) / elapsed, 1),
+            "writes_per_s": round((d1 - d0) / elapsed / max(1, tracker.n), 1),
+            "lost": max(0, expected - tracker.delivered),
+            "errors": writer.errors,
+            "first_error": writer.first_error,
+            "disconnects": tracker.disconnects - disconnects0,
+            **cpu,
+        }
+
+    async def catchup(self, since: int, expect: int, timeout_s: float = 60.0) -> dict[str, Any]:
+        tracker = Tracker()
+        tracker.n = 1
+        tracker.expect = expect
+        source = self.sources[0]
+        self.probes.start()
+        if self.proto == "ws":
+            sub: Any = await self.open_ws(source, tracker, subscribe=False)
+            frame = b'{"op":"subscribe","id":2,"sub":"c","collection":"bench","since":%d}' % since
+            self.probes.start()
+            t0 = time.perf_counter()
+            sub.send_text(frame)
+        else:
+            t0 = time.perf_counter()
+            sub = await self.open_sse(source, tracker, since=since)
+        timed_out = False
+        try:
+            await asyncio.wait_for(tracker.all_done.wait(), timeout_s)
+        except TimeoutError:
+            timed_out = True
+        elapsed = time.perf_counter() - t0
+        cpu = self.probes.stop()
+        sub.abort()
+        received = tracker.delivered
+        return {
+            "since": since,
+            "expect": expect,
+            "received": received,
+            "seconds": round(elapsed, 4),
+            "per_s": round(received / elapsed, 1) if elapsed > 0 else 0.0,
+            "lost": max(0, expect - received) if timed_out or received < expect else 0,
+            "errors": tracker.unexpected,
+            **cpu,
+        }
+
+    async def _drain(self, writes: int, timeout_s: float) -> None:
+        tracker = self.tracker
+        tracker.expect = writes
+        if tracker.n == 0 or tracker.completed >= writes:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(tracker.all_done.wait(), timeout_s)
+
+    def close(self) -> None:
+        for sub in self.tracker.subs:
+            sub.abort()

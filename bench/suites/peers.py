@@ -1,0 +1,272 @@
+"""Suite `peers`: Levelstream (sync and async) side by side with the seed's stack and the ceilings.
+
+Per round, every target in turn (the order rotates each round), in phases that
+each start a fresh server pinned to one CPU, the load generator on the other:
+
+- http:  seed `plan.docs` documents; W1 PUT, W2 GET, W3 range (wrk); W7 catch-up
+         on Levelstream;
+- ws:    one generator process ramps WebSocket subscribers 1 -> 100 -> 1000 ->
+         10,000: W4 latency at each count, W5 fan-out at 1000 and 10,000, W6
+         memory per idle connection and accept rate on the last step;
+- sse:   the same ramp over SSE for W5s (and W6 for SSE);
+- cold:  W8 cold start, empty and with the big database.
+
+After the rounds, W6's attempt at `plan.idle_max` idle connections (once).
+Figures are medians over rounds; `bench.verdicts` judges issue 6's targets.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench import chart, cpus, grid, httpload, report, rtgen
+from bench.compare import Cell, summarize
+from bench.config import Profile
+from bench.cpus import pinned
+from bench.peers.targets import TARGETS, Target, raise_nofile, seed_problem
+from bench.peers_report import render
+from bench.plan import Plan, plan_for
+from bench.report import Report
+from bench.scratch import Scratch, scratch
+from bench.verdicts import judge
+from bench.workloads import (
+    catchup,
+    coldstart,
+    fanout,
+    gets,
+    idle,
+    latency,
+    plyvel_ceiling,
+    puts,
+    ranges,
+)
+
+HTTP = ("W1", "W2", "W3", "W7")
+
+
+class Run:
+    def __init__(
+        self,
+        profile: Profile,
+        plan: Plan,
+        area: Scratch,
+        cpu_plan: tuple[set[int] | None, set[int] | None],
+    ) -> None:
+        self.profile = profile
+        self.plan = plan
+        self.area = area
+        # Planned before this process pins itself to the load generator's CPU.
+        self.target_cpus, self.loadgen_cpus = cpu_plan
+        self.cells: list[Cell] = []
+        self.failures: dict[str, dict[str, str]] = {}
+        self.wrk_ok = True  # False: W1-W3 skipped (wrk missing), W7 still runs
+        self.idle_max_result: dict[str, Any] | None = None
+
+    def add(self, new: list[Cell]) -> None:
+        for cell in new:
+            self.cells.append(cell)
+            progress(cell)
+
+    def attempt(self, key: str, where: str, work: Callable[..., Any], *args: Any) -> None:
+        """Run one phase of one target; a failure skips that phase of that target from then on."""
+        if key in self.failures:
+            return
+        try:
+            work(*args)
+        except Exception as exc:  # one broken target must not sink the run
+            self.failures[key] = grid.failure(exc, where)
+            print(f"  {key} FAILED: {self.failures[key]['summary']}", file=sys.stderr, flush=True)
+
+    def server(self, target: Target, phase: str) -> Any:
+        if self.profile.quiet_wait_s > 0:  # BENCH_QUIET_WAIT: let other processes settle
+            grid.wait_for_quiet(self.profile.quiet_wait_s)
+        return target.server(self.area.fresh(f"{phase}-{target.id}"), self.target_cpus)
+
+    # --- phases ----------------------------------------------------------------------
+
+    def http(self, target: Target, rnd: int) -> None:
+        plan = self.plan
+        wants = {w for w in ("W1", "W2", "W3") if plan.wants(w) and self.wrk_ok}
+        if not wants and not (plan.wants("W7") and target.kind == "levelstream"):
+            return
+        server = self.server(target, "http")
+        with server:
+            args = (target, server, rnd, plan, self.loadgen_cpus)
+            if wants & {"W2", "W3"}:
+                httpload.seed_docs(
+                    server.port, plan.docs, target.headers, batch=target.kind == "levelstream"
+                )
+            if "W1" in wants:
+                self.add([puts.run(*args)])
+            if "W2" in wants:
+                self.add([gets.run(*args)])
+            if "W3" in wants:
+                self.add([ranges.run(*args)])
+            if plan.wants("W7") and target.kind == "levelstream":
+                self.add(catchup.run(*args))
+        self.area.discard(server.workdir)
+
+    def realtime(self, target: Target, rnd: int, proto: str) -> None:
+        plan = self.plan
+        workload = "W5" if proto == "ws" else "W5s"
+        counts = sorted(
+            set(plan.latency if proto == "ws" and plan.wants("W4") else ())
+            | set(plan.fanout_subs if plan.wants(workload) else ())
+        )
+        if plan.wants("W6"):
+            counts = counts or [plan.idle_conns]
+            if counts[0] > idle.WARM:
+                counts.insert(0, idle.WARM)  # W6 is measured on the last step, never the first
+        if not counts:
+            return
+        server = self.server(target, proto)
+        with server:
+            spec = rtgen.base_spec(target, server, proto)
+            wanted_at: list[int] = []
+            for n in counts:
+                spec["steps"].append({"op": "connect", "total": n})
+                wanted_at.append(n)
+                for step in latency.steps(plan, n) if proto == "ws" else []:
+                    spec["steps"].append(step)
+                    wanted_at.append(n)
+                for step in fanout.steps(plan, n, workload):
+                    spec["steps"].append(step)
+                    wanted_at.append(n)
+            try:
+                results = rtgen.run(spec, self.loadgen_cpus)
+            finally:
+                server.kill()
+        self.area.discard(server.workdir)
+        connects = [r for r in results if r["op"] == "connect"]
+        if plan.wants("W6") and len(connects) >= 2:
+            self.add(idle.ramp_cells(target.id, proto, rnd, counts[-1], connects[-1]))
+        for result in results:
+            n = wanted_at[result["step"]]
+            if result["op"] == "latency":
+                self.add([latency.cell(target.id, rnd, n, result)])
+            elif result["op"] == "fanout":
+                self.add([fanout.cell(workload, target.id, rnd, n, result)])
+
+    def plyvel(self, rnd: int) -> None:
+        path = self.area.fresh("plyvel")
+        try:
+            self.add(plyvel_ceiling.run(path / "db", rnd, self.plan, self.target_cpus))
+        finally:
+            self.area.discard(path)
+
+    def cold(self, target: Target, rnd: int) -> None:
+        self.add(coldstart.run(target, self.area, rnd, self.plan, self.target_cpus))
+
+    def idle_max(self, target: Target) -> None:
+        server = self.server(target, "idle-max")
+        with server:
+            result = idle.hold_max(target, server, self.plan, self.loadgen_cpus)
+        self.area.discard(server.workdir)
+        print(f"  W6 max idle WS ({target.id}): {result}", file=sys.stderr, flush=True)
+        self.idle_max_result = result
+
+    def round(self, order: list[Target], rnd: int) -> None:
+        plan, where = self.plan, f"round {rnd}"
+        for t in order:
+            if t.http and any(plan.wants(w) for w in HTTP):
+                self.attempt(f"{t.id}/http", where, self.http, t, rnd)
+        if any(plan.wants(w) for w in ("W1", "W2", "W3")) and self.profile.wants("plyvel"):
+            self.attempt("plyvel", where, self.plyvel, rnd)
+        for t in order:
+            if t.ws and (plan.wants("W4") or plan.wants("W5") or plan.wants("W6")):
+                self.attempt(f"{t.id}/ws", where, self.realtime, t, rnd, "ws")
+        for t in order:
+            if t.sse and (plan.wants("W5s") or plan.wants("W6")):
+                self.attempt(f"{t.id}/sse", where, self.realtime, t, rnd, "sse")
+        if plan.wants("W8"):
+            for t in order:
+                if t.kind in ("levelstream", "seed"):
+                    self.attempt(f"{t.id}/cold", where, self.cold, t, rnd)
+
+
+STARTED = time.perf_counter()
+
+
+def progress(cell: Cell) -> None:
+    e = cell.extra
+    cpu = ", ".join(
+        f"{k[4:-4]} {e[k]:.0f}%"
+        for k in ("cpu_server_pct", "cpu_loadgen_pct", "cpu_other_pct")
+        if k in e
+    )
+    value = "-" if cell.value is None else f"{cell.value:,.2f}"
+    flags = f"  VOID ({cell.void})" if cell.void else ""
+    print(
+        f"  {time.perf_counter() - STARTED:5.0f}s r{cell.round} {cell.workload:<4} "
+        f"{cell.target:<9} {cell.param:<16} {value:>14}"
+        f"  cpu {cpu}{flags}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _rotate(items: list[Target], rnd: int) -> list[Target]:
+    k = (rnd - 1) % len(items) if items else 0
+    return items[k:] + items[:k]
+
+
+def run(profile: Profile) -> Report:
+    started = time.perf_counter()
+    plan = plan_for(profile)
+    raise_nofile()
+    targets = [t for t in TARGETS if profile.wants(t.id)]
+    skipped: dict[str, str] = {}
+    if any(t.kind == "seed" for t in targets) and (why := seed_problem()):
+        skipped["seed"] = why
+        targets = [t for t in targets if t.kind != "seed"]
+    wrk_missing = None
+    if any(plan.wants(w) for w in ("W1", "W2", "W3")):
+        wrk_missing = httpload.wrk_problem()
+        if wrk_missing:
+            skipped["W1-W3"] = wrk_missing
+    print(
+        f"peers suite: {profile.name} profile, {plan.rounds} round(s), targets "
+        f"{', '.join(t.id for t in targets)}; workloads {', '.join(sorted(plan.workloads))}",
+        file=sys.stderr,
+        flush=True,
+    )
+    cpu_plan = cpus.plan(profile.pin)
+    with scratch(profile.tmp_root) as area, pinned(cpu_plan[1]):
+        r = Run(profile, plan, area, cpu_plan)
+        r.wrk_ok = wrk_missing is None
+        for rnd in range(1, plan.rounds + 1):
+            r.round(_rotate(targets, rnd), rnd)
+        ls = next((t for t in targets if t.id == "ls-sync"), None)
+        if plan.wants("W6") and plan.idle_max and ls is not None:
+            r.attempt("ls-sync/idle-max", "after the rounds", r.idle_max, ls)
+        idle_max = r.idle_max_result
+    summaries = summarize(r.cells)
+    verdicts = judge(summaries, idle_max, plan.big_docs if plan.wants("W8") else 0)
+    chart_path = chart.draw(
+        verdicts,
+        profile.results_dir / "peers.png",
+        f"Levelstream vs issue 6 targets ({profile.name} profile, medians of {plan.rounds})",
+    )
+    data: dict[str, Any] = {
+        "suite": "peers",
+        "machine": report.machine(),
+        "profile": profile.as_dict(),
+        "plan": plan.as_dict(),
+        "targets": [{"id": t.id, "label": t.label, "kind": t.kind} for t in targets],
+        "cpus": {
+            "server": sorted(cpu_plan[0]) if cpu_plan[0] else None,
+            "loadgen": sorted(cpu_plan[1]) if cpu_plan[1] else None,
+        },
+        "skipped": skipped,
+        "summaries": [s.as_dict() for s in summaries.values()],
+        "verdicts": [v.as_dict() for v in verdicts],
+        "idle_max": idle_max,
+        "failures": r.failures,
+        "cells": [c.as_dict() for c in r.cells],
+        "chart": str(chart_path) if chart_path else None,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    return Report("peers", render(data), data)

@@ -1,0 +1,46 @@
+"""W5 / W5s: fan-out deliveries per second to 1000 and 10,000 subscribers (WebSocket / SSE).
+
+A closed loop: the writer keeps at most `plan.fanout_window` writes in flight,
+a write counting as done once every subscriber has received it, so the
+server's outgoing queues stay bounded and nothing should be dropped. The
+figure is deliveries (one change to one subscriber) per second over the
+measured window; afterwards every write must reach every subscriber.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.compare import Cell
+from bench.plan import Plan
+from bench.rtgen import cell_extra
+
+
+def steps(plan: Plan, subscribers: int, workload: str = "W5") -> list[dict[str, Any]]:
+    if not plan.wants(workload) or subscribers not in plan.fanout_subs:
+        return []
+    return [
+        {
+            "op": "fanout",
+            "window": plan.fanout_window,
+            "warmup_s": plan.fanout_warmup_s,
+            "seconds": plan.fanout_seconds,
+        }
+    ]
+
+
+def cell(workload: str, target: str, rnd: int, wanted: int, result: dict[str, Any]) -> Cell:
+    got = result["subscribers"]
+    extra = cell_extra(result)
+    if got < wanted:
+        extra["failure"] = f"only {got} of {wanted} subscribers connected"
+    return Cell(
+        workload,
+        target,
+        f"{wanted} subs",
+        rnd,
+        value=result["per_s"] if got == wanted else None,
+        errors=result["errors"] + result.get("disconnects", 0),
+        lost=result["lost"],
+        extra=extra,
+    )
