@@ -79,6 +79,7 @@ def side_by_side(data: dict[str, Any]) -> str:
                 *[_fmt(cells[t], workload) for t in COLUMNS],
                 _fmt(cells[ceiling_id], workload)
                 + (f" ({ceiling_id})" if cells[ceiling_id] else ""),
+                _fmt(cells["plyvel"], workload),
                 _ratio(cells["ls-sync"], cells["seed"]),
                 _ratio(cells["ls-async"], cells["seed"]),
                 _ratio(cells["ls-sync"], cells[ceiling_id]),
@@ -172,7 +173,8 @@ def idle_max_text(data: dict[str, Any]) -> list[str]:
         f"server RLIMIT_NOFILE {m['server_fd_limit']}"
         + (" (its log shows it ran out of file descriptors)" if m.get("server_out_of_fds") else "")
         + f"; the server still answered `/readyz` while holding them: "
-        f"{m['server_answered_after']}."
+        f"{m['server_answered_after']} (with every descriptor taken it cannot accept "
+        "another connection, not even a health check)."
     )
     if m.get("first_error"):
         text += f" First refusal: `{m['first_error'][:160]}`."
@@ -186,8 +188,11 @@ def render(data: dict[str, Any]) -> str:
         f"- `{k}` failed at {v['cell']}: {v['summary']}" for k, v in data["failures"].items()
     ]
     noisy = sum(1 for c in data["cells"] if c["noisy"])
+    where = data.get("cpus") or {}
     pin = (
-        "server pinned to one CPU, load generators to the other" if profile["pin"] else "no pinning"
+        f"servers pinned to CPU {where['server']}, load generators to CPU {where['loadgen']}"
+        if where.get("server")
+        else "no pinning"
     )
     return "\n".join(
         [
@@ -229,3 +234,31 @@ def render(data: dict[str, Any]) -> str:
             f"Chart: `{data['chart'] or 'not drawn (matplotlib missing: make bench-deps)'}`.",
         ]
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-render `peers.md` and `peers.png` from a `peers.json` (after a report change)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from bench import chart
+    from bench.verdicts import Verdict
+
+    path = Path((argv or sys.argv[1:] or ["bench/results/peers.json"])[0])
+    data = json.loads(path.read_text())
+    verdicts = [Verdict(**v) for v in data["verdicts"]]
+    png = chart.draw(
+        verdicts,
+        path.with_suffix(".png"),
+        f"Levelstream vs issue 6 targets ({data['profile']['name']} profile, "
+        f"medians of {data['plan']['rounds']})",
+    )
+    data["chart"] = str(png) if png else None
+    path.with_suffix(".md").write_text(render(data) + "\n")
+    print(path.with_suffix(".md"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
