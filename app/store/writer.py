@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import plyvel
 
 from app.errors import LevelstreamError, Unavailable
@@ -215,13 +214,3 @@ class Writer:
                 outcome.future.set_exception(outcome.value)
             else:
                 outcome.future.set_result(outcome.value)
-
-
-def load_count(db: plyvel.DB, collection: str) -> int:
-    raw = db.get(keys.count_key(collection))
-    return int(raw) if raw else 0
-
-
-def decode_change(raw: bytes) -> dict[str, Any]:
-    result: dict[str, Any] = orjson.loads(raw)
-    return result
