@@ -331,3 +331,29 @@ def test_bad_cursors_are_400(client: httpx.Client, populated: str, coll: str) ->
     other = f"/v1/collections/{coll}/docs"
     assert_problem(client.get(other, params={"cursor": forward}), 400, "bad_request")
     assert_problem(client.get(url, params={"cursor": "x" * 3000}), 422, "validation_failed")
+
+
+def test_query_spellings_read_as_fastapi_reads_them(client: httpx.Client, populated: str) -> None:
+    """Range reads take a fast path that parses the query itself and hands anything
+    unusual to FastAPI: both must read every spelling the same way."""
+    url = f"/v1/collections/{populated}/docs"
+    everything = expected_keys(KEYS, {})
+
+    def keys(query: str) -> list[str]:
+        response = client.get(f"{url}?{query}")
+        assert response.status_code == 200, (query, response.text)
+        return [item["key"] for item in response.json()["items"]]
+
+    # Plain spellings (the fast path) and FastAPI's other boolean spellings agree.
+    for spelling in ("true", "1", "yes", "on", "True"):
+        assert keys(f"reverse={spelling}&limit=3") == everything[::-1][:3], spelling
+    for spelling in ("false", "0", "no", "off"):
+        assert keys(f"reverse={spelling}&limit=3") == everything[:3], spelling
+    # A repeated name: the last value wins; unknown names are ignored.
+    assert keys("limit=5&limit=2&colour=blue") == everything[:2]
+    assert keys("limit=02") == everything[:2]
+    assert keys("limit=1000") == everything
+    # Percent-encoded UTF-8 bounds.
+    assert keys(f"gte={quote('日本')}") == expected_keys(KEYS, {"gte": "日本"})
+    for query in ("limit=abc", "limit=-1", "limit=1e2", "limit=", "keys_only=maybe"):
+        assert_problem(client.get(f"{url}?{query}"), 422, "validation_failed")

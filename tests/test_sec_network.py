@@ -323,6 +323,42 @@ def test_cors_answers_the_allowed_origin_without_credentials(sec_server: SecServ
     assert "PUT" in preflight.headers["access-control-allow-methods"]
 
 
+def test_document_routes_answer_alike_with_and_without_an_origin(sec_server: SecServer) -> None:
+    """Document reads and writes take a fast path unless an Origin asks for CORS:
+    both paths give the same answer and the same headers, bar the CORS ones."""
+    client = sec_server.http()
+    coll = uid("cors")
+    url = f"/v1/collections/{coll}/docs/k"
+    assert client.put(url, json={"v": 1}).status_code == 201
+    cors_only = {"access-control-allow-origin", "access-control-expose-headers"}
+    varying = {"date", "x-request-id", "content-length"}
+    for path in (url, f"/v1/collections/{coll}/docs?limit=5", f"/v1/collections/{coll}/docs/nope"):
+        plain = client.get(path)
+        cors = client.get(path, headers={"Origin": ALLOWED_ORIGIN})
+        assert plain.status_code == cors.status_code
+        if plain.status_code == 200:
+            assert plain.content == cors.content
+        else:  # a problem names its request: compare the rest
+            assert {**plain.json(), "instance": None, "request_id": None} == {
+                **cors.json(),
+                "instance": None,
+                "request_id": None,
+            }
+        assert cors.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+        assert "access-control-allow-origin" not in plain.headers
+        assert {k for k in plain.headers} - varying == {
+            k for k in cors.headers
+        } - varying - cors_only
+        for response in (plain, cors):
+            assert response.headers["vary"] == "Origin"
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["cache-control"] == "no-store"
+            assert response.headers["x-levelstream-epoch"]
+            assert len(response.headers["x-request-id"]) == 32
+    echoed = client.get(url, headers={"X-Request-ID": "trace-42"})
+    assert echoed.headers["x-request-id"] == "trace-42"
+
+
 @pytest.mark.parametrize("origins", ["*", "null", "https://ok.example,*"])
 def test_server_refuses_to_start_with_wildcard_origins(
     tmp_path: Path, sec_ledger: Ledger, origins: str

@@ -3,17 +3,22 @@ the fast lane (`fastlane`) both call these, so the two paths cannot drift apart.
 
 from __future__ import annotations
 
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
+import orjson
 from starlette.responses import Response
 
 from app.api.bodies import encode_value, etag_matches, parse_if_match, parse_json
 from app.auth.principal import Principal
-from app.errors import BadRequest, NotFound
+from app.errors import BadRequest, NotFound, ValidationFailed
 from app.settings import Settings
 from app.store.base import Store
 from app.store.keys import validate_key, validate_name
-from app.store.types import OpResult, WriteOp
+from app.store.types import KeyRange, OpResult, RangeQuery, WriteOp
 
 JSON = "application/json"
 MAX_TTL_S = 315_360_000
@@ -129,3 +134,71 @@ async def create_doc(
     response = envelope_response(result, 201)
     response.headers["Location"] = doc_path(collection, result.key)
     return response
+
+
+@dataclass(frozen=True, slots=True)
+class RangeParams:
+    """The query parameters of a range read, as `documents.list_documents` declares them."""
+
+    gt: str | None = None
+    gte: str | None = None
+    lt: str | None = None
+    lte: str | None = None
+    prefix: str | None = None
+    limit: int = 100
+    reverse: bool = False
+    cursor: str | None = None
+    keys_only: bool = False
+
+
+def encode_cursor(collection: str, last_key: str, reverse: bool) -> str:
+    raw = orjson.dumps({"c": collection, "k": last_key, "r": reverse})
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, collection: str, reverse: bool) -> str:
+    try:
+        data: Any = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        key, same = data["k"], data["c"] == collection and data["r"] == reverse
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise BadRequest("cursor is not one this server issued") from None
+    if not same or not isinstance(key, str):
+        raise BadRequest("cursor belongs to another collection or direction")
+    # Cursors are client-held: a forged one must not smuggle in a key that no
+    # document can have (control characters, empty, over 512 bytes).
+    try:
+        validate_key(key, "cursor")
+    except ValidationFailed:
+        raise BadRequest("cursor is not one this server issued") from None
+    return key
+
+
+def _bound(value: str | None, name: str) -> str | None:
+    if value is not None:
+        validate_key(value, name)
+    return value
+
+
+async def list_docs(
+    store: Store, principal: Principal, collection: str, params: RangeParams
+) -> Response:
+    validate_name(collection)
+    principal.require("read", collection)
+    bounds = KeyRange(
+        gt=_bound(params.gt, "gt"),
+        gte=_bound(params.gte, "gte"),
+        lt=_bound(params.lt, "lt"),
+        lte=_bound(params.lte, "lte"),
+        prefix=_bound(params.prefix, "prefix"),
+    )
+    reverse = params.reverse
+    after = decode_cursor(params.cursor, collection, reverse) if params.cursor else None
+    query = RangeQuery(collection, bounds, params.limit, reverse, after, params.keys_only)
+    page = await store.range(query)
+    next_cursor = (
+        orjson.dumps(encode_cursor(collection, page.last_key, reverse))
+        if page.last_key is not None
+        else b"null"
+    )
+    body = b'{"items":[' + b",".join(page.items) + b'],"next_cursor":' + next_cursor + b"}"
+    return Response(body, media_type=JSON, headers={"X-Levelstream-Seq": str(page.seq)})

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from app.api import doc_ops
@@ -22,9 +19,6 @@ from app.api.models import (
     json_body,
     problems,
 )
-from app.errors import BadRequest, ValidationFailed
-from app.store.keys import validate_key, validate_name
-from app.store.types import KeyRange, RangeQuery
 
 router = APIRouter(prefix="/v1/collections", tags=["documents"], responses=authenticated_problems())
 
@@ -177,34 +171,6 @@ async def create_document(
     return await doc_ops.create_doc(store, settings, principal, collection, body, ttl_s)
 
 
-def encode_cursor(collection: str, last_key: str, reverse: bool) -> str:
-    raw = orjson.dumps({"c": collection, "k": last_key, "r": reverse})
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str, collection: str, reverse: bool) -> str:
-    try:
-        data: Any = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        key, same = data["k"], data["c"] == collection and data["r"] == reverse
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise BadRequest("cursor is not one this server issued") from None
-    if not same or not isinstance(key, str):
-        raise BadRequest("cursor belongs to another collection or direction")
-    # Cursors are client-held: a forged one must not smuggle in a key that no
-    # document can have (control characters, empty, over 512 bytes).
-    try:
-        validate_key(key, "cursor")
-    except ValidationFailed:
-        raise BadRequest("cursor is not one this server issued") from None
-    return key
-
-
-def _bound(value: str | None, name: str) -> str | None:
-    if value is not None:
-        validate_key(value, name)
-    return value
-
-
 @router.get(
     "/{collection}/docs",
     summary="Read an ordered range of documents",
@@ -228,25 +194,12 @@ async def list_documents(
     cursor: Annotated[str | None, Query(max_length=2048, description="From next_cursor")] = None,
     keys_only: Annotated[bool, Query(description="Envelopes without values")] = False,
 ) -> Response:
-    validate_name(collection)
-    principal.require("read", collection)
-    bounds = KeyRange(
-        gt=_bound(gt, "gt"),
-        gte=_bound(gte, "gte"),
-        lt=_bound(lt, "lt"),
-        lte=_bound(lte, "lte"),
-        prefix=_bound(prefix, "prefix"),
+    return await doc_ops.list_docs(
+        store,
+        principal,
+        collection,
+        doc_ops.RangeParams(gt, gte, lt, lte, prefix, limit, reverse, cursor, keys_only),
     )
-    after = decode_cursor(cursor, collection, reverse) if cursor else None
-    query = RangeQuery(collection, bounds, limit, reverse, after, keys_only)
-    page = await store.range(query)
-    next_cursor = (
-        orjson.dumps(encode_cursor(collection, page.last_key, reverse))
-        if page.last_key is not None
-        else b"null"
-    )
-    body = b'{"items":[' + b",".join(page.items) + b'],"next_cursor":' + next_cursor + b"}"
-    return Response(body, media_type=JSON, headers={"X-Levelstream-Seq": str(page.seq)})
 
 
 @router.get(

@@ -1,19 +1,24 @@
-"""The fast lane: single-document GET/PUT/PATCH/DELETE served without FastAPI's
-routing and dependency injection.
+"""The fast lane: single-document GET/PUT/PATCH/DELETE and range reads served
+without FastAPI's routing and dependency injection.
 
 These are the hottest routes, and FastAPI's per-request dependency solving
 costs several times what the store does. This pure-ASGI layer recognises
-`/v1/collections/{collection}/docs/{key}`, extracts the same parameters the
-FastAPI routes declare, authenticates through the same function, and calls
-the same operations (`doc_ops`). Everything else, including these routes'
-OpenAPI description, stays with FastAPI. The end-to-end suite exercises this
-path, since it is the one a real server takes.
+`/v1/collections/{collection}/docs/{key}` and `GET .../{collection}/docs`,
+extracts the same parameters the FastAPI routes declare, authenticates through
+the same function, and calls the same operations (`doc_ops`). Everything else,
+including these routes' OpenAPI description, stays with FastAPI; so does a
+range read whose query this lane does not plainly understand (a malformed
+`limit`, a boolean spelled `yes`), so that FastAPI's own validation answers it.
+The end-to-end suite exercises this path, since it is the one a real server
+takes.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from typing import Any
+import re
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -23,24 +28,37 @@ from starlette.websockets import WebSocket
 
 from app.api import doc_ops
 from app.api.deps import authenticate
+from app.api.middleware import BodyTooLarge, RequestContext, send_problem
 from app.api.problems import error_response
 from app.api.ws import websocket_endpoint
 from app.auth.authenticator import token_from_headers
+from app.auth.principal import Principal
 from app.errors import LevelstreamError, ValidationFailed
+
+log = logging.getLogger("levelstream.api")
 
 PREFIX = "/v1/collections/"
 WS_PATH = "/v1/ws"
 ROUTE_PATH = "/v1/collections/{collection}/docs/{key:path}"
 _METHODS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+RANGE_ROUTE_PATH = "/v1/collections/{collection}/docs"
+_RANGE_STRINGS = frozenset({"gt", "gte", "lt", "lte", "prefix", "cursor"})
+_BOOLS = {"true": True, "false": False, "1": True, "0": False}
+_LIMIT_RE = re.compile(r"[1-9][0-9]{0,3}")
+MAX_CURSOR = 2048  # as `documents.list_documents` declares
+# What Starlette's CORS middleware adds to a response to a request without an Origin.
+_VARY_ORIGIN = (b"vary", b"Origin")
 
 
 class _Route:
     """What the metrics middleware reads from `scope["route"]`."""
 
-    path = ROUTE_PATH
+    def __init__(self, path: str) -> None:
+        self.path = path
 
 
-_ROUTE = _Route()
+_ROUTE = _Route(ROUTE_PATH)
+_RANGE_ROUTE = _Route(RANGE_ROUTE_PATH)
 
 
 def split_doc_path(path: str) -> tuple[str, str] | None:
@@ -51,6 +69,38 @@ def split_doc_path(path: str) -> tuple[str, str] | None:
     if not sep or not collection or "/" in collection or not rest:
         return None
     return collection, rest
+
+
+def split_range_path(path: str) -> str | None:
+    """`/v1/collections/{collection}/docs` → collection, else None."""
+    if not path.startswith(PREFIX) or not path.endswith("/docs"):
+        return None
+    collection = path[len(PREFIX) : -len("/docs")]
+    return collection if collection and "/" not in collection else None
+
+
+def range_params(query: bytes) -> doc_ops.RangeParams | None:
+    """The range read's parameters, or None for anything FastAPI should judge.
+
+    Parsed as Starlette parses a query (the last value of a repeated name wins,
+    unknown names are ignored), accepting only plainly valid values.
+    """
+    values: dict[str, Any] = {}
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in _RANGE_STRINGS:
+            values[name] = value
+        elif name in ("reverse", "keys_only"):
+            flag = _BOOLS.get(value)
+            if flag is None:
+                return None
+            values[name] = flag
+        elif name == "limit":
+            if _LIMIT_RE.fullmatch(value) is None or int(value) > 1000:
+                return None
+            values[name] = int(value)
+    if len(values.get("cursor") or "") > MAX_CURSOR:
+        return None
+    return doc_ops.RangeParams(**values)
 
 
 def _ttl(query: bytes) -> float | None:
@@ -71,7 +121,36 @@ def _ttl(query: bytes) -> float | None:
     return ttl
 
 
+class Match(NamedTuple):
+    """A request of this lane: a document (`key`) or a range read (`params`)."""
+
+    route: _Route
+    collection: str
+    key: str | None
+    params: doc_ops.RangeParams | None
+
+
+def match(scope: Scope) -> Match | None:
+    """The lane's reading of an HTTP request, or None when it is not one of its own."""
+    method = scope["method"]
+    if method not in _METHODS:
+        return None
+    parts = split_doc_path(scope["path"])
+    if parts is not None:
+        return Match(_ROUTE, parts[0], parts[1], None)
+    if method != "GET":
+        return None
+    collection = split_range_path(scope["path"])
+    params = range_params(scope["query_string"]) if collection is not None else None
+    if collection is None or params is None:
+        return None
+    return Match(_RANGE_ROUTE, collection, None, params)
+
+
 class FastLane:
+    """Middleware inside FastAPI's stack: the lane's requests that the front door
+    left to the stack (those with an Origin, for CORS), and `/v1/ws`."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -81,52 +160,118 @@ class FastLane:
             # and FastAPI's routing layers would add about 10 KiB to each.
             await websocket_endpoint(WebSocket(scope, receive, send))
             return
-        if scope["type"] != "http" or scope["method"] not in _METHODS:
+        found = match(scope) if scope["type"] == "http" else None
+        if found is None:
             await self.app(scope, receive, send)
             return
-        parts = split_doc_path(scope["path"])
-        if parts is None:
-            await self.app(scope, receive, send)
-            return
-        scope["route"] = _ROUTE
+        scope["route"] = found.route
         request = Request(scope, receive)
         try:
-            response = await self._handle(request, scope["method"], *parts)
+            response = await respond(request, found)
         except LevelstreamError as exc:
             response = error_response(exc, scope.get("state", {}).get("request_id"))
         await response(scope, receive, send)
 
-    async def _handle(self, request: Request, method: str, collection: str, key: str) -> Response:
-        state: Any = request.app.state
-        headers = request.headers
-        principal = authenticate(
-            request,
-            token_from_headers(headers.get("authorization"), headers.get("x-api-key")),
-            stream=False,
+
+class FrontDoor:
+    """The lane's requests served in front of FastAPI's whole middleware stack.
+
+    Seven ASGI layers (FastAPI's error and telemetry middleware, ours, CORS) each
+    wrap every request and every message it sends; for a document read that
+    cost more than the read. Here the same steps run inline: `RequestContext`'s
+    own id, address, refusal, header and log steps, then `respond`. A request
+    with an Origin header takes the stack, so CORS stays Starlette's.
+    """
+
+    def __init__(self, context: RequestContext) -> None:
+        self.context = context
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer the request if it is the lane's; False (nothing done) otherwise."""
+        if scope["type"] != "http":
+            return False
+        found = match(scope)
+        if found is None or any(name == b"origin" for name, _ in scope["headers"]):
+            return False
+        context = self.context
+        request_id, started_at = context.begin(scope)
+        status = sent = 0
+
+        async def problem(refused: tuple[int, str, str]) -> None:
+            nonlocal status, sent
+            headers = context.response_headers(scope, request_id)
+            sent = await send_problem(send, *refused, request_id, headers)
+            status = refused[0]
+
+        try:
+            refused = context.refusal(scope)
+            if refused is not None:
+                await problem(refused)
+                return True
+            scope["route"] = found.route
+            request = Request(scope, context.limited(receive))
+            try:
+                response = await respond(request, found)
+            except LevelstreamError as exc:
+                response = error_response(exc, request_id)
+            headers = response.raw_headers
+            headers.append(_VARY_ORIGIN)
+            headers += context.response_headers(scope, request_id)
+            status = response.status_code
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": response.body})
+            sent = len(response.body)
+        except BodyTooLarge:
+            if not status:
+                await problem((413, "payload_too_large", context.too_large_detail))
+        except Exception:
+            log.exception("unhandled error (request %s)", request_id)
+            if not status:
+                await problem((500, "internal", "an internal error occurred"))
+        finally:
+            context.finish(scope, status, sent, started_at)
+        return True
+
+
+def _principal(request: Request) -> Principal:
+    headers = request.headers
+    return authenticate(
+        request,
+        token_from_headers(headers.get("authorization"), headers.get("x-api-key")),
+        stream=False,
+    )
+
+
+async def respond(request: Request, found: Match) -> Response:
+    """Run the lane's request through `doc_ops`, as the FastAPI routes would."""
+    state: Any = request.app.state
+    principal = _principal(request)
+    store = state.store
+    if found.key is None:
+        assert found.params is not None
+        return await doc_ops.list_docs(store, principal, found.collection, found.params)
+    method, collection, key = request.scope["method"], found.collection, found.key
+    headers = request.headers
+    if_match = headers.get("if-match")
+    if method == "GET":
+        if_none_match = headers.get("if-none-match")
+        return await doc_ops.get_doc(store, principal, collection, key, if_none_match)
+    if method == "DELETE":
+        return await doc_ops.delete_doc(store, principal, collection, key, if_match)
+    ttl_s = _ttl(request.scope["query_string"])
+    body = await request.body()
+    if method == "PUT":
+        return await doc_ops.put_doc(
+            store,
+            state.settings,
+            principal,
+            collection,
+            key,
+            body,
+            ttl_s,
+            if_match,
+            headers.get("if-none-match"),
         )
-        store = state.store
-        if method == "GET":
-            return await doc_ops.get_doc(
-                store, principal, collection, key, headers.get("if-none-match")
-            )
-        if method == "DELETE":
-            return await doc_ops.delete_doc(
-                store, principal, collection, key, headers.get("if-match")
-            )
-        ttl_s = _ttl(request.scope["query_string"])
-        body = await request.body()
-        if method == "PUT":
-            return await doc_ops.put_doc(
-                store,
-                state.settings,
-                principal,
-                collection,
-                key,
-                body,
-                ttl_s,
-                headers.get("if-match"),
-                headers.get("if-none-match"),
-            )
-        return await doc_ops.patch_doc(
-            store, state.settings, principal, collection, key, body, ttl_s, headers.get("if-match")
-        )
+    return await doc_ops.patch_doc(
+        store, state.settings, principal, collection, key, body, ttl_s, if_match
+    )

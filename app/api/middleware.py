@@ -66,6 +66,20 @@ class RequestContext:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        request_id, started_at = self.begin(scope)
+        result = {"status": 0, "bytes": 0}
+        try:
+            if scope["type"] == "websocket":
+                await self._websocket(scope, receive, send, result)
+            else:
+                await self._http(scope, receive, send, request_id, result)
+        finally:
+            self.finish(scope, result["status"], result["bytes"], started_at)
+
+    # --- the steps, shared with the fast lane's front door (app/api/fastlane.py) ---
+
+    def begin(self, scope: Scope) -> tuple[str, float]:
+        """Give the request its id and client address; returns (request id, start time)."""
         started_at = time.perf_counter()
         # Request ids need to be unique, not secret: no syscall (and GIL handoff) per request.
         request_id = _incoming_request_id(scope) or f"{random.getrandbits(128):032x}"
@@ -78,15 +92,43 @@ class RequestContext:
             state["client_ip"] = client_address(peer, forwarded, self.trusted_proxies)
         else:
             state["client_ip"] = self._peer_address(peer)
-        result = {"status": 0, "bytes": 0}
-        try:
-            if scope["type"] == "websocket":
-                await self._websocket(scope, receive, send, result)
-            else:
-                await self._http(scope, receive, send, request_id, result)
-        finally:
-            self.access_log.write(scope, result["status"], result["bytes"], started_at)
-            self._observe(scope, result["status"], started_at)
+        return request_id, started_at
+
+    def response_headers(self, scope: Scope, request_id: str) -> list[tuple[bytes, bytes]]:
+        """The headers every HTTP response gets."""
+        extra_headers = [
+            (b"x-request-id", request_id.encode("ascii")),
+            (b"x-levelstream-epoch", self.epoch().encode("ascii")),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+        if scope["path"].startswith("/v1/"):
+            extra_headers.append((b"cache-control", b"no-store"))
+        return extra_headers
+
+    def refusal(self, scope: Scope) -> tuple[int, str, str] | None:
+        """(status, code, detail) of a request refused before it is read, or None."""
+        if self._ip_refused(scope):
+            return 403, "forbidden", "this address may not use the service"
+        if scope["path"] in self.unlimited_body_paths:
+            return None
+        declared = _content_length(scope)
+        if declared == -1:
+            return 400, "bad_request", "invalid Content-Length"
+        if declared is not None and declared > self.max_body_bytes:
+            return 413, "payload_too_large", self.too_large_detail
+        url_problem = _url_problem(scope)
+        if url_problem is not None:
+            return 422, "validation_failed", url_problem
+        return None
+
+    @property
+    def too_large_detail(self) -> str:
+        return f"request body over the limit of {self.max_body_bytes} bytes"
+
+    def finish(self, scope: Scope, status: int, sent: int, started_at: float) -> None:
+        """The access-log line and the metrics of a finished request or socket session."""
+        self.access_log.write(scope, status, sent, started_at)
+        self._observe(scope, status, started_at)
 
     def _observe(self, scope: Scope, status: int, started_at: float) -> None:
         if scope["type"] == "websocket":
@@ -136,13 +178,7 @@ class RequestContext:
     async def _http(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, result: dict[str, int]
     ) -> None:
-        extra_headers = [
-            (b"x-request-id", request_id.encode("ascii")),
-            (b"x-levelstream-epoch", self.epoch().encode("ascii")),
-            (b"x-content-type-options", b"nosniff"),
-        ]
-        if scope["path"].startswith("/v1/"):
-            extra_headers.append((b"cache-control", b"no-store"))
+        extra_headers = self.response_headers(scope, request_id)
 
         async def stamped_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -152,27 +188,19 @@ class RequestContext:
                 result["bytes"] += len(message.get("body", b""))
             await send(message)
 
-        if self._ip_refused(scope):
-            detail = "this address may not use the service"
-            await self._problem(stamped_send, 403, "forbidden", detail, request_id)
+        refused = self.refusal(scope)
+        if refused is not None:
+            await send_problem(stamped_send, *refused, request_id)
             return
         if scope["path"] in self.unlimited_body_paths:
             await self._run(scope, receive, stamped_send, request_id, result)
             return
-        declared = _content_length(scope)
-        if declared == -1:
-            await self._problem(
-                stamped_send, 400, "bad_request", "invalid Content-Length", request_id
-            )
-            return
-        if declared is not None and declared > self.max_body_bytes:
-            await self._too_large(stamped_send, request_id)
-            return
-        url_problem = _url_problem(scope)
-        if url_problem is not None:
-            await self._problem(stamped_send, 422, "validation_failed", url_problem, request_id)
-            return
 
+        await self._run(scope, self.limited(receive), stamped_send, request_id, result)
+
+    def limited(self, receive: Receive) -> Receive:
+        """`receive`, raising BodyTooLarge once the body passes the limit (a chunked
+        body declares no length, so the refusal before reading cannot catch it)."""
         received = 0
 
         async def limited_receive() -> Message:
@@ -184,7 +212,7 @@ class RequestContext:
                     raise BodyTooLarge
             return message
 
-        await self._run(scope, limited_receive, stamped_send, request_id, result)
+        return limited_receive
 
     async def _run(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, result: dict[str, int]
@@ -197,24 +225,32 @@ class RequestContext:
         except Exception:
             log.exception("unhandled error (request %s)", request_id)
             if not result["status"]:
-                await self._problem(send, 500, "internal", "an internal error occurred", request_id)
+                await send_problem(send, 500, "internal", "an internal error occurred", request_id)
 
     async def _too_large(self, send: Send, request_id: str) -> None:
-        detail = f"request body over the limit of {self.max_body_bytes} bytes"
-        await self._problem(send, 413, "payload_too_large", detail, request_id)
+        await send_problem(send, 413, "payload_too_large", self.too_large_detail, request_id)
 
-    async def _problem(
-        self, send: Send, status: int, code: str, detail: str, request_id: str
-    ) -> None:
-        """Answer directly; the connection is closed since the body may be unread."""
-        body = problem_body(code, detail, request_id, status)
-        headers = [
-            (b"content-type", PROBLEM_TYPE.encode()),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+
+async def send_problem(
+    send: Send,
+    status: int,
+    code: str,
+    detail: str,
+    request_id: str,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> int:
+    """Answer with a problem directly, closing the connection (the body may be unread);
+    returns the bytes of body sent."""
+    body = problem_body(code, detail, request_id, status)
+    headers = [
+        (b"content-type", PROBLEM_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+        *(extra_headers or ()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return len(body)
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

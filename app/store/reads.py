@@ -13,7 +13,7 @@ import plyvel
 from app.errors import BadRequest, HistoryCompacted
 from app.store import keys
 from app.store.base import ReadCheck
-from app.store.records import HEADER_SIZE, decode_record, now_ms
+from app.store.records import HEADER_SIZE, decode_record, now_ms, record_expired
 from app.store.types import ChangeBatch, ChangeFilter, KeyRange, Page, RangeQuery
 
 # (key bytes, exclusive?) lower bound and (key bytes, inclusive?) upper bound.
@@ -85,26 +85,30 @@ def read_range(db: plyvel.DB, query: RangeQuery) -> Page:
         )
         now = now_ms()
         items: list[bytes] = []
-        last_key: str | None = None
+        last_dbkey = b""
         more = False
+        # The loop runs once per document of the page: keep it to slicing bytes.
+        reverse, limit, keys_only = query.reverse, query.limit, query.keys_only
         for dbkey, raw in iterator:
-            if query.reverse and (dbkey < lower[0] or (lower[1] and dbkey == lower[0])):
+            if reverse and (dbkey < lower[0] or (lower[1] and dbkey == lower[0])):
                 break
-            if len(items) == query.limit:
+            if len(items) == limit:
                 more = True
                 break
-            record = decode_record(raw)
-            if record.expired(now):
+            if record_expired(raw, now):
                 continue
-            last_key = keys.key_from_doc_key(query.collection, dbkey).decode("utf-8")
-            if query.keys_only:
+            last_dbkey = dbkey
+            if keys_only:
                 envelope = orjson.loads(raw[HEADER_SIZE:])
                 del envelope["value"]
                 items.append(orjson.dumps(envelope))
             else:
-                items.append(record.envelope)
+                items.append(raw[HEADER_SIZE:])
         iterator.close()
-        return Page(items, last_key if more else None, head)
+        last_key = None
+        if more:
+            last_key = keys.key_from_doc_key(query.collection, last_dbkey).decode("utf-8")
+        return Page(items, last_key, head)
     finally:
         snapshot.close()
 
