@@ -17,6 +17,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.exceptions import InvalidState
 from websockets.protocol import State
 
+from app.http_protocol import HttpProtocol
 from app.logs import configure_logging
 from app.main import create_app
 from app.server_ext import SEND_MANY
@@ -120,7 +121,7 @@ def uvicorn_config(settings: Settings, host: str, port: int, **overrides: Any) -
         "port": port,
         "workers": 1,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": HttpProtocol,  # httptools, one write per sized response
         # Our own access log is redacted; uvicorn's prints query strings (tokens).
         "access_log": False,
         # X-Forwarded-For is judged by our trusted-proxy rules, never by uvicorn's
