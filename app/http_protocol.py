@@ -6,13 +6,19 @@ syscalls and, on a busy loopback, two TCP segments for every document read.
 For a response that declares its Content-Length (every JSON answer here),
 this holds the head back and writes it together with the body. Streamed
 responses (SSE, exports: chunked) still get their head at once.
+
+It also offers long-lived streams the `HTTP_STREAM` extension (see
+app/server_ext.py): a callback when the client goes away, and `abort`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from app.server_ext import HTTP_STREAM
 
 
 class _Collect:
@@ -33,6 +39,18 @@ class OneWriteCycle(RequestResponseCycle):
     """uvicorn's request/response cycle, holding a sized response's head for its body."""
 
     _head: bytes = b""
+    _on_disconnect: Callable[[], None] | None = None
+
+    def on_disconnect(self, callback: Callable[[], None] | None) -> None:
+        self._on_disconnect = callback
+
+    def abort(self) -> None:
+        self.transport.abort()
+
+    def disconnected_now(self) -> None:
+        callback, self._on_disconnect = self._on_disconnect, None
+        if callback is not None:
+            callback()
 
     async def send(self, message: Any) -> None:
         kind = message["type"]
@@ -70,4 +88,13 @@ class HttpProtocol(HttpToolsProtocol):
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         # uvicorn builds the cycle itself; its class is the one thing changed.
         cycle.__class__ = OneWriteCycle
+        assert isinstance(cycle, OneWriteCycle)
+        extensions = cycle.scope.setdefault("extensions", {})
+        extensions[HTTP_STREAM] = {"on_disconnect": cycle.on_disconnect, "abort": cycle.abort}
         super()._start_asgi_task(cycle, app)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        cycle = self.cycle
+        super().connection_lost(exc)
+        if isinstance(cycle, OneWriteCycle):
+            cycle.disconnected_now()

@@ -37,6 +37,7 @@ from app.api.metrics import Metrics
 from app.api.middleware import RequestContext
 from app.api.models import Problem
 from app.api.sessions import close_lapsed_sessions
+from app.api.sse import StreamKeeper
 from app.auth.apikeys import KeyRegistry
 from app.auth.authenticator import Authenticator
 from app.auth.bootstrap import admin_token
@@ -156,11 +157,16 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
             app.state.rate_limiter = shared.rate_limiter
             await shared.start(hub)
         watchdog = asyncio.create_task(close_lapsed_sessions(hub, app.state.authenticator))
+        keeper = app.state.sse_keeper = StreamKeeper(
+            settings.sse_ping_s, settings.sse_send_timeout_s
+        )
+        stream_timer = asyncio.create_task(keeper.run())
         tune_gc()
         try:
             yield
         finally:
             watchdog.cancel()
+            stream_timer.cancel()
             app.state.draining = True
             notifier.close()
             hub.close_all(1001, "server shutting down")

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
+from app.main import create_app
+from app.settings import Settings
 from tests.realtime_clients import TIMEOUT, log_changes, sse_stream, start_server
-from tests.server import ADMIN_TOKEN, ServerProcess
+from tests.server import ADMIN_TOKEN, ServerProcess, free_port
 
 
 async def put(rest: httpx.AsyncClient, coll: str, key: str, value: object) -> int:
@@ -128,3 +134,104 @@ async def test_a_wildcard_stream_and_a_filtered_one_side_by_side(
             c for c in await log_changes(rest, "*", since=start) if c["collection"] in (coll, other)
         ]
         assert [c["seq"] for c in seen] == sorted({c["seq"] for c in seen})
+
+
+def _sse_connections(metrics: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith("levelstream_connections{") and 'transport="sse"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def _wait_sse_connections(rest: httpx.AsyncClient, expected: float) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        if _sse_connections((await rest.get("/metrics")).text) == expected:
+            return
+        await asyncio.sleep(0.05)
+    counted = _sse_connections((await rest.get("/metrics")).text)
+    raise AssertionError(f"the server counts {counted} SSE connections, not {expected}")
+
+
+def _raw_stream(port: int, coll: str, rcvbuf: int = 0) -> socket.socket:
+    sock = socket.socket()
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.connect(("127.0.0.1", port))
+    request = (
+        f"GET /v1/stream?collection={coll} HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {ADMIN_TOKEN}\r\n\r\n"
+    )
+    sock.sendall(request.encode())
+    sock.settimeout(TIMEOUT)
+    assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    return sock
+
+
+async def test_a_client_that_goes_away_is_forgotten(server: ServerProcess, coll: str) -> None:
+    """No task waits on each idle stream: the server still notices a vanished client
+    (a closed socket, with or without anything sent) and drops its subscriptions."""
+    async with server.async_client() as rest:
+        await _wait_sse_connections(rest, 0)
+        socks = [_raw_stream(server.port, coll) for _ in range(20)]
+        await _wait_sse_connections(rest, 20)
+        for sock in socks[:10]:
+            sock.close()
+        await _wait_sse_connections(rest, 10)
+        await put(rest, coll, "k", 1)  # the others still get changes
+        for sock in socks[10:]:
+            assert b"event: change" in sock.recv(65536) or b"event: change" in sock.recv(65536)
+            sock.close()
+        await _wait_sse_connections(rest, 0)
+
+
+async def test_a_reader_that_stops_reading_is_cut_off(tmp_path: Path, coll: str) -> None:
+    """A stream whose reader stopped (a stopped process, a stuck proxy) is dropped after
+    the send timeout, while a reader beside it gets every change."""
+    server = start_server(tmp_path, LEVELSTREAM_SSE_SEND_TIMEOUT_S="1")
+    try:
+        async with server.async_client() as rest, sse_stream(rest, collection=coll) as reader:
+            stuck = _raw_stream(server.port, coll, rcvbuf=4096)
+            await _wait_sse_connections(rest, 2)
+            big = "x" * 60_000
+            ops = [
+                {"op": "put", "collection": coll, "key": f"k{i}", "value": big} for i in range(10)
+            ]
+            for _ in range(10):  # 6 MB: far more than the stuck socket's buffers hold
+                response = await rest.post("/v1/batch", json={"ops": ops})
+                assert response.status_code == 200
+            last = response.json()["seq"]
+            got = await reader.changes(last)
+            assert [c["seq"] for c in got] == list(range(last - 99, last + 1))
+            await _wait_sse_connections(rest, 1)
+        # The stuck client, reading at last, gets what was on the wire, then the end.
+        with contextlib.suppress(ConnectionResetError):
+            while stuck.recv(1 << 20):
+                pass
+        stuck.close()
+    finally:
+        server.stop()
+
+
+async def test_streams_under_a_plain_uvicorn(tmp_path: Path, coll: str) -> None:
+    """Without our protocol's disconnect callback (any other ASGI server), a stream
+    watches `receive` instead: it streams, and a vanished client is still forgotten."""
+    settings = Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN, access_log=False)
+    port = free_port()
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, http="h11", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.02)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        ) as rest:
+            async with sse_stream(rest, collection=coll) as stream:
+                await put(rest, coll, "k", 1)
+                assert (await stream.changes(1))[0]["key"] == "k"
+            await _wait_sse_connections(rest, 0)
+    finally:
+        server.should_exit = True
+        await task

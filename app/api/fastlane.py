@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
@@ -26,10 +28,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from app.api import doc_ops
+from app.api import doc_ops, stream
 from app.api.deps import authenticate
 from app.api.middleware import BodyTooLarge, RequestContext, send_problem
 from app.api.problems import error_response
+from app.api.sse import EventStream
 from app.api.ws import websocket_endpoint
 from app.auth.authenticator import token_from_headers
 from app.auth.principal import Principal
@@ -59,6 +62,8 @@ class _Route:
 
 _ROUTE = _Route(ROUTE_PATH)
 _RANGE_ROUTE = _Route(RANGE_ROUTE_PATH)
+STREAM_PATH = "/v1/stream"
+_STREAM_ROUTE = _Route(STREAM_PATH)
 
 
 def split_doc_path(path: str) -> tuple[str, str] | None:
@@ -167,7 +172,7 @@ class FastLane:
         scope["route"] = found.route
         request = Request(scope, receive)
         try:
-            response = await respond(request, found)
+            response = await respond(request, found=found)
         except LevelstreamError as exc:
             response = error_response(exc, scope.get("state", {}).get("request_id"))
         await response(scope, receive, send)
@@ -190,9 +195,10 @@ class FrontDoor:
         """Answer the request if it is the lane's; False (nothing done) otherwise."""
         if scope["type"] != "http":
             return False
-        found = match(scope)
-        if found is None or any(name == b"origin" for name, _ in scope["headers"]):
+        lane = _lane(scope)
+        if lane is None or any(name == b"origin" for name, _ in scope["headers"]):
             return False
+        route, answer = lane
         context = self.context
         request_id, started_at = context.begin(scope)
         status = sent = 0
@@ -208,16 +214,20 @@ class FrontDoor:
             if refused is not None:
                 await problem(refused)
                 return True
-            scope["route"] = found.route
+            scope["route"] = route
             request = Request(scope, context.limited(receive))
             try:
-                response = await respond(request, found)
+                response = await answer(request)
             except LevelstreamError as exc:
                 response = error_response(exc, request_id)
             headers = response.raw_headers
             headers.append(_VARY_ORIGIN)
             headers += context.response_headers(scope, request_id)
             status = response.status_code
+            if isinstance(response, EventStream):
+                await response(scope, receive, send)
+                sent = response.sent
+                return True
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": response.body})
             sent = len(response.body)
@@ -233,6 +243,35 @@ class FrontDoor:
         return True
 
 
+Answer = Callable[[Request], Awaitable[Response]]
+
+
+def _lane(scope: Scope) -> tuple[_Route, Answer] | None:
+    """The route and the answering function of a request the front door serves."""
+    found = match(scope)
+    if found is not None:
+        return found.route, partial(respond, found=found)
+    if scope["path"] == STREAM_PATH and scope["method"] == "GET":
+        query = stream.plain_stream_query(scope["query_string"])
+        if query is not None:
+            return _STREAM_ROUTE, partial(respond_stream, query=query)
+    return None
+
+
+async def respond_stream(request: Request, query: dict[str, Any]) -> Response:
+    """`GET /v1/stream`, as `stream.stream` would answer it."""
+    headers = request.headers
+    ticket, token = query.pop("ticket", None), query.pop("token", None)
+    presented = (
+        ticket
+        or token
+        or token_from_headers(headers.get("authorization"), headers.get("x-api-key"))
+    )
+    principal = authenticate(request, presented, stream=True)
+    params = stream.StreamParams(**query, last_event_id=headers.get("last-event-id"))
+    return await stream.open_stream(request.app.state, principal, params)
+
+
 def _principal(request: Request) -> Principal:
     headers = request.headers
     return authenticate(
@@ -242,7 +281,7 @@ def _principal(request: Request) -> Principal:
     )
 
 
-async def respond(request: Request, found: Match) -> Response:
+async def respond(request: Request, *, found: Match) -> Response:
     """Run the lane's request through `doc_ops`, as the FastAPI routes would."""
     state: Any = request.app.state
     principal = _principal(request)

@@ -1,4 +1,4 @@
-"""`GET /v1/stream`: Server-Sent Events (sse-starlette).
+"""`GET /v1/stream`: Server-Sent Events (the wire side is app/api/sse.py).
 
 Each change is `id: <seq>` / `event: change` / `data: <change json>`, the
 same bytes for every subscriber. `Last-Event-ID` wins over `since`, so a
@@ -7,24 +7,27 @@ browser's automatic reconnect resumes where it stopped.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from sse_starlette import EventSourceResponse
 
-from app.api.deps import SettingsDep, StoreDep, StreamPrincipalDep
+from app.api.deps import StreamPrincipalDep
 from app.api.filters import MAX_SEQ, build_filter, parse_since
 from app.api.models import authenticated_problems, problems
+from app.api.sse import EventStream
+from app.auth.principal import Principal
 from app.errors import BadRequest, ValidationFailed
 from app.realtime.channels import ChannelBus
 from app.realtime.connection import Connection, Subscription
 from app.realtime.hub import Hub
+from app.settings import Settings
+from app.store.base import Store
 from app.store.keys import validate_name
 
 router = APIRouter(prefix="/v1", tags=["realtime"], responses=authenticated_problems())
-
-RETRY_MS = 2000
 
 
 @router.get(
@@ -43,8 +46,6 @@ RETRY_MS = 2000
 async def stream(
     request: Request,
     principal: StreamPrincipalDep,
-    store: StoreDep,
-    settings: SettingsDep,
     collection: Annotated[str | None, Query(description="A collection, or * for all")] = None,
     key: str | None = None,
     prefix: str | None = None,
@@ -58,19 +59,79 @@ async def stream(
     channel: Annotated[str | None, Query(description="Also receive this channel")] = None,
     last_event_id: Annotated[str | None, Header(description="Resume after this seq")] = None,
 ) -> Response:
-    hub: Hub = request.app.state.hub
-    bus: ChannelBus = request.app.state.bus
+    params = StreamParams(
+        collection, key, prefix, gt, gte, lt, lte, since, snapshot, epoch, channel, last_event_id
+    )
+    return await open_stream(request.app.state, principal, params)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamParams:
+    """The query (and Last-Event-ID) of `GET /v1/stream`, as `stream` declares them."""
+
+    collection: str | None = None
+    key: str | None = None
+    prefix: str | None = None
+    gt: str | None = None
+    gte: str | None = None
+    lt: str | None = None
+    lte: str | None = None
+    since: int | None = None
+    snapshot: bool = False
+    epoch: str | None = None
+    channel: str | None = None
+    last_event_id: str | None = None
+
+
+_STRINGS = frozenset(
+    {"collection", "key", "prefix", "gt", "gte", "lt", "lte", "epoch", "channel", "token", "ticket"}
+)
+_BOOLS = {"true": True, "false": False, "1": True, "0": False}
+_SEQ_RE = re.compile(r"[0-9]{1,19}")
+
+
+def plain_stream_query(query: bytes) -> dict[str, Any] | None:
+    """The query of a stream request, or None when FastAPI should judge it (see
+    app/api/fastlane.py): the last value of a name wins, unknown names are ignored."""
+    values: dict[str, Any] = {}
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in _STRINGS:
+            values[name] = value
+        elif name == "snapshot":
+            if value not in _BOOLS:
+                return None
+            values[name] = _BOOLS[value]
+        elif name == "since":
+            if _SEQ_RE.fullmatch(value) is None or int(value) > MAX_SEQ:
+                return None
+            values[name] = int(value)
+    return values
+
+
+async def open_stream(state: Any, principal: Principal, params: StreamParams) -> Response:
+    """Register the connection and its subscriptions; the response streams its outbox."""
+    hub: Hub = state.hub
+    bus: ChannelBus = state.bus
+    store: Store = state.store
+    settings: Settings = state.settings
+    collection, channel, since, epoch = (
+        params.collection,
+        params.channel,
+        params.since,
+        params.epoch,
+    )
     if collection is None and channel is None:
         raise ValidationFailed("give a collection (or *) and/or a channel")
-    if last_event_id is not None:
-        since = parse_since(last_event_id.strip(), "Last-Event-ID")
+    if params.last_event_id is not None:
+        since = parse_since(params.last_event_id.strip(), "Last-Event-ID")
     flt = None
     if collection is not None:
-        flt = build_filter(principal, collection, key, prefix, gt, gte, lt, lte)
+        p = params
+        flt = build_filter(principal, collection, p.key, p.prefix, p.gt, p.gte, p.lt, p.lte)
     if channel is not None:
         validate_name(channel, "channel")
         principal.require_channel("read", channel)
-    if request.app.state.draining:
+    if state.draining:
         return Response(status_code=503)
     if since is not None and since > store.head_seq and (epoch is None or epoch == store.epoch):
         raise BadRequest(f"since={since} is ahead of the head seq {store.head_seq}")
@@ -88,34 +149,11 @@ async def stream(
             sub = Subscription(
                 connection, "sse", flt, principal.read_check(), settings.ws_queue_limit
             )
-            hub.subscribe(sub, since=since, snapshot=snapshot)
+            hub.subscribe(sub, since=since, snapshot=params.snapshot)
 
-    async def events() -> AsyncIterator[bytes]:
-        try:
-            yield b"retry: %d\n\n" % RETRY_MS
-            while True:
-                frames = await connection.outbox.take()
-                if frames:
-                    # One write for everything queued: fewer syscalls under load.
-                    yield b"".join(f if isinstance(f, bytes) else f.encode() for f in frames)
-                    continue
-                if connection.close_code not in (None, 1000, 1001):
-                    # Slow consumer or revoked: say why before the stream ends.
-                    yield b": closed %d %s\n\n" % (
-                        connection.close_code or 4008,
-                        connection.close_reason.encode(),
-                    )
-                return
-        finally:
-            hub.disconnect(connection)
-            bus.disconnect(connection)
-            connection.outbox.close()
+    def on_end() -> None:
+        hub.disconnect(connection)
+        bus.disconnect(connection)
+        connection.outbox.close()
 
-    return EventSourceResponse(
-        events(),
-        ping=settings.sse_ping_s,
-        # A reader that stops reading (a stopped process, a stuck proxy) is cut
-        # after this long instead of holding its subscriptions for ever.
-        send_timeout=settings.sse_send_timeout_s,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return EventStream(connection, state.sse_keeper, on_end)

@@ -1,0 +1,162 @@
+"""Server-Sent Events on the wire: the response that streams a connection's outbox.
+
+sse-starlette's `EventSourceResponse` runs four tasks per stream (data, ping
+timer, shutdown watcher, disconnect listener) in an anyio task group, and a
+cancel scope around every send: about 26 KiB per idle stream, and most of the
+CPU of an SSE fan-out. Here a stream is one coroutine, and what those tasks
+did is done once for all streams:
+
+- heartbeats: one timer (`StreamKeeper.run`) queues a comment on every stream;
+- a reader that stopped reading: the same timer finds a send pending for
+  longer than the send timeout and drops that connection;
+- a client that went away: our uvicorn protocol calls back (the
+  `HTTP_STREAM` extension); under another server, a task reads `receive`;
+- shutdown: the hub closes every connection, which ends its stream.
+
+The control lines are encoded by sse-starlette's `ServerSentEvent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from sse_starlette import ServerSentEvent
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from app.realtime.connection import Connection
+from app.server_ext import HTTP_STREAM
+
+RETRY_MS = 2000
+_SEP = "\n"  # as the change events' own framing
+RETRY = ServerSentEvent(retry=RETRY_MS, sep=_SEP).encode()
+PING = ServerSentEvent(comment="ping", sep=_SEP).encode()
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def closed_comment(code: int, reason: str) -> bytes:
+    return ServerSentEvent(comment=f"closed {code} {reason}", sep=_SEP).encode()
+
+
+class EventStream(Response):
+    """The ASGI response of one SSE connection: its outbox, written as it fills.
+
+    A `Response` only so that FastAPI hands it over as it is; Starlette's
+    constructor is not used (it would declare an empty body).
+    """
+
+    def __init__(
+        self, connection: Connection, keeper: StreamKeeper, on_end: Callable[[], None]
+    ) -> None:
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = list(HEADERS)
+        self.connection = connection
+        self.keeper = keeper
+        self.on_end = on_end
+        self.sending_since = 0.0  # loop time a pending send started; 0: none pending
+        self.sent = 0  # body bytes, for the access log
+        self._abort: Callable[[], None] | None = None
+        self._task: asyncio.Task[Any] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            start = {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+            await send(start)
+            if scope["method"] == "HEAD":
+                await send({"type": "http.response.body", "body": b""})
+                return
+            watcher = self._watch_disconnect(scope, receive)
+            self.keeper.streams.add(self)
+            try:
+                await self._stream(send)
+            finally:
+                self.keeper.streams.discard(self)
+                if watcher is not None:
+                    watcher.cancel()
+        finally:
+            self.on_end()
+
+    async def _stream(self, send: Send) -> None:
+        connection, outbox = self.connection, self.connection.outbox
+        loop = asyncio.get_running_loop()
+        chunk = RETRY
+        while True:
+            self.sending_since = loop.time()
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            self.sending_since = 0.0
+            self.sent += len(chunk)
+            frames = await outbox.take()
+            if not frames:
+                break
+            # One write for everything queued: fewer syscalls under load.
+            chunk = b"".join(f if isinstance(f, bytes) else f.encode() for f in frames)
+        code = connection.close_code
+        if code not in (None, 1000, 1001):
+            # Slow consumer or revoked: say why before the stream ends.
+            reason = closed_comment(code or 4008, connection.close_reason)
+            await send({"type": "http.response.body", "body": reason, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    def _watch_disconnect(self, scope: Scope, receive: Receive) -> asyncio.Task[None] | None:
+        """Close the outbox when the client goes away: through our server's extension,
+        or else a task that waits for `http.disconnect`."""
+        stream: dict[str, Any] | None = scope.get("extensions", {}).get(HTTP_STREAM)
+        if stream is not None:
+            self._abort = stream["abort"]
+            stream["on_disconnect"](self.connection.outbox.close)
+            return None
+
+        async def wait_for_disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            self.connection.outbox.close()
+
+        self._task = asyncio.current_task()
+        return asyncio.create_task(wait_for_disconnect())
+
+    def drop(self) -> None:
+        """A reader that stopped reading: close it, dropping what it was sent."""
+        self.connection.request_close(4008, self.connection.resume_hint)
+        if self._abort is not None:
+            self._abort()  # the pending send returns once the socket is gone
+        elif self._task is not None:
+            self._task.cancel()
+
+
+class StreamKeeper:
+    """What every SSE stream needs on a timer: heartbeats, and cutting stalled readers."""
+
+    def __init__(self, ping_s: float, send_timeout_s: float) -> None:
+        self.ping_s = ping_s
+        self.send_timeout_s = send_timeout_s
+        self.streams: set[EventStream] = set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        tick = min(self.ping_s, self.send_timeout_s, 1.0)
+        next_ping = loop.time() + self.ping_s
+        while True:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            ping = now >= next_ping
+            if ping:
+                next_ping = now + self.ping_s
+            for stream in list(self.streams):
+                pending = stream.sending_since
+                if pending and now - pending > self.send_timeout_s:
+                    stream.drop()
+                elif ping:
+                    self._ping(stream.connection)
+
+    @staticmethod
+    def _ping(connection: Connection) -> None:
+        outbox = connection.outbox
+        if not outbox.push(PING) and outbox.overflowed and connection.close_code is None:
+            connection.request_close(4008, connection.resume_hint)
