@@ -140,14 +140,17 @@ class StreamKeeper:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        tick = min(self.ping_s, self.send_timeout_s, 1.0)
-        next_ping = loop.time() + self.ping_s
+        check_every = min(self.send_timeout_s, 1.0)
+        next_ping = next_check = loop.time()
+        next_ping += self.ping_s
         while True:
-            await asyncio.sleep(tick)
+            await asyncio.sleep(max(min(next_ping, next_check) - loop.time(), 0))
             now = loop.time()
             ping = now >= next_ping
             if ping:
                 next_ping = now + self.ping_s
+            if now >= next_check:
+                next_check = now + check_every
             for stream in list(self.streams):
                 pending = stream.sending_since
                 if pending and now - pending > self.send_timeout_s:
