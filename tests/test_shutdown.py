@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from tests.realtime_clients import TIMEOUT, log_changes, sse_stream, ws_client
 from tests.server import ServerProcess
@@ -65,3 +66,19 @@ async def test_sigterm_drains_realtime_clients_and_exits_0(fresh_server: ServerP
     async with server.async_client() as rest:
         kept = {c["seq"] for c in await log_changes(rest, "c")}
     assert len(acked) > 10 and set(acked) <= kept
+
+
+@pytest.mark.leveldb_only
+def test_a_clean_stop_leaves_no_log_to_replay(fresh_server: ServerProcess) -> None:
+    """SIGTERM flushes LevelDB's memtable: the next start replays no write-ahead log
+    (a full memtable's replay held up every start of a big database by ~0.5 s)."""
+    server = fresh_server.start()
+    with server.client() as rest:
+        for i in range(200):
+            assert rest.put(f"/v1/collections/c/docs/k{i}", json={"i": i}).status_code == 201
+    assert server.stop() == 0, server.log_tail()
+    logs = {p.name: p.stat().st_size for p in (server.data_dir / "db").glob("*.log")}
+    assert logs and not any(logs.values()), logs
+    server.start()
+    with server.client() as rest:
+        assert rest.get("/v1/collections/c/docs/k199").json()["value"] == {"i": 199}

@@ -9,31 +9,47 @@ from __future__ import annotations
 
 import math
 import time
-
-from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.storage import MemoryStorage, Storage
-from limits.strategies import MovingWindowRateLimiter
+from typing import TYPE_CHECKING
 
 from app.auth.principal import Principal
 from app.errors import RateLimited
 
+if TYPE_CHECKING:
+    from limits import RateLimitItem
+    from limits.storage import Storage
+    from limits.strategies import MovingWindowRateLimiter
+
 
 class RateLimiter:
     def __init__(self, per_ip_per_s: int | None = None, storage: Storage | None = None) -> None:
-        self._limiter = MovingWindowRateLimiter(storage or MemoryStorage())
+        self._storage = storage
+        self._limiter: MovingWindowRateLimiter | None = None
         self._items: dict[int, RateLimitItem] = {}
         self._per_ip = per_ip_per_s
+
+    def _start(self) -> MovingWindowRateLimiter:
+        # `limits` is imported at the first request that has a limit, which many
+        # deployments never see: the package loads all its async storages too,
+        # ~15 ms of every server start.
+        from limits.storage import MemoryStorage
+        from limits.strategies import MovingWindowRateLimiter
+
+        self._limiter = MovingWindowRateLimiter(self._storage or MemoryStorage())
+        return self._limiter
 
     def _item(self, per_s: int) -> RateLimitItem:
         item = self._items.get(per_s)
         if item is None:
+            from limits import RateLimitItemPerSecond
+
             item = self._items[per_s] = RateLimitItemPerSecond(per_s, 1)
         return item
 
     def _hit(self, per_s: int, *identifiers: str) -> None:
+        limiter = self._limiter or self._start()
         item = self._item(per_s)
-        if not self._limiter.hit(item, *identifiers):
-            reset_at = self._limiter.get_window_stats(item, *identifiers).reset_time
+        if not limiter.hit(item, *identifiers):
+            reset_at = limiter.get_window_stats(item, *identifiers).reset_time
             retry_after = max(1, math.ceil(reset_at - time.time()))
             raise RateLimited(
                 f"over the limit of {per_s} requests per second", retry_after=retry_after

@@ -32,6 +32,8 @@ from app.store.writer import Writer
 log = logging.getLogger("levelstream.store")
 T = TypeVar("T")
 FORMAT_VERSION = b"1"
+# Sorts after every key: each starts with an ASCII namespace byte (app/store/keys.py).
+PAST_ALL_KEYS = b"\xff"
 # Range pages up to this many documents are read on the event loop (see `range`).
 INLINE_RANGE_LIMIT = 100
 
@@ -58,8 +60,11 @@ class LevelStore(Store):
             self.db = plyvel.DB(
                 str(path),
                 create_if_missing=True,
-                # Bigger memtables: fewer, larger compactions competing with the writer.
-                write_buffer_size=64 * 1024 * 1024,
+                # 4x LevelDB's default memtable: fewer compactions competing with the
+                # writer. Not more: after an unclean stop the next open replays up to
+                # two memtables of log before it can serve (~0.1 s per 13 MiB here;
+                # 64 MiB made it 0.5-1 s). A clean close leaves none: `_flush_memtable`.
+                write_buffer_size=16 * 1024 * 1024,
                 lru_cache_size=64 * 1024 * 1024,
             )
         except plyvel.IOError as exc:
@@ -120,7 +125,21 @@ class LevelStore(Store):
         if self._writer is not None:
             await asyncio.to_thread(self._writer.stop)
         self._readers.shutdown(wait=True)
-        self.db.close()
+        try:
+            await asyncio.to_thread(self._flush_memtable)
+        finally:
+            self.db.close()
+
+    def _flush_memtable(self) -> None:
+        """Write the memtable out to a table file, so that no log is left to replay.
+
+        LevelDB keeps the latest writes (up to `write_buffer_size`) only in its
+        write-ahead log and replays that log at the next open: after a clean stop
+        with a full memtable, ~0.5 s before the next start could answer anything.
+        Compacting a key range that holds nothing flushes the memtable and does
+        no other work.
+        """
+        self.db.compact_range(start=PAST_ALL_KEYS, stop=PAST_ALL_KEYS)
 
     # --- writes -------------------------------------------------------------
 
