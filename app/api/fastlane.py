@@ -47,7 +47,6 @@ ROUTE_PATH = "/v1/collections/{collection}/docs/{key:path}"
 _METHODS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
 RANGE_ROUTE_PATH = "/v1/collections/{collection}/docs"
 _RANGE_STRINGS = frozenset({"gt", "gte", "lt", "lte", "prefix", "cursor"})
-_BOOLS = {"true": True, "false": False, "1": True, "0": False}
 _LIMIT_RE = re.compile(r"[1-9][0-9]{0,3}")
 MAX_CURSOR = 2048  # as `documents.list_documents` declares
 # What Starlette's CORS middleware adds to a response to a request without an Origin.
@@ -96,7 +95,7 @@ def range_params(query: bytes) -> doc_ops.RangeParams | None:
         if name in _RANGE_STRINGS:
             values[name] = value
         elif name in ("reverse", "keys_only"):
-            flag = _BOOLS.get(value)
+            flag = stream.PLAIN_BOOLS.get(value)
             if flag is None:
                 return None
             values[name] = flag

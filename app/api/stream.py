@@ -86,7 +86,8 @@ class StreamParams:
 _STRINGS = frozenset(
     {"collection", "key", "prefix", "gt", "gte", "lt", "lte", "epoch", "channel", "token", "ticket"}
 )
-_BOOLS = {"true": True, "false": False, "1": True, "0": False}
+# Boolean spellings the fast lane reads itself; any other goes to FastAPI (see fastlane).
+PLAIN_BOOLS = {"true": True, "false": False, "1": True, "0": False}
 _SEQ_RE = re.compile(r"[0-9]{1,19}")
 
 
@@ -98,9 +99,9 @@ def plain_stream_query(query: bytes) -> dict[str, Any] | None:
         if name in _STRINGS:
             values[name] = value
         elif name == "snapshot":
-            if value not in _BOOLS:
+            if value not in PLAIN_BOOLS:
                 return None
-            values[name] = _BOOLS[value]
+            values[name] = PLAIN_BOOLS[value]
         elif name == "since":
             if _SEQ_RE.fullmatch(value) is None or int(value) > MAX_SEQ:
                 return None
