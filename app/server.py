@@ -12,16 +12,12 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
-from uvicorn.protocols.utils import ClientDisconnected
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.exceptions import InvalidState
-from websockets.protocol import State
 
 from app.http_protocol import HttpProtocol
 from app.logs import configure_logging
 from app.main import create_app
-from app.server_ext import SEND_MANY
 from app.settings import Settings
+from app.ws_protocol import WebSocketProtocol
 
 log = logging.getLogger("levelstream.server")
 
@@ -52,67 +48,6 @@ class DrainingServer(uvicorn.Server):
                     break
                 await asyncio.sleep(0.02)
         await super().shutdown(sockets)
-
-
-def text_frame(payload: bytes) -> bytes:
-    """An unmasked, final WebSocket text frame (RFC 6455 §5.2)."""
-    size = len(payload)
-    if size < 126:
-        return bytes((0x81, size)) + payload
-    if size < 65536:
-        return b"\x81\x7e" + size.to_bytes(2, "big") + payload
-    return b"\x81\x7f" + size.to_bytes(8, "big") + payload
-
-
-class WebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol, except that a peer that stopped reading is dropped.
-
-    uvicorn ends a connection whose ping went unanswered, or whose closing handshake
-    timed out, with `transport.close()`, which first flushes what is buffered. For a
-    peer that stopped reading (a stopped process, a stuck client) with changes still
-    queued for it, that never happens: the connection, its subscriptions and its
-    presence would outlive it for good. `abort()` drops it at once.
-    """
-
-    def handle_connect(self, event: Any) -> None:
-        super().handle_connect(event)
-        # The app's task is created but has not run yet: it sees the extension.
-        self.scope["extensions"][SEND_MANY] = {}
-
-    async def send(self, message: Any) -> None:
-        if message["type"] == SEND_MANY:
-            await self._send_many(message["texts"])
-            return
-        await self._send_one(message)
-
-    async def _send_many(self, texts: list[str]) -> None:
-        """Frame every text, then write them all at once: one syscall, not one per frame."""
-        await self.writable.wait()
-        if self.disconnected or self.close_sent or not self.handshake_complete:
-            raise ClientDisconnected()
-        if self.conn.state is not State.OPEN:
-            raise ClientDisconnected()
-        if self.conn.extensions:
-            # A negotiated extension (compression) transforms frames: let websockets do it.
-            try:
-                for text in texts:
-                    self.conn.send_text(text.encode())
-            except InvalidState:
-                raise ClientDisconnected() from None
-            self.transport.write(b"".join(self.conn.data_to_send()))
-            return
-        # Server frames are unmasked and unfragmented here, so framing is just a header.
-        self.transport.write(b"".join(text_frame(text.encode()) for text in texts))
-
-    def keepalive_timeout(self) -> None:
-        super().keepalive_timeout()
-        self.transport.abort()
-
-    async def _send_one(self, message: Any) -> None:
-        await super().send(message)
-        if message["type"] == "websocket.close" and self.close_timer is not None:
-            self.close_timer.cancel()
-            self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
 
 
 def uvicorn_config(settings: Settings, host: str, port: int, **overrides: Any) -> uvicorn.Config:

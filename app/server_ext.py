@@ -1,8 +1,12 @@
-"""Names shared by our uvicorn protocol (app/server.py) and the app (kept apart so
+"""Names shared by our uvicorn protocol (app/ws_protocol.py) and the app (kept apart so
 the app does not import the server)."""
 
-# ASGI extension: {"type": SEND_MANY, "texts": [...]} sends many WebSocket text
-# frames with one socket write. Offered in scope["extensions"] by our protocol.
+# ASGI extension offered in a WebSocket scope's "extensions" by our protocol:
+#   {"write": write(frames, on_writable) -> bool, "sent": sent() -> int}
+# `write` frames the texts as WebSocket text messages and writes them with one
+# socket write, synchronously. False: not written; if the socket is only paused
+# by backpressure, `on_writable()` is called once it drains. `sent` is the
+# payload bytes written that way (for the access log).
 SEND_MANY = "levelstream.websocket.send_many"
 
 # ASGI extension offered in an HTTP scope's "extensions" by our protocol

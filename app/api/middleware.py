@@ -169,11 +169,15 @@ class RequestContext:
             elif message["type"] == "websocket.send":
                 data = message.get("text") or message.get("bytes") or ""
                 result["bytes"] += len(data)
-            elif message["type"] == SEND_MANY:
-                result["bytes"] += sum(len(text) for text in message["texts"])
             await send(message)
 
-        await self.app(scope, receive, recording_send)
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            # What our server wrote straight to the socket (app/ws_protocol.py) bypassed `send`.
+            direct = (scope.get("extensions") or {}).get(SEND_MANY)
+            if direct is not None:
+                result["bytes"] += direct["sent"]()
 
     async def _http(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, result: dict[str, int]

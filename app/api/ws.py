@@ -1,4 +1,13 @@
-"""`/v1/ws`: the WebSocket transport (handshake checks, receive loop, sender task)."""
+"""`/v1/ws`: the WebSocket transport (handshake checks, receive loop, frames out).
+
+On our server, frames go straight to the socket (`DirectOutbox`, through the
+protocol's write extension): the hub writes each committed group to every
+subscriber with no task per connection, and a task is made only to send the
+close frame. Elsewhere (a server without the extension) a sender task per
+connection waits for frames. Idle connections are most of them, so what one
+keeps alive while it waits is kept small: the handshake's locals, parsed
+query and last message are let go.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, WebSocket
@@ -18,6 +28,7 @@ from app.auth.principal import Principal
 from app.errors import BadRequest, Forbidden, LevelstreamError, Unauthorized
 from app.realtime.connection import Connection
 from app.realtime.hub import Hub
+from app.realtime.outbox import DirectOutbox
 from app.server_ext import SEND_MANY
 
 log = logging.getLogger("levelstream.ws")
@@ -36,8 +47,18 @@ def origin_allowed(websocket: WebSocket, allowed: set[str]) -> bool:
     if origin is None:
         return True
     host = websocket.headers.get("host", "")
-    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    scheme = "https" if websocket.scope.get("scheme") == "wss" else "http"
     return origin == f"{scheme}://{host}" or origin.lower() in allowed
+
+
+def _query_param(websocket: WebSocket, name: str) -> str | None:
+    """The last value of `name` in the query (Starlette's `query_params` would keep a
+    parsed copy of the query for the connection's life)."""
+    value = None
+    for key, item in parse_qsl(websocket.scope.get("query_string", b"").decode("latin-1")):
+        if key == name:
+            value = item
+    return value
 
 
 def caller_of(websocket: WebSocket) -> Caller:
@@ -72,6 +93,40 @@ async def _first_frame_auth(websocket: WebSocket, authenticator: Authenticator) 
 
 @router.websocket("/v1/ws")
 async def websocket_endpoint(websocket: WebSocket) -> None:
+    # The handshake is a coroutine of its own, so that what it needed is not kept for
+    # the connection's life; the rest runs in this one frame, for the same reason.
+    opened = await _open(websocket)
+    if opened is None:
+        return
+    session, closer = opened
+    connection = session.connection
+    sender = None
+    if closer is None:
+        sender = asyncio.create_task(_send_loop(websocket, connection))
+    max_depth = session.settings.max_json_depth
+    try:
+        while connection.close_code is None:
+            # The message lives in `_on_message`'s frame only: an idle connection keeps none.
+            if not await _on_message(session, await websocket.receive(), max_depth):
+                break
+    finally:
+        session.hub.disconnect(connection)
+        session.bus.disconnect(connection)
+        if closer is not None:
+            closer.disarm()  # a close not yet under way is sent from here, with no task
+        connection.outbox.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                if sender is not None:
+                    await sender
+                elif closer is not None and closer.task is not None:
+                    await closer.task
+                else:
+                    await _send_close(websocket, connection)
+
+
+async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None] | None:
+    """Handshake checks, accept, authentication; the session, or None once refused."""
     state = websocket.app.state
     settings = state.settings
     hub: Hub = state.hub
@@ -81,10 +136,10 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         log.warning("websocket refused: origin not allowed")
         websocket.scope["state"]["auth_error"] = "forbidden_origin"
         await websocket.close(code=1008)  # before accept: the handshake gets a 403
-        return
+        return None
     token = (
-        websocket.query_params.get("ticket")
-        or websocket.query_params.get("token")
+        _query_param(websocket, "ticket")
+        or _query_param(websocket, "token")
         or token_from_headers(
             websocket.headers.get("authorization"), websocket.headers.get("x-api-key")
         )
@@ -97,16 +152,16 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             # The key's own Origin or IP rules: refuse the handshake itself.
             websocket.scope["state"]["auth_error"] = "forbidden"
             await websocket.close(code=1008)
-            return
+            return None
         except LevelstreamError:
             principal = None
     await websocket.accept()
     if state.draining:
         await websocket.close(1001, "server shutting down")
-        return
+        return None
     if len(hub.connections) >= settings.ws_max_connections:
         await websocket.close(4009, "too many connections")
-        return
+        return None
     if principal is None:
         try:
             if token:
@@ -115,15 +170,23 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         except Forbidden:
             websocket.scope["state"]["auth_error"] = "forbidden"
             await websocket.close(4003, "forbidden")
-            return
+            return None
         except (LevelstreamError, TimeoutError, ValueError):
             websocket.scope["state"]["auth_error"] = "unauthorized"
             await websocket.close(4001, "unauthorized")
-            return
+            return None
         except WebSocketDisconnect:
-            return
+            return None
     websocket.scope["state"]["principal_id"] = principal.log_id
-    connection = Connection(principal, "ws", settings.ws_queue_limit)
+    # Our server's protocol offers a synchronous write to the socket (app/ws_protocol.py).
+    extension = (websocket.scope.get("extensions") or {}).get(SEND_MANY)
+    write = extension.get("write") if isinstance(extension, dict) else None
+    limit = settings.ws_queue_limit
+    outbox = DirectOutbox(limit, write, hub.flusher) if write is not None else None
+    connection = Connection(principal, "ws", limit, outbox)
+    closer = None
+    if outbox is not None:
+        closer = outbox.on_close = _Closer(websocket, connection)
     session = WsSession(
         connection,
         store=state.store,
@@ -143,70 +206,77 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 {"type": "reply", "id": auth_id, "ok": True, "client_id": connection.client_id}
             ).decode()
         )
-    sender = asyncio.create_task(_send_loop(websocket, connection))
-    try:
-        await _receive_loop(websocket, session, settings.max_json_depth)
-    finally:
-        hub.disconnect(connection)
-        state.bus.disconnect(connection)
-        connection.outbox.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(sender, 2)
+    return session, closer
 
 
-async def _receive_loop(websocket: WebSocket, session: WsSession, max_depth: int) -> None:
+async def _on_message(session: WsSession, message: Any, max_depth: int) -> bool:
+    """Handle one client message; False once the connection is done."""
+    if message["type"] == "websocket.disconnect":
+        return False
     connection = session.connection
-    while connection.close_code is None:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        raw: Any = message.get("text")
-        data = raw.encode("utf-8") if raw is not None else message.get("bytes") or b""
-        try:
-            frame = parse_json(data, max_depth, "the frame")
-            if not isinstance(frame, dict):
-                raise BadRequest("a frame must be a JSON object")
-        except LevelstreamError as exc:
-            error = {"code": exc.code, "message": exc.detail}
-            refusal = {"type": "reply", "id": None, "ok": False, "error": error}
-            connection.outbox.push(orjson.dumps(refusal).decode())
-            continue
-        try:
-            reply = await session.handle(frame)
-        except TooManySubscriptions:
-            connection.request_close(4009, "too many subscriptions")
-            return
-        if not connection.outbox.push(reply) and connection.close_code is None:
-            connection.request_close(4008, connection.resume_hint)
+    raw: Any = message.get("text")
+    data = raw.encode("utf-8") if raw is not None else message.get("bytes") or b""
+    try:
+        frame = parse_json(data, max_depth, "the frame")
+        if not isinstance(frame, dict):
+            raise BadRequest("a frame must be a JSON object")
+    except LevelstreamError as exc:
+        error = {"code": exc.code, "message": exc.detail}
+        refusal = {"type": "reply", "id": None, "ok": False, "error": error}
+        connection.outbox.push(orjson.dumps(refusal).decode())
+        return True
+    try:
+        reply = await session.handle(frame)
+    except TooManySubscriptions:
+        connection.request_close(4009, "too many subscriptions")
+        return False
+    if not connection.outbox.push(reply) and connection.close_code is None:
+        connection.request_close(4008, connection.resume_hint)
+    return True
+
+
+class _Closer:
+    """Called when a direct outbox closes: a task then sends the close frame through
+    the ASGI `send` (so middleware records the code). Made only then, not per
+    connection up front."""
+
+    __slots__ = ("connection", "task", "websocket")
+
+    def __init__(self, websocket: WebSocket, connection: Connection) -> None:
+        self.websocket: WebSocket | None = websocket
+        self.connection = connection
+        self.task: asyncio.Task[None] | None = None
+
+    def __call__(self) -> None:
+        websocket = self.websocket
+        if websocket is not None and self.task is None:
+            self.task = asyncio.get_running_loop().create_task(
+                _send_close(websocket, self.connection)
+            )
+
+    def disarm(self) -> None:
+        self.websocket = None
 
 
 async def _send_loop(websocket: WebSocket, connection: Connection) -> None:
+    """The sender of a server without the write extension: one frame at a time."""
     outbox = connection.outbox
-    # Our uvicorn protocol offers an ASGI extension to send many text frames in one
-    # write; Starlette's WebSocket only passes the standard messages, so the
-    # connection's own ASGI `send` is used for it.
-    batched = SEND_MANY in websocket.scope.get("extensions", {})
-    raw_send = websocket._send
     try:
         while True:
             frames = await outbox.take()
             if not frames:
                 break
-            if batched:
-                # One socket write for everything queued (see app/server.py).
-                texts = [f if isinstance(f, str) else f.decode() for f in frames]
-                await raw_send({"type": SEND_MANY, "texts": texts})
-                continue
-            for frame in frames:
-                if isinstance(frame, str):
-                    await websocket.send_text(frame)
-                else:
-                    await websocket.send_bytes(frame)
+            for frame in frames:  # text messages, some as UTF-8 bytes
+                await websocket.send_text(frame if isinstance(frame, str) else frame.decode())
     except (WebSocketDisconnect, RuntimeError, OSError):
         return
+    await _send_close(websocket, connection)
+
+
+async def _send_close(websocket: WebSocket, connection: Connection) -> None:
     code = connection.close_code
     if code is None:
-        code = 4008 if outbox.overflowed else 1000
+        code = 4008 if connection.outbox.overflowed else 1000
     if websocket.application_state == WebSocketState.CONNECTED:
         with contextlib.suppress(Exception):
             await websocket.close(code, connection.close_reason[:120])

@@ -52,6 +52,18 @@ class TooManySubscriptions(Exception):
 class WsSession:
     """Executes one connection's ops."""
 
+    __slots__ = (
+        "authenticator",
+        "bus",
+        "caller",
+        "connection",
+        "hub",
+        "limiter",
+        "max_subscriptions",
+        "settings",
+        "store",
+    )
+
     def __init__(
         self,
         connection: Connection,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import Callable
 from functools import cached_property
@@ -22,40 +23,103 @@ def seq_of(data: bytes) -> int:
     return int(data[7 : data.index(b",", 7)])
 
 
+# Distinct subscription ids whose change frames one change keeps (see `ws_frame`).
+WS_FRAME_CACHE = 16
+
+
+@functools.lru_cache(maxsize=1024)
+def change_prefix(sub_id: str) -> bytes:
+    """The start of a WebSocket change frame for subscription `sub_id`, shared by every
+    subscription of that id (the same object: cheap to keep, fast to compare)."""
+    return b'{"type":"change","sub":%s,"change":' % orjson.dumps(sub_id)
+
+
 class EncodedChange:
     """One change and its wire forms, each computed at most once for all subscribers."""
 
-    __slots__ = ("__dict__", "collection", "data", "key", "seq")
+    __slots__ = ("__dict__", "_ws_frames", "collection", "data", "key", "seq")
 
     def __init__(self, seq: int, data: bytes, collection: str = "", key: str = "") -> None:
         self.seq = seq
         self.data = data
         self.collection = collection
         self.key = key
-
-    @cached_property
-    def text(self) -> str:
-        return self.data.decode("utf-8")
+        self._ws_frames: dict[bytes, bytes] | None = None
 
     @cached_property
     def sse(self) -> bytes:
         return b"id: %d\nevent: change\ndata: %s\n\n" % (self.seq, self.data)
 
+    def ws_frame(self, prefix: bytes) -> bytes:
+        """The WebSocket change frame (UTF-8) for a subscription's `prefix`.
+
+        The frame names the subscription, so it is not the same for everyone;
+        but clients number their subscriptions alike (the SDKs: "s1", "s2"...),
+        so most subscribers share a few frames: each is built once per change.
+        """
+        frames = self._ws_frames
+        if frames is None:
+            frames = self._ws_frames = {}
+        frame = frames.get(prefix)
+        if frame is None:
+            frame = prefix + self.data + b"}"
+            if len(frames) < WS_FRAME_CACHE:
+                frames[prefix] = frame
+        return frame
+
 
 class Connection:
-    """Server-side state of one subscriber connection."""
+    """Server-side state of one subscriber connection.
 
-    def __init__(self, principal: Principal, transport: Transport, queue_limit: int) -> None:
-        self.client_id = uuid.uuid4().hex
+    Slotted, and what most connections never use (a client id, a set of joined
+    channels) is made on first use: an idle connection should cost little.
+    """
+
+    __slots__ = (
+        "_client_id",
+        "_joined",
+        "channel_subs",
+        "close_code",
+        "close_reason",
+        "outbox",
+        "principal",
+        "replays",
+        "subscriptions",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        principal: Principal,
+        transport: Transport,
+        queue_limit: int,
+        outbox: Outbox | None = None,
+    ) -> None:
+        self._client_id: str | None = None
         self.principal = principal
         self.transport = transport
-        self.outbox = Outbox(queue_limit)
+        self.outbox = outbox if outbox is not None else Outbox(queue_limit)
         self.subscriptions: dict[str, Subscription] = {}
         self.channel_subs: dict[str, str] = {}  # sub id -> channel
-        self.joined: set[str] = set()  # channels where this connection is present
+        self._joined: set[str] | None = None
         self.close_code: int | None = None
         self.close_reason = ""
         self.replays: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def client_id(self) -> str:
+        client_id = self._client_id
+        if client_id is None:
+            client_id = self._client_id = uuid.uuid4().hex
+        return client_id
+
+    @property
+    def joined(self) -> set[str]:
+        """Channels where this connection is present."""
+        joined = self._joined
+        if joined is None:
+            joined = self._joined = set()
+        return joined
 
     def request_close(self, code: int, reason: str = "") -> None:
         """Ask the transport to close with `code`; queued frames are dropped."""
@@ -82,6 +146,19 @@ class Connection:
 class Subscription:
     """One filter of one connection. Buffers live changes until its replay is done."""
 
+    __slots__ = (
+        "_prefix",
+        "buffer",
+        "buffer_limit",
+        "buffer_overflowed",
+        "can_read",
+        "connection",
+        "flt",
+        "last_seq",
+        "live",
+        "sub_id",
+    )
+
     def __init__(
         self,
         connection: Connection,
@@ -100,12 +177,13 @@ class Subscription:
         self.buffer_overflowed = False
         self.last_seq = 0
         if connection.transport == "ws":
-            self._prefix = '{"type":"change","sub":' + orjson.dumps(sub_id).decode() + ',"change":'
+            self._prefix = change_prefix(sub_id)
 
     def frame(self, change: EncodedChange) -> Frame:
+        """A replayed change's frame (live ones are built in `offer`)."""
         if self.connection.transport == "sse":
             return change.sse
-        return self._prefix + change.text + "}"
+        return self._prefix + change.data + b"}"
 
     def offer(self, change: EncodedChange) -> None:
         """A live change that matches: queue it now, or buffer it while replaying."""
@@ -115,14 +193,14 @@ class Subscription:
             else:
                 self.buffer_overflowed = True
             return
-        if change.seq <= self.last_seq:
+        seq = change.seq
+        if seq <= self.last_seq:
             return
-        self.last_seq = change.seq
+        self.last_seq = seq
         connection = self.connection
         outbox = connection.outbox
-        if not outbox.push(self.frame(change), change.seq) and (
-            outbox.overflowed and connection.close_code is None
-        ):
+        frame = change.sse if connection.transport == "sse" else change.ws_frame(self._prefix)
+        if not outbox.push(frame, seq) and outbox.overflowed and connection.close_code is None:
             # A slow consumer: close it (4008) rather than slow the write path or grow memory.
             connection.request_close(4008, connection.resume_hint)
 

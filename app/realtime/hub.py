@@ -3,7 +3,9 @@
 It is a store commit listener, so it sees every committed change in seq order
 on the event loop and never anything uncommitted. Per change it looks up the
 subscriptions of that collection (plus the `*` ones), and queues the change's
-pre-encoded frame to each match: no JSON work per subscriber, no await.
+pre-encoded frame to each match: no JSON work per subscriber, no await. At
+the end of the group, each WebSocket it touched gets everything queued for
+it in one socket write (`Flusher`), with no task woken per connection.
 
 A subscription with `since` or `snapshot` is registered (buffering) BEFORE
 the log or the snapshot is read; the replay then reads the log up to a head,
@@ -21,6 +23,7 @@ import orjson
 
 from app.errors import HistoryCompacted, LevelstreamError
 from app.realtime.connection import Connection, EncodedChange, Subscription, seq_of
+from app.realtime.outbox import Flusher
 from app.store.base import Store
 from app.store.types import Change
 
@@ -36,6 +39,8 @@ class Hub:
         self.connections: set[Connection] = set()
         self._by_collection: dict[str, set[Subscription]] = {}
         self._wildcard: set[Subscription] = set()
+        # Connections that write straight to their sockets are flushed through it.
+        self.flusher = Flusher()
         # Counters for metrics: resumes served from the log, and cursors too old.
         self.resumes_replayed = 0
         self.resumes_compacted = 0
@@ -61,6 +66,8 @@ class Hub:
                     sub.can_read is None or sub.can_read(change.collection)
                 ):
                     sub.offer(encoded)
+        # One write per touched socket for the whole group.
+        self.flusher.flush()
 
     # --- connections and subscriptions -------------------------------------------
 

@@ -1,27 +1,54 @@
-"""A connection's bounded queue of outgoing frames.
+"""A connection's bounded queue of outgoing frames, and the ways out of it.
 
 Live fan-out pushes without ever waiting (the write path must not be slowed
 by a slow reader): when the queue is full the connection is marked
-overflowed, its queue is dropped, and its sender closes it (WS 4008) so the
-client resumes from its last seq. Replay, which reads from the log at its own
-pace, waits for room instead.
+overflowed, its queue is dropped, and it is closed (WS 4008) so the client
+resumes from its last seq. Replay, which reads from the log at its own pace,
+waits for room instead.
+
+Two ways out. A sender coroutine waits in `take` and sends what it gets (SSE,
+and WebSocket on a server without our write extension). A `DirectOutbox` has
+no sender: its frames go to the socket from a synchronous writer, flushed
+by the `Flusher` (the hub flushes at the end of each committed group, so a
+connection gets one socket write per group); only when the socket cannot take
+them (a peer reading slowly) do they wait, until it drains.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+import logging
+from collections.abc import Callable
 
+log = logging.getLogger("levelstream.realtime")
+
+# A WebSocket frame is a text message, as str or as its UTF-8 bytes; an SSE one, bytes.
 Frame = str | bytes
+
+# Writes frames to the socket at once: True if written; False if not, and then,
+# when only paused by backpressure, calls the callback once the socket drains.
+DirectWrite = Callable[[list[Frame], Callable[[], None]], bool]
 
 
 class Outbox:
+    __slots__ = (
+        "_frames",
+        "_ready",
+        "_room",
+        "closed",
+        "ending",
+        "limit",
+        "overflowed",
+        "queued_seq",
+        "taken_seq",
+    )
+
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._frames: deque[Frame] = deque()
+        self._frames: list[Frame] = []
         # Seqs of the last change frame queued, and of the last one handed to the
-        # sender (which sends everything it takes): on overflow the queue is dropped,
-        # so only `taken_seq` is a safe point to resume from.
+        # socket (or its sender): on overflow the queue is dropped, so only
+        # `taken_seq` is a safe point to resume from.
         self.queued_seq = 0
         self.taken_seq = 0
         # Futures made only while someone waits (cheaper than two asyncio.Events on
@@ -40,17 +67,17 @@ class Outbox:
         outbox overflows) when it is full."""
         if self.closed or self.overflowed or self.ending:
             return False
-        if len(self._frames) >= self.limit:
+        if len(self._frames) >= self.limit and not self._make_room():
             self.overflowed = True
             self._frames.clear()
             self._wake_all()
             return False
-        self._frames.append(frame)
+        frames = self._frames
+        frames.append(frame)
         if seq:
             self.queued_seq = seq
-        ready = self._ready
-        if ready is not None and not ready.done():
-            ready.set_result(None)
+        if len(frames) == 1:
+            self._wake()
         return True
 
     async def put(self, frame: Frame, seq: int = 0) -> bool:
@@ -72,12 +99,8 @@ class Outbox:
             await self._ready
         if self.closed or self.overflowed or not self._frames:
             return []
-        frames = list(self._frames)
-        self._frames.clear()
-        self.taken_seq = self.queued_seq
-        room = self._room
-        if room is not None and not room.done():
-            room.set_result(None)
+        frames = self._frames
+        self._taken()
         return frames
 
     def end(self) -> None:
@@ -90,7 +113,123 @@ class Outbox:
         self._frames.clear()
         self._wake_all()
 
+    def _taken(self) -> None:
+        """Everything queued was handed over: the queue is empty and has room."""
+        self._frames = []
+        self.taken_seq = self.queued_seq
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)
+
+    def _wake(self) -> None:
+        """The queue was empty and is not: wake the sender."""
+        ready = self._ready
+        if ready is not None and not ready.done():
+            ready.set_result(None)
+
+    def _make_room(self) -> bool:
+        """The queue is full: send some of it now if possible (not from here)."""
+        return False
+
     def _wake_all(self) -> None:
         for waiter in (self._ready, self._room):
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
+
+
+class DirectOutbox(Outbox):
+    """An outbox written straight to its socket by `write`, with no sender task.
+
+    `on_close` is called once the outbox closes (or has sent everything after
+    `end`): the transport then puts its close frame on the wire.
+    """
+
+    __slots__ = ("_flusher", "_write", "on_close")
+
+    def __init__(self, limit: int, write: DirectWrite, flusher: Flusher) -> None:
+        super().__init__(limit)
+        self._write = write
+        self._flusher = flusher
+        self.on_close: Callable[[], None] | None = None
+
+    def flush(self) -> bool:
+        """Write everything queued to the socket, in one write; False if it cannot now
+        (it is then flushed again once the socket drains)."""
+        frames = self._frames
+        if not frames or self.closed or self.overflowed:
+            return False
+        if not self._write(frames, self):
+            return False
+        frames.clear()  # written: the same list serves again
+        self.taken_seq = self.queued_seq
+        room = self._room
+        if room is not None and not room.done():
+            room.set_result(None)
+        if self.ending:
+            self._closing()
+        return True
+
+    def __call__(self) -> None:
+        """The writer's `on_writable`: the socket drained, so flush what waited."""
+        self._flusher.add(self)
+
+    def end(self) -> None:
+        super().end()
+        if not self._frames:
+            self._closing()
+        else:
+            self.flush()  # closes once written, now or when the socket drains
+
+    def close(self) -> None:
+        super().close()
+        self._closing()
+
+    def _wake(self) -> None:
+        self._flusher.add(self)
+
+    def _make_room(self) -> bool:
+        # One group bigger than the queue, on a socket that takes it: no overflow.
+        return self.flush()
+
+    def _closing(self) -> None:
+        on_close, self.on_close = self.on_close, None
+        if on_close is not None:
+            on_close()
+
+
+class Flusher:
+    """Direct outboxes with frames queued, written together.
+
+    The hub flushes at the end of each committed group; whatever else queues
+    frames (replies, channel messages, replay, a drained socket) is flushed by
+    one callback per loop iteration for all of them.
+    """
+
+    __slots__ = ("_pending", "_scheduled")
+
+    def __init__(self) -> None:
+        self._pending: list[DirectOutbox] = []
+        self._scheduled = False
+
+    def add(self, outbox: DirectOutbox) -> None:
+        self._pending.append(outbox)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self._scheduled = False
+        self.flush()
+
+    def flush(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        for outbox in pending:
+            try:
+                outbox.flush()
+            except Exception:
+                # A writer must not raise; if one does, that connection ends, not the flush.
+                log.exception("writing to a connection failed")
+                outbox.close()
