@@ -7,6 +7,14 @@ For a response that declares its Content-Length (every JSON answer here),
 this holds the head back and writes it together with the body. Streamed
 responses (SSE, exports: chunked) still get their head at once.
 
+A sized response's head is also formatted here rather than by uvicorn, which
+runs two regular expressions per header (about 20 a response): the names,
+joined, are checked with one search and the values with another. A search for
+a character class over a concatenation finds what a search over each part
+would, so the same headers are refused. uvicorn is pinned (pyproject.toml)
+because this mirrors its cycle's fields; tests/test_http_protocol.py checks
+the two agree.
+
 It also offers long-lived streams the `HTTP_STREAM` extension (see
 app/server_ext.py): a callback when the client goes away, and `abort`.
 """
@@ -16,7 +24,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_RE,
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 
 from app.server_ext import HTTP_STREAM
 
@@ -55,6 +69,10 @@ class OneWriteCycle(RequestResponseCycle):
     async def send(self, message: Any) -> None:
         kind = message["type"]
         if kind == "http.response.start" and not self.response_started:
+            head = self._sized_head(message)
+            if head is not None:
+                self._head = head  # sent with the body
+                return
             written = await self._collect(message)
             if self.chunked_encoding is False and not written.close_requested:
                 self._head = b"".join(written.data)  # sent with the body
@@ -62,11 +80,70 @@ class OneWriteCycle(RequestResponseCycle):
                 self._flush(b"".join(written.data), written.close_requested)
             return
         if kind == "http.response.body" and self._head:
+            if self.flow.write_paused and not self.disconnected:
+                await self.flow.drain()  # as uvicorn does before each write
+            if self._send_whole(message):
+                return
             head, self._head = self._head, b""
             written = await self._collect(message)
             self._flush(head + b"".join(written.data), written.close_requested)
             return
         await super().send(message)
+
+    def _sized_head(self, message: Any) -> bytes | None:
+        """The head of a response with a Content-Length and keep-alive, or None.
+
+        None leaves the message to uvicorn: anything else (chunked, closing,
+        HEAD, uvicorn's own access log, a paused or gone client) is rare.
+        """
+        if self.access_log or self.flow.write_paused or self.disconnected:
+            return None
+        status_line = STATUS_LINE.get(message["status"])
+        if status_line is None or self.scope["method"] == "HEAD" or not self.keep_alive:
+            return None
+        headers = [*self.default_headers, *message.get("headers", ())]
+        length = -1
+        for name, value in headers:
+            name = name.lower()
+            if name == b"content-length":
+                if length >= 0 or not value.isdigit():
+                    return None
+                length = int(value)
+            elif name == b"transfer-encoding" or name == b"connection":
+                return None
+        if length < 0:
+            return None
+        names = b"".join([name for name, _ in headers])
+        values = b"".join([value for _, value in headers])
+        if HEADER_RE.search(names) or HEADER_VALUE_RE.search(values):
+            return None  # uvicorn refuses it, as it would have
+        self.response_started = True
+        self.waiting_for_100_continue = False
+        self.expected_content_length = length
+        self.chunked_encoding = False
+        parts = [status_line]
+        for name, value in headers:
+            parts += (name.lower(), b": ", value, b"\r\n")
+        parts.append(b"\r\n")
+        return b"".join(parts)
+
+    def _send_whole(self, message: Any) -> bool:
+        """Write the held head and a whole body in one piece, as uvicorn would finish."""
+        body = message.get("body", b"")
+        if message.get("more_body", False) or len(body) != self.expected_content_length:
+            return False  # more to come, or a wrong length uvicorn will refuse
+        if self.scope["method"] == "HEAD":
+            return False  # uvicorn sends no body
+        if self.disconnected:
+            self._head = b""
+            return True
+        head, self._head = self._head, b""
+        self.transport.write(head + body)
+        self.expected_content_length = 0
+        self.response_complete = True
+        self.message_event.set()
+        self.on_response()
+        return True
 
     async def _collect(self, message: Any) -> _Collect:
         transport, collect = self.transport, _Collect()

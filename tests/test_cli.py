@@ -165,6 +165,16 @@ async def test_metrics_move_when_traffic_flows(tmp_path: Path) -> None:
                 puts - _sample(before, "levelstream_http_requests_total", route=route, method="PUT")
                 == 5
             )
+            # The latency histogram counts the same requests, in cumulative buckets.
+            latency = "levelstream_http_request_duration_seconds"
+            puts_timed = _sample(during, f"{latency}_count", route=route, method="PUT")
+            assert puts_timed - _sample(before, f"{latency}_count", route=route, method="PUT") == 5
+            buckets = [
+                _sample(during, f"{latency}_bucket", route=route, method="PUT", le=le)
+                for le in ("0.0005", "0.01", "1.0", "+Inf")
+            ]
+            assert buckets == sorted(buckets) and buckets[-1] == puts_timed
+            assert _sample(during, f"{latency}_sum", route=route, method="PUT") > 0
             assert _sample(during, "levelstream_head_seq") == 5
             assert _sample(during, "levelstream_connections", transport="ws") == 1
             assert _sample(during, "levelstream_subscriptions") == 1

@@ -1,14 +1,17 @@
 """Prometheus metrics at `/metrics` (prometheus-client, one registry per app).
 
-Request counts and latencies are observed by the access-log middleware; the
-rest (connections, subscriptions, queues, head seq, store size, writer group
-sizes and commit times) is read from the live objects at scrape time, so the
-hot paths pay nothing for it.
+Request counts and latencies are observed by the access-log middleware, in
+plain ints (`RequestStats`, turned into Prometheus families at scrape time:
+prometheus-client's own Counter and Histogram take a lock per increment, and
+cost 2 µs of a 25 µs document read); the rest (connections, subscriptions,
+queues, head seq, store size, writer group sizes and commit times) is read
+from the live objects at scrape time, so the hot paths pay nothing for it.
 """
 
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 router = APIRouter(tags=["operations"])
@@ -29,23 +37,66 @@ router = APIRouter(tags=["operations"])
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
 
 
-class Metrics:
+class RequestStats(Collector):
+    """HTTP request counts by (route, method, status) and latencies by (route, method).
+
+    Observed on the event loop only; a scrape copies the table first.
+    """
+
     def __init__(self) -> None:
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
+        # (route, method, status) -> [count, seconds, per-bucket counts (+Inf last)]
+        self._table: dict[tuple[str, str, int], list[Any]] = {}
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        entry = self._table.get((route, method, status))
+        if entry is None:
+            entry = self._table[(route, method, status)] = [
+                0,
+                0.0,
+                [0] * (len(LATENCY_BUCKETS) + 1),
+            ]
+        entry[0] += 1
+        entry[1] += seconds
+        entry[2][bisect_left(LATENCY_BUCKETS, seconds)] += 1  # le: the first bound >= seconds
+
+    def collect(self) -> Iterator[Metric]:
+        table = [
+            (key, entry[0], entry[1], list(entry[2])) for key, entry in list(self._table.items())
+        ]
+        requests = CounterMetricFamily(
             "levelstream_http_requests",
             "HTTP requests by route, method and status",
-            ["route", "method", "status"],
-            registry=self.registry,
+            labels=["route", "method", "status"],
         )
-        self.latency = Histogram(
+        latencies: dict[tuple[str, str], tuple[float, list[int]]] = {}
+        for (route, method, status), count, seconds, buckets in table:
+            requests.add_metric([route, method, str(status)], count)
+            total, counts = latencies.get((route, method), (0.0, [0] * len(buckets)))
+            latencies[(route, method)] = (
+                total + seconds,
+                [a + b for a, b in zip(counts, buckets, strict=True)],
+            )
+        yield requests
+        latency = HistogramMetricFamily(
             "levelstream_http_request_duration_seconds",
             "HTTP request latency by route and method",
-            ["route", "method"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
+            labels=["route", "method"],
         )
+        bounds = [*(str(float(b)) for b in LATENCY_BUCKETS), "+Inf"]
+        for (route, method), (seconds, counts) in latencies.items():
+            cumulative, running = [], 0
+            for bound, count in zip(bounds, counts, strict=True):
+                running += count
+                cumulative.append((bound, running))
+            latency.add_metric([route, method], cumulative, seconds)
+        yield latency
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = RequestStats()
+        self.registry.register(self.requests)
         self.group_size = Histogram(
             "levelstream_writer_group_transactions",
             "Transactions committed per group commit",
@@ -66,16 +117,7 @@ class Metrics:
         )
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        # labels() costs microseconds per call; the label sets are few, so keep the children.
-        key = (route, method, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                self.requests.labels(route, method, str(status)),
-                self.latency.labels(route, method),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
+        self.requests.observe(route, method, status, seconds)
 
     def observe_group(self, transactions: int, seconds: float) -> None:
         self.group_size.observe(transactions)
