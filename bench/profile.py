@@ -1,4 +1,4 @@
-"""`python -m bench.profile`: where Levelstream's server spends its CPU under W1, W2, W3, W5, W5s.
+"""`python -m bench.profile`: where Levelstream's server spends its CPU under W1-W5s.
 
 Starts Levelstream as `make run` does (sync; `BENCH_PROFILE_MODE=async` for
 the other), pinned like in suite `peers`, drives one workload at a time with
@@ -7,7 +7,10 @@ extra) during the measured window only. Writes the raw stacks to
 `bench/results/profile/<workload>.txt` and a summary to
 `bench/results/profile.md`: per thread, the functions with the most samples
 on top of the stack (self) and anywhere on it (inclusive), and the share per
-package (app, uvicorn, starlette, websockets, asyncio, ...). Then a GC
+package (app, uvicorn, starlette, websockets, asyncio, ...). W4-1k is a
+fan-out with one write in flight, W4's shape; the send-cost experiment runs
+that shape against Levelstream, the seed and the raw websockets server
+without py-spy and reports server CPU per delivery. Then a GC
 experiment at 10,000 subscribers (`BENCH_PROFILE_GC=0` skips it): the same
 server with the cyclic garbage collector disabled, to show what it costs.
 
@@ -210,13 +213,20 @@ def _profile_http(server: Any, target: Any, out_dir: Path, seconds: float, lg: A
 
 
 def _profile_fanout(
-    server: Any, target: Any, proto: str, subs: int, raw: Path, seconds: float, lg: Any
+    server: Any,
+    target: Any,
+    proto: str,
+    subs: int,
+    raw: Path,
+    seconds: float,
+    lg: Any,
+    window: int = 8,
 ) -> dict[str, Any] | None:
     """Sample the server during a fan-out window (after its subscribers are connected)."""
     spec = rtgen.base_spec(target, server, proto)
     spec["steps"] = [
         {"op": "connect", "total": subs},
-        {"op": "fanout", "window": 8, "warmup_s": 0.5, "seconds": seconds + 1.5},
+        {"op": "fanout", "window": window, "warmup_s": 0.5, "seconds": seconds + 1.5},
     ]
     gen = subprocess.Popen(
         [sys.executable, "-m", "bench.rtgen", json.dumps(spec)],
@@ -239,7 +249,8 @@ def _profile_fanout(
         return None
     spy.wait(60)
     transport = "WebSocket" if proto == "ws" else "SSE"
-    what = f"fan-out to {subs:,} {transport} subscribers, 8 writes in flight{rate}"
+    flight = f"{window} writes in flight" if window > 1 else "one write in flight (W4's shape)"
+    what = f"fan-out to {subs:,} {transport} subscribers, {flight}{rate}"
     return {"what": what, "summary": summarize(raw)}
 
 
@@ -271,6 +282,78 @@ def _gc_experiment(area: Any, tc: Any, lg: Any) -> list[dict[str, Any]]:
         )
         print(f"gc experiment: {rows[-1]}", file=sys.stderr, flush=True)
     return rows
+
+
+def _write_share(results: dict[str, dict[str, Any]]) -> float | None:
+    """The share of W4-1k's event-loop samples spent in the direct socket write."""
+    found = results.get("W4-1k")
+    if not found or not found["summary"]["threads"]:
+        return None
+    main = found["summary"]["threads"][0]
+    writes = [share for name, share in main["self"] if name.startswith("WebSocketProtocol.write")]
+    return float(sum(writes))
+
+
+def _send_cost_experiment(area: Any, tc: Any, lg: Any) -> list[dict[str, Any]]:
+    """Server CPU per delivery with one write in flight at 1,000 WS subscribers (W4's shape).
+
+    With one change per write, every delivery is its own socket write for every
+    server; this shows how much of W4's fan-out is the kernel's send, which no
+    server avoids, against the rest of each server's work.
+    """
+    rows = []
+    for target_id in ("ls-sync", "seed", "raw-ws"):
+        target = by_id(target_id)
+        with target.server(area.fresh(f"send-{target_id}"), tc) as server:
+            spec = rtgen.base_spec(target, server, "ws")
+            spec["steps"] = [
+                {"op": "connect", "total": 1000},
+                {"op": "fanout", "window": 1, "warmup_s": 0.5, "seconds": 4.0},
+            ]
+            _, fan = rtgen.run(spec, lg)
+        per_s = fan["per_s"]
+        rows.append(
+            {
+                "server": target_id,
+                "deliveries_per_s": per_s,
+                "server_cpu_pct": fan["cpu_server_pct"],
+                "us_per_delivery": round(fan["cpu_server_pct"] / 100 / per_s * 1e6, 2)
+                if per_s
+                else None,
+                "lost": fan["lost"],
+                "other_cpu_pct": fan["cpu_other_pct"],
+            }
+        )
+        print(f"send-cost experiment: {rows[-1]}", file=sys.stderr, flush=True)
+    return rows
+
+
+def send_cost_table(rows: list[dict[str, Any]], w4_share: float | None) -> str:
+    lines = [
+        "",
+        "## Send-cost experiment: one write in flight, 1,000 WebSocket subscribers",
+        "",
+        "W4's shape (one change per write, so one socket write per delivery for every "
+        "server) at full speed: server CPU per delivery, from its CPU time and the "
+        "deliveries counted by the generator.",
+        "",
+        "| server | deliveries/s | server CPU % | server CPU µs per delivery | lost | "
+        "other CPU % |",
+        "| :--- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['server']} | {r['deliveries_per_s']:,.0f} | {r['server_cpu_pct']} | "
+            f"{r['us_per_delivery']} | {r['lost']} | {r['other_cpu_pct']} |"
+        )
+    if w4_share is not None:
+        lines += [
+            "",
+            f"Levelstream's profile of this shape (`W4-1k` above): {w4_share:.0%} of the "
+            "event loop's samples are in `WebSocketProtocol.write_frames`, i.e. the "
+            "`transport.write` call and the kernel's send under it.",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def gc_table(rows: list[dict[str, Any]]) -> str:
@@ -307,23 +390,26 @@ def main() -> int:
     with scratch(profile.tmp_root) as area, cpus.pinned(lg):
         with target.server(area.fresh("profile-http"), tc) as server:
             results.update(_profile_http(server, target, out_dir, seconds, lg))
-        for workload, proto, subs in (
-            ("W5", "ws", 1000),
-            ("W5-10k", "ws", 10_000),
-            ("W5s", "sse", 1000),
+        for workload, proto, subs, window in (
+            ("W4-1k", "ws", 1000, 1),
+            ("W5", "ws", 1000, 8),
+            ("W5-10k", "ws", 10_000, 8),
+            ("W5s", "sse", 1000, 8),
         ):
             with target.server(area.fresh(f"profile-{workload}"), tc) as server:
                 raw = out_dir / f"{workload}.txt"
-                found = _profile_fanout(server, target, proto, subs, raw, seconds, lg)
+                found = _profile_fanout(server, target, proto, subs, raw, seconds, lg, window)
             if found:
                 results[workload] = found
                 print(f"profiled {workload}", file=sys.stderr, flush=True)
+        send_rows = _send_cost_experiment(area, tc, lg)
         gc_rows = (
             _gc_experiment(area, tc, lg) if os.environ.get("BENCH_PROFILE_GC", "1") != "0" else []
         )
-    text = markdown(results, mode, seconds) + (gc_table(gc_rows) if gc_rows else "")
+    text = markdown(results, mode, seconds) + send_cost_table(send_rows, _write_share(results))
+    text += gc_table(gc_rows) if gc_rows else ""
     (profile.results_dir / "profile.md").write_text(text)
-    data = {"profiles": results, "gc_experiment": gc_rows}
+    data = {"profiles": results, "send_cost_experiment": send_rows, "gc_experiment": gc_rows}
     (profile.results_dir / "profile.json").write_text(json.dumps(data, indent=2) + "\n")
     print(text)
     return 0
