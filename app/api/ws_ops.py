@@ -130,6 +130,7 @@ class WsSession:
             # Refreshing is for the same identity: subscriptions were authorized for it.
             raise Forbidden("re-authentication must present a credential for the same identity")
         self.connection.principal = principal
+        self.hub.credentials.refreshed(self.connection)
         return b',"client_id":%s' % orjson.dumps(self.connection.client_id)
 
     async def op_subscribe(self, frame: dict[str, Any]) -> bytes:

@@ -23,6 +23,7 @@ import orjson
 
 from app.errors import HistoryCompacted, LevelstreamError
 from app.realtime.connection import Connection, EncodedChange, Subscription, seq_of
+from app.realtime.credentials import CredentialIndex
 from app.realtime.outbox import Flusher
 from app.store.base import Store
 from app.store.types import Change
@@ -37,6 +38,7 @@ class Hub:
         self.store = store
         self.queue_limit = queue_limit
         self.connections: set[Connection] = set()
+        self.credentials = CredentialIndex(self.connections)
         self._by_collection: dict[str, set[Subscription]] = {}
         self._wildcard: set[Subscription] = set()
         # Connections that write straight to their sockets are flushed through it.
@@ -73,11 +75,14 @@ class Hub:
 
     def connect(self, connection: Connection) -> None:
         self.connections.add(connection)
+        self.credentials.add(connection)
 
     def disconnect(self, connection: Connection) -> None:
         for sub_id in list(connection.subscriptions):
             self.unsubscribe(connection, sub_id)
-        self.connections.discard(connection)
+        if connection in self.connections:
+            self.connections.discard(connection)
+            self.credentials.remove(connection)
 
     def _index(self, sub: Subscription) -> set[Subscription]:
         if sub.flt.collection == "*":
@@ -204,9 +209,7 @@ class Hub:
 
     def close_key(self, key_id: str, code: int, reason: str) -> int:
         """Close every connection made with API key `key_id` or a token it minted."""
-        closed = 0
-        for connection in list(self.connections):
-            if connection.principal.key_id == key_id:
-                connection.request_close(code, reason)
-                closed += 1
-        return closed
+        connections = self.credentials.of_key(key_id)
+        for connection in connections:
+            connection.request_close(code, reason)
+        return len(connections)
