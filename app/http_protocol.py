@@ -17,6 +17,11 @@ the two agree.
 
 It also offers long-lived streams the `HTTP_STREAM` extension (see
 app/server_ext.py): a callback when the client goes away, and `abort`.
+
+And it keeps the bytes that arrive with a WebSocket handshake: uvicorn hands
+the WebSocket protocol the handshake alone, so a frame sent in the same TCP
+segment (a client that does not wait for the 101) was lost and its request
+never answered.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_RE,
     HEADER_VALUE_RE,
@@ -162,6 +168,24 @@ class OneWriteCycle(RequestResponseCycle):
 
 
 class HttpProtocol(HttpToolsProtocol):
+    def data_received(self, data: bytes) -> None:
+        # uvicorn's, but the bytes after an upgrade request's head go to the new protocol.
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            msg = "Invalid HTTP request received."
+            self.logger.warning(msg)
+            self.send_400_response(msg)
+        except httptools.HttpParserUpgrade as upgrade:
+            if not self._should_upgrade():
+                self._unsupported_upgrade_warning()
+                return
+            self.handle_websocket_upgrade()
+            rest = data[upgrade.args[0] :] if upgrade.args else b""
+            if rest:
+                self.transport.get_protocol().data_received(rest)  # type: ignore[attr-defined]
+
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         # uvicorn builds the cycle itself; its class is the one thing changed.
         cycle.__class__ = OneWriteCycle

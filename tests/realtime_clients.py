@@ -296,6 +296,21 @@ def assert_exactly(received: list[dict[str, Any]], expected: list[dict[str, Any]
 # --- raw sockets: clients that misbehave below the WebSocket library ------------------------
 
 
+def client_frame(frame: Frame) -> bytes:
+    """`frame` as JSON in a masked text frame, as a client sends it."""
+    payload = orjson.dumps(frame)
+    mask = os.urandom(4)
+    header = bytes([0x81])  # FIN + text
+    if len(payload) < 126:
+        header += bytes([0x80 | len(payload)])
+    elif len(payload) < 65536:
+        header += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
+    else:
+        header += bytes([0x80 | 127]) + struct.pack("!Q", len(payload))
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return header + mask + masked
+
+
 class RawWebSocket:
     """A hand-rolled WebSocket client on a plain socket: it can stop reading, stop
     answering pings, or vanish without a close frame, which no polite library will do."""
@@ -305,8 +320,13 @@ class RawWebSocket:
 
     @classmethod
     def open(
-        cls, server: ServerProcess, token: str = ADMIN_TOKEN, rcvbuf: int | None = None
+        cls,
+        server: ServerProcess,
+        token: str = ADMIN_TOKEN,
+        rcvbuf: int | None = None,
+        with_handshake: Frame | None = None,
     ) -> RawWebSocket:
+        """Connect; `with_handshake` is a frame sent in the same write as the handshake."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
             # Set before connect, so the advertised window stays small.
@@ -321,6 +341,7 @@ class RawWebSocket:
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
             ).encode()
+            + (client_frame(with_handshake) if with_handshake is not None else b"")
         )
         head = b""
         while b"\r\n\r\n" not in head:
@@ -331,17 +352,7 @@ class RawWebSocket:
         return cls(sock)
 
     def send(self, frame: Frame) -> None:
-        payload = orjson.dumps(frame)
-        mask = os.urandom(4)
-        header = bytes([0x81])  # FIN + text
-        if len(payload) < 126:
-            header += bytes([0x80 | len(payload)])
-        elif len(payload) < 65536:
-            header += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
-        else:
-            header += bytes([0x80 | 127]) + struct.pack("!Q", len(payload))
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(header + mask + masked)
+        self.sock.sendall(client_frame(frame))
 
     def _read_exact(self, n: int) -> bytes:
         data = b""

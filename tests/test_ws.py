@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.realtime_clients import (
+    RawWebSocket,
     WsClient,
     log_changes,
     start_server,
@@ -65,6 +66,17 @@ async def test_token_in_the_authorization_header(server: ServerProcess) -> None:
     async with connect(ws_url(server, None), additional_headers=headers, **ws_options()) as raw:
         ws = WsClient(raw)
         assert await ws.request("ping") == {"type": "pong", "id": "r1"}
+
+
+def test_a_frame_sent_with_the_handshake_is_answered(server: ServerProcess) -> None:
+    # RFC 6455 asks clients to wait for the 101, but bytes that come early anyway
+    # must not vanish: the request would never be answered.
+    raw = RawWebSocket.open(server, with_handshake={"op": "ping", "id": "early"})
+    try:
+        assert raw.recv_json() == {"type": "pong", "id": "early"}
+        assert raw.request({"op": "ping", "id": "next"})["type"] == "pong"
+    finally:
+        raw.sock.close()
 
 
 async def test_token_in_a_first_auth_frame(server: ServerProcess) -> None:
