@@ -10,7 +10,8 @@ on top of the stack (self) and anywhere on it (inclusive), and the share per
 package (app, uvicorn, starlette, websockets, asyncio, ...). W4-1k is a
 fan-out with one write in flight, W4's shape; the send-cost experiment runs
 that shape against Levelstream, the seed and the raw websockets server
-without py-spy and reports server CPU per delivery. Then a GC
+without py-spy and reports server CPU per delivery. W8's cold start is
+profiled with pyinstrument (`bench.coldstart_profile`). Then a GC
 experiment at 10,000 subscribers (`BENCH_PROFILE_GC=0` skips it): the same
 server with the cyclic garbage collector disabled, to show what it costs.
 
@@ -356,6 +357,51 @@ def send_cost_table(rows: list[dict[str, Any]], w4_share: float | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cold_start() -> dict[str, Any]:
+    """`bench.coldstart_profile` in a fresh interpreter (app/ compiled, as W8 starts it)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "app")], check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.coldstart_profile"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def cold_start_table(found: dict[str, Any]) -> str:
+    phases = found["phases_s"]
+    lines = [
+        "",
+        "## W8: cold start, in-process (pyinstrument)",
+        "",
+        "`python -m bench.coldstart_profile`: import the server, build the app, run the "
+        "lifespan start-up on an empty data directory, sampled every 0.5 ms "
+        "(sampling slows it down; W8 measures the real start end to end). "
+        "A module's own time is its `<module>` frame minus the modules it imports, and "
+        "includes building the pydantic models and routes it defines.",
+        "",
+        "| phase | seconds |",
+        "| :--- | ---: |",
+        *(f"| {name} | {seconds} |" for name, seconds in phases.items()),
+        "",
+        "| imports by package | seconds |",
+        "| :--- | ---: |",
+        *(f"| {name} | {seconds} |" for name, seconds in found["import_s_by_package"].items()),
+        "",
+        "| our slowest modules | seconds |",
+        "| :--- | ---: |",
+        *(
+            f"| `{name}` | {seconds} |"
+            for name, seconds in found["import_s_of_app_modules"].items()
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def gc_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "",
@@ -403,13 +449,20 @@ def main() -> int:
                 results[workload] = found
                 print(f"profiled {workload}", file=sys.stderr, flush=True)
         send_rows = _send_cost_experiment(area, tc, lg)
+        cold = _cold_start()
         gc_rows = (
             _gc_experiment(area, tc, lg) if os.environ.get("BENCH_PROFILE_GC", "1") != "0" else []
         )
     text = markdown(results, mode, seconds) + send_cost_table(send_rows, _write_share(results))
+    text += cold_start_table(cold)
     text += gc_table(gc_rows) if gc_rows else ""
     (profile.results_dir / "profile.md").write_text(text)
-    data = {"profiles": results, "send_cost_experiment": send_rows, "gc_experiment": gc_rows}
+    data = {
+        "profiles": results,
+        "send_cost_experiment": send_rows,
+        "cold_start": cold,
+        "gc_experiment": gc_rows,
+    }
     (profile.results_dir / "profile.json").write_text(json.dumps(data, indent=2) + "\n")
     print(text)
     return 0
