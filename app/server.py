@@ -42,7 +42,7 @@ class DrainingServer(uvicorn.Server):
             app.state.draining = True
             app.state.notifier.close()
             app.state.hub.close_all(1001, "server shutting down")
-            # Let the sender tasks put their close frames on the wire.
+            # Let every connection put its close frame on the wire.
             for _ in range(50):
                 if not app.state.hub.connections:
                     break
