@@ -4,8 +4,9 @@ uvicorn writes a response's head when the app sends `http.response.start`
 and its body when the app sends `http.response.body`: two socket writes, two
 syscalls and, on a busy loopback, two TCP segments for every document read.
 For a response that declares its Content-Length (every JSON answer here),
-this holds the head back and writes it together with the body. Streamed
-responses (SSE, exports: chunked) still get their head at once.
+this holds the head back and writes it together with the body. Anything
+else (streamed responses such as SSE, HEAD, a closing connection) is left to
+uvicorn as it is.
 
 A sized response's head is also formatted here rather than by uvicorn, which
 runs two regular expressions per header (about 20 a response): the names,
@@ -41,20 +42,6 @@ from uvicorn.protocols.http.httptools_impl import (
 from app.server_ext import HTTP_STREAM
 
 
-class _Collect:
-    """Stands in for the transport while uvicorn formats a message: keeps what it writes."""
-
-    def __init__(self) -> None:
-        self.data: list[bytes] = []
-        self.close_requested = False
-
-    def write(self, data: bytes) -> None:
-        self.data.append(data)
-
-    def close(self) -> None:
-        self.close_requested = True
-
-
 class OneWriteCycle(RequestResponseCycle):
     """uvicorn's request/response cycle, holding a sized response's head for its body."""
 
@@ -79,21 +66,15 @@ class OneWriteCycle(RequestResponseCycle):
             if head is not None:
                 self._head = head  # sent with the body
                 return
-            written = await self._collect(message)
-            if self.chunked_encoding is False and not written.close_requested:
-                self._head = b"".join(written.data)  # sent with the body
-            else:
-                self._flush(b"".join(written.data), written.close_requested)
-            return
-        if kind == "http.response.body" and self._head:
+        elif kind == "http.response.body" and self._head:
             if self.flow.write_paused and not self.disconnected:
                 await self.flow.drain()  # as uvicorn does before each write
             if self._send_whole(message):
                 return
+            # A body in pieces (or one uvicorn will refuse): the head goes first.
             head, self._head = self._head, b""
-            written = await self._collect(message)
-            self._flush(head + b"".join(written.data), written.close_requested)
-            return
+            if not self.disconnected:
+                self.transport.write(head)
         await super().send(message)
 
     def _sized_head(self, message: Any) -> bytes | None:
@@ -138,8 +119,6 @@ class OneWriteCycle(RequestResponseCycle):
         body = message.get("body", b"")
         if message.get("more_body", False) or len(body) != self.expected_content_length:
             return False  # more to come, or a wrong length uvicorn will refuse
-        if self.scope["method"] == "HEAD":
-            return False  # uvicorn sends no body
         if self.disconnected:
             self._head = b""
             return True
@@ -150,21 +129,6 @@ class OneWriteCycle(RequestResponseCycle):
         self.message_event.set()
         self.on_response()
         return True
-
-    async def _collect(self, message: Any) -> _Collect:
-        transport, collect = self.transport, _Collect()
-        self.transport = collect  # type: ignore[assignment]
-        try:
-            await super().send(message)
-        finally:
-            self.transport = transport
-        return collect
-
-    def _flush(self, data: bytes, close: bool) -> None:
-        if data:
-            self.transport.write(data)
-        if close:
-            self.transport.close()
 
 
 class HttpProtocol(HttpToolsProtocol):
