@@ -155,7 +155,8 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         tickets = TicketBook(settings.ticket_ttl_s) if shared is None else shared.tickets
         authenticator = app.state.authenticator = Authenticator(token, registry, jwt_codec, tickets)
         # The one admission of every way in (app/auth/gate.py).
-        limiter = rate_limiter if shared is None else shared.rate_limiter
+        per_ip = settings.rate_limit_per_ip or None
+        limiter = RateLimiter(per_ip) if shared is None else shared.rate_limiter
         app.state.gate = Gate(authenticator, limiter, caps, ws_origins)
         if shared is not None:
             await shared.start(hub)
@@ -191,7 +192,6 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
     )
     app.state.settings = settings
     app.state.draining = False
-    rate_limiter = RateLimiter(settings.rate_limit_per_ip or None)
     caps = ConnectionCaps(
         total=settings.max_connections,
         ws=settings.max_ws_connections,
