@@ -143,9 +143,7 @@ class Gate:
 
     def admit(self, entry: Entry) -> Principal:
         """Admit a request, a stream, a handshake or an `auth` op; the caller's principal."""
-        self.limiter.check_address(entry.client_ip)
-        if entry.transport == "ws" and not self._origin_allowed(entry):
-            raise Forbidden("this origin may not open WebSockets here")
+        self.screen(entry)
         if not entry.token:
             raise Unauthorized("a credential is required: Authorization: Bearer <token>")
         principal = self.authenticator.authenticate(entry.token, stream=entry.transport != "http")
