@@ -61,7 +61,7 @@ def entry_of(websocket: WebSocket, token: str | None) -> Entry:
     )
 
 
-async def _first_frame_auth(websocket: WebSocket, gate: Gate) -> Principal:
+async def _first_frame_auth(websocket: WebSocket, gate: Gate, entry: Entry) -> Principal:
     # receive(), not receive_text(): a binary first frame must be refused (4001), not
     # crash the endpoint with a KeyError.
     message = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT_S)
@@ -73,7 +73,7 @@ async def _first_frame_auth(websocket: WebSocket, gate: Gate) -> Principal:
     if not isinstance(frame, dict) or frame.get("op") != "auth":
         raise Unauthorized("the first frame must be {op: auth, token}")
     token = frame.get("token")
-    principal = gate.admit(entry_of(websocket, token if isinstance(token, str) else None))
+    principal = gate.admit(entry._replace(token=token if isinstance(token, str) else None))
     # Echo the frame's id in the reply, as for every other op.
     frame_id = frame.get("id")
     if isinstance(frame_id, str | int | float) and not isinstance(frame_id, bool):
@@ -153,7 +153,7 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
         if refusal is not None:
             raise refusal
         if principal is None:
-            principal = await _first_frame_auth(websocket, gate)
+            principal = await _first_frame_auth(websocket, gate, entry)
         slot = gate.open_connection(principal, entry.client_ip, "ws")
     except WebSocketDisconnect:
         return None
