@@ -41,6 +41,7 @@ from app.api.sse import StreamKeeper
 from app.auth.apikeys import KeyRegistry
 from app.auth.authenticator import Authenticator
 from app.auth.bootstrap import admin_token
+from app.auth.gate import ConnectionCaps, Gate
 from app.auth.jwt_tokens import JwtCodec, load_secret, load_trusted_issuers
 from app.auth.network import parse_networks
 from app.auth.ratelimit import RateLimiter
@@ -152,9 +153,12 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         await registry.load()
         app.state.keys = registry
         tickets = TicketBook(settings.ticket_ttl_s) if shared is None else shared.tickets
-        app.state.authenticator = Authenticator(token, registry, jwt_codec, tickets)
+        authenticator = app.state.authenticator = Authenticator(token, registry, jwt_codec, tickets)
+        # The one admission of every way in (app/auth/gate.py).
+        per_ip = settings.rate_limit_per_ip or None
+        limiter = RateLimiter(per_ip) if shared is None else shared.rate_limiter
+        app.state.gate = Gate(authenticator, limiter, caps, ws_origins)
         if shared is not None:
-            app.state.rate_limiter = shared.rate_limiter
             await shared.start(hub)
         watchdog = asyncio.create_task(close_lapsed_sessions(hub, app.state.authenticator))
         keeper = app.state.sse_keeper = StreamKeeper(
@@ -188,7 +192,13 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
     )
     app.state.settings = settings
     app.state.draining = False
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_ip or None)
+    caps = ConnectionCaps(
+        total=settings.max_connections,
+        ws=settings.max_ws_connections,
+        sse=settings.max_sse_connections,
+        per_key=settings.max_connections_per_key,
+        per_ip=settings.max_connections_per_ip,
+    )
     metrics = app.state.metrics = Metrics()
     metrics.attach(app.state)
     # Read (or create) secrets and parse network rules now: bad config fails at start.
@@ -205,6 +215,9 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
     def key_origins() -> set[str]:
         registry = getattr(app.state, "keys", None)
         return registry.all_origins() if registry is not None else set()
+
+    def ws_origins() -> set[str]:
+        return set(settings.allowed_origin_list) | key_origins()
 
     context: dict[str, Any] = {
         "max_body_bytes": settings.max_body_bytes,

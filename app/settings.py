@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,7 +38,21 @@ class Settings(BaseSettings):
     max_value_bytes: int = Field(default=1024 * 1024, ge=16)
     max_json_depth: int = Field(default=64, ge=1, le=512)
     ws_queue_limit: int = Field(default=10_000, ge=1)
-    ws_max_connections: int = Field(default=100_000, ge=1)
+    # Connection caps (app/auth/gate.py): WebSockets and SSE streams together, each
+    # kind's own ceiling (so one kind cannot take every place), and per key (tokens a
+    # key minted included) and per client address (0: no cap). Counted per node.
+    max_connections: int = Field(default=120_000, ge=1)
+    max_ws_connections: int = Field(
+        default=100_000,
+        ge=1,
+        # The name it had before SSE streams got a ceiling of their own.
+        validation_alias=AliasChoices(
+            "LEVELSTREAM_MAX_WS_CONNECTIONS", "LEVELSTREAM_WS_MAX_CONNECTIONS", "max_ws_connections"
+        ),
+    )
+    max_sse_connections: int = Field(default=20_000, ge=1)
+    max_connections_per_key: int = Field(default=0, ge=0)
+    max_connections_per_ip: int = Field(default=0, ge=0)
     ws_max_subscriptions: int = Field(default=1000, ge=1)
     # Seconds between SSE heartbeat comments (the contract: at most 15).
     sse_ping_s: float = Field(default=15, gt=0, le=15)

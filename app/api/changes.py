@@ -1,4 +1,11 @@
-"""`GET /v1/changes`: the change log by seq, with long-polling (`wait`)."""
+"""`GET /v1/changes`: the change log by seq, with long-polling (`wait`).
+
+A long-poll answers up to a minute after it was admitted. Each time it wakes
+up it goes back through the gate (`Gate.recheck`) and rebuilds its filter and
+read check from the principal as it is then: a key revoked or narrowed while
+the poll waited never gets a change written after that (401 or 403, or the
+changes its current rights allow).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,9 @@ import contextlib
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import NotifierDep, PrincipalDep, StoreDep
+from app.api.deps import GateDep, NotifierDep, PrincipalDep, StoreDep, entry_of
 from app.api.filters import MAX_SEQ, build_filter
 from app.api.models import ChangesPage, authenticated_problems, problems
 from app.store.types import ChangeBatch
@@ -36,7 +43,9 @@ def changes_body(batch: ChangeBatch, epoch: str) -> bytes:
     },
 )
 async def get_changes(
+    request: Request,
     principal: PrincipalDep,
+    gate: GateDep,
     store: StoreDep,
     notifier: NotifierDep,
     collection: Annotated[str, Query(description="A collection, or * for all readable")],
@@ -72,3 +81,8 @@ async def get_changes(
                 await asyncio.wait_for(wakeup, remaining)
         finally:
             notifier.disarm(wakeup)
+        # Re-admitted before the next read: the credential may have been revoked or
+        # narrowed while this poll waited.
+        principal = gate.recheck(principal, entry_of(request, "http"))
+        flt = build_filter(principal, collection, key, prefix, gt, gte, lt, lte)
+        can_read = principal.read_check()

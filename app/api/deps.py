@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from app.auth.authenticator import Authenticator, Caller, token_from_headers
+from app.auth.authenticator import token_from_headers
+from app.auth.gate import Entry, Gate, Transport
 from app.auth.principal import Principal
-from app.auth.ratelimit import RateLimiter
 from app.errors import LevelstreamError
 from app.realtime.notifier import CommitNotifier
 from app.settings import Settings
@@ -38,35 +38,40 @@ async def get_notifier(request: Request) -> CommitNotifier:
     return notifier
 
 
-def authenticate(request: Request, token: str | None, *, stream: bool) -> Principal:
-    """Authenticate, apply network rules and rate limits; remember who it was for the log."""
+def admit(request: Request, token: str | None, transport: Transport) -> Principal:
+    """Admit the request through the gate; remember who it was for the log."""
     state = request.scope.setdefault("state", {})
     origin = request.headers.get("origin")
-    return authenticate_scope(request.app.state, state, token, origin, stream=stream)
+    return admit_scope(request.app.state, state, transport, token, origin)
 
 
-def authenticate_scope(
+def admit_scope(
     app_state: Any,
     scope_state: dict[str, Any],
+    transport: Transport,
     token: str | None,
     origin: str | None,
-    *,
-    stream: bool,
 ) -> Principal:
-    """`authenticate`, from the parts of a request it reads (for the fast lane)."""
-    authenticator: Authenticator = app_state.authenticator
-    limiter: RateLimiter = app_state.rate_limiter
-    client_ip = scope_state.get("client_ip")
-    caller = Caller(client_ip=client_ip, origin=origin, stream=stream)
+    """`admit`, from the parts of a request it reads (for the fast lane)."""
+    gate: Gate = app_state.gate
     try:
-        limiter.check_address(client_ip)
-        principal = authenticator.authenticate(token, caller)
-        scope_state["principal_id"] = principal.log_id
-        limiter.check(principal)
+        principal = gate.admit(Entry(transport, token, scope_state.get("client_ip"), origin))
     except LevelstreamError as exc:
         scope_state["auth_error"] = exc.code
         raise
+    scope_state["principal_id"] = principal.log_id
     return principal
+
+
+def entry_of(request: Request, transport: Transport) -> Entry:
+    """Where a request came from, without its credential (for `Gate.recheck`)."""
+    client_ip = request.scope.get("state", {}).get("client_ip")
+    return Entry(transport, None, client_ip, request.headers.get("origin"))
+
+
+async def get_gate(request: Request) -> Gate:
+    gate: Gate = request.app.state.gate
+    return gate
 
 
 async def get_principal(
@@ -76,7 +81,7 @@ async def get_principal(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    return authenticate(request, token_from_headers(authorization, x_api_key), stream=False)
+    return admit(request, token_from_headers(authorization, x_api_key), "http")
 
 
 async def get_stream_principal(
@@ -95,7 +100,7 @@ async def get_stream_principal(
 ) -> Principal:
     """Like `get_principal`, but streams also take `?token=` and `?ticket=`."""
     presented = ticket or token or token_from_headers(authorization, x_api_key)
-    return authenticate(request, presented, stream=True)
+    return admit(request, presented, "sse")
 
 
 async def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
@@ -106,6 +111,7 @@ async def require_admin(principal: Annotated[Principal, Depends(get_principal)])
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 NotifierDep = Annotated[CommitNotifier, Depends(get_notifier)]
+GateDep = Annotated[Gate, Depends(get_gate)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 StreamPrincipalDep = Annotated[Principal, Depends(get_stream_principal)]
 AdminDep = Annotated[Principal, Depends(require_admin)]

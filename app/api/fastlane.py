@@ -6,7 +6,7 @@ connection keeps its call stack alive), and FastAPI's per-request dependency
 solving costs several times what the store does. This pure-ASGI layer
 recognises `/v1/collections/{collection}/docs/{key}`, `GET .../{collection}/docs`
 and `GET /v1/stream`, extracts the same parameters the FastAPI routes declare,
-authenticates through the same function, and calls the same operations
+is admitted by the same gate (`app/auth/gate.py`), and calls the same operations
 (`doc_ops`, `stream.open_stream`). Everything else, including these routes'
 OpenAPI description, stays with FastAPI; so does a request whose query this
 lane does not plainly understand (a malformed `limit`, a boolean spelled
@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from app.api import doc_ops, stream
-from app.api.deps import authenticate_scope
+from app.api.deps import admit_scope
 from app.api.middleware import BodyTooLarge, RequestContext, send_problem
 from app.api.problems import error_response
 from app.api.sse import EventStream
@@ -268,7 +268,7 @@ class LaneRequest:
             token = token_from_headers(self.header(b"authorization"), self.header(b"x-api-key"))
         state = self.scope.setdefault("state", {})
         origin = self.header(b"origin")
-        return authenticate_scope(self.app_state, state, token, origin, stream=stream)
+        return admit_scope(self.app_state, state, "sse" if stream else "http", token, origin)
 
     async def body(self) -> bytes:
         chunks = []
@@ -301,7 +301,8 @@ async def respond_stream(request: LaneRequest, query: dict[str, Any]) -> Respons
     ticket, token = query.pop("ticket", None), query.pop("token", None)
     principal = request.principal(ticket or token or None, stream=True)
     params = stream.StreamParams(**query, last_event_id=request.header(b"last-event-id"))
-    return await stream.open_stream(request.app_state, principal, params)
+    client_ip = request.scope["state"].get("client_ip")
+    return await stream.open_stream(request.app_state, principal, params, client_ip)
 
 
 async def respond(request: LaneRequest, *, found: Match) -> Response:

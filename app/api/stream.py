@@ -18,6 +18,7 @@ from app.api.deps import StreamPrincipalDep
 from app.api.filters import MAX_SEQ, build_filter, parse_since
 from app.api.models import authenticated_problems, problems
 from app.api.sse import EventStream
+from app.auth.gate import Gate
 from app.auth.principal import Principal
 from app.errors import BadRequest, ValidationFailed
 from app.realtime.channels import ChannelBus
@@ -62,7 +63,8 @@ async def stream(
     params = StreamParams(
         collection, key, prefix, gt, gte, lt, lte, since, snapshot, epoch, channel, last_event_id
     )
-    return await open_stream(request.app.state, principal, params)
+    client_ip = request.scope.get("state", {}).get("client_ip")
+    return await open_stream(request.app.state, principal, params, client_ip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +111,16 @@ def plain_stream_query(query: bytes) -> dict[str, Any] | None:
     return values
 
 
-async def open_stream(state: Any, principal: Principal, params: StreamParams) -> Response:
-    """Register the connection and its subscriptions; the response streams its outbox."""
+async def open_stream(
+    state: Any, principal: Principal, params: StreamParams, client_ip: str | None
+) -> Response:
+    """Take a connection slot from the gate (`principal` was admitted by it), register
+    the connection and its subscriptions; the response streams its outbox."""
     hub: Hub = state.hub
     bus: ChannelBus = state.bus
     store: Store = state.store
     settings: Settings = state.settings
+    gate: Gate = state.gate
     collection, channel, since, epoch = (
         params.collection,
         params.channel,
@@ -137,6 +143,7 @@ async def open_stream(state: Any, principal: Principal, params: StreamParams) ->
     if since is not None and since > store.head_seq and (epoch is None or epoch == store.epoch):
         raise BadRequest(f"since={since} is ahead of the head seq {store.head_seq}")
 
+    slot = gate.open_connection(principal, client_ip, "sse")
     connection = Connection(principal, "sse", settings.ws_queue_limit)
     hub.connect(connection)
     if channel is not None:
@@ -156,5 +163,6 @@ async def open_stream(state: Any, principal: Principal, params: StreamParams) ->
         hub.disconnect(connection)
         bus.disconnect(connection)
         connection.outbox.close()
+        slot.release()
 
     return EventStream(connection, state.sse_keeper, on_end)

@@ -23,9 +23,10 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app.api.bodies import parse_json
 from app.api.ws_ops import TooManySubscriptions, WsSession
-from app.auth.authenticator import Authenticator, Caller, token_from_headers
+from app.auth.authenticator import token_from_headers
+from app.auth.gate import Entry, Gate, Slot, close_frame
 from app.auth.principal import Principal
-from app.errors import BadRequest, Forbidden, LevelstreamError, Unauthorized
+from app.errors import BadRequest, Forbidden, LevelstreamError, RateLimited, Unauthorized
 from app.realtime.connection import Connection
 from app.realtime.hub import Hub
 from app.realtime.outbox import DirectOutbox
@@ -35,20 +36,6 @@ log = logging.getLogger("levelstream.ws")
 router = APIRouter()
 
 AUTH_TIMEOUT_S = 5.0
-
-
-def origin_allowed(websocket: WebSocket, allowed: set[str]) -> bool:
-    """No Origin (a non-browser client), the same origin, or a configured one.
-
-    CORS does not apply to WebSockets, so this is the only thing that stops a
-    page on another site from opening a socket with a user's credential.
-    """
-    origin = websocket.headers.get("origin")
-    if origin is None:
-        return True
-    host = websocket.headers.get("host", "")
-    scheme = "https" if websocket.scope.get("scheme") == "wss" else "http"
-    return origin == f"{scheme}://{host}" or origin.lower() in allowed
 
 
 def _query_param(websocket: WebSocket, name: str) -> str | None:
@@ -61,15 +48,20 @@ def _query_param(websocket: WebSocket, name: str) -> str | None:
     return value
 
 
-def caller_of(websocket: WebSocket) -> Caller:
-    return Caller(
-        client_ip=websocket.scope.get("state", {}).get("client_ip"),
-        origin=websocket.headers.get("origin"),
-        stream=True,
+def entry_of(websocket: WebSocket, token: str | None) -> Entry:
+    """The handshake as the gate sees it."""
+    host = websocket.headers.get("host", "")
+    scheme = "https" if websocket.scope.get("scheme") == "wss" else "http"
+    return Entry(
+        "ws",
+        token,
+        websocket.scope.get("state", {}).get("client_ip"),
+        websocket.headers.get("origin"),
+        own_origin=f"{scheme}://{host}",
     )
 
 
-async def _first_frame_auth(websocket: WebSocket, authenticator: Authenticator) -> Principal:
+async def _first_frame_auth(websocket: WebSocket, gate: Gate, entry: Entry) -> Principal:
     # receive(), not receive_text(): a binary first frame must be refused (4001), not
     # crash the endpoint with a KeyError.
     message = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT_S)
@@ -79,11 +71,9 @@ async def _first_frame_auth(websocket: WebSocket, authenticator: Authenticator) 
     data = text.encode("utf-8") if text is not None else message.get("bytes") or b""
     frame = parse_json(data, 8, "the auth frame")
     if not isinstance(frame, dict) or frame.get("op") != "auth":
-        raise BadRequest("the first frame must be {op: auth, token}")
+        raise Unauthorized("the first frame must be {op: auth, token}")
     token = frame.get("token")
-    principal = authenticator.authenticate(
-        token if isinstance(token, str) else None, caller_of(websocket)
-    )
+    principal = gate.admit(entry._replace(token=token if isinstance(token, str) else None))
     # Echo the frame's id in the reply, as for every other op.
     frame_id = frame.get("id")
     if isinstance(frame_id, str | int | float) and not isinstance(frame_id, bool):
@@ -98,7 +88,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     opened = await _open(websocket)
     if opened is None:
         return
-    session, closer = opened
+    session, closer, slot = opened
     connection = session.connection
     sender = None
     if closer is None:
@@ -112,6 +102,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     finally:
         session.hub.disconnect(connection)
         session.bus.disconnect(connection)
+        slot.release()
         if closer is not None:
             closer.disarm()  # a close not yet under way is sent from here, with no task
         connection.outbox.close()
@@ -125,18 +116,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                     await _send_close(websocket, connection)
 
 
-async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None] | None:
-    """Handshake checks, accept, authentication; the session, or None once refused."""
+async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] | None:
+    """Admission (the gate), accept, a connection slot; the session, or None once refused."""
     state = websocket.app.state
     settings = state.settings
     hub: Hub = state.hub
-    authenticator: Authenticator = state.authenticator
-    allowed = set(settings.allowed_origin_list) | state.keys.all_origins()
-    if not origin_allowed(websocket, allowed):
-        log.warning("websocket refused: origin not allowed")
-        websocket.scope["state"]["auth_error"] = "forbidden_origin"
-        await websocket.close(code=1008)  # before accept: the handshake gets a 403
-        return None
+    gate: Gate = state.gate
     token = (
         _query_param(websocket, "ticket")
         or _query_param(websocket, "token")
@@ -144,39 +129,40 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None] | None
             websocket.headers.get("authorization"), websocket.headers.get("x-api-key")
         )
     )
+    entry = entry_of(websocket, token)
     principal: Principal | None = None
-    if token:
-        try:
-            principal = authenticator.authenticate(token, caller_of(websocket))
-        except Forbidden:
-            # The key's own Origin or IP rules: refuse the handshake itself.
-            websocket.scope["state"]["auth_error"] = "forbidden"
-            await websocket.close(code=1008)
-            return None
-        except LevelstreamError:
-            principal = None
+    refusal: LevelstreamError | None = None
+    try:
+        if token:
+            principal = gate.admit(entry)
+        else:
+            gate.screen(entry)  # the `auth` frame is admitted once it comes
+    except Forbidden:
+        # The Origin, or the credential's own Origin or IP rules: refuse the handshake
+        # itself (before accept: an HTTP 403).
+        websocket.scope["state"]["auth_error"] = "forbidden"
+        await websocket.close(code=1008)
+        return None
+    except LevelstreamError as exc:
+        refusal = exc  # answered with a close code, which needs an accepted socket
     await websocket.accept()
     if state.draining:
         await websocket.close(1001, "server shutting down")
         return None
-    if len(hub.connections) >= settings.ws_max_connections:
-        await websocket.close(4009, "too many connections")
+    try:
+        if refusal is not None:
+            raise refusal
+        if principal is None:
+            principal = await _first_frame_auth(websocket, gate, entry)
+        slot = gate.open_connection(principal, entry.client_ip, "ws")
+    except WebSocketDisconnect:
         return None
-    if principal is None:
-        try:
-            if token:
-                raise Unauthorized("invalid credential")
-            principal = await _first_frame_auth(websocket, authenticator)
-        except Forbidden:
-            websocket.scope["state"]["auth_error"] = "forbidden"
-            await websocket.close(4003, "forbidden")
-            return None
-        except (LevelstreamError, TimeoutError, ValueError):
-            websocket.scope["state"]["auth_error"] = "unauthorized"
-            await websocket.close(4001, "unauthorized")
-            return None
-        except WebSocketDisconnect:
-            return None
+    except (LevelstreamError, TimeoutError, ValueError) as exc:
+        if not isinstance(exc, Unauthorized | Forbidden | RateLimited):
+            exc = Unauthorized("no valid auth frame")  # a malformed or late first frame
+        websocket.scope["state"]["auth_error"] = exc.code
+        await websocket.close(*close_frame(exc))
+        return None
     websocket.scope["state"]["principal_id"] = principal.log_id
     # Our server's protocol offers a synchronous write to the socket (app/ws_protocol.py).
     extension = (websocket.scope.get("extensions") or {}).get(SEND_MANY)
@@ -192,9 +178,8 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None] | None
         store=state.store,
         hub=hub,
         bus=state.bus,
-        authenticator=authenticator,
-        caller=caller_of(websocket),
-        limiter=state.rate_limiter,
+        gate=gate,
+        entry=entry._replace(token=None),
         settings=settings,
         max_subscriptions=settings.ws_max_subscriptions,
     )
@@ -206,7 +191,7 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None] | None
                 {"type": "reply", "id": auth_id, "ok": True, "client_id": connection.client_id}
             ).decode()
         )
-    return session, closer
+    return session, closer, slot
 
 
 async def _on_message(session: WsSession, message: Any, max_depth: int) -> bool:

@@ -14,8 +14,7 @@ import orjson
 
 from app.api.batch import parse_ops, write_ops
 from app.api.filters import build_filter, parse_since
-from app.auth.authenticator import Authenticator, Caller
-from app.auth.ratelimit import RateLimiter
+from app.auth.gate import Entry, Gate
 from app.errors import BadRequest, Conflict, Forbidden, LevelstreamError, NotFound, ValidationFailed
 from app.realtime.channels import ChannelBus
 from app.realtime.connection import Connection, Subscription
@@ -53,12 +52,11 @@ class WsSession:
     """Executes one connection's ops."""
 
     __slots__ = (
-        "authenticator",
         "bus",
-        "caller",
         "connection",
+        "entry",
+        "gate",
         "hub",
-        "limiter",
         "max_subscriptions",
         "settings",
         "store",
@@ -71,9 +69,8 @@ class WsSession:
         store: Store,
         hub: Hub,
         bus: ChannelBus,
-        authenticator: Authenticator,
-        caller: Caller,
-        limiter: RateLimiter,
+        gate: Gate,
+        entry: Entry,
         settings: Settings,
         max_subscriptions: int,
     ) -> None:
@@ -81,9 +78,8 @@ class WsSession:
         self.store = store
         self.hub = hub
         self.bus = bus
-        self.authenticator = authenticator
-        self.caller = caller
-        self.limiter = limiter
+        self.gate = gate
+        self.entry = entry  # the handshake's address and origin, for the gate
         self.settings = settings
         self.max_subscriptions = max_subscriptions
 
@@ -102,9 +98,10 @@ class WsSession:
             getattr(self, name) if name is not None else None
         )
         try:
+            if name != "op_auth":  # `auth` is admitted in full by `op_auth`
+                self.gate.admit_op(self.connection.principal, self.entry.client_ip)
             if handler is None:
                 raise BadRequest(f"unknown op {op!r}")
-            self.limiter.check(self.connection.principal)
             fields = await handler(frame)
         except LevelstreamError as exc:
             error = {"code": exc.code, "message": exc.detail, **_plain(exc.extra)}
@@ -118,8 +115,8 @@ class WsSession:
 
     async def op_auth(self, frame: dict[str, Any]) -> bytes:
         token = frame.get("token")
-        principal = self.authenticator.authenticate(
-            token if isinstance(token, str) else None, self.caller
+        principal = self.gate.admit(
+            self.entry._replace(token=token if isinstance(token, str) else None)
         )
         current = self.connection.principal
         if (principal.kind, principal.id, principal.key_id) != (

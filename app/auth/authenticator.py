@@ -2,40 +2,30 @@
 
 Credentials: the bootstrap admin token, API keys (`lsk_...`), JWTs (minted
 here or by a trusted issuer) and, on streams only, tickets (`lst_...`).
-Network rules (a key's `allowed_ips` and `allowed_origins`) are checked here
-too, against the client address the middleware derived (trusted proxies
-only) and the request's Origin.
+This is the credential parser only: what else a way in must pass (network
+rules, rate limits, connection caps) is applied by `app/auth/gate.py`, the
+one admission that calls it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from app.auth.apikeys import KeyRegistry
 from app.auth.jwt_tokens import ISSUER, JwtCodec, looks_like_jwt
 from app.auth.principal import PATTERN_RE, PERMISSIONS, Principal
 from app.auth.tickets import TICKET_PREFIX, TicketBook
-from app.errors import Forbidden, Unauthorized
+from app.errors import Unauthorized
 
 ADMIN = Principal(id="admin", kind="admin", permissions=frozenset({"admin"}))
 
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Where a credential is presented from."""
-
-    client_ip: str | None = None
-    origin: str | None = None
-    stream: bool = False  # SSE or WebSocket: tickets are accepted
 
 
 class Authenticator:
@@ -48,19 +38,12 @@ class Authenticator:
         self.jwt = jwt_codec
         self.tickets = tickets
 
-    def authenticate(self, token: str | None, caller: Caller | None = None) -> Principal:
-        caller = caller or Caller()
-        if not token:
-            raise Unauthorized("a credential is required: Authorization: Bearer <token>")
-        principal = self._identify(token, caller)
-        check_network(principal, caller)
-        return principal
-
-    def _identify(self, token: str, caller: Caller) -> Principal:
+    def authenticate(self, token: str, *, stream: bool) -> Principal:
+        """The principal of `token`; `stream`: SSE or WebSocket, where tickets are accepted."""
         if hmac.compare_digest(_digest(token), self._admin_digest):
             return ADMIN
         if token.startswith(TICKET_PREFIX):
-            if not caller.stream:
+            if not stream:
                 raise Unauthorized("tickets are accepted only as ?ticket= on SSE and WebSocket")
             principal = self.tickets.redeem(token)
             if principal is None:
@@ -128,28 +111,6 @@ class Authenticator:
         if not principal.within(key.principal()):
             raise Unauthorized("the token is wider than its key's current rights; mint a new one")
         return principal
-
-
-def check_network(principal: Principal, caller: Caller) -> None:
-    if principal.allowed_ips:
-        address = _address(caller.client_ip)
-        if address is None or not any(address in net for net in principal.allowed_ips):
-            raise Forbidden("this credential may not be used from this address")
-    origin = caller.origin.lower() if caller.origin is not None else None
-    if principal.allowed_origins and origin is not None and origin not in principal.allowed_origins:
-        raise Forbidden("this credential may not be used from this origin")
-
-
-def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    if ip is None:
-        return None
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
 
 
 def _strings(value: Any) -> list[str]:

@@ -2,7 +2,8 @@
 
 A JWT minted by a key shares that key's budget, so minting tokens does not
 multiply it. The in-memory storage serves one process; the cluster mode
-gives `limits` a Redis storage instead.
+gives `limits` a Redis storage instead. Called by the admission gate
+(`app/auth/gate.py`) only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ if TYPE_CHECKING:
     from limits import RateLimitItem
     from limits.storage import Storage
     from limits.strategies import MovingWindowRateLimiter
+
+
+def budget_of(principal: Principal) -> str:
+    """Whose budget a principal spends (requests and connections): the API key behind
+    it, tokens minted by a key included; else the subject itself."""
+    return principal.key_id or principal.log_id
 
 
 class RateLimiter:
@@ -57,7 +64,7 @@ class RateLimiter:
 
     def check(self, principal: Principal) -> None:
         if principal.rate_limit_per_s:
-            self._hit(principal.rate_limit_per_s, "key", principal.key_id or principal.id)
+            self._hit(principal.rate_limit_per_s, "key", budget_of(principal))
 
     def check_address(self, client_ip: str | None) -> None:
         if self._per_ip and client_ip:
