@@ -63,7 +63,9 @@ def _bounds(base: bytes, bounds: KeyRange, after: str | None, reverse: bool) -> 
     return lower, upper
 
 
-def read_range(db: plyvel.DB, query: RangeQuery) -> Page:
+def read_range(db: plyvel.DB, query: RangeQuery, max_bytes: int) -> Page:
+    """One page: up to `query.limit` documents, ending early (with a cursor) before
+    its envelopes pass `max_bytes`; it always holds at least one."""
     base = keys.doc_prefix(query.collection)
     lower, upper = _bounds(base, query.bounds, query.after, query.reverse)
     snapshot = db.snapshot()
@@ -85,6 +87,7 @@ def read_range(db: plyvel.DB, query: RangeQuery) -> Page:
         )
         now = now_ms()
         items: list[bytes] = []
+        size = 0
         last_dbkey = b""
         more = False
         # The loop runs once per document of the page: keep it to slicing bytes.
@@ -97,13 +100,18 @@ def read_range(db: plyvel.DB, query: RangeQuery) -> Page:
                 break
             if record_expired(raw, now):
                 continue
-            last_dbkey = dbkey
             if keys_only:
                 envelope = orjson.loads(raw[HEADER_SIZE:])
                 del envelope["value"]
-                items.append(orjson.dumps(envelope))
+                item = orjson.dumps(envelope)
             else:
-                items.append(raw[HEADER_SIZE:])
+                item = raw[HEADER_SIZE:]
+            size += len(item)
+            if size > max_bytes and items:
+                more = True
+                break
+            last_dbkey = dbkey
+            items.append(item)
         iterator.close()
         last_key = None
         if more:
@@ -195,8 +203,10 @@ def read_snapshot_page(
     can_read: ReadCheck,
     after: bytes | None,
     limit: int,
+    max_bytes: int,
 ) -> tuple[list[bytes], bytes | None]:
-    """Up to `limit` live documents matching `flt`, after LevelDB key `after`.
+    """Up to `limit` live documents matching `flt`, after LevelDB key `after`, ending
+    early before their envelopes pass `max_bytes` (a page holds at least one).
 
     Returns the envelopes and the LevelDB key to continue after (None: done).
     """
@@ -214,13 +224,13 @@ def read_snapshot_page(
     if after is not None:
         start, include_start = after, False
     items: list[bytes] = []
+    size = 0
     now = now_ms()
     iterator = snapshot.iterator(
         start=start, stop=stop, include_start=include_start, include_stop=include_stop
     )
     last: bytes | None = None
     for dbkey, raw in iterator:
-        last = dbkey
         if flt.collection == "*":
             cut = dbkey.index(b"\x00", 1)  # names never contain NUL
             collection = dbkey[1:cut].decode("utf-8")
@@ -232,6 +242,10 @@ def read_snapshot_page(
         record = decode_record(raw)
         if record.expired(now):
             continue
+        size += len(record.envelope)
+        if size > max_bytes and items:
+            break  # this document starts the next page
+        last = dbkey
         items.append(record.envelope)
         if len(items) == limit:
             break

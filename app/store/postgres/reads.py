@@ -115,7 +115,12 @@ def _without_value(envelope: bytes) -> bytes:
     return orjson.dumps(decoded)
 
 
-async def read_range(pool: asyncpg.Pool, query: RangeQuery) -> Page:
+async def read_range(pool: asyncpg.Pool, query: RangeQuery, max_bytes: int) -> Page:
+    """One page, ending early (with a cursor) before its envelopes pass `max_bytes`.
+
+    The byte bound is applied in the statement (a running sum of envelope sizes), so
+    rows past it never leave PostgreSQL: only their keys do, to tell there is more.
+    """
     lower, upper = key_bounds(query.bounds, query.after, query.reverse)
     sql = Sql(query.collection)
     sql.add("collection = $1")
@@ -125,18 +130,26 @@ async def read_range(pool: asyncpg.Pool, query: RangeQuery) -> Page:
     if _empty(lower, upper):
         sql.add("false")
     limit = sql.arg(query.limit + 1)
+    most = sql.arg(max_bytes)
     # One statement, one snapshot: the page and the head it is consistent with.
     rows = await pool.fetch(
         f"""SELECT m.seq, p.key, p.envelope FROM ls_meta m
-        LEFT JOIN LATERAL (SELECT key, envelope FROM ls_docs WHERE {sql.clause}
-                           ORDER BY key {order} LIMIT {limit}) p ON true
+        LEFT JOIN LATERAL (
+            SELECT key, CASE WHEN n = 1 OR total <= {most} THEN envelope END AS envelope
+            FROM (SELECT key, envelope, row_number() OVER w AS n,
+                         sum(octet_length(envelope)) OVER w AS total
+                  FROM ls_docs WHERE {sql.clause}
+                  WINDOW w AS (ORDER BY key {order})
+                  ORDER BY key {order} LIMIT {limit}) q) p ON true
         WHERE m.id = 1 ORDER BY p.key {order}""",  # noqa: S608 - only placeholders are spliced
         *sql.params,
     )
     head = int(rows[0]["seq"])
     found = [row for row in rows if row["key"] is not None]
-    more = len(found) > query.limit
-    found = found[: query.limit]
+    # The running sum only grows, so the rows that fit are a prefix.
+    fitting = [row for row in found[: query.limit] if row["envelope"] is not None]
+    more = len(found) > len(fitting)
+    found = fitting
     items = [
         _without_value(bytes(row["envelope"])) if query.keys_only else bytes(row["envelope"])
         for row in found
@@ -197,7 +210,7 @@ async def _scan_log(
 
 
 async def snapshot_pages(
-    pool: asyncpg.Pool, flt: ChangeFilter, can_read: ReadCheck, page_size: int
+    pool: asyncpg.Pool, flt: ChangeFilter, can_read: ReadCheck, page_size: int, max_bytes: int
 ) -> AsyncIterator[tuple[list[bytes], int, bool]]:
     """Pages of the live documents matching `flt`, all from one snapshot."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
@@ -217,16 +230,21 @@ async def snapshot_pages(
             "ORDER BY collection, key"
         )
         items: list[bytes] = []
+        size = 0
         pending: bytes | None = None  # one item read ahead: is there more after a full page?
-        async for row in conn.cursor(statement, *sql.params, prefetch=page_size):
+        # Rows arrive `prefetch` at a time: few enough that big documents stay a few MB.
+        async for row in conn.cursor(statement, *sql.params, prefetch=min(page_size, 64)):
             if can_read is not None and flt.collection == "*" and not can_read(row["collection"]):
                 continue
             if pending is not None:
                 items.append(pending)
+                size += len(pending)
             pending = bytes(row["envelope"])
-            if len(items) == page_size:
+            # A page ends at `page_size` items or before `pending` would take it past
+            # `max_bytes`; it always holds at least one.
+            if len(items) == page_size or (items and size + len(pending) > max_bytes):
                 yield items, head, False
-                items = []
+                items, size = [], 0
         if pending is not None:
             items.append(pending)
         yield items, head, True
