@@ -151,15 +151,16 @@ console-check: js-build
 	  (echo "$(CONSOLE_BUNDLE) differs from a fresh build: run 'make console-bundle' and commit" && \
 	   exit 1)
 
-# Debian's chromium for the browser test (never a downloaded browser): installed when
-# missing and running as root; otherwise that test skips (and fails where CI=true).
+# Debian's chromium for the browser test (never a downloaded browser) and strace for the
+# durability test: installed when missing and running as root; otherwise those tests
+# skip (and fail where CI=true).
 browser:
-	@if [ -x "$(CHROMIUM)" ]; then :; \
+	@if [ -x "$(CHROMIUM)" ] && command -v strace >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing chromium (Debian) for the browser test"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  echo "installing chromium and strace (Debian) for the browser and durability tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium strace >/dev/null; \
 	else \
-	  echo "chromium is missing and this is not root: the browser test will skip (CI=true: fail)"; \
+	  echo "chromium or strace is missing and this is not root: their tests will skip (CI=true: fail)"; \
 	fi
 
 sdk-deps: $(SDK_PY_STAMP) $(TOOLS_STAMP) js-build browser

@@ -80,6 +80,7 @@ def open_store(settings: Settings) -> Store:
             retention=Retention(settings.retention_changes, settings.retention_seconds),
             max_group=settings.max_group_size,
             max_value_bytes=settings.max_value_bytes,
+            max_txn_bytes=settings.max_txn_bytes,
             maintenance_interval_s=settings.maintenance_interval_s,
             pool_size=settings.pg_pool_size,
             lock=settings.pg_seq_lock,
@@ -90,6 +91,7 @@ def open_store(settings: Settings) -> Store:
         retention=Retention(settings.retention_changes, settings.retention_seconds),
         max_group=settings.max_group_size,
         max_value_bytes=settings.max_value_bytes,
+        max_txn_bytes=settings.max_txn_bytes,
         maintenance_interval_s=settings.maintenance_interval_s,
     )
 

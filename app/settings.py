@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     access_log: bool = True
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     max_value_bytes: int = Field(default=1024 * 1024, ge=16)
+    # The most bytes of documents and changes one write may produce (413 past it) and
+    # one page of a range read or snapshot may hold (it ends early, with a cursor).
+    max_txn_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
     max_json_depth: int = Field(default=64, ge=1, le=512)
     ws_queue_limit: int = Field(default=10_000, ge=1)
     # Connection caps (app/auth/gate.py): WebSockets and SSE streams together, each

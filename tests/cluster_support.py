@@ -37,6 +37,7 @@ BOTH_STORES = {
     "test_ttl",
     "test_concurrency",
     "test_resume",
+    "test_limits",
 }
 T = TypeVar("T")
 

@@ -73,7 +73,9 @@ async def get_changes(
         try:
             batch = await store.changes(flt, start, limit, can_read)
             remaining = deadline - time.monotonic()
-            if batch.changes or remaining <= 0 or notifier.closed:
+            # A read that stopped short of the head (its scan budget) answers at once.
+            done = batch.changes or batch.last_seq < batch.head_seq
+            if done or remaining <= 0 or notifier.closed:
                 return Response(changes_body(batch, store.epoch), media_type="application/json")
             # Nothing matched up to the head: the next read can start there.
             start = batch.last_seq

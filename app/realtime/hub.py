@@ -144,7 +144,7 @@ class Hub:
                     change = EncodedChange(seq_of(data), data)
                     await outbox.put(sub.frame(change), change.seq)
                 start = batch.last_seq
-                if len(batch.changes) < REPLAY_PAGE:
+                if batch.last_seq >= batch.head_seq:  # a read may stop early: see reads.py
                     if sub.buffer_overflowed:
                         # Live changes outran the buffer: read them from the log instead.
                         sub.buffer, sub.buffer_overflowed = [], False

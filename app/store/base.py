@@ -14,6 +14,9 @@ from app.store.records import DocRecord
 from app.store.types import Change, ChangeBatch, ChangeFilter, Page, RangeQuery, TxResult, WriteOp
 
 CommitListener = Callable[[Sequence[Change]], None]
+# The most bytes of envelopes and change records one transaction may produce, and of
+# envelopes one read page may hold (the default of LEVELSTREAM_MAX_TXN_BYTES).
+DEFAULT_MAX_TXN_BYTES = 16 * 1024 * 1024
 # Decides whether a caller may read a collection; None means "everything".
 ReadCheck = Callable[[str], bool] | None
 

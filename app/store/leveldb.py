@@ -22,7 +22,7 @@ import plyvel
 
 from app.errors import Unavailable
 from app.store import keys
-from app.store.base import CommitListener, ReadCheck, Store
+from app.store.base import DEFAULT_MAX_TXN_BYTES, CommitListener, ReadCheck, Store
 from app.store.maintenance import Retention, import_record, sweep_candidates, trim_log
 from app.store.reads import read_changes, read_range, read_snapshot_page
 from app.store.records import DocRecord, decode_record, now_ms
@@ -47,6 +47,7 @@ class LevelStore(Store):
         retention: Retention | None = None,
         max_group: int = 1024,
         max_value_bytes: int = 1024 * 1024,
+        max_txn_bytes: int = DEFAULT_MAX_TXN_BYTES,
         maintenance_interval_s: float = 1.0,
     ) -> None:
         self.path = path
@@ -54,6 +55,7 @@ class LevelStore(Store):
         self._retention = retention or Retention()
         self._max_group = max_group
         self._max_value_bytes = max_value_bytes
+        self._max_txn_bytes = max_txn_bytes
         self._interval = maintenance_interval_s
         path.mkdir(parents=True, exist_ok=True)
         try:
@@ -107,6 +109,7 @@ class LevelStore(Store):
             sync=self._sync,
             max_group=self._max_group,
             max_value_bytes=self._max_value_bytes,
+            max_txn_bytes=self._max_txn_bytes,
             head_seq=self._meta_seq("head"),
             auto_id=self._meta_seq("auto_id"),
         )
@@ -193,8 +196,8 @@ class LevelStore(Store):
             # to a reader thread cost more than the read itself.
             if self._closed:
                 raise Unavailable("the store is closed")
-            return read_range(self.db, query)
-        page: Page = await self._in_thread(read_range, self.db, query)
+            return read_range(self.db, query, self._max_txn_bytes)
+        page: Page = await self._in_thread(read_range, self.db, query, self._max_txn_bytes)
         return page
 
     async def collections(self) -> list[tuple[str, int]]:
@@ -226,7 +229,13 @@ class LevelStore(Store):
             after: bytes | None = None
             while True:
                 items, after = await self._in_thread(
-                    read_snapshot_page, snapshot, flt, can_read, after, page_size
+                    read_snapshot_page,
+                    snapshot,
+                    flt,
+                    can_read,
+                    after,
+                    page_size,
+                    self._max_txn_bytes,
                 )
                 yield items, head, after is None
                 if after is None:

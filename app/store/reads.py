@@ -7,6 +7,9 @@ another collection or into the internal namespaces.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterator
+
 import orjson
 import plyvel
 
@@ -63,7 +66,9 @@ def _bounds(base: bytes, bounds: KeyRange, after: str | None, reverse: bool) -> 
     return lower, upper
 
 
-def read_range(db: plyvel.DB, query: RangeQuery) -> Page:
+def read_range(db: plyvel.DB, query: RangeQuery, max_bytes: int) -> Page:
+    """One page: up to `query.limit` documents, ending early (with a cursor) before
+    its envelopes pass `max_bytes`; it always holds at least one."""
     base = keys.doc_prefix(query.collection)
     lower, upper = _bounds(base, query.bounds, query.after, query.reverse)
     snapshot = db.snapshot()
@@ -85,6 +90,7 @@ def read_range(db: plyvel.DB, query: RangeQuery) -> Page:
         )
         now = now_ms()
         items: list[bytes] = []
+        size = 0
         last_dbkey = b""
         more = False
         # The loop runs once per document of the page: keep it to slicing bytes.
@@ -97,13 +103,18 @@ def read_range(db: plyvel.DB, query: RangeQuery) -> Page:
                 break
             if record_expired(raw, now):
                 continue
-            last_dbkey = dbkey
             if keys_only:
                 envelope = orjson.loads(raw[HEADER_SIZE:])
                 del envelope["value"]
-                items.append(orjson.dumps(envelope))
+                item = orjson.dumps(envelope)
             else:
-                items.append(raw[HEADER_SIZE:])
+                item = raw[HEADER_SIZE:]
+            size += len(item)
+            if size > max_bytes and items:
+                more = True
+                break
+            last_dbkey = dbkey
+            items.append(item)
         iterator.close()
         last_key = None
         if more:
@@ -113,8 +124,23 @@ def read_range(db: plyvel.DB, query: RangeQuery) -> Page:
         snapshot.close()
 
 
+# The most change-log entries one change read examines. A read whose matches are
+# sparse (a caller that may read few of the collections in a long log, a key
+# filter) stops there and reports how far it got in `last_seq`: the caller goes
+# on from there, with no gap and no duplicate. ~20k entries is ~80 ms here.
+SCAN_BUDGET = 20_000
+# A caller that may read at most this many collections walks their log indexes
+# (merged by seq) instead of the whole log, so other collections cost nothing.
+INDEX_WALK_MAX = 64
+
+
 def read_changes(
-    db: plyvel.DB, flt: ChangeFilter, since: int, limit: int, can_read: ReadCheck
+    db: plyvel.DB,
+    flt: ChangeFilter,
+    since: int,
+    limit: int,
+    can_read: ReadCheck,
+    budget: int = SCAN_BUDGET,
 ) -> ChangeBatch:
     snapshot = db.snapshot()
     try:
@@ -128,37 +154,94 @@ def read_changes(
             )
         if since < oldest - 1:
             raise HistoryCompacted(oldest)
-        if flt.collection == "*":
-            changes = _scan_log(snapshot, flt, since, head, limit, can_read)
-        elif can_read is not None and not can_read(flt.collection):
-            changes = []
+        changes: list[bytes] = []
+        last = head
+        if since >= head:
+            pass
+        elif flt.collection != "*":
+            if can_read is None or can_read(flt.collection):
+                changes, last = _walk_indexes(
+                    snapshot, [flt.collection], flt, since, head, limit, budget
+                )
         else:
-            changes = _scan_collection(snapshot, flt, since, head, limit)
-        last = orjson.loads(changes[-1])["seq"] if len(changes) == limit else head
+            readable = _readable_collections(snapshot, can_read, budget)
+            if readable is not None:
+                changes, last = _walk_indexes(snapshot, readable, flt, since, head, limit, budget)
+            else:
+                changes, last = _scan_log(snapshot, flt, since, head, limit, can_read, budget)
         return ChangeBatch(changes, last, head)
     finally:
         snapshot.close()
 
 
-def _scan_collection(
-    snapshot: plyvel.Snapshot, flt: ChangeFilter, since: int, head: int, limit: int
-) -> list[bytes]:
-    """Walk the collection's log index, so other collections' changes cost nothing."""
-    out: list[bytes] = []
-    if since >= head:
-        return out
+def _readable_collections(
+    snapshot: plyvel.Snapshot, can_read: ReadCheck, budget: int
+) -> list[str] | None:
+    """The collections `can_read` allows, if few (at most INDEX_WALK_MAX) and cheap to
+    find: every collection ever written has a count entry, so this lists every
+    collection the log can name. None: walk the log itself."""
+    if can_read is None:
+        return None
+    readable: list[str] = []
+    iterator = snapshot.iterator(prefix=keys.COUNT, include_value=False)
+    try:
+        for examined, dbkey in enumerate(iterator):
+            if examined >= budget:
+                return None
+            name = keys.unescape(dbkey[1:]).decode("utf-8")
+            if can_read(name):
+                readable.append(name)
+                if len(readable) > INDEX_WALK_MAX:
+                    return None
+    finally:
+        iterator.close()
+    return readable
+
+
+def _walk_indexes(
+    snapshot: plyvel.Snapshot,
+    collections: list[str],
+    flt: ChangeFilter,
+    since: int,
+    head: int,
+    limit: int,
+    budget: int,
+) -> tuple[list[bytes], int]:
+    """Changes of `collections` after `since`, merged by seq from their log indexes.
+
+    Returns them and the seq up to which the log was examined (the last change at
+    `limit`, the last entry looked at when the budget ran out, else `head`).
+    """
+    iterators = [
+        snapshot.iterator(
+            start=keys.log_index_key(name, since + 1), stop=keys.log_index_key(name, head + 1)
+        )
+        for name in collections
+    ]
+
+    def entries(name: str, iterator: plyvel.Iterator) -> Iterator[tuple[int, str, bytes]]:
+        for dbkey, key in iterator:
+            yield keys.seq_from(dbkey[-8:]), name, key
+
     unfiltered = flt.key is None and flt.bounds is None
-    iterator = snapshot.iterator(
-        start=keys.log_index_key(flt.collection, since + 1),
-        stop=keys.log_index_key(flt.collection, head + 1),
-    )
-    for dbkey, key in iterator:
-        if unfiltered or flt.matches(flt.collection, key.decode("utf-8")):
-            out.append(snapshot.get(keys.log_key(keys.seq_from(dbkey[-8:]))))
-            if len(out) == limit:
+    out: list[bytes] = []
+    last = head
+    try:
+        walks = [entries(n, it) for n, it in zip(collections, iterators, strict=True)]
+        merged = heapq.merge(*walks)
+        for examined, (seq, name, key) in enumerate(merged, 1):
+            if unfiltered or flt.matches(name, key.decode("utf-8")):
+                out.append(snapshot.get(keys.log_key(seq)))
+                if len(out) == limit:
+                    last = seq
+                    break
+            if examined >= budget:
+                last = seq
                 break
-    iterator.close()
-    return out
+    finally:
+        for iterator in iterators:
+            iterator.close()
+    return out, last
 
 
 def _scan_log(
@@ -168,25 +251,31 @@ def _scan_log(
     head: int,
     limit: int,
     can_read: ReadCheck,
-) -> list[bytes]:
+    budget: int,
+) -> tuple[list[bytes], int]:
+    """Changes after `since` from the log itself, up to `budget` entries examined;
+    returns them and how far the log was examined (as `_walk_indexes`)."""
     out: list[bytes] = []
-    if since >= head:
-        return out
+    last = head
     unfiltered = flt.key is None and flt.bounds is None and can_read is None
     iterator = snapshot.iterator(start=keys.log_key(since + 1), stop=keys.log_key(head + 1))
-    for _, data in iterator:
-        if not unfiltered:
+    for examined, (dbkey, data) in enumerate(iterator, 1):
+        if unfiltered:
+            matched = True
+        else:
             change = orjson.loads(data)
             collection, key = change["collection"], change["key"]
-            if can_read is not None and not can_read(collection):
-                continue
-            if not flt.matches(collection, key):
-                continue
-        out.append(data)
-        if len(out) == limit:
+            matched = (can_read is None or can_read(collection)) and flt.matches(collection, key)
+        if matched:
+            out.append(data)
+            if len(out) == limit:
+                last = keys.seq_from(dbkey[1:])
+                break
+        if examined >= budget:
+            last = keys.seq_from(dbkey[1:])
             break
     iterator.close()
-    return out
+    return out, last
 
 
 def read_snapshot_page(
@@ -195,8 +284,10 @@ def read_snapshot_page(
     can_read: ReadCheck,
     after: bytes | None,
     limit: int,
+    max_bytes: int,
 ) -> tuple[list[bytes], bytes | None]:
-    """Up to `limit` live documents matching `flt`, after LevelDB key `after`.
+    """Up to `limit` live documents matching `flt`, after LevelDB key `after`, ending
+    early before their envelopes pass `max_bytes` (a page holds at least one).
 
     Returns the envelopes and the LevelDB key to continue after (None: done).
     """
@@ -214,13 +305,13 @@ def read_snapshot_page(
     if after is not None:
         start, include_start = after, False
     items: list[bytes] = []
+    size = 0
     now = now_ms()
     iterator = snapshot.iterator(
         start=start, stop=stop, include_start=include_start, include_stop=include_stop
     )
     last: bytes | None = None
     for dbkey, raw in iterator:
-        last = dbkey
         if flt.collection == "*":
             cut = dbkey.index(b"\x00", 1)  # names never contain NUL
             collection = dbkey[1:cut].decode("utf-8")
@@ -232,6 +323,10 @@ def read_snapshot_page(
         record = decode_record(raw)
         if record.expired(now):
             continue
+        size += len(record.envelope)
+        if size > max_bytes and items:
+            break  # this document starts the next page
+        last = dbkey
         items.append(record.envelope)
         if len(items) == limit:
             break

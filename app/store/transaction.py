@@ -4,6 +4,12 @@ A `Transaction` reads through its own writes, then the group's (`TxState`),
 then the database, so it sees everything committed or about to be committed
 before it. It raises on the first failing op, and the writer then drops it
 whole: all or nothing.
+
+It also counts the bytes it produces (result envelopes and change records):
+a transaction over `max_txn_bytes` fails with 413 at the op that crosses the
+line, before the next op runs. This is the one place that bound is enforced,
+for every way in (REST, batch, WebSocket) and both stores: without it a
+73 KB batch of 1000 patches of one 1 MB document made a gigabyte.
 """
 
 from __future__ import annotations
@@ -61,9 +67,11 @@ class TxState:
 
 
 class Transaction:
-    def __init__(self, state: TxState, max_value_bytes: int) -> None:
+    def __init__(self, state: TxState, max_value_bytes: int, max_txn_bytes: int) -> None:
         self.state = state
         self.max_value_bytes = max_value_bytes
+        self.max_txn_bytes = max_txn_bytes
+        self.produced = 0  # bytes of result envelopes and change records so far
         self.seq = state.seq
         self.auto_id = state.auto_id
         self.writes: dict[bytes, bytes | None] = {}
@@ -100,6 +108,16 @@ class Transaction:
             return None
         record = decode_record(raw)
         return None if record.expired(self.now) else record
+
+    def _produce(self, size: int) -> None:
+        """Count `size` more bytes of output; refuse the transaction past the limit."""
+        self.produced += size
+        if self.produced > self.max_txn_bytes:
+            raise PayloadTooLarge(
+                f"the transaction's results and changes exceed {self.max_txn_bytes} bytes "
+                "(LEVELSTREAM_MAX_TXN_BYTES); nothing was written",
+                limit=self.max_txn_bytes,
+            )
 
     def _add_count(self, collection: str, delta: int) -> None:
         current = self.counts.get(collection)
@@ -182,6 +200,7 @@ class Transaction:
         envelope = envelope_json(
             op.collection, op.key, value_json, seq, created_ms, self.now, expires_ms
         )
+        self._produce(len(envelope))
         self.writes[dbkey] = DocRecord(seq, created_ms, expires_ms, envelope).encode()
         if stored is not None and stored.expires_ms:
             self.writes[keys.ttl_key(stored.expires_ms, op.collection, key)] = None
@@ -235,6 +254,7 @@ class Transaction:
         reason: str | None,
     ) -> None:
         data = change_json(seq, op, collection, key_str, value_json, prev_rev, self.now, reason)
+        self._produce(len(data))
         self.writes[keys.log_key(seq)] = data
         self.writes[keys.log_index_key(collection, seq)] = key
         self.changes.append(Change(seq, collection, key_str, op, data))

@@ -63,6 +63,7 @@ class Writer:
         sync: bool,
         max_group: int,
         max_value_bytes: int,
+        max_txn_bytes: int,
         head_seq: int,
         auto_id: int,
     ) -> None:
@@ -71,6 +72,7 @@ class Writer:
         self._sync = sync
         self._max_group = max_group
         self._max_value_bytes = max_value_bytes
+        self._max_txn_bytes = max_txn_bytes
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._listeners: list[CommitListener] = []
         self._counts: dict[str, int] = {}
@@ -146,7 +148,7 @@ class Writer:
                 maintenance.append(job)
                 continue
             assert job.ops is not None
-            tx = Transaction(state, self._max_value_bytes)
+            tx = Transaction(state, self._max_value_bytes, self._max_txn_bytes)
             try:
                 results = tx.apply(job.ops)
             except LevelstreamError as exc:

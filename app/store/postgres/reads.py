@@ -9,7 +9,7 @@ input can move a scan into another collection.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -18,6 +18,7 @@ import orjson
 from app.errors import BadRequest, HistoryCompacted
 from app.store import keys
 from app.store.base import ReadCheck
+from app.store.reads import INDEX_WALK_MAX, SCAN_BUDGET
 from app.store.records import now_ms
 from app.store.types import ChangeBatch, ChangeFilter, KeyRange, Page, RangeQuery
 
@@ -115,7 +116,12 @@ def _without_value(envelope: bytes) -> bytes:
     return orjson.dumps(decoded)
 
 
-async def read_range(pool: asyncpg.Pool, query: RangeQuery) -> Page:
+async def read_range(pool: asyncpg.Pool, query: RangeQuery, max_bytes: int) -> Page:
+    """One page, ending early (with a cursor) before its envelopes pass `max_bytes`.
+
+    The byte bound is applied in the statement (a running sum of envelope sizes), so
+    rows past it never leave PostgreSQL: only their keys do, to tell there is more.
+    """
     lower, upper = key_bounds(query.bounds, query.after, query.reverse)
     sql = Sql(query.collection)
     sql.add("collection = $1")
@@ -125,18 +131,26 @@ async def read_range(pool: asyncpg.Pool, query: RangeQuery) -> Page:
     if _empty(lower, upper):
         sql.add("false")
     limit = sql.arg(query.limit + 1)
+    most = sql.arg(max_bytes)
     # One statement, one snapshot: the page and the head it is consistent with.
     rows = await pool.fetch(
         f"""SELECT m.seq, p.key, p.envelope FROM ls_meta m
-        LEFT JOIN LATERAL (SELECT key, envelope FROM ls_docs WHERE {sql.clause}
-                           ORDER BY key {order} LIMIT {limit}) p ON true
+        LEFT JOIN LATERAL (
+            SELECT key, CASE WHEN n = 1 OR total <= {most} THEN envelope END AS envelope
+            FROM (SELECT key, envelope, row_number() OVER w AS n,
+                         sum(octet_length(envelope)) OVER w AS total
+                  FROM ls_docs WHERE {sql.clause}
+                  WINDOW w AS (ORDER BY key {order})
+                  ORDER BY key {order} LIMIT {limit}) q) p ON true
         WHERE m.id = 1 ORDER BY p.key {order}""",  # noqa: S608 - only placeholders are spliced
         *sql.params,
     )
     head = int(rows[0]["seq"])
     found = [row for row in rows if row["key"] is not None]
-    more = len(found) > query.limit
-    found = found[: query.limit]
+    # The running sum only grows, so the rows that fit are a prefix.
+    fitting = [row for row in found[: query.limit] if row["envelope"] is not None]
+    more = len(found) > len(fitting)
+    found = fitting
     items = [
         _without_value(bytes(row["envelope"])) if query.keys_only else bytes(row["envelope"])
         for row in found
@@ -146,7 +160,12 @@ async def read_range(pool: asyncpg.Pool, query: RangeQuery) -> Page:
 
 
 async def read_changes(
-    pool: asyncpg.Pool, flt: ChangeFilter, since: int, limit: int, can_read: ReadCheck
+    pool: asyncpg.Pool,
+    flt: ChangeFilter,
+    since: int,
+    limit: int,
+    can_read: ReadCheck,
+    budget: int = SCAN_BUDGET,
 ) -> ChangeBatch:
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         row = await conn.fetchrow(
@@ -162,10 +181,64 @@ async def read_changes(
         if since < oldest - 1:
             raise HistoryCompacted(oldest)
         changes: list[bytes] = []
-        if since < head and (flt.collection == "*" or can_read is None or can_read(flt.collection)):
-            changes = await _scan_log(conn, flt, since, head, limit, can_read)
-        last = orjson.loads(changes[-1])["seq"] if len(changes) == limit else head
+        last = head
+        if since >= head:
+            pass
+        elif flt.collection != "*" or can_read is None:
+            if can_read is None or can_read(flt.collection):
+                changes = await _select_log(conn, flt, since, head, limit)
+                if len(changes) == limit:
+                    last = orjson.loads(changes[-1])["seq"]
+        else:
+            readable = await _readable_collections(conn, can_read, budget)
+            if readable is not None:
+                changes = await _select_log(conn, flt, since, head, limit, readable)
+                if len(changes) == limit:
+                    last = orjson.loads(changes[-1])["seq"]
+            else:
+                changes, last = await _scan_log(conn, flt, since, head, limit, can_read, budget)
         return ChangeBatch(changes, last, head)
+
+
+async def _readable_collections(
+    conn: asyncpg.Connection, can_read: Callable[[str], bool], budget: int
+) -> list[str] | None:
+    """The collections `can_read` allows, if few (at most INDEX_WALK_MAX) and cheap to
+    find (every collection ever written has a count row). None: scan the log."""
+    rows = await conn.fetch("SELECT collection FROM ls_counts LIMIT $1", budget + 1)
+    if len(rows) > budget:
+        return None
+    readable = [row[0] for row in rows if can_read(row[0])]
+    return readable if len(readable) <= INDEX_WALK_MAX else None
+
+
+async def _select_log(
+    conn: asyncpg.Connection,
+    flt: ChangeFilter,
+    since: int,
+    head: int,
+    limit: int,
+    collections: list[str] | None = None,
+) -> list[bytes]:
+    """Matching changes, filtered by PostgreSQL: of `flt.collection`, of `collections`
+    (each walked on its (collection, seq) index, then merged), or of every one."""
+    sql = Sql(since, head)
+    sql.add("seq > $1 AND seq <= $2")
+    if collections is None and flt.collection != "*":
+        sql.add(f"collection = {sql.arg(flt.collection)}")
+    sql.key_filter(flt)
+    count = sql.arg(limit)
+    if collections is None:
+        statement = f"SELECT data FROM ls_changes WHERE {sql.clause} ORDER BY seq LIMIT {count}"  # noqa: S608
+    else:
+        names = sql.arg(collections)
+        statement = (
+            f"SELECT c.data FROM unnest({names}::text[]) AS n(name) CROSS JOIN LATERAL "  # noqa: S608
+            f"(SELECT seq, data FROM ls_changes WHERE collection = n.name AND {sql.clause} "
+            f"ORDER BY seq LIMIT {count}) c ORDER BY c.seq LIMIT {count}"
+        )
+    rows = await conn.fetch(statement, *sql.params)
+    return [bytes(row["data"]) for row in rows]
 
 
 async def _scan_log(
@@ -174,30 +247,40 @@ async def _scan_log(
     since: int,
     head: int,
     limit: int,
-    can_read: ReadCheck,
-) -> list[bytes]:
+    can_read: Callable[[str], bool],
+    budget: int,
+) -> tuple[list[bytes], int]:
+    """At most `budget` log entries after `since`, judged here by `can_read`; returns
+    the matches and how far the log was examined (as the embedded store does)."""
     sql = Sql(since, head)
     sql.add("seq > $1 AND seq <= $2")
-    if flt.collection != "*":
-        sql.add(f"collection = {sql.arg(flt.collection)}")
     sql.key_filter(flt)
-    filtered = flt.collection == "*" and can_read is not None
-    statement = f"SELECT collection, data FROM ls_changes WHERE {sql.clause} ORDER BY seq"  # noqa: S608
-    if not filtered:
-        rows = await conn.fetch(f"{statement} LIMIT {sql.arg(limit)}", *sql.params)
-        return [bytes(row["data"]) for row in rows]
-    assert can_read is not None
-    out: list[bytes] = []
-    async for row in conn.cursor(statement, *sql.params, prefetch=max(limit, 100)):
+    rows = await conn.fetch(
+        f"SELECT seq, collection FROM ls_changes WHERE {sql.clause} "  # noqa: S608
+        f"ORDER BY seq LIMIT {sql.arg(budget)}",
+        *sql.params,
+    )
+    wanted: list[int] = []
+    last = head
+    for row in rows:
         if can_read(row["collection"]):
-            out.append(bytes(row["data"]))
-            if len(out) == limit:
+            wanted.append(int(row["seq"]))
+            if len(wanted) == limit:
+                last = wanted[-1]
                 break
-    return out
+    else:
+        if len(rows) == budget:
+            last = int(rows[-1]["seq"])
+    if not wanted:
+        return [], last
+    data = await conn.fetch(
+        "SELECT data FROM ls_changes WHERE seq = ANY($1::int8[]) ORDER BY seq", wanted
+    )
+    return [bytes(row["data"]) for row in data], last
 
 
 async def snapshot_pages(
-    pool: asyncpg.Pool, flt: ChangeFilter, can_read: ReadCheck, page_size: int
+    pool: asyncpg.Pool, flt: ChangeFilter, can_read: ReadCheck, page_size: int, max_bytes: int
 ) -> AsyncIterator[tuple[list[bytes], int, bool]]:
     """Pages of the live documents matching `flt`, all from one snapshot."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
@@ -217,16 +300,21 @@ async def snapshot_pages(
             "ORDER BY collection, key"
         )
         items: list[bytes] = []
+        size = 0
         pending: bytes | None = None  # one item read ahead: is there more after a full page?
-        async for row in conn.cursor(statement, *sql.params, prefetch=page_size):
+        # Rows arrive `prefetch` at a time: few enough that big documents stay a few MB.
+        async for row in conn.cursor(statement, *sql.params, prefetch=min(page_size, 64)):
             if can_read is not None and flt.collection == "*" and not can_read(row["collection"]):
                 continue
             if pending is not None:
                 items.append(pending)
+                size += len(pending)
             pending = bytes(row["envelope"])
-            if len(items) == page_size:
+            # A page ends at `page_size` items or before `pending` would take it past
+            # `max_bytes`; it always holds at least one.
+            if len(items) == page_size or (items and size + len(pending) > max_bytes):
                 yield items, head, False
-                items = []
+                items, size = [], 0
         if pending is not None:
             items.append(pending)
         yield items, head, True

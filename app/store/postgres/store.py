@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 
 from app.errors import Unavailable
-from app.store.base import CommitListener, ReadCheck, Store
+from app.store.base import DEFAULT_MAX_TXN_BYTES, CommitListener, ReadCheck, Store
 from app.store.maintenance import Retention
 from app.store.postgres import maintenance, reads
 from app.store.postgres.feed import ChangeFeed
@@ -34,6 +34,7 @@ class PgStore(Store):
         retention: Retention | None = None,
         max_group: int = 1024,
         max_value_bytes: int = 1024 * 1024,
+        max_txn_bytes: int = DEFAULT_MAX_TXN_BYTES,
         maintenance_interval_s: float = 1.0,
         pool_size: int = 10,
         lock: LockMode = "row",
@@ -45,6 +46,7 @@ class PgStore(Store):
         self._retention = retention or Retention()
         self._max_group = max_group
         self._max_value_bytes = max_value_bytes
+        self._max_txn_bytes = max_txn_bytes
         self._interval = maintenance_interval_s
         self._pool_size = pool_size
         self._lock: LockMode = lock
@@ -99,6 +101,7 @@ class PgStore(Store):
             self._connect_writer,
             max_group=self._max_group,
             max_value_bytes=self._max_value_bytes,
+            max_txn_bytes=self._max_txn_bytes,
             lock=self._lock,
             offer=self._feed.offer,
             delivered=self._delivered,
@@ -192,7 +195,7 @@ class PgStore(Store):
         return None if record.expired(now_ms()) else record
 
     async def range(self, query: RangeQuery) -> Page:
-        return await reads.read_range(self.pool, query)
+        return await reads.read_range(self.pool, query, self._max_txn_bytes)
 
     async def collections(self) -> list[tuple[str, int]]:
         rows = await self.pool.fetch(
@@ -210,7 +213,9 @@ class PgStore(Store):
     ) -> AsyncIterator[tuple[list[bytes], int, bool]]:
         if self._snapshot_pool is None or self._closed:
             raise Unavailable("the store is closed")
-        async for page in reads.snapshot_pages(self._snapshot_pool, flt, can_read, page_size):
+        async for page in reads.snapshot_pages(
+            self._snapshot_pool, flt, can_read, page_size, self._max_txn_bytes
+        ):
             yield page
 
     async def oldest_seq(self) -> int:

@@ -161,6 +161,7 @@ class PgWriter:
         *,
         max_group: int,
         max_value_bytes: int,
+        max_txn_bytes: int,
         lock: LockMode,
         offer: Callable[[list[Change]], None],
         delivered: Callable[[int], Awaitable[None]],
@@ -168,6 +169,7 @@ class PgWriter:
         self._connect = connect
         self._max_group = max_group
         self._max_value_bytes = max_value_bytes
+        self._max_txn_bytes = max_txn_bytes
         self._lock_sql = LOCK_SQL[lock]
         self._offer = offer  # hands a committed group's changes to this node's feed
         self._delivered = delivered  # waits until the feed has delivered up to a seq
@@ -296,7 +298,7 @@ class PgWriter:
         state = TxState(fetched, counts, seq, auto_id)
         for job in group:
             for _attempt in range(100):
-                tx = Transaction(state, self._max_value_bytes)
+                tx = Transaction(state, self._max_value_bytes, self._max_txn_bytes)
                 try:
                     results = tx.apply(job.ops)
                 except Miss as miss:
