@@ -76,7 +76,9 @@ async def get_principal(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    return authenticate(request, token_from_headers(authorization, x_api_key), stream=False)
+    token = token_from_headers(authorization, x_api_key)
+    await request.app.state.authenticator.learn(token)
+    return authenticate(request, token, stream=False)
 
 
 async def get_stream_principal(
@@ -95,6 +97,7 @@ async def get_stream_principal(
 ) -> Principal:
     """Like `get_principal`, but streams also take `?token=` and `?ticket=`."""
     presented = ticket or token or token_from_headers(authorization, x_api_key)
+    await request.app.state.authenticator.learn(presented)
     return authenticate(request, presented, stream=True)
 
 

@@ -263,9 +263,10 @@ class LaneRequest:
     def app_state(self) -> Any:
         return self.scope["app"].state
 
-    def principal(self, token: str | None = None, *, stream: bool = False) -> Principal:
+    async def principal(self, token: str | None = None, *, stream: bool = False) -> Principal:
         if token is None:
             token = token_from_headers(self.header(b"authorization"), self.header(b"x-api-key"))
+        await self.app_state.authenticator.learn(token)
         state = self.scope.setdefault("state", {})
         origin = self.header(b"origin")
         return authenticate_scope(self.app_state, state, token, origin, stream=stream)
@@ -299,7 +300,7 @@ def _lane(scope: Scope) -> tuple[_Route, Answer] | None:
 async def respond_stream(request: LaneRequest, query: dict[str, Any]) -> Response:
     """`GET /v1/stream`, as `stream.stream` would answer it."""
     ticket, token = query.pop("ticket", None), query.pop("token", None)
-    principal = request.principal(ticket or token or None, stream=True)
+    principal = await request.principal(ticket or token or None, stream=True)
     params = stream.StreamParams(**query, last_event_id=request.header(b"last-event-id"))
     return await stream.open_stream(request.app_state, principal, params)
 
@@ -307,7 +308,7 @@ async def respond_stream(request: LaneRequest, query: dict[str, Any]) -> Respons
 async def respond(request: LaneRequest, *, found: Match) -> Response:
     """Run the lane's request through `doc_ops`, as the FastAPI routes would."""
     state: Any = request.app_state
-    principal = request.principal()
+    principal = await request.principal()
     store = state.store
     if found.key is None:
         assert found.params is not None

@@ -81,9 +81,9 @@ async def _first_frame_auth(websocket: WebSocket, authenticator: Authenticator) 
     if not isinstance(frame, dict) or frame.get("op") != "auth":
         raise BadRequest("the first frame must be {op: auth, token}")
     token = frame.get("token")
-    principal = authenticator.authenticate(
-        token if isinstance(token, str) else None, caller_of(websocket)
-    )
+    token = token if isinstance(token, str) else None
+    await authenticator.learn(token)
+    principal = authenticator.authenticate(token, caller_of(websocket))
     # Echo the frame's id in the reply, as for every other op.
     frame_id = frame.get("id")
     if isinstance(frame_id, str | int | float) and not isinstance(frame_id, bool):
@@ -147,6 +147,7 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None] | None
     principal: Principal | None = None
     if token:
         try:
+            await authenticator.learn(token)
             principal = authenticator.authenticate(token, caller_of(websocket))
         except Forbidden:
             # The key's own Origin or IP rules: refuse the handshake itself.

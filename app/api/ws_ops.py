@@ -119,9 +119,9 @@ class WsSession:
 
     async def op_auth(self, frame: dict[str, Any]) -> bytes:
         token = frame.get("token")
-        principal = self.authenticator.authenticate(
-            token if isinstance(token, str) else None, self.caller
-        )
+        token = token if isinstance(token, str) else None
+        await self.authenticator.learn(token)
+        principal = self.authenticator.authenticate(token, self.caller)
         current = self.connection.principal
         if (principal.kind, principal.id, principal.key_id) != (
             current.kind,

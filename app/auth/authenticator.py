@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.auth.apikeys import KeyRegistry
-from app.auth.jwt_tokens import ISSUER, JwtCodec, looks_like_jwt
+from app.auth.apikeys import KeyRegistry, split_token
+from app.auth.jwt_tokens import ISSUER, JwtCodec, looks_like_jwt, minting_key
 from app.auth.principal import PATTERN_RE, PERMISSIONS, Principal
 from app.auth.tickets import TICKET_PREFIX, TicketBook
 from app.errors import Forbidden, Unauthorized
@@ -47,6 +47,21 @@ class Authenticator:
         self.keys = keys
         self.jwt = jwt_codec
         self.tickets = tickets
+
+    async def learn(self, token: str | None) -> None:
+        """Call before `authenticate`: lets the registry look up a key it has not heard of.
+
+        A cluster node hears of a key created elsewhere by a bus event that can
+        come after the key's first use here; the shared store already holds it.
+        """
+        if not token:
+            return
+        parts = split_token(token)
+        key_id = parts[0] if parts is not None else None
+        if key_id is None and looks_like_jwt(token):
+            key_id = minting_key(token)
+        if key_id is not None and self.keys.unknown(key_id):
+            await self.keys.recall(key_id)
 
     def authenticate(self, token: str | None, caller: Caller | None = None) -> Principal:
         caller = caller or Caller()

@@ -129,5 +129,17 @@ class JwtCodec:
             raise Unauthorized("the token is not valid") from None
 
 
+def minting_key(token: str) -> str | None:
+    """The `lsk` claim of a token this server minted, unverified (only to find the key)."""
+    from jose import jwt  # first use (see the module docstring)
+
+    try:
+        claims = jwt.get_unverified_claims(token)
+    except (JOSEError, ValueError, TypeError, AttributeError):
+        return None
+    key_id = claims.get("lsk") if claims.get("iss") == ISSUER else None
+    return key_id if isinstance(key_id, str) else None
+
+
 def looks_like_jwt(token: str) -> bool:
     return token.count(".") == 2
