@@ -12,6 +12,7 @@ import importlib.metadata
 import json
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from tests.security_helpers import (
     SERVER_ISS,
     TRUSTED_AUD,
     TRUSTED_ISS,
+    Ledger,
     SecServer,
     assert_problem,
     b64url,
@@ -28,6 +30,7 @@ from tests.security_helpers import (
     token_claims,
     uid,
 )
+from tests.server import ADMIN_TOKEN
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +216,36 @@ def test_admin_minted_token_has_the_rights_it_asked_for(
         sec_server.http(jwt).put(f"/v1/collections/{collection}/docs/x", json=1), 403, "forbidden"
     )
     assert_problem(sec_server.http(jwt).get("/v1/keys"), 403, "forbidden")
+
+
+def test_admin_minted_token_dies_with_the_admin_token(tmp_path: Path, sec_ledger: Ledger) -> None:
+    """A JWT minted with the bootstrap admin token is bound to it: after a restart with a
+    new `LEVELSTREAM_ADMIN_TOKEN` it is refused (401), while one minted with the new token
+    works, and a restart with the same admin token keeps it working."""
+    server = SecServer.start(tmp_path / "rotate", sec_ledger)
+    new_admin = "lsa_rotated_admin_token_" + uid("x")
+    sec_ledger.remember(new_admin)
+    try:
+        old = _mint_as_admin(server, ADMIN_TOKEN)
+        spec = {"name": uid("k"), "permissions": ["read"]}
+        assert server.http(old).post("/v1/keys", json=spec).status_code == 201
+        server.stop()
+        server.proc.start()  # the same admin token: the token still works
+        assert server.http(old).post("/v1/keys", json=spec).status_code == 201
+        server.stop()
+        server.proc.env["LEVELSTREAM_ADMIN_TOKEN"] = new_admin
+        server.proc.start()
+        assert_problem(server.http(old).post("/v1/keys", json=spec), 401, "unauthorized")
+        assert_problem(server.http(old).get("/v1/collections"), 401, "unauthorized")
+        fresh = _mint_as_admin(server, new_admin)
+        assert server.http(fresh).post("/v1/keys", json=spec).status_code == 201
+    finally:
+        server.stop()
+
+
+def _mint_as_admin(server: SecServer, admin: str) -> str:
+    response = server.http(admin).post("/v1/auth/token", json={"sub": "ops"})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["token"]
+    server.ledger.remember(token)
+    return token

@@ -44,6 +44,7 @@ class Authenticator:
     ) -> None:
         # Only a digest of the admin token is kept, and compared in constant time.
         self._admin_digest = _digest(admin_token)
+        jwt_codec.bind_admin(admin_token)
         self.keys = keys
         self.jwt = jwt_codec
         self.tickets = tickets
@@ -110,6 +111,8 @@ class Authenticator:
         # Minted here: bound to the key that asked, which must still be live.
         key_id = claims.get("lsk")
         if key_id == "admin":
+            if not self.jwt.minted_by_current_admin(claims):
+                raise Unauthorized("the admin token that minted this token has been replaced")
             return replace(base, key_id="admin")
         key = self.keys.active(key_id) if isinstance(key_id, str) else None
         if key is None:

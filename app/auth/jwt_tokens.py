@@ -14,6 +14,8 @@ a JWT needs (`jose.exceptions` is light).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -34,6 +36,8 @@ PUBLIC_KEY_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 )
 SECRET_FILE = "jwt.secret"
+# The claim binding an admin-minted token to the admin credential that minted it.
+ADMIN_BINDING_CLAIM = "adm"
 _DECODE_OPTIONS = {
     "require_exp": True,
     "require_iss": True,
@@ -87,6 +91,19 @@ class JwtCodec:
     def __init__(self, secret: str, trusted: list[TrustedIssuer]) -> None:
         self._secret = secret
         self._trusted = {issuer.iss: issuer for issuer in trusted}
+        self._admin_binding = secrets.token_hex(16)  # matches nothing until `bind_admin`
+
+    def bind_admin(self, admin_token: str) -> None:
+        """Tokens the admin mints carry a keyed fingerprint of the admin token (which
+        tells nothing about it), so they stop working when the admin token changes."""
+        self._admin_binding = hmac.new(
+            self._secret.encode(), b"levelstream-admin:" + admin_token.encode(), hashlib.sha256
+        ).hexdigest()[:32]
+
+    def minted_by_current_admin(self, claims: dict[str, Any]) -> bool:
+        """Whether an admin-minted token (`lsk: admin`) was minted with today's admin token."""
+        binding = claims.get(ADMIN_BINDING_CLAIM)
+        return isinstance(binding, str) and hmac.compare_digest(binding, self._admin_binding)
 
     def mint(self, claims: dict[str, Any], ttl_s: int) -> tuple[str, int]:
         from jose import jwt  # first use (see the module docstring)
@@ -94,6 +111,8 @@ class JwtCodec:
         now = int(time.time())
         expires = now + ttl_s
         body = {**claims, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "nbf": now, "exp": expires}
+        if claims.get("lsk") == "admin":
+            body[ADMIN_BINDING_CLAIM] = self._admin_binding
         token: str = jwt.encode(body, self._secret, algorithm=MINT_ALGORITHM)
         return token, expires
 
