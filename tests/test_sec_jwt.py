@@ -27,10 +27,12 @@ from tests.security_helpers import (
     assert_problem,
     b64url,
     hand_signed,
+    public_pem,
+    rsa_private_pem,
     token_claims,
     uid,
 )
-from tests.server import ADMIN_TOKEN
+from tests.server import ADMIN_TOKEN, ServerProcess
 
 
 @pytest.fixture(scope="module")
@@ -249,3 +251,50 @@ def _mint_as_admin(server: SecServer, admin: str) -> str:
     token: str = response.json()["token"]
     server.ledger.remember(token)
     return token
+
+
+@pytest.mark.parametrize("algorithm", ["PS256", "PS384", "PS512"])
+def test_an_issuer_with_pss_algorithms_stops_the_server_at_start(
+    tmp_path: Path, sec_ledger: Ledger, algorithm: str
+) -> None:
+    """python-jose cannot verify RSASSA-PSS: such an issuer would refuse every token."""
+    public = tmp_path / "issuer.pub.pem"
+    public.write_bytes(public_pem(rsa_private_pem()))
+    issuers = [
+        {"iss": "https://pss.example", "aud": "a", "algorithms": ["RS256", algorithm]}
+        | {"public_key_file": str(public)}
+    ]
+    proc = ServerProcess(tmp_path / "data", LEVELSTREAM_JWT_TRUSTED_ISSUERS=json.dumps(issuers))
+    sec_ledger.watch(proc)
+    with pytest.raises(RuntimeError, match="exited with 2"):
+        proc.start(timeout=30)
+    log = proc.log_tail()
+    assert f"{algorithm} cannot be verified" in log and "LEVELSTREAM_JWT_TRUSTED_ISSUERS" in log
+    assert "Traceback" not in log
+    proc.proc = None
+
+
+def test_a_trusted_issuer_grants_admin_only_when_allowed(
+    tmp_path: Path, sec_server: SecServer, sec_ledger: Ledger
+) -> None:
+    # The session server's issuer has no allow_admin: its admin tokens are refused.
+    admin_claims = {"permissions": ["admin"], "collections": ["*"]}
+    token = sec_server.issuer_token(**admin_claims)
+    assert_problem(sec_server.http(token).get("/v1/keys"), 401, "unauthorized")
+    assert_problem(sec_server.http(token).get("/v1/collections"), 401, "unauthorized")
+    # Opted in: the same kind of token is an admin.
+    private = rsa_private_pem()
+    public = tmp_path / "admin-issuer.pub.pem"
+    public.write_bytes(public_pem(private))
+    issuers = [
+        {"iss": TRUSTED_ISS, "aud": TRUSTED_AUD, "algorithms": ["RS256"]}
+        | {"public_key_file": str(public), "allow_admin": True}
+    ]
+    server = SecServer.start(
+        tmp_path / "opted", sec_ledger, LEVELSTREAM_JWT_TRUSTED_ISSUERS=json.dumps(issuers)
+    )
+    try:
+        allowed = server.issuer_token(private, **admin_claims)
+        assert server.http(allowed).get("/v1/keys").status_code == 200
+    finally:
+        server.stop()

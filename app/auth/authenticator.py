@@ -107,6 +107,8 @@ class Authenticator:
             expires_at=float(claims["exp"]),
         )
         if claims.get("iss") != ISSUER:
+            if base.is_admin and not self.jwt.may_grant_admin(str(claims.get("iss"))):
+                raise Unauthorized("this token's issuer may not grant the admin permission")
             return base
         # Minted here: bound to the key that asked, which must still be live.
         key_id = claims.get("lsk")
