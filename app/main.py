@@ -152,7 +152,9 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         await registry.load()
         app.state.keys = registry
         tickets = TicketBook(settings.ticket_ttl_s) if shared is None else shared.tickets
-        app.state.authenticator = Authenticator(token, registry, jwt_codec, tickets)
+        app.state.authenticator = Authenticator(
+            token, registry, jwt_codec, tickets, settings.allowed_origin_list
+        )
         if shared is not None:
             app.state.rate_limiter = shared.rate_limiter
             await shared.start(hub)

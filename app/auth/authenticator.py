@@ -40,7 +40,12 @@ class Caller:
 
 class Authenticator:
     def __init__(
-        self, admin_token: str, keys: KeyRegistry, jwt_codec: JwtCodec, tickets: TicketBook
+        self,
+        admin_token: str,
+        keys: KeyRegistry,
+        jwt_codec: JwtCodec,
+        tickets: TicketBook,
+        server_origins: list[str] | tuple[str, ...] = (),
     ) -> None:
         # Only a digest of the admin token is kept, and compared in constant time.
         self._admin_digest = _digest(admin_token)
@@ -48,6 +53,8 @@ class Authenticator:
         self.keys = keys
         self.jwt = jwt_codec
         self.tickets = tickets
+        # LEVELSTREAM_ALLOWED_ORIGINS: origins every credential may be used from.
+        self.server_origins = frozenset(o.lower() for o in server_origins)
 
     async def learn(self, token: str | None) -> None:
         """Call before `authenticate`: lets the registry look up a key it has not heard of.
@@ -70,7 +77,23 @@ class Authenticator:
             raise Unauthorized("a credential is required: Authorization: Bearer <token>")
         principal = self._identify(token, caller)
         check_network(principal, caller)
+        self._check_key_origin(principal, caller.origin)
         return principal
+
+    def _check_key_origin(self, principal: Principal, origin: str | None) -> None:
+        """An origin that only API keys allow admits only requests made with those keys.
+
+        Keys' `allowed_origins` join the CORS and WebSocket allow-lists, whose
+        answers cannot depend on a credential (a preflight carries none); so a
+        credential without that origin in its own list (another key, the admin,
+        an issuer's token) is refused here when used from it. A credential with
+        its own list is judged by `check_network`.
+        """
+        if origin is None or principal.allowed_origins:
+            return
+        origin = origin.lower()
+        if origin not in self.server_origins and origin in self.keys.all_origins():
+            raise Forbidden("this credential may not be used from this origin")
 
     def _identify(self, token: str, caller: Caller) -> Principal:
         if hmac.compare_digest(_digest(token), self._admin_digest):
