@@ -201,6 +201,10 @@ class KeyRegistry:
             return None
         return None if key.expired() else key
 
+    # Whether `recall` can learn anything (a cluster node's registry); when not, the
+    # authenticator does not even parse a token for its key id.
+    recalls = False
+
     async def recall(self, key_id: str) -> None:
         """Make sure a key this registry has not heard of is known, if it exists.
 

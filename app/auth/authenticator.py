@@ -62,7 +62,7 @@ class Authenticator:
         A cluster node hears of a key created elsewhere by a bus event that can
         come after the key's first use here; the shared store already holds it.
         """
-        if not token:
+        if not token or not self.keys.recalls:
             return
         parts = split_token(token)
         key_id = parts[0] if parts is not None else None

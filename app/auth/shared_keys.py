@@ -34,6 +34,8 @@ MAX_MISSES = 10_000
 
 
 class SharedKeyRegistry(KeyRegistry):
+    recalls = True
+
     def __init__(self, store: Store, announce: Announce) -> None:
         super().__init__(store)
         self._announce = announce
