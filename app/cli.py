@@ -11,6 +11,7 @@ import asyncio
 import gc
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -30,6 +31,23 @@ T = TypeVar("T")
 @cli.callback()
 def _root() -> None:
     """Levelstream administration."""
+    # Everything this process creates (the data directory, LevelDB's files, which it
+    # makes with the process umask, secrets, exports) is for its owner only.
+    os.umask(0o077)
+
+
+def _keep_private(data_dir: Path) -> None:
+    """The data directory 0700 and what is in it 0600 (dirs 0700), also when it was
+    made before (by hand, by an older version or with another umask)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for root, dirs, files in os.walk(data_dir):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o700)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):  # never the mode of a file elsewhere
+                os.chmod(path, 0o600)
 
 
 @cli.command()
@@ -53,6 +71,7 @@ def serve(
         gc.enable()
 
     settings = Settings()
+    _keep_private(settings.data_dir)
     try:
         serve_app(
             settings,

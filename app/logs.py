@@ -10,12 +10,20 @@ start (it imports rich for its console renderer), for what is one context
 variable and one `json.dumps`.
 
 The access log is separate (app/api/access_log.py, standard output).
+
+No level prints wire data (`NoWireData`): at `trace` uvicorn's message logger
+dumps every request's scope (headers, so `Authorization`, and the query
+string, so `?token=`/`?ticket=`) and at `debug` the websockets library dumps
+every handshake and frame (an `auth` op carries a token). Those records are
+dropped; the rest of `trace` and `debug` (connections made and lost, our own
+diagnostics) stays.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
 from contextvars import ContextVar
@@ -44,10 +52,24 @@ class JsonLines(logging.Formatter):
         return json.dumps(line)
 
 
+class NoWireData(logging.Filter):
+    """Drops the records that copy requests and frames off the wire (they hold credentials)."""
+
+    _WEBSOCKETS_DIR = os.sep + "websockets" + os.sep
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.asgi":  # uvicorn's trace message logger: scopes, messages
+            return False
+        # The websockets library logs through uvicorn's logger: its debug records are
+        # handshake lines, headers and frames.
+        return not (record.levelno < logging.INFO and self._WEBSOCKETS_DIR in record.pathname)
+
+
 def configure_logging(level: str) -> None:
     """Route stdlib logging through the JSON formatter at `level`."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines())
+    handler.addFilter(NoWireData())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

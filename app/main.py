@@ -159,7 +159,9 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         # The one admission of every way in (app/auth/gate.py).
         per_ip = settings.rate_limit_per_ip or None
         limiter = RateLimiter(per_ip) if shared is None else shared.rate_limiter
-        app.state.gate = Gate(authenticator, limiter, caps, ws_origins)
+        app.state.gate = Gate(
+            authenticator, limiter, caps, ws_origins, settings.allowed_origin_list
+        )
         if shared is not None:
             await shared.start(hub)
         watchdog = asyncio.create_task(close_lapsed_sessions(hub, app.state.authenticator))

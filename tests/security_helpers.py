@@ -248,8 +248,13 @@ class SecServer:
         return token
 
     def server_token(self, secret: str | None = None, **claims: Any) -> str:
-        """An HS256 token signed with the server's own secret (or another secret)."""
-        body = token_claims(**{"iss": SERVER_ISS, "aud": SERVER_ISS, "lsk": "admin", **claims})
+        """An HS256 token signed with the server's own secret (or another secret), as
+        the admin would mint it (with the binding to the admin token it mints)."""
+        admin_minted = jose_jwt.get_unverified_claims(self.mint(ADMIN_TOKEN))
+        binding = {"adm": admin_minted["adm"]}
+        body = token_claims(
+            **{"iss": SERVER_ISS, "aud": SERVER_ISS, "lsk": "admin", **binding, **claims}
+        )
         token: str = jose_jwt.encode(body, secret or self.jwt_secret, "HS256")
         self.ledger.remember(token)
         return token

@@ -12,6 +12,7 @@ import importlib.metadata
 import json
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,13 +22,17 @@ from tests.security_helpers import (
     SERVER_ISS,
     TRUSTED_AUD,
     TRUSTED_ISS,
+    Ledger,
     SecServer,
     assert_problem,
     b64url,
     hand_signed,
+    public_pem,
+    rsa_private_pem,
     token_claims,
     uid,
 )
+from tests.server import ADMIN_TOKEN, ServerProcess
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +218,83 @@ def test_admin_minted_token_has_the_rights_it_asked_for(
         sec_server.http(jwt).put(f"/v1/collections/{collection}/docs/x", json=1), 403, "forbidden"
     )
     assert_problem(sec_server.http(jwt).get("/v1/keys"), 403, "forbidden")
+
+
+def test_admin_minted_token_dies_with_the_admin_token(tmp_path: Path, sec_ledger: Ledger) -> None:
+    """A JWT minted with the bootstrap admin token is bound to it: after a restart with a
+    new `LEVELSTREAM_ADMIN_TOKEN` it is refused (401), while one minted with the new token
+    works, and a restart with the same admin token keeps it working."""
+    server = SecServer.start(tmp_path / "rotate", sec_ledger)
+    new_admin = "lsa_rotated_admin_token_" + uid("x")
+    sec_ledger.remember(new_admin)
+    try:
+        old = _mint_as_admin(server, ADMIN_TOKEN)
+        spec = {"name": uid("k"), "permissions": ["read"]}
+        assert server.http(old).post("/v1/keys", json=spec).status_code == 201
+        server.stop()
+        server.proc.start()  # the same admin token: the token still works
+        assert server.http(old).post("/v1/keys", json=spec).status_code == 201
+        server.stop()
+        server.proc.env["LEVELSTREAM_ADMIN_TOKEN"] = new_admin
+        server.proc.start()
+        assert_problem(server.http(old).post("/v1/keys", json=spec), 401, "unauthorized")
+        assert_problem(server.http(old).get("/v1/collections"), 401, "unauthorized")
+        fresh = _mint_as_admin(server, new_admin)
+        assert server.http(fresh).post("/v1/keys", json=spec).status_code == 201
+    finally:
+        server.stop()
+
+
+def _mint_as_admin(server: SecServer, admin: str) -> str:
+    response = server.http(admin).post("/v1/auth/token", json={"sub": "ops"})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["token"]
+    server.ledger.remember(token)
+    return token
+
+
+@pytest.mark.parametrize("algorithm", ["PS256", "PS384", "PS512"])
+def test_an_issuer_with_pss_algorithms_stops_the_server_at_start(
+    tmp_path: Path, sec_ledger: Ledger, algorithm: str
+) -> None:
+    """python-jose cannot verify RSASSA-PSS: such an issuer would refuse every token."""
+    public = tmp_path / "issuer.pub.pem"
+    public.write_bytes(public_pem(rsa_private_pem()))
+    issuers = [
+        {"iss": "https://pss.example", "aud": "a", "algorithms": ["RS256", algorithm]}
+        | {"public_key_file": str(public)}
+    ]
+    proc = ServerProcess(tmp_path / "data", LEVELSTREAM_JWT_TRUSTED_ISSUERS=json.dumps(issuers))
+    sec_ledger.watch(proc)
+    with pytest.raises(RuntimeError, match="exited with 2"):
+        proc.start(timeout=30)
+    log = proc.log_tail()
+    assert f"{algorithm} cannot be verified" in log and "LEVELSTREAM_JWT_TRUSTED_ISSUERS" in log
+    assert "Traceback" not in log
+    proc.proc = None
+
+
+def test_a_trusted_issuer_grants_admin_only_when_allowed(
+    tmp_path: Path, sec_server: SecServer, sec_ledger: Ledger
+) -> None:
+    # The session server's issuer has no allow_admin: its admin tokens are refused.
+    admin_claims = {"permissions": ["admin"], "collections": ["*"]}
+    token = sec_server.issuer_token(**admin_claims)
+    assert_problem(sec_server.http(token).get("/v1/keys"), 401, "unauthorized")
+    assert_problem(sec_server.http(token).get("/v1/collections"), 401, "unauthorized")
+    # Opted in: the same kind of token is an admin.
+    private = rsa_private_pem()
+    public = tmp_path / "admin-issuer.pub.pem"
+    public.write_bytes(public_pem(private))
+    issuers = [
+        {"iss": TRUSTED_ISS, "aud": TRUSTED_AUD, "algorithms": ["RS256"]}
+        | {"public_key_file": str(public), "allow_admin": True}
+    ]
+    server = SecServer.start(
+        tmp_path / "opted", sec_ledger, LEVELSTREAM_JWT_TRUSTED_ISSUERS=json.dumps(issuers)
+    )
+    try:
+        allowed = server.issuer_token(private, **admin_claims)
+        assert server.http(allowed).get("/v1/keys").status_code == 200
+    finally:
+        server.stop()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import plyvel
+import pytest
 
 from tests.security_helpers import (
     Ledger,
@@ -32,6 +33,8 @@ from tests.server import ADMIN_TOKEN, ServerProcess
 
 FIELDS = {"time", "request_id", "principal", "client", "method", "path", "status"}
 FIELDS |= {"duration_ms", "bytes"}
+# Every level LEVELSTREAM_LOG_LEVEL takes (uvicorn's `trace` included).
+LOG_LEVELS = ("trace", "debug", "info", "warning", "error", "critical")
 
 
 def _rid() -> str:
@@ -215,10 +218,12 @@ async def test_error_bodies_never_echo_a_credential(sec_server: SecServer) -> No
 # --- the secret sweep -----------------------------------------------------------------------------
 
 
-async def test_no_secret_in_logs_or_data_files(tmp_path: Path) -> None:
-    """Every credential used in headers and in query strings, then grep the log and the data."""
+@pytest.mark.parametrize("log_level", LOG_LEVELS)
+async def test_no_secret_in_logs_or_data_files(tmp_path: Path, log_level: str) -> None:
+    """Every credential used in headers and in query strings, then grep the log and the data,
+    at every log level (at `trace` uvicorn logs each request's scope and messages)."""
     ledger = Ledger()
-    server = SecServer.start(tmp_path / "swept", ledger)
+    server = SecServer.start(tmp_path / "swept", ledger, LEVELSTREAM_LOG_LEVEL=log_level)
     try:
         collection = uid("sweep")
         key = server.key(permissions=["read", "write"], collections=[collection])
@@ -240,6 +245,8 @@ async def test_no_secret_in_logs_or_data_files(tmp_path: Path) -> None:
                     pass
                 async with ws_client(server, token=token) as ws:
                     await ws.ok("get", collection=collection, key="doc")
+                async with ws_client(server, headers=bearer(token)) as ws:
+                    await ws.ok("get", collection=collection, key="doc")
                 async with ws_client(server, ticket=server.ticket(token)) as ws:
                     await ws.ok("get", collection=collection, key="doc")
                 async with ws_client(server) as ws:
@@ -260,7 +267,10 @@ async def test_no_secret_in_logs_or_data_files(tmp_path: Path) -> None:
     finally:
         server.stop()
 
-    # The log did record these sessions (so an empty log cannot pass the sweep)...
+    # The log did record these sessions (so an empty log cannot pass the sweep), at the
+    # level asked for...
+    if log_level == "trace":
+        assert '"level": "trace"' in server.proc.log_tail(10**8)
     records = access_records(server.proc)
     assert len([r for r in records if r["path"] == "/v1/ws"]) >= 3 * len(creds) + 4
     assert len([r for r in records if r["path"] == "/v1/stream"]) >= 10

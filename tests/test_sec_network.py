@@ -302,6 +302,45 @@ def _preflight(server: SecServer, origin: str) -> httpx.Response:
         )
 
 
+async def test_an_origin_one_key_allows_admits_no_other_credential(
+    sec_server: SecServer,
+) -> None:
+    """Key K's allowed origin joins the CORS and WebSocket allow-lists (a preflight has
+    no credential), but a request from that origin made with anything but K (or a token
+    K minted) is refused, 403 with no CORS answer; the server-wide origin stays open."""
+    partner = f"https://{uuid.uuid4().hex[:12]}.partner.example"
+    collection = uid("korig")
+    sec_server.seed(collection, "doc", 1)
+    owner = sec_server.key(permissions=["read"], allowed_origins=[partner])
+    other = sec_server.key(permissions=["read"])
+    issuer = sec_server.issuer_token(collections=[collection])
+    path = f"/v1/collections/{collection}/docs/doc"
+    preflight = _preflight(sec_server, partner)
+    assert preflight.headers["access-control-allow-origin"] == partner
+    for token in (owner.token, sec_server.mint(owner.token)):
+        response = sec_server.http(token).get(path, headers={"Origin": partner})
+        assert response.status_code == 200
+        assert response.headers["access-control-allow-origin"] == partner
+        assert await ws_handshake_status(sec_server, origin=partner, token=token) == 101
+    for token in (other.token, sec_server.mint(other.token), ADMIN_TOKEN, issuer):
+        client = sec_server.http(token)
+        for method in ("GET", "PUT"):
+            refused = client.request(method, path, json=2, headers={"Origin": partner})
+            assert_problem(refused, 403, "forbidden")
+            assert "access-control-allow-origin" not in refused.headers, refused.headers
+        stream = client.get(
+            "/v1/stream", params={"collection": collection}, headers={"Origin": partner}
+        )
+        assert_problem(stream, 403, "forbidden")
+        assert "access-control-allow-origin" not in stream.headers
+        assert await ws_handshake_status(sec_server, origin=partner, token=token) == 403
+        # The server-wide origin admits every credential, as before.
+        allowed = client.get(path, headers={"Origin": ALLOWED_ORIGIN})
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert sec_server.http().get(path).json()["value"] == 1  # nothing was written
+
+
 @pytest.mark.parametrize("origin", [o for o in LOOK_ALIKES if o])
 def test_cors_answers_no_other_origin(sec_server: SecServer, origin: str) -> None:
     preflight = _preflight(sec_server, origin)

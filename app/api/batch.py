@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from app.api.bodies import encode_value, read_json
 from app.api.deps import PrincipalDep, SettingsDep, StoreDep
 from app.api.models import BatchRequest, BatchResponse, authenticated_problems, problems
+from app.auth.disclosure import shown_refusal, shown_result
 from app.auth.principal import Principal
 from app.errors import LevelstreamError, ValidationFailed
 from app.settings import Settings
@@ -43,10 +44,25 @@ def parse_ops(body: Any, principal: Principal, settings: Settings) -> list[Write
     return ops
 
 
-async def write_ops(store: Store, ops: list[WriteOp]) -> TxResult:
-    """Commit a batch; a refusal always names the failing op (`op_index`)."""
+async def commit(store: Store, principal: Principal, ops: list[WriteOp]) -> TxResult:
+    """Commit ops for `principal`; a refusal shows only what it may read (`disclosure`)."""
     try:
         return await store.write(ops)
+    except LevelstreamError as exc:
+        shown_refusal(principal, ops, exc)
+        raise
+
+
+def render_results(principal: Principal, result: TxResult) -> bytes:
+    """The body of a committed batch: each result as `principal` may see it."""
+    shown = b",".join(shown_result(principal, r) for r in result.results)
+    return b'{"results":[%s],"seq":%d}' % (shown, result.last_seq)
+
+
+async def write_ops(store: Store, principal: Principal, ops: list[WriteOp]) -> TxResult:
+    """Commit a batch; a refusal always names the failing op (`op_index`)."""
+    try:
+        return await commit(store, principal, ops)
     except LevelstreamError as exc:
         # The store names the op only in transactions of several ops (a single
         # PUT is one too); a batch of one op must still say which op failed.
@@ -108,13 +124,8 @@ async def batch(
     request: Request, principal: PrincipalDep, store: StoreDep, settings: SettingsDep
 ) -> Response:
     ops = parse_ops(await read_json(request, settings.max_json_depth), principal, settings)
-    result = await write_ops(store, ops)
-    body = (
-        b'{"results":['
-        + b",".join(r.body for r in result.results)
-        + b'],"seq":%d}' % result.last_seq
-    )
-    return Response(body, media_type="application/json")
+    result = await write_ops(store, principal, ops)
+    return Response(render_results(principal, result), media_type="application/json")
 
 
 EXTRA_SCHEMAS = [BatchRequest]

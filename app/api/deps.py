@@ -38,14 +38,14 @@ async def get_notifier(request: Request) -> CommitNotifier:
     return notifier
 
 
-def admit(request: Request, token: str | None, transport: Transport) -> Principal:
+async def admit(request: Request, token: str | None, transport: Transport) -> Principal:
     """Admit the request through the gate; remember who it was for the log."""
     state = request.scope.setdefault("state", {})
     origin = request.headers.get("origin")
-    return admit_scope(request.app.state, state, transport, token, origin)
+    return await admit_scope(request.app.state, state, transport, token, origin)
 
 
-def admit_scope(
+async def admit_scope(
     app_state: Any,
     scope_state: dict[str, Any],
     transport: Transport,
@@ -55,7 +55,7 @@ def admit_scope(
     """`admit`, from the parts of a request it reads (for the fast lane)."""
     gate: Gate = app_state.gate
     try:
-        principal = gate.admit(Entry(transport, token, scope_state.get("client_ip"), origin))
+        principal = await gate.admit(Entry(transport, token, scope_state.get("client_ip"), origin))
     except LevelstreamError as exc:
         scope_state["auth_error"] = exc.code
         raise
@@ -81,7 +81,7 @@ async def get_principal(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
     x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    return admit(request, token_from_headers(authorization, x_api_key), "http")
+    return await admit(request, token_from_headers(authorization, x_api_key), "http")
 
 
 async def get_stream_principal(
@@ -100,7 +100,7 @@ async def get_stream_principal(
 ) -> Principal:
     """Like `get_principal`, but streams also take `?token=` and `?ticket=`."""
     presented = ticket or token or token_from_headers(authorization, x_api_key)
-    return admit(request, presented, "sse")
+    return await admit(request, presented, "sse")
 
 
 async def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

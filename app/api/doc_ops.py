@@ -12,7 +12,9 @@ from urllib.parse import quote
 import orjson
 from starlette.responses import Response
 
+from app.api.batch import commit
 from app.api.bodies import encode_value, etag_matches, parse_if_match, parse_json
+from app.auth.disclosure import shown_result
 from app.auth.principal import Principal
 from app.errors import BadRequest, NotFound, ValidationFailed
 from app.settings import Settings
@@ -24,9 +26,13 @@ JSON = "application/json"
 MAX_TTL_S = 315_360_000
 
 
-def envelope_response(result: OpResult, status: int = 200) -> Response:
+def envelope_response(principal: Principal, result: OpResult, status: int = 200) -> Response:
+    """A write's answer: the envelope, or less for a caller that may not read it."""
     return Response(
-        result.body, status_code=status, media_type=JSON, headers={"ETag": f'"{result.rev}"'}
+        shown_result(principal, result),
+        status_code=status,
+        media_type=JSON,
+        headers={"ETag": f'"{result.rev}"'},
     )
 
 
@@ -81,8 +87,8 @@ async def put_doc(
         if_absent=if_none_match is not None,
         ttl_ms=ttl_ms(ttl_s),
     )
-    result = (await store.write([op])).results[0]
-    response = envelope_response(result, 201 if result.created else 200)
+    result = (await commit(store, principal, [op])).results[0]
+    response = envelope_response(principal, result, 201 if result.created else 200)
     if result.created:
         response.headers["Location"] = doc_path(collection, key)
     return response
@@ -104,7 +110,7 @@ async def patch_doc(
     if_rev, _if_exists = parse_if_match(if_match)
     patch = parse_json(body, settings.max_json_depth)
     op = WriteOp("patch", collection, key, patch=patch, if_rev=if_rev, ttl_ms=ttl_ms(ttl_s))
-    return envelope_response((await store.write([op])).results[0])
+    return envelope_response(principal, (await commit(store, principal, [op])).results[0])
 
 
 async def delete_doc(
@@ -114,7 +120,7 @@ async def delete_doc(
     validate_key(key)
     principal.require("delete", collection)
     if_rev, _ = parse_if_match(if_match)
-    await store.write([WriteOp("delete", collection, key, if_rev=if_rev)])
+    await commit(store, principal, [WriteOp("delete", collection, key, if_rev=if_rev)])
     return Response(status_code=204)
 
 
@@ -130,8 +136,8 @@ async def create_doc(
     principal.require("write", collection)
     value_json = encode_value(parse_json(body, settings.max_json_depth), settings.max_value_bytes)
     op = WriteOp("create", collection, value_json=value_json, ttl_ms=ttl_ms(ttl_s))
-    result = (await store.write([op])).results[0]
-    response = envelope_response(result, 201)
+    result = (await commit(store, principal, [op])).results[0]
+    response = envelope_response(principal, result, 201)
     response.headers["Location"] = doc_path(collection, result.key)
     return response
 

@@ -263,12 +263,12 @@ class LaneRequest:
     def app_state(self) -> Any:
         return self.scope["app"].state
 
-    def principal(self, token: str | None = None, *, stream: bool = False) -> Principal:
+    async def principal(self, token: str | None = None, *, stream: bool = False) -> Principal:
         if token is None:
             token = token_from_headers(self.header(b"authorization"), self.header(b"x-api-key"))
         state = self.scope.setdefault("state", {})
         origin = self.header(b"origin")
-        return admit_scope(self.app_state, state, "sse" if stream else "http", token, origin)
+        return await admit_scope(self.app_state, state, "sse" if stream else "http", token, origin)
 
     async def body(self) -> bytes:
         chunks = []
@@ -299,7 +299,7 @@ def _lane(scope: Scope) -> tuple[_Route, Answer] | None:
 async def respond_stream(request: LaneRequest, query: dict[str, Any]) -> Response:
     """`GET /v1/stream`, as `stream.stream` would answer it."""
     ticket, token = query.pop("ticket", None), query.pop("token", None)
-    principal = request.principal(ticket or token or None, stream=True)
+    principal = await request.principal(ticket or token or None, stream=True)
     params = stream.StreamParams(**query, last_event_id=request.header(b"last-event-id"))
     client_ip = request.scope["state"].get("client_ip")
     return await stream.open_stream(request.app_state, principal, params, client_ip)
@@ -308,7 +308,7 @@ async def respond_stream(request: LaneRequest, query: dict[str, Any]) -> Respons
 async def respond(request: LaneRequest, *, found: Match) -> Response:
     """Run the lane's request through `doc_ops`, as the FastAPI routes would."""
     state: Any = request.app_state
-    principal = request.principal()
+    principal = await request.principal()
     store = state.store
     if found.key is None:
         assert found.params is not None

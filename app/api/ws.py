@@ -73,7 +73,7 @@ async def _first_frame_auth(websocket: WebSocket, gate: Gate, entry: Entry) -> P
     if not isinstance(frame, dict) or frame.get("op") != "auth":
         raise Unauthorized("the first frame must be {op: auth, token}")
     token = frame.get("token")
-    principal = gate.admit(entry._replace(token=token if isinstance(token, str) else None))
+    principal = await gate.admit(entry._replace(token=token if isinstance(token, str) else None))
     # Echo the frame's id in the reply, as for every other op.
     frame_id = frame.get("id")
     if isinstance(frame_id, str | int | float) and not isinstance(frame_id, bool):
@@ -134,7 +134,7 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
     refusal: LevelstreamError | None = None
     try:
         if token:
-            principal = gate.admit(entry)
+            principal = await gate.admit(entry)
         else:
             gate.screen(entry)  # the `auth` frame is admitted once it comes
     except Forbidden:

@@ -12,8 +12,9 @@ from typing import Any
 
 import orjson
 
-from app.api.batch import parse_ops, write_ops
+from app.api.batch import commit, parse_ops, render_results, write_ops
 from app.api.filters import build_filter, parse_since
+from app.auth.disclosure import shown_result
 from app.auth.gate import Entry, Gate
 from app.errors import BadRequest, Conflict, Forbidden, LevelstreamError, NotFound, ValidationFailed
 from app.realtime.channels import ChannelBus
@@ -115,7 +116,7 @@ class WsSession:
 
     async def op_auth(self, frame: dict[str, Any]) -> bytes:
         token = frame.get("token")
-        principal = self.gate.admit(
+        principal = await self.gate.admit(
             self.entry._replace(token=token if isinstance(token, str) else None)
         )
         current = self.connection.principal
@@ -217,15 +218,16 @@ class WsSession:
 
     async def op_write(self, frame: dict[str, Any]) -> bytes:
         fields = {k: v for k, v in frame.items() if k not in ("id",)}
-        ops = parse_ops({"ops": [fields]}, self.connection.principal, self.settings)
-        result = await self.store.write(ops)
-        return b',"result":' + result.results[0].body
+        principal = self.connection.principal
+        ops = parse_ops({"ops": [fields]}, principal, self.settings)
+        result = await commit(self.store, principal, ops)
+        return b',"result":' + shown_result(principal, result.results[0])
 
     async def op_batch(self, frame: dict[str, Any]) -> bytes:
-        ops = parse_ops({"ops": frame.get("ops")}, self.connection.principal, self.settings)
-        result = await write_ops(self.store, ops)
-        results = b",".join(r.body for r in result.results)
-        return b',"result":{"results":[%s],"seq":%d}' % (results, result.last_seq)
+        principal = self.connection.principal
+        ops = parse_ops({"ops": frame.get("ops")}, principal, self.settings)
+        result = await write_ops(self.store, principal, ops)
+        return b',"result":' + render_results(principal, result)
 
     def _channel(self, frame: dict[str, Any]) -> str:
         return validate_name(frame.get("channel"), "channel")  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ from app.store.base import Store
 
 TOKEN_PREFIX = "lsk_"
 _ID_LEN = 16
+_ID_RE = re.compile(r"[0-9a-f]{16}")  # what `create` makes: token_hex(_ID_LEN // 2)
 _ORIGIN_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?")
 RECORD_PREFIX = "key:"
 
@@ -199,6 +200,22 @@ class KeyRegistry:
         if key is None or not hmac.compare_digest(digest(parts[1]), key.secret_sha256):
             return None
         return None if key.expired() else key
+
+    # Whether `recall` can learn anything (a cluster node's registry); when not, the
+    # authenticator does not even parse a token for its key id.
+    recalls = False
+
+    async def recall(self, key_id: str) -> None:
+        """Make sure a key this registry has not heard of is known, if it exists.
+
+        Here every key was created through this registry, so there is nothing to
+        learn; a cluster node's registry looks in the shared store
+        (`shared_keys.SharedKeyRegistry`).
+        """
+
+    def unknown(self, key_id: str) -> bool:
+        """Shaped like a key id, but not known here (what `recall` may look up)."""
+        return key_id not in self._keys and _ID_RE.fullmatch(key_id) is not None
 
     def active(self, key_id: str) -> StoredKey | None:
         key = self._keys.get(key_id)

@@ -15,8 +15,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from app.auth.apikeys import KeyRegistry
-from app.auth.jwt_tokens import ISSUER, JwtCodec, looks_like_jwt
+from app.auth.apikeys import KeyRegistry, split_token
+from app.auth.jwt_tokens import ISSUER, JwtCodec, looks_like_jwt, minting_key
 from app.auth.principal import PATTERN_RE, PERMISSIONS, Principal
 from app.auth.tickets import TICKET_PREFIX, TicketBook
 from app.errors import Unauthorized
@@ -30,13 +30,33 @@ def _digest(token: str) -> bytes:
 
 class Authenticator:
     def __init__(
-        self, admin_token: str, keys: KeyRegistry, jwt_codec: JwtCodec, tickets: TicketBook
+        self,
+        admin_token: str,
+        keys: KeyRegistry,
+        jwt_codec: JwtCodec,
+        tickets: TicketBook,
     ) -> None:
         # Only a digest of the admin token is kept, and compared in constant time.
         self._admin_digest = _digest(admin_token)
+        jwt_codec.bind_admin(admin_token)
         self.keys = keys
         self.jwt = jwt_codec
         self.tickets = tickets
+
+    async def learn(self, token: str | None) -> None:
+        """Call before `authenticate`: lets the registry look up a key it has not heard of.
+
+        A cluster node hears of a key created elsewhere by a bus event that can
+        come after the key's first use here; the shared store already holds it.
+        """
+        if not token or not self.keys.recalls:
+            return
+        parts = split_token(token)
+        key_id = parts[0] if parts is not None else None
+        if key_id is None and looks_like_jwt(token):
+            key_id = minting_key(token)
+        if key_id is not None and self.keys.unknown(key_id):
+            await self.keys.recall(key_id)
 
     def authenticate(self, token: str, *, stream: bool) -> Principal:
         """The principal of `token`; `stream`: SSE or WebSocket, where tickets are accepted."""
@@ -74,10 +94,14 @@ class Authenticator:
             expires_at=float(claims["exp"]),
         )
         if claims.get("iss") != ISSUER:
+            if base.is_admin and not self.jwt.may_grant_admin(str(claims.get("iss"))):
+                raise Unauthorized("this token's issuer may not grant the admin permission")
             return base
         # Minted here: bound to the key that asked, which must still be live.
         key_id = claims.get("lsk")
         if key_id == "admin":
+            if not self.jwt.minted_by_current_admin(claims):
+                raise Unauthorized("the admin token that minted this token has been replaced")
             return replace(base, key_id="admin")
         key = self.keys.active(key_id) if isinstance(key_id, str) else None
         if key is None:

@@ -127,6 +127,7 @@ class Gate:
         limiter: RateLimiter,
         caps: ConnectionCaps,
         allowed_origins: Callable[[], set[str]],
+        server_origins: list[str] | tuple[str, ...] = (),
         checks: tuple[Check, ...] = (),
     ) -> None:
         self.authenticator = authenticator
@@ -134,6 +135,8 @@ class Gate:
         self.caps = caps
         # The server's and every key's origins, for WebSocket handshakes (as CORS allows).
         self._allowed_origins = allowed_origins
+        # LEVELSTREAM_ALLOWED_ORIGINS: origins every credential may be used from.
+        self._server_origins = frozenset(o.lower() for o in server_origins)
         self.checks = checks
         self._open = {"ws": 0, "sse": 0}
         self._by_owner: dict[str, int] = {}
@@ -141,13 +144,16 @@ class Gate:
 
     # --- admission ------------------------------------------------------------------
 
-    def admit(self, entry: Entry) -> Principal:
+    async def admit(self, entry: Entry) -> Principal:
         """Admit a request, a stream, a handshake or an `auth` op; the caller's principal."""
         self.screen(entry)
         if not entry.token:
             raise Unauthorized("a credential is required: Authorization: Bearer <token>")
+        # A cluster node may not have heard of a key created on another node yet.
+        await self.authenticator.learn(entry.token)
         principal = self.authenticator.authenticate(entry.token, stream=entry.transport != "http")
         check_network(principal, entry)
+        self._check_key_origin(principal, entry.origin)
         self.limiter.check(principal)
         for check in self.checks:
             principal = check(principal, entry)
@@ -174,6 +180,21 @@ class Gate:
         for check in self.checks:
             principal = check(principal, entry)
         return principal
+
+    def _check_key_origin(self, principal: Principal, origin: str | None) -> None:
+        """An origin that only API keys allow admits only requests made with those keys.
+
+        Keys' `allowed_origins` join the CORS and WebSocket allow-lists, whose
+        answers cannot depend on a credential (a preflight carries none); so a
+        credential without that origin in its own list (another key, the admin,
+        an issuer's token) is refused here when used from it. A credential with
+        its own list is judged by `check_network`.
+        """
+        if origin is None or principal.allowed_origins:
+            return
+        origin = origin.lower()
+        if origin not in self._server_origins and origin in self.authenticator.keys.all_origins():
+            raise Forbidden("this credential may not be used from this origin")
 
     def _origin_allowed(self, entry: Entry) -> bool:
         """No Origin (a non-browser client), the same origin, or a configured one."""
