@@ -48,7 +48,7 @@ from uvicorn.protocols.http.httptools_impl import (
 
 from app.api.middleware import new_request_id, problem_code
 from app.api.problems import PROBLEM_TYPE, problem_body
-from app.server_ext import HTTP_STREAM
+from app.server_ext import HTTP_STREAM, missing_internals
 
 
 def problem_parts(
@@ -227,3 +227,41 @@ class HttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
         if isinstance(cycle, OneWriteCycle):
             cycle.disconnected_now()
+
+
+def internals_missing() -> list[str]:
+    """uvicorn's private names this module relies on that the installed uvicorn lacks."""
+    return missing_internals(
+        HttpToolsProtocol,
+        (
+            "_start_asgi_task",
+            "send_400_response",
+            "_should_upgrade",
+            "handle_websocket_upgrade",
+            "_unsupported_upgrade_warning",
+            "_unset_keepalive_if_required",
+            "connection_lost",
+        ),
+        ("parser", "cycle", "server_state", "transport", "logger"),
+        ("__init__", "connection_made"),
+    ) + missing_internals(
+        RequestResponseCycle,
+        ("send",),
+        (
+            "access_log",
+            "chunked_encoding",
+            "default_headers",
+            "disconnected",
+            "expected_content_length",
+            "flow",
+            "keep_alive",
+            "message_event",
+            "on_response",
+            "response_complete",
+            "response_started",
+            "scope",
+            "transport",
+            "waiting_for_100_continue",
+        ),
+        ("__init__",),
+    )

@@ -41,7 +41,7 @@ from websockets.server import ServerProtocol
 
 from app.api.middleware import valid_request_id
 from app.http_protocol import problem_parts
-from app.server_ext import SEND_MANY
+from app.server_ext import SEND_MANY, missing_internals
 
 # What each refusal of a handshake says (websockets' own text can repeat header values).
 _REFUSALS = {
@@ -325,3 +325,30 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def keepalive_timeout(self) -> None:
         super().keepalive_timeout()
         self.transport.abort()
+
+
+def internals_missing() -> list[str]:
+    """uvicorn's and websockets' private names this module relies on that they lack."""
+    return (
+        missing_internals(
+            WebSocketsSansIOProtocol,
+            (
+                "handle_connect",
+                "send",
+                "receive",
+                "keepalive_timeout",
+                "pause_writing",
+                "resume_writing",
+                "connection_lost",
+            ),
+            _UVICORN_ATTRIBUTES,
+            ("__init__", "handle_connect"),
+        )
+        + missing_internals(ServerProtocol, ("accept", "reject"), (), ())
+        + missing_internals(
+            Protocol,
+            ("parse", "send_text", "data_to_send"),
+            ("parser", "current_size", "reader"),
+            ("__init__",),
+        )
+    )

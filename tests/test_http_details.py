@@ -23,7 +23,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, needs_uvicorn_hooks
 from tests.server import ADMIN_TOKEN, ServerProcess
 
 AUTH = f"Authorization: Bearer {ADMIN_TOKEN}\r\n".encode()
@@ -76,6 +76,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]
     proc.stop()
 
 
+@needs_uvicorn_hooks
 def test_an_export_to_http_1_0_is_close_delimited(fresh_server: ServerProcess) -> None:
     server = fresh_server.start()
     with server.client() as client:
@@ -96,6 +97,7 @@ def test_an_export_to_http_1_0_is_close_delimited(fresh_server: ServerProcess) -
     assert split(answer)[1][b"transfer-encoding"] == [b"chunked"]
 
 
+@needs_uvicorn_hooks
 def test_a_stream_to_http_1_0_is_close_delimited(server: ServerProcess) -> None:
     request = b"GET /v1/stream?collection=s10 HTTP/1.0\r\n" + AUTH + b"\r\n"
     answer = exchange(server, request, until=b"retry: 2000\n\n")
@@ -134,6 +136,7 @@ def test_a_405_allows_every_method_of_the_path(
     "request_bytes",
     [b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nHost x\r\n\r\n", b"GET /\x01 HTTP/1.1\r\n\r\n"],
 )
+@needs_uvicorn_hooks
 def test_a_request_the_parser_refuses_gets_a_problem(
     server: ServerProcess, request_bytes: bytes
 ) -> None:
@@ -145,6 +148,7 @@ def test_a_request_the_parser_refuses_gets_a_problem(
 WS_HEAD = b"GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 
 
+@needs_uvicorn_hooks
 def test_a_malformed_websocket_handshake_gets_a_problem(server: ServerProcess) -> None:
     no_key = WS_HEAD + b"Sec-WebSocket-Version: 13\r\nX-Request-ID: mine-1\r\n\r\n"
     problem = assert_raw_problem(exchange(server, no_key), 400, "bad_request")
