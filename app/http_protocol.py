@@ -92,9 +92,10 @@ class OneWriteCycle(RequestResponseCycle):
             if head is not None:
                 self._head = head  # sent with the body
                 return
-            if self.scope["http_version"] == "1.0" and _unsized(message):
-                self._close_delimited = True
-                self.chunked_encoding = False  # uvicorn writes no transfer-encoding then
+            if self.scope["http_version"] == "1.0" and self.scope["method"] != "HEAD":
+                self._close_delimited = _unsized(message)
+                if self._close_delimited:
+                    self.chunked_encoding = False  # uvicorn writes no transfer-encoding then
         elif kind == "http.response.body" and self._close_delimited:
             await self._send_until_close(message)
             return

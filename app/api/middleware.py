@@ -210,8 +210,8 @@ class RequestContext:
                     plain_error.append(message)
                     if message.get("more_body", False):
                         return
-                    message = _as_problem(plain_error, request_id)
-                    await send(message.pop("start"))
+                    start, message = _as_problem(plain_error, request_id)
+                    await send(start)
                 result["bytes"] += len(message.get("body", b""))
             await send(message)
 
@@ -343,7 +343,7 @@ def _is_plain_text(headers: list[tuple[bytes, bytes]]) -> bool:
     return False
 
 
-def _as_problem(parts: list[Message], request_id: str) -> Message:
+def _as_problem(parts: list[Message], request_id: str) -> tuple[Message, Message]:
     """A framework's plain-text error (Starlette's refused CORS preflight) as a problem."""
     start, *bodies = parts
     text = b"".join(m.get("body", b"") for m in bodies).decode("utf-8", "replace").strip()
@@ -355,11 +355,7 @@ def _as_problem(parts: list[Message], request_id: str) -> Message:
         if name.lower() not in (b"content-type", b"content-length")
     ]
     headers += [(b"content-type", PROBLEM_TYPE.encode()), (b"content-length", b"%d" % len(body))]
-    return {
-        "type": "http.response.body",
-        "body": body,
-        "start": {**start, "headers": headers},
-    }
+    return {**start, "headers": headers}, {"type": "http.response.body", "body": body}
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
