@@ -41,6 +41,15 @@ fmt: $(STAMP)
 
 test: $(STAMP) lint lint-clients openapi-check console-check asyncapi-check sdk-deps services audit
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-stock-uvicorn
+
+# The real-time and document tests again with our uvicorn hooks off (app/server.py): the
+# stock uvicorn paths the server falls back to when an upgrade no longer fits the hooks.
+STOCK_UVICORN_TESTS := tests/test_documents.py tests/test_ws.py tests/test_sse.py \
+  tests/test_changes.py tests/test_shutdown.py
+.PHONY: test-stock-uvicorn
+test-stock-uvicorn: $(STAMP) services
+	LEVELSTREAM_UVICORN_HOOKS=off $(BIN)/python -m pytest -q $(STOCK_UVICORN_TESTS)
 
 # The OpenAPI document is generated from the code and committed; CI fails on drift.
 openapi: $(STAMP)

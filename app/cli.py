@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import orjson
 import typer
@@ -232,24 +232,18 @@ def import_(source: str = typer.Option(..., "--input", help="NDJSON file from ex
     """Load an export into an empty data directory (server stopped)."""
     from rich.progress import Progress
 
+    from app.store.maintenance import load_export
+
+    async def lines(handle: BinaryIO) -> AsyncIterator[bytes]:
+        for line in handle:
+            yield line
+
     async def run(store: Store) -> int:
-        if not await store.is_empty():
-            raise ValidationFailed("import needs an empty database")
         with open(source, "rb") as handle, Progress(transient=True) as progress:
-            header = orjson.loads(handle.readline())
-            epoch, seq = header["epoch"], header["seq"]
             task = progress.add_task("importing", total=None)
-            await store.import_documents(epoch, seq, [])
-            imported, chunk = 0, []
-            for line in handle:
-                if line.strip():
-                    chunk.append(line.rstrip(b"\n"))
-                if len(chunk) == 1000:
-                    imported += await store.import_documents(epoch, seq, chunk)
-                    progress.advance(task, len(chunk))
-                    chunk = []
-            if chunk:
-                imported += await store.import_documents(epoch, seq, chunk)
+            imported, _epoch, _seq = await load_export(
+                store, lines(handle), lambda count: progress.advance(task, count)
+            )
         return imported
 
     count = _offline(run)

@@ -23,6 +23,13 @@ And it keeps the bytes that arrive with a WebSocket handshake: uvicorn hands
 the WebSocket protocol the handshake alone, so a frame sent in the same TCP
 segment (a client that does not wait for the 101) was lost and its request
 never answered.
+
+HTTP/1.0 has no chunked encoding (RFC 9112 §6.1): uvicorn sends an unsized
+response (a stream, an export) chunked whatever the request's version, so
+here such a response to an HTTP/1.0 client is close-delimited instead. And
+what the server answers by itself, before any app runs (a request the
+parser refuses), is a problem (RFC 9457) with an X-Request-ID, as every
+answer of the app is.
 """
 
 from __future__ import annotations
@@ -39,7 +46,25 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
-from app.server_ext import HTTP_STREAM
+from app.api.middleware import new_request_id, problem_code
+from app.api.problems import PROBLEM_TYPE, problem_body
+from app.server_ext import HTTP_STREAM, missing_internals
+
+
+def problem_parts(
+    status: int, detail: str, request_id: str | None = None
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The headers and body of a problem the server writes itself, with no app to ask."""
+    request_id = request_id or new_request_id()
+    body = problem_body(problem_code(status), detail, request_id, status)
+    headers = [
+        (b"content-type", PROBLEM_TYPE.encode()),
+        (b"content-length", b"%d" % len(body)),
+        (b"connection", b"close"),
+        (b"x-request-id", request_id.encode()),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    return headers, body
 
 
 class OneWriteCycle(RequestResponseCycle):
@@ -47,6 +72,7 @@ class OneWriteCycle(RequestResponseCycle):
 
     _head: bytes = b""
     _on_disconnect: Callable[[], None] | None = None
+    _close_delimited = False
 
     def on_disconnect(self, callback: Callable[[], None] | None) -> None:
         self._on_disconnect = callback
@@ -66,6 +92,13 @@ class OneWriteCycle(RequestResponseCycle):
             if head is not None:
                 self._head = head  # sent with the body
                 return
+            if self.scope["http_version"] == "1.0" and self.scope["method"] != "HEAD":
+                self._close_delimited = _unsized(message)
+                if self._close_delimited:
+                    self.chunked_encoding = False  # uvicorn writes no transfer-encoding then
+        elif kind == "http.response.body" and self._close_delimited:
+            await self._send_until_close(message)
+            return
         elif kind == "http.response.body" and self._head:
             if self.flow.write_paused and not self.disconnected:
                 await self.flow.drain()  # as uvicorn does before each write
@@ -114,6 +147,21 @@ class OneWriteCycle(RequestResponseCycle):
         parts.append(b"\r\n")
         return b"".join(parts)
 
+    async def _send_until_close(self, message: Any) -> None:
+        """A body for HTTP/1.0 without a length: as it comes; closing the connection ends it."""
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()
+        if self.disconnected or self.response_complete:
+            return
+        body = message.get("body", b"")
+        if body:
+            self.transport.write(body)
+        if not message.get("more_body", False):
+            self.response_complete = True
+            self.message_event.set()
+            self.transport.close()
+            self.on_response()
+
     def _send_whole(self, message: Any) -> bool:
         """Write the held head and a whole body in one piece, as uvicorn would finish."""
         body = message.get("body", b"")
@@ -129,6 +177,14 @@ class OneWriteCycle(RequestResponseCycle):
         self.message_event.set()
         self.on_response()
         return True
+
+
+def _unsized(message: Any) -> bool:
+    """A response start that declares neither a length nor a transfer encoding."""
+    for name, _value in message.get("headers", ()):
+        if name.lower() in (b"content-length", b"transfer-encoding"):
+            return False
+    return message["status"] not in (204, 304)
 
 
 class HttpProtocol(HttpToolsProtocol):
@@ -150,6 +206,15 @@ class HttpProtocol(HttpToolsProtocol):
             if rest:
                 self.transport.get_protocol().data_received(rest)  # type: ignore[attr-defined]
 
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn's answer to a request its parser refuses, as a problem.
+        headers, body = problem_parts(400, "the request is not valid HTTP/1.1")
+        head = [STATUS_LINE[400]]
+        for name, value in [*self.server_state.default_headers, *headers]:
+            head += (name, b": ", value, b"\r\n")
+        self.transport.write(b"".join([*head, b"\r\n", body]))
+        self.transport.close()
+
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         # uvicorn builds the cycle itself; its class is the one thing changed.
         cycle.__class__ = OneWriteCycle
@@ -163,3 +228,41 @@ class HttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
         if isinstance(cycle, OneWriteCycle):
             cycle.disconnected_now()
+
+
+def internals_missing() -> list[str]:
+    """uvicorn's private names this module relies on that the installed uvicorn lacks."""
+    return missing_internals(
+        HttpToolsProtocol,
+        (
+            "_start_asgi_task",
+            "send_400_response",
+            "_should_upgrade",
+            "handle_websocket_upgrade",
+            "_unsupported_upgrade_warning",
+            "_unset_keepalive_if_required",
+            "connection_lost",
+        ),
+        ("parser", "cycle", "server_state", "transport", "logger"),
+        ("__init__", "connection_made"),
+    ) + missing_internals(
+        RequestResponseCycle,
+        ("send",),
+        (
+            "access_log",
+            "chunked_encoding",
+            "default_headers",
+            "disconnected",
+            "expected_content_length",
+            "flow",
+            "keep_alive",
+            "message_event",
+            "on_response",
+            "response_complete",
+            "response_started",
+            "scope",
+            "transport",
+            "waiting_for_100_continue",
+        ),
+        ("__init__",),
+    )

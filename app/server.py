@@ -1,8 +1,17 @@
-"""Running the app under uvicorn, with a graceful drain on SIGTERM."""
+"""Running the app under uvicorn, with a graceful drain on SIGTERM.
+
+Our protocols (app/http_protocol.py, app/ws_protocol.py) hook into private
+code of uvicorn and websockets, written against the versions pinned in
+pyproject.toml. At start `hooks_problem` checks those versions and the
+private names the hooks use; where they do not fit (or
+LEVELSTREAM_UVICORN_HOOKS=off), one log line says so and the server runs
+on uvicorn's stock protocols, which `make test-stock-uvicorn` keeps correct.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
 import re
 import signal
@@ -13,6 +22,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from app import http_protocol, ws_protocol
 from app.http_protocol import HttpProtocol
 from app.logs import configure_logging
 from app.main import create_app
@@ -20,6 +30,24 @@ from app.settings import Settings
 from app.ws_protocol import WebSocketProtocol
 
 log = logging.getLogger("levelstream.server")
+
+# The versions whose private code the hooks are written against (pinned in pyproject.toml).
+HOOKED_VERSIONS = {"uvicorn": "0.54.0", "httptools": "0.9.0", "websockets": "17.4"}
+HOOKS = "one-write HTTP responses, stream disconnect hook, WebSocket direct writes"
+
+
+def hooks_problem(settings: Settings) -> str | None:
+    """Why our hooks into uvicorn cannot be engaged, or None when they can."""
+    if not settings.uvicorn_hooks:
+        return "LEVELSTREAM_UVICORN_HOOKS=off"
+    for name, tested in HOOKED_VERSIONS.items():
+        installed = importlib.metadata.version(name)
+        if installed != tested:
+            return f"{name} {installed} is installed; they are written for {tested}"
+    missing = http_protocol.internals_missing() + ws_protocol.internals_missing()
+    if missing:
+        return "private names they use are gone: " + ", ".join(missing)
+    return None
 
 
 class DrainingServer(uvicorn.Server):
@@ -50,20 +78,23 @@ class DrainingServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def uvicorn_config(settings: Settings, host: str, port: int, **overrides: Any) -> uvicorn.Config:
+def uvicorn_config(
+    settings: Settings, host: str, port: int, *, hooks: bool = True, **overrides: Any
+) -> uvicorn.Config:
     options: dict[str, Any] = {
         "host": host,
         "port": port,
         "workers": 1,
         "loop": "uvloop",
-        "http": HttpProtocol,  # httptools, one write per sized response
+        # httptools, one write per sized response
+        "http": HttpProtocol if hooks else "httptools",
         # Our own access log is redacted; uvicorn's prints query strings (tokens).
         "access_log": False,
         # X-Forwarded-For is judged by our trusted-proxy rules, never by uvicorn's
         # default trust of 127.0.0.1.
         "proxy_headers": False,
         "server_header": False,
-        "ws": WebSocketProtocol,
+        "ws": WebSocketProtocol if hooks else "websockets-sansio",
         "ws_max_size": settings.max_body_bytes,
         # No permessage-deflate: compressing every frame of a fan-out costs far more
         # CPU than the bandwidth it saves on the networks this serves, and it opens
@@ -94,8 +125,13 @@ class RedactQueryStrings(logging.Filter):
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    config = uvicorn_config(settings, host, port, log_config=None)
+    problem = hooks_problem(settings)
+    config = uvicorn_config(settings, host, port, hooks=problem is None, log_config=None)
     configure_logging(settings.log_level)
+    if problem is None:
+        log.info("uvicorn hooks engaged: %s", HOOKS)
+    else:
+        log.warning("uvicorn hooks off (%s): running on stock uvicorn protocols", problem)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(RedactQueryStrings())
     DrainingServer(config).run()

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # How often the TTL sweeper and the retention trimmer run, in seconds.
     maintenance_interval_s: float = Field(default=1.0, gt=0)
     log_level: str = "info"
+    # Our hooks into uvicorn's private protocol code (app/http_protocol.py,
+    # app/ws_protocol.py); off runs on stock uvicorn paths (`make test-stock-uvicorn`).
+    uvicorn_hooks: bool = True
 
     @field_validator("allowed_origins")
     @classmethod

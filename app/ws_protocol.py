@@ -21,6 +21,10 @@
   its `asyncio.Event` for backpressure (a deque) are replaced by small
   equivalents, its ~37 attributes are slotted rather than in a dict, and
   the handshake's request and response are let go once answered.
+- A handshake refused by the protocol itself (websockets: no
+  Sec-WebSocket-Key, not a GET, ...; uvicorn: a 500) is answered as a
+  problem (RFC 9457) with an X-Request-ID, as every answer of the app is,
+  rather than websockets' plain text.
 """
 
 from __future__ import annotations
@@ -31,9 +35,23 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
+from websockets.http11 import Request, Response
 from websockets.protocol import Protocol
+from websockets.server import ServerProtocol
 
-from app.server_ext import SEND_MANY
+from app.api.middleware import valid_request_id
+from app.http_protocol import problem_parts
+from app.server_ext import SEND_MANY, missing_internals
+
+# What each refusal of a handshake says (websockets' own text can repeat header values).
+_REFUSALS = {
+    400: "not a valid WebSocket handshake",
+    403: "the WebSocket handshake was refused",
+    405: "a WebSocket handshake is a GET request",
+    426: "a WebSocket handshake needs Upgrade: websocket",
+    500: "an internal error occurred",
+    505: "a WebSocket handshake needs HTTP/1.1",
+}
 
 # The header of an unmasked, final text frame (RFC 6455 §5.2) of each short size.
 _SHORT_HEADS = tuple(bytes((0x81, size)) for size in range(126))
@@ -146,11 +164,33 @@ _UVICORN_ATTRIBUTES = (
 )
 
 
+class ProblemRefusals(ServerProtocol):
+    """websockets' server side, refusing a handshake with a problem, not plain text."""
+
+    request_id: str | None = None
+
+    def accept(self, request: Request) -> Response:
+        self.request_id = valid_request_id(request.headers.get("X-Request-ID"))
+        return super().accept(request)
+
+    def reject(self, status: Any, text: str) -> Response:
+        response = super().reject(status, text)
+        detail = _REFUSALS.get(response.status_code, "the WebSocket handshake was refused")
+        headers, body = problem_parts(response.status_code, detail, self.request_id)
+        for name, value in headers:
+            if name.decode() in response.headers:
+                del response.headers[name.decode()]
+            response.headers[name.decode()] = value.decode()
+        response.body = body
+        return response
+
+
 class WebSocketProtocol(WebSocketsSansIOProtocol):
     __slots__ = (*_UVICORN_ATTRIBUTES, "_on_writable", "_plain", "direct_bytes")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.conn.__class__ = ProblemRefusals  # uvicorn builds it: its class is what changes
         self.queue = _Inbox()  # type: ignore[assignment]
         self.writable = _Writable()  # type: ignore[assignment]
         self._on_writable: Callable[[], None] | None = None
@@ -285,3 +325,30 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def keepalive_timeout(self) -> None:
         super().keepalive_timeout()
         self.transport.abort()
+
+
+def internals_missing() -> list[str]:
+    """uvicorn's and websockets' private names this module relies on that they lack."""
+    return (
+        missing_internals(
+            WebSocketsSansIOProtocol,
+            (
+                "handle_connect",
+                "send",
+                "receive",
+                "keepalive_timeout",
+                "pause_writing",
+                "resume_writing",
+                "connection_lost",
+            ),
+            _UVICORN_ATTRIBUTES,
+            ("__init__", "handle_connect"),
+        )
+        + missing_internals(ServerProtocol, ("accept", "reject"), (), ())
+        + missing_internals(
+            Protocol,
+            ("parse", "send_text", "data_to_send"),
+            ("parser", "current_size", "reader"),
+            ("__init__",),
+        )
+    )

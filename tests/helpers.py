@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import http.client
+import os
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.server import ServerProcess
+
+# What only our uvicorn hooks do (app/server.py): skipped by `make test-stock-uvicorn`.
+needs_uvicorn_hooks = pytest.mark.skipif(
+    os.environ.get("LEVELSTREAM_UVICORN_HOOKS") == "off",
+    reason="stock uvicorn protocols (LEVELSTREAM_UVICORN_HOOKS=off) lack this hook",
+)
 
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

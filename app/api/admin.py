@@ -1,7 +1,8 @@
 """Backups over HTTP: export one snapshot as NDJSON, import it into an empty database.
 
 The format: a first line `{"epoch", "seq"}`, then one envelope per line. The
-same format is read and written by `levelstream export` / `import` offline.
+same format is read and written by `levelstream export` / `import` offline;
+`app.store.maintenance.load_export` checks and loads it for both.
 """
 
 from __future__ import annotations
@@ -15,16 +16,15 @@ from pydantic import BaseModel
 
 from app.api.deps import AdminDep, SettingsDep, StoreDep
 from app.api.models import authenticated_problems, problems
-from app.errors import Conflict, PayloadTooLarge, ValidationFailed
+from app.errors import PayloadTooLarge
 from app.store.base import Store
-from app.store.maintenance import import_record
+from app.store.maintenance import load_export
 from app.store.types import ChangeFilter
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=authenticated_problems(403))
 
 NDJSON = "application/x-ndjson"
 NDJSON_BYTES = {"schema": {"type": "string", "format": "binary"}}  # for SDKs: raw bytes
-IMPORT_CHUNK = 1000
 IMPORT_PATH = "/v1/admin/import"
 
 
@@ -84,32 +84,6 @@ async def _lines(request: Request, max_line: int) -> AsyncIterator[bytes]:
 async def import_export(
     request: Request, store: StoreDep, settings: SettingsDep, _admin: AdminDep
 ) -> ImportResult:
-    if not await store.is_empty():
-        raise Conflict("import needs an empty database")
     lines = _lines(request, settings.max_value_bytes * 2 + 4096)
-    header_line = await anext(lines, None)
-    header = orjson.loads(header_line) if header_line else None
-    if (
-        not isinstance(header, dict)
-        or not isinstance(header.get("epoch"), str)
-        or type(header.get("seq")) is not int
-    ):
-        raise ValidationFailed('the first line must be {"epoch": "...", "seq": N}')
-    epoch, seq = header["epoch"], header["seq"]
-    imported = 0
-    chunk: list[bytes] = []
-    line_no = 1
-    await store.import_documents(epoch, seq, [])
-    async for line in lines:
-        line_no += 1
-        try:
-            import_record(line)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValidationFailed(f"line {line_no}: not an exported document ({exc})") from None
-        chunk.append(line)
-        if len(chunk) == IMPORT_CHUNK:
-            imported += await store.import_documents(epoch, seq, chunk)
-            chunk = []
-    if chunk:
-        imported += await store.import_documents(epoch, seq, chunk)
+    imported, epoch, seq = await load_export(store, lines)
     return ImportResult(imported=imported, epoch=epoch, seq=seq)

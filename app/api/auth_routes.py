@@ -14,6 +14,7 @@ from app.auth.apikeys import Pattern
 from app.auth.authenticator import Authenticator
 from app.auth.principal import Permission, Principal, pattern_within
 from app.errors import Forbidden, ValidationFailed
+from app.store.records import Timestamp
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=authenticated_problems())
 
@@ -30,12 +31,12 @@ class TokenRequest(BaseModel):
 
 class IssuedToken(BaseModel):
     token: str
-    expires_at: datetime
+    expires_at: Timestamp
 
 
 class Ticket(BaseModel):
     ticket: str = Field(description="Use once, as ?ticket= on /v1/stream or /v1/ws")
-    expires_at: datetime
+    expires_at: Timestamp
 
 
 def _narrowed(principal: Principal, request: TokenRequest) -> dict[str, list[str]]:

@@ -28,7 +28,7 @@ CREATED_KEY_EXAMPLE = {
     "allowed_ips": [],
     "expires_at": None,
     "rate_limit_per_s": None,
-    "created_at": "2026-11-25T17:00:00.123000Z",
+    "created_at": "2026-11-25T17:00:00.123Z",
 }
 
 KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The key's id")]

@@ -18,11 +18,13 @@ import time
 from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.access_log import AccessLog
 from app.api.metrics import Metrics
-from app.api.problems import PROBLEM_TYPE, problem_body
+from app.api.problems import PROBLEM_TYPE, STATUS_BY_CODE, problem_body
 from app.auth.network import Network, client_address, in_networks, parse_address
 from app.logs import bind_request
 from app.server_ext import SEND_MANY
@@ -82,7 +84,7 @@ class RequestContext:
         """Give the request its id and client address; returns (request id, start time)."""
         started_at = time.perf_counter()
         # Request ids need to be unique, not secret: no syscall (and GIL handoff) per request.
-        request_id = _incoming_request_id(scope) or f"{random.getrandbits(128):032x}"
+        request_id = _incoming_request_id(scope) or new_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         bind_request(request_id)
@@ -155,17 +157,24 @@ class RequestContext:
         self, scope: Scope, receive: Receive, send: Send, result: dict[str, int]
     ) -> None:
         if self._ip_refused(scope):
-            result["status"] = 403
-            await send({"type": "websocket.close", "code": 1008})
+            refusal = {"type": "websocket.close", "code": 1008}
+            result["status"] = await _refuse_handshake(scope, send, refusal)
+            if not result["status"]:
+                result["status"] = 403
+                await send(refusal)
             return
 
         async def recording_send(message: Message) -> None:
             if message["type"] == "websocket.accept":
                 result["status"] = 101
             elif message["type"] == "websocket.close":
-                if not result["status"]:
-                    result["status"] = 403  # closed before accept: the handshake is refused
                 scope["state"]["close_code"] = message.get("code", 1000)
+                if not result["status"]:
+                    # Closed before accept: the handshake is refused.
+                    result["status"] = await _refuse_handshake(scope, send, message)
+                    if result["status"]:
+                        return
+                    result["status"] = 403
             elif message["type"] == "websocket.send":
                 data = message.get("text") or message.get("bytes") or ""
                 result["bytes"] += len(data)
@@ -184,11 +193,25 @@ class RequestContext:
     ) -> None:
         extra_headers = self.response_headers(scope, request_id)
 
+        plain_error: list[Message] = []  # a text/plain error's start and body, until whole
+
         async def stamped_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                result["status"] = message["status"]
-                message["headers"] = list(message.get("headers", [])) + extra_headers
+                result["status"] = status = message["status"]
+                headers = list(message.get("headers", []))
+                if status == 405:
+                    headers = _with_full_allow(scope, headers)
+                message["headers"] = headers + extra_headers
+                if status >= 400 and _is_plain_text(headers):
+                    plain_error.append(message)
+                    return
             elif message["type"] == "http.response.body":
+                if plain_error:
+                    plain_error.append(message)
+                    if message.get("more_body", False):
+                        return
+                    start, message = _as_problem(plain_error, request_id)
+                    await send(start)
                 result["bytes"] += len(message.get("body", b""))
             await send(message)
 
@@ -257,12 +280,98 @@ async def send_problem(
     return len(body)
 
 
+_CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
+
+
+def problem_code(status: int) -> str:
+    """The contract's problem code for an HTTP status."""
+    return _CODE_BY_STATUS.get(status, "bad_request" if status < 500 else "internal")
+
+
+# A handshake refused by the app (before `accept`): close code -> (HTTP status, problem code).
+_HANDSHAKE_REFUSALS = {
+    4001: (401, "unauthorized"),
+    4008: (429, "rate_limited"),
+    4009: (503, "unavailable"),
+}
+_HANDSHAKE_DETAILS = {
+    "unauthorized": "the WebSocket handshake needs a valid credential",
+    "rate_limited": "too many requests",
+    "unavailable": "too many connections",
+    "forbidden": "the WebSocket handshake was refused (address, origin or credential rules)",
+}
+
+
+async def _refuse_handshake(scope: Scope, send: Send, close: Message) -> int:
+    """Answer a handshake the app refused with a problem, where the server offers an
+    HTTP answer to a WebSocket request (ASGI's `websocket.http.response`): its status,
+    or 0 when it cannot."""
+    if "websocket.http.response" not in (scope.get("extensions") or {}):
+        return 0
+    status, code = _HANDSHAKE_REFUSALS.get(close.get("code", 1008), (403, "forbidden"))
+    request_id = scope["state"]["request_id"]
+    body = problem_body(code, _HANDSHAKE_DETAILS[code], request_id, status)
+    headers = [
+        (b"content-type", PROBLEM_TYPE.encode()),
+        (b"content-length", b"%d" % len(body)),
+        (b"x-request-id", request_id.encode("ascii")),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body})
+    return status
+
+
+def _with_full_allow(scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """A 405's `Allow`: every method of every route on this path (Starlette names the one
+    route it tried, and FastAPI has one route per method)."""
+    router = getattr(scope.get("app"), "router", None)
+    methods: set[str] = set()
+    for route in iter_route_contexts(getattr(router, "routes", ())):
+        if route.methods and route.matches(scope)[0] != Match.NONE:
+            methods |= route.methods
+    if not methods:
+        return headers
+    allow = ", ".join(sorted(methods)).encode()
+    return [(n, v) for n, v in headers if n.lower() != b"allow"] + [(b"allow", allow)]
+
+
+def _is_plain_text(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            return value.startswith(b"text/plain")
+    return False
+
+
+def _as_problem(parts: list[Message], request_id: str) -> tuple[Message, Message]:
+    """A framework's plain-text error (Starlette's refused CORS preflight) as a problem."""
+    start, *bodies = parts
+    text = b"".join(m.get("body", b"") for m in bodies).decode("utf-8", "replace").strip()
+    status = start["status"]
+    body = problem_body(problem_code(status), text[:200] or "refused", request_id, status)
+    headers = [
+        (name, value)
+        for name, value in start["headers"]
+        if name.lower() not in (b"content-type", b"content-length")
+    ]
+    headers += [(b"content-type", PROBLEM_TYPE.encode()), (b"content-length", b"%d" % len(body))]
+    return {**start, "headers": headers}, {"type": "http.response.body", "body": body}
+
+
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            text = value.decode("latin-1")
-            return text if _REQUEST_ID_RE.fullmatch(text) else None
+            return valid_request_id(value.decode("latin-1"))
     return None
+
+
+def new_request_id() -> str:
+    return f"{random.getrandbits(128):032x}"
+
+
+def valid_request_id(text: str | None) -> str | None:
+    """A client's X-Request-ID if it is one we echo, else None."""
+    return text if text is not None and _REQUEST_ID_RE.fullmatch(text) else None
 
 
 def _url_problem(scope: Scope) -> str | None:

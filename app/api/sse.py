@@ -33,9 +33,9 @@ RETRY_MS = 2000
 _SEP = "\n"  # as the change events' own framing
 RETRY = ServerSentEvent(retry=RETRY_MS, sep=_SEP).encode()
 PING = ServerSentEvent(comment="ping", sep=_SEP).encode()
+# No cache-control here: RequestContext gives every /v1/ response its one `no-store`.
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-store"),
     (b"x-accel-buffering", b"no"),
 ]
 

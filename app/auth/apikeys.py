@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, field_validator
 from app.auth.principal import PATTERN_RE, Permission, Principal
 from app.errors import NotFound, ValidationFailed
 from app.store.base import Store
+from app.store.records import Timestamp
 
 TOKEN_PREFIX = "lsk_"
 _ID_LEN = 16
@@ -45,7 +46,7 @@ class KeySpec(BaseModel):
     channels: list[Pattern] = Field(default_factory=lambda: ["*"], max_length=100)
     allowed_origins: list[str] = Field(default_factory=list, max_length=100)
     allowed_ips: list[str] = Field(default_factory=list, max_length=100)
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
     rate_limit_per_s: int | None = Field(default=None, ge=1, le=1_000_000)
 
     @field_validator("allowed_origins")
@@ -94,7 +95,7 @@ class ApiKey(KeySpec):
     """A key as listed: everything but the secret."""
 
     id: str
-    created_at: datetime
+    created_at: Timestamp
 
 
 class StoredKey(ApiKey):

@@ -10,9 +10,11 @@ from __future__ import annotations
 import struct
 import time
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 import orjson
+from pydantic import PlainSerializer, WithJsonSchema
 
 # A document record is this header followed by the envelope JSON.
 _HEADER = struct.Struct(">QQQ")  # rev, created_ms, expires_ms (0 = never)
@@ -78,6 +80,23 @@ def format_ts(ms: int) -> bytes:
     formatted = b"%s.%03dZ" % (head, milli)
     _last_ts = (ms, formatted)
     return formatted
+
+
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def format_datetime(moment: datetime) -> str:
+    """`format_ts` for an aware datetime (keys, tokens, tickets): the same text as
+    every stored timestamp, to the millisecond (truncated, as `now_ms`)."""
+    return format_ts((moment - _UNIX_EPOCH) // timedelta(milliseconds=1)).decode("ascii")
+
+
+# A datetime a model emits: RFC 3339 UTC with milliseconds, like every other timestamp.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(format_datetime, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 def envelope_json(
