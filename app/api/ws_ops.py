@@ -129,8 +129,7 @@ class WsSession:
         ):
             # Refreshing is for the same identity: subscriptions were authorized for it.
             raise Forbidden("re-authentication must present a credential for the same identity")
-        self.connection.principal = principal
-        self.hub.credentials.refreshed(self.connection)
+        self.hub.reauthorize(self.connection, principal, self.bus)
         return b',"client_id":%s' % orjson.dumps(self.connection.client_id)
 
     async def op_subscribe(self, frame: dict[str, Any]) -> bytes:

@@ -106,6 +106,20 @@ class ChannelBus:
         for channel in list(connection.joined):
             self.leave(connection, channel)
 
+    def reauthorize(self, connection: Connection) -> None:
+        """The connection's credential changed (`Hub.reauthorize`): end each channel
+        subscription and presence join its new rights do not allow, with a `forbidden`
+        error frame (a join's leave is announced as on a disconnect)."""
+        principal = connection.principal
+        for sub_id, channel in list(connection.channel_subs.items()):
+            if not principal.may_channel("read", channel):
+                self.unsubscribe(connection, sub_id)
+                connection.outbox.push(_forbidden_frame(channel, sub_id))
+        for channel in list(connection.joined):
+            if not principal.may_channel("read", channel):
+                self.leave(connection, channel)
+                connection.outbox.push(_forbidden_frame(channel, None))
+
     def _announce(self, channel: str, action: str, client_id: str, state: Any) -> None:
         subscribers = self._subscribers.get(channel)
         if not subscribers:
@@ -120,3 +134,14 @@ class ChannelBus:
             ):
                 # As for messages: the 4008 close then carries the seq to resume from.
                 connection.request_close(4008, connection.resume_hint)
+
+
+def _forbidden_frame(channel: str, sub_id: str | None) -> str:
+    """The error frame ending a channel subscription (`sub`) or a presence join (no `sub`)."""
+    message = f"the new credential may not read channel {channel!r}"
+    frame: dict[str, Any] = {"type": "error"}
+    if sub_id is not None:
+        frame["sub"] = sub_id
+    frame |= {"channel": channel, "code": "forbidden"}
+    frame["error"] = {"code": "forbidden", "message": message}
+    return orjson.dumps(frame).decode()

@@ -83,7 +83,6 @@ class Connection:
         "close_reason",
         "outbox",
         "principal",
-        "replays",
         "subscriptions",
         "transport",
     )
@@ -104,7 +103,6 @@ class Connection:
         self._joined: set[str] | None = None
         self.close_code: int | None = None
         self.close_reason = ""
-        self.replays: dict[str, asyncio.Task[None]] = {}
 
     @property
     def client_id(self) -> str:
@@ -156,6 +154,7 @@ class Subscription:
         "flt",
         "last_seq",
         "live",
+        "replay",
         "sub_id",
     )
 
@@ -176,6 +175,9 @@ class Subscription:
         self.buffer_limit = buffer_limit
         self.buffer_overflowed = False
         self.last_seq = 0
+        # Its replay task, while one runs: it belongs to this subscription, not to its
+        # id (a client may unsubscribe and reuse the id while the replay is running).
+        self.replay: asyncio.Task[None] | None = None
         if connection.transport == "ws":
             self._prefix = change_prefix(sub_id)
 
