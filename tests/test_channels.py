@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -276,3 +277,36 @@ def join_from_a_child(
     client_id = child.stdout.readline().strip()
     assert client_id, "the child did not join"
     return child, client_id
+
+
+async def test_presence_state_is_bounded(server: ServerProcess, channel: str) -> None:
+    """A join's state over LEVELSTREAM_PRESENCE_STATE_BYTES (default 4096, encoded) is
+    refused with payload_too_large and joins nothing; at the limit it is taken."""
+    async with server.async_client() as rest, ws_client(server) as ws:
+        huge = await ws.request("join", channel=channel, state={"blob": "x" * 3_900_000})
+        assert huge["ok"] is False and huge["error"]["code"] == "payload_too_large", huge
+        over = await ws.request("join", channel=channel, state="x" * 4095)  # 4097 bytes
+        assert over["ok"] is False and over["error"]["code"] == "payload_too_large", over
+        assert await presence(rest, channel) == []
+        await ws.ok("join", channel=channel, state="x" * 4094)  # 4096 bytes: at the limit
+        assert [m["state"] for m in await presence(rest, channel)] == ["x" * 4094]
+
+
+async def test_presence_joins_count_against_the_subscription_cap(
+    tmp_path: Path, channel: str
+) -> None:
+    proc = start_server(tmp_path, LEVELSTREAM_WS_MAX_SUBSCRIPTIONS="3")
+    try:
+        async with proc.async_client() as rest, ws_client(proc) as ws:
+            await ws.subscribe("s", collection="c")
+            await ws.ok("join", channel=channel + "1", state=1)
+            await ws.ok("join", channel=channel + "1", state=2)  # an update: no new join
+            await ws.ok("join", channel=channel + "2", state=1)
+            # Fourth thing held: refused as a fourth subscription is (4009).
+            await ws.send({"op": "join", "id": "j", "channel": channel + "3", "state": 1})
+            code, _reason = await ws.closed()
+            assert code == 4009
+            for n in (1, 2, 3):
+                assert await presence(rest, channel + str(n)) == []
+    finally:
+        proc.stop()

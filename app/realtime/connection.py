@@ -119,6 +119,12 @@ class Connection:
             joined = self._joined = set()
         return joined
 
+    @property
+    def held(self) -> int:
+        """Subscriptions, channel subscriptions and presence joins: one cap counts them all."""
+        joined = self._joined
+        return len(self.subscriptions) + len(self.channel_subs) + (len(joined) if joined else 0)
+
     def request_close(self, code: int, reason: str = "") -> None:
         """Ask the transport to close with `code`; queued frames are dropped."""
         if self.close_code is None:
