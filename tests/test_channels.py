@@ -4,6 +4,7 @@ never stored; presence join/leave, including a client that vanishes without a go
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 import sys
@@ -310,3 +311,49 @@ async def test_presence_joins_count_against_the_subscription_cap(
                 assert await presence(rest, channel + str(n)) == []
     finally:
         proc.stop()
+
+
+async def test_message_from_names_no_credential_unless_asked(
+    server: ServerProcess, channel: str
+) -> None:
+    """`from` is an opaque client id (the one presence shows, on a WebSocket; a fresh one
+    per REST request); the credential (`key:<id>`) only with `as_self`."""
+    async with server.async_client() as admin:
+        spec = {"name": channel, "permissions": ["read", "write"], "channels": [channel]}
+        created = await admin.post("/v1/keys", json=spec)
+        assert created.status_code == 201, created.text
+        key_id, token = created.json()["id"], created.json()["token"]
+    async with (
+        httpx.AsyncClient(base_url=server.url, headers={"X-API-Key": token}) as keyed,
+        ws_client(server) as listener,
+        ws_client(server, token) as publisher,
+    ):
+        await listener.subscribe("m", channel=channel)
+
+        async def heard(data: Any) -> str:
+            frame = await listener.expect(lambda f: f["type"] == "message")
+            assert frame["data"] == data, frame
+            sender: str = frame["from"]
+            return sender
+
+        path = f"/v1/channels/{channel}/messages"
+        assert (await keyed.post(path, json=1)).status_code == 202
+        assert (await keyed.post(path, json=2)).status_code == 202
+        first, second = await heard(1), await heard(2)
+        for sender in (first, second):
+            assert re.fullmatch(r"[0-9a-f]{32}", sender) and key_id not in sender, sender
+        assert first != second  # no connection: nothing ties two requests together
+        assert (await keyed.post(path, json=3, params={"as_self": "true"})).status_code == 202
+        assert await heard(3) == f"key:{key_id}"
+        refused = await keyed.post(path, json=4, params={"as_self": "maybe"})
+        assert refused.status_code == 422, refused.text
+
+        client_id = (await publisher.ok("join", channel=channel))["client_id"]
+        await listener.expect(lambda f: f["type"] == "presence")
+        await publisher.ok("publish", channel=channel, data=5)
+        assert await heard(5) == client_id
+        await publisher.ok("publish", channel=channel, data=6, as_self=True)
+        assert await heard(6) == f"key:{key_id}"
+        bad = await publisher.request("publish", channel=channel, data=7, as_self="yes")
+        assert bad["ok"] is False and bad["error"]["code"] == "validation_failed", bad
+        await no_more(listener, "message")

@@ -25,7 +25,7 @@ from app.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
-from app.realtime.channels import ChannelBus
+from app.realtime.channels import ChannelBus, sender_id
 from app.realtime.connection import Connection, Subscription
 from app.realtime.hub import Hub
 from app.settings import Settings
@@ -249,7 +249,12 @@ class WsSession:
         self.connection.principal.require_channel("write", channel)
         if "data" not in frame:
             raise ValidationFailed("publish needs data")
-        delivered = self.bus.publish(channel, frame["data"], self.connection.client_id)
+        as_self = frame.get("as_self", False)
+        if not isinstance(as_self, bool):
+            raise ValidationFailed("as_self must be true or false")
+        connection = self.connection
+        sender = sender_id(connection.principal, connection.client_id, as_self)
+        delivered = self.bus.publish(channel, frame["data"], sender)
         return b',"delivered":%d' % delivered
 
     async def op_join(self, frame: dict[str, Any]) -> bytes:

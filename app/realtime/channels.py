@@ -12,8 +12,16 @@ from typing import Any
 
 import orjson
 
+from app.auth.principal import Principal
 from app.realtime.connection import Connection
 from app.store.records import format_ts, now_ms
+
+
+def sender_id(principal: Principal, client_id: str, as_self: bool) -> str:
+    """The `from` of a channel message: the publisher's opaque client id (as presence shows
+    it), or, only when the publisher asked to be named (`as_self`), its credential's
+    identity (`key:<id>`, `jwt:<sub>`): a key id is not for every subscriber to see."""
+    return f"{principal.kind}:{principal.id}" if as_self else client_id
 
 
 @dataclass(slots=True)
