@@ -20,7 +20,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.access_log import AccessLog
+from app.api.access_log import AccessLog, close_code_of
 from app.api.metrics import Metrics
 from app.api.problems import PROBLEM_TYPE, problem_body
 from app.auth.network import Network, client_address, in_networks, parse_address
@@ -132,7 +132,7 @@ class RequestContext:
 
     def _observe(self, scope: Scope, status: int, started_at: float) -> None:
         if scope["type"] == "websocket":
-            code = scope["state"].get("close_code")
+            code = close_code_of(scope["state"])
             if code is not None:
                 self.metrics.ws_closes.labels(str(code)).inc()
             return
