@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     pg_pool_size: int = Field(default=10, ge=2, le=500)
     pg_seq_lock: Literal["row", "advisory"] = "row"
     presence_lease_s: float = Field(default=10, ge=0.5, le=300)
+    # Largest presence `state` (encoded JSON bytes) a join may carry: every member's state
+    # is kept in memory and sent to every subscriber of the channel on each join.
+    presence_state_bytes: int = Field(default=4096, ge=16)
 
     # Writer: how many transactions one group commit may hold.
     max_group_size: int = Field(default=1024, ge=1)

@@ -304,7 +304,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             self.response = None  # type: ignore[assignment]
         elif kind == "websocket.close" and self.close_timer is not None:
             self.close_timer.cancel()
-            self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
+            self.close_timer = self.loop.call_later(self.close_timeout, self._cut_stalled)
 
     async def receive(self) -> Any:
         # uvicorn's, with the queue's `get` inlined (one coroutine frame less per idle
@@ -324,6 +324,14 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 
     def keepalive_timeout(self) -> None:
         super().keepalive_timeout()
+        self._cut_stalled()
+
+    def _cut_stalled(self) -> None:
+        """Drop a peer that reads nothing (no pong, no answer to our close frame). It
+        cannot read a close frame either, so none is pretended: the access log says
+        `stalled` whatever close code the app asked for, and the client resumes from
+        the last seq it processed."""
+        self.scope.setdefault("state", {})["stalled"] = True
         self.transport.abort()
 
 

@@ -4,11 +4,13 @@ never stored; presence join/leave, including a client that vanishes without a go
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -276,3 +278,82 @@ def join_from_a_child(
     client_id = child.stdout.readline().strip()
     assert client_id, "the child did not join"
     return child, client_id
+
+
+async def test_presence_state_is_bounded(server: ServerProcess, channel: str) -> None:
+    """A join's state over LEVELSTREAM_PRESENCE_STATE_BYTES (default 4096, encoded) is
+    refused with payload_too_large and joins nothing; at the limit it is taken."""
+    async with server.async_client() as rest, ws_client(server) as ws:
+        huge = await ws.request("join", channel=channel, state={"blob": "x" * 3_900_000})
+        assert huge["ok"] is False and huge["error"]["code"] == "payload_too_large", huge
+        over = await ws.request("join", channel=channel, state="x" * 4095)  # 4097 bytes
+        assert over["ok"] is False and over["error"]["code"] == "payload_too_large", over
+        assert await presence(rest, channel) == []
+        await ws.ok("join", channel=channel, state="x" * 4094)  # 4096 bytes: at the limit
+        assert [m["state"] for m in await presence(rest, channel)] == ["x" * 4094]
+
+
+async def test_presence_joins_count_against_the_subscription_cap(
+    tmp_path: Path, channel: str
+) -> None:
+    proc = start_server(tmp_path, LEVELSTREAM_WS_MAX_SUBSCRIPTIONS="3")
+    try:
+        async with proc.async_client() as rest, ws_client(proc) as ws:
+            await ws.subscribe("s", collection="c")
+            await ws.ok("join", channel=channel + "1", state=1)
+            await ws.ok("join", channel=channel + "1", state=2)  # an update: no new join
+            await ws.ok("join", channel=channel + "2", state=1)
+            # Fourth thing held: refused as a fourth subscription is (4009).
+            await ws.send({"op": "join", "id": "j", "channel": channel + "3", "state": 1})
+            code, _reason = await ws.closed()
+            assert code == 4009
+            for n in (1, 2, 3):
+                assert await presence(rest, channel + str(n)) == []
+    finally:
+        proc.stop()
+
+
+async def test_message_from_names_no_credential_unless_asked(
+    server: ServerProcess, channel: str
+) -> None:
+    """`from` is an opaque client id (the one presence shows, on a WebSocket; a fresh one
+    per REST request); the credential (`key:<id>`) only with `as_self`."""
+    async with server.async_client() as admin:
+        spec = {"name": channel, "permissions": ["read", "write"], "channels": [channel]}
+        created = await admin.post("/v1/keys", json=spec)
+        assert created.status_code == 201, created.text
+        key_id, token = created.json()["id"], created.json()["token"]
+    async with (
+        httpx.AsyncClient(base_url=server.url, headers={"X-API-Key": token}) as keyed,
+        ws_client(server) as listener,
+        ws_client(server, token) as publisher,
+    ):
+        await listener.subscribe("m", channel=channel)
+
+        async def heard(data: Any) -> str:
+            frame = await listener.expect(lambda f: f["type"] == "message")
+            assert frame["data"] == data, frame
+            sender: str = frame["from"]
+            return sender
+
+        path = f"/v1/channels/{channel}/messages"
+        assert (await keyed.post(path, json=1)).status_code == 202
+        assert (await keyed.post(path, json=2)).status_code == 202
+        first, second = await heard(1), await heard(2)
+        for sender in (first, second):
+            assert re.fullmatch(r"[0-9a-f]{32}", sender) and key_id not in sender, sender
+        assert first != second  # no connection: nothing ties two requests together
+        assert (await keyed.post(path, json=3, params={"as_self": "true"})).status_code == 202
+        assert await heard(3) == f"key:{key_id}"
+        refused = await keyed.post(path, json=4, params={"as_self": "maybe"})
+        assert refused.status_code == 422, refused.text
+
+        client_id = (await publisher.ok("join", channel=channel))["client_id"]
+        await listener.expect(lambda f: f["type"] == "presence")
+        await publisher.ok("publish", channel=channel, data=5)
+        assert await heard(5) == client_id
+        await publisher.ok("publish", channel=channel, data=6, as_self=True)
+        assert await heard(6) == f"key:{key_id}"
+        bad = await publisher.request("publish", channel=channel, data=7, as_self="yes")
+        assert bad["ok"] is False and bad["error"]["code"] == "validation_failed", bad
+        await no_more(listener, "message")

@@ -1,7 +1,13 @@
 """A model-based test of delivery: hypothesis drives random writes, batches, deletes,
 subscriptions (with filters), unsubscribes, disconnects and resumes against a real server,
 and after every step each subscriber's received sequence must equal the model's change log
-through its filter: no gap, no duplicate, no foreign change, in order, same payload."""
+through its filter: no gap, no duplicate, no foreign change, in order, same payload.
+
+Besides one-subscription sockets, one shared socket carries several subscriptions whose
+ids are reused: a subscription is ended and its id subscribed again in the same write,
+while its replay runs. Frames are attributed by position on the wire (a subscribe reply
+starts a subscription, an unsubscribe reply ends it), so a frame of an ended one, or
+of none, is caught."""
 
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ from hypothesis.stateful import (
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.realtime_clients import TIMEOUT, start_server, ws_url
+from tests.realtime_clients import TIMEOUT, client_frame, start_server, ws_url
 from tests.server import ServerProcess
 
 COLLECTIONS = ["m1", "m2"]
@@ -40,6 +46,10 @@ FILTERS: list[dict[str, str]] = [
     {"collection": "m2", "gt": "a", "lte": "b"},
     {"collection": "m1", "gte": "b"},
 ]
+
+SUB_IDS = ["x", "y", "z"]  # the shared socket's subscription ids, reused over and over
+BULK = 400  # changes of one bulk write: replays long enough to be ended while they run
+MAX_LOG = 5000  # no more bulk writes past this (every check walks the whole log)
 
 Change = tuple[int, str, str, str, Any]  # seq, op, collection, key, value
 T = TypeVar("T")
@@ -160,6 +170,108 @@ class Subscriber:
             time.sleep(0.002)
 
 
+class Stream:
+    """One subscription on the shared socket: its filter, the seq it starts after (-1
+    until a live one's reply names it), what it received, and whether it has ended."""
+
+    def __init__(self, flt: dict[str, str], start: int) -> None:
+        self.flt = flt
+        self.start = start
+        self.received: list[Change] = []
+        self.ended = False
+
+
+class SharedSocket:
+    """One WebSocket with several subscriptions, ids reused. Ops go out in one write each
+    group; a reader thread attributes every frame by its place in the stream."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.ws = connect(
+            ws_url(server),
+            proxy=None,
+            compression=None,
+            open_timeout=TIMEOUT,
+            max_queue=None,
+            legacy=True,
+        )
+        self.current: dict[str, Stream] = {}  # as the wire says, after the replies so far
+        self.active: set[str] = set()  # as the test knows it, after each rule
+        self.streams: list[Stream] = []
+        self.pending: dict[str, tuple[str, str, Stream | None]] = {}  # request id -> op
+        self.answered: set[str] = set()
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+        self._next = 0
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        try:
+            for message in self.ws:
+                self._on_frame(json.loads(message))
+        except ConnectionClosed:
+            pass
+
+    def _on_frame(self, frame: dict[str, Any]) -> None:
+        kind = frame["type"]
+        if kind == "change":
+            stream = self.current.get(frame["sub"])
+            if stream is None:
+                self.errors.append(f"a change with no subscription of that id: {frame}")
+                return
+            c = frame["change"]
+            stream.received.append((c["seq"], c["op"], c["collection"], c["key"], c["value"]))
+        elif kind in ("reply", "pong"):
+            with self._lock:
+                op, sub_id, stream = self.pending.pop(frame["id"], ("", "", None))
+            if frame.get("ok") is False:
+                self.errors.append(f"refused: {frame}")
+            elif op == "subscribe" and stream is not None:
+                if stream.start < 0:
+                    stream.start = frame["seq"]  # live: from the head at the subscription
+                self.current[sub_id] = stream
+            elif op == "unsubscribe":
+                self.current.pop(sub_id).ended = True
+            self.answered.add(frame["id"])
+        else:
+            self.errors.append(f"unexpected frame {frame}")
+
+    def subscribe(self, sub_id: str, flt: dict[str, str], since: int | None) -> tuple[Any, ...]:
+        stream = Stream(flt, -1 if since is None else since)
+        self.streams.append(stream)
+        frame = {"op": "subscribe", "sub": sub_id, "since": since, **flt}
+        return frame, "subscribe", sub_id, stream
+
+    @staticmethod
+    def unsubscribe(sub_id: str) -> tuple[Any, ...]:
+        return {"op": "unsubscribe", "sub": sub_id}, "unsubscribe", sub_id, None
+
+    def send(self, ops: list[tuple[Any, ...]]) -> str:
+        """Send `ops` in one write (the server reads them together); the last one's id."""
+        raw = b""
+        request_id = ""
+        for frame, op, sub_id, stream in ops:
+            self._next += 1
+            request_id = f"q{self._next}"
+            with self._lock:
+                self.pending[request_id] = (op, sub_id, stream)
+            raw += client_frame({**frame, "id": request_id})
+        with self.ws.protocol_mutex:  # the reader thread writes pongs under it
+            self.ws.socket.sendall(raw)
+        return request_id
+
+    def wait(self, request_id: str) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        while request_id not in self.answered:
+            assert time.monotonic() < deadline, f"no reply to {request_id}"
+            time.sleep(0.002)
+
+    def close(self) -> None:
+        self.ws.close()
+        self.reader.join(TIMEOUT)
+        assert not self.reader.is_alive()
+
+
 class Delivery(RuleBasedStateMachine):
     server: ServerProcess
     model: Model
@@ -168,6 +280,7 @@ class Delivery(RuleBasedStateMachine):
         super().__init__()
         self.rest = self.server.client()
         self.subs: list[Subscriber] = []
+        self.shared: SharedSocket | None = None
 
     def _next_value(self) -> dict[str, int]:
         self.model.counter += 1
@@ -233,6 +346,93 @@ class Delivery(RuleBasedStateMachine):
         for effect in effects:
             self.model.record(*effect)
         assert response.json()["seq"] == self.model.head
+
+    @rule(collection=st.sampled_from(COLLECTIONS))
+    def bulk(self, collection: str) -> None:
+        """Many changes in one batch: later replays from 0 take long enough to be ended
+        (and their ids reused) while they run."""
+        if self.model.head >= MAX_LOG:
+            return  # not a precondition: what hypothesis draws must not depend on the log
+        effects = [
+            ("put", collection, KEYS[i % len(KEYS)], self._next_value()) for i in range(BULK)
+        ]
+        body = [{"op": op, "collection": c, "key": k, "value": v} for op, c, k, v in effects]
+        response = self.rest.post("/v1/batch", json={"ops": body})
+        assert response.status_code == 200, response.text
+        for effect in effects:
+            self.model.record(*effect)
+        assert response.json()["seq"] == self.model.head
+
+    # --- the shared socket: several subscriptions, ids reused ---------------------------
+
+    @rule(
+        sub_id=st.sampled_from(SUB_IDS),
+        flt=st.sampled_from(FILTERS),
+        replay=st.none() | st.integers(0, 40) | st.just(10**9),
+        churn=st.booleans(),
+        end_at_once=st.booleans(),
+        writes=st.sampled_from([0, 0, 6, 30]),
+    )
+    def shared_subscribe(
+        self,
+        sub_id: str,
+        flt: dict[str, str],
+        replay: int | None,
+        churn: bool,
+        end_at_once: bool,
+        writes: int,
+    ) -> None:
+        """(Re)subscribe `sub_id` on the shared socket, in one write: end it first if it
+        runs; with `churn`, first a subscription from 0 ended at once (its replay is
+        cancelled as it starts, and the id reused at once). With `end_at_once`, it is
+        unsubscribed as soon as it is answered, while its replay runs."""
+        if self.shared is None:
+            self.shared = SharedSocket(self.server)
+        shared = self.shared
+        since = None if replay is None else max(self.model.head - replay, 0)
+        ops = [shared.unsubscribe(sub_id)] if sub_id in shared.active else []
+        if churn:
+            ops += [shared.subscribe(sub_id, flt, 0), shared.unsubscribe(sub_id)]
+        ops.append(shared.subscribe(sub_id, flt, since))
+        shared.wait(self._while_writing(writes, lambda: shared.send(ops)))
+        shared.active.add(sub_id)
+        if end_at_once:
+            shared.wait(shared.send([shared.unsubscribe(sub_id)]))
+            shared.active.discard(sub_id)
+            self.put("m1", "a")
+
+    @precondition(lambda self: self.shared is not None and self.shared.active)
+    @rule(data=st.data(), then_subscribe=st.booleans())
+    def shared_unsubscribe(self, data: st.DataObject, then_subscribe: bool) -> None:
+        """End a subscription (while its replay may still run); nothing of it may follow
+        the reply: the reader flags a change of an id with no subscription."""
+        shared = self.shared
+        assert shared is not None
+        sub_id = data.draw(st.sampled_from(sorted(shared.active)))
+        ops = [shared.unsubscribe(sub_id)]
+        if then_subscribe:  # and reuse the id at once, from a few changes back
+            ops.append(shared.subscribe(sub_id, FILTERS[1], max(self.model.head - 5, 0)))
+        else:
+            shared.active.discard(sub_id)
+        shared.wait(shared.send(ops))
+        self.put("m1", "a")
+
+    def _check_shared(self) -> None:
+        shared = self.shared
+        if shared is None:
+            return
+        for stream in shared.streams:
+            expected = self.model.expected(stream.flt, stream.start)
+            live = not stream.ended and stream.start >= 0
+            deadline = time.monotonic() + TIMEOUT
+            while live and len(stream.received) < len(expected) and time.monotonic() < deadline:
+                time.sleep(0.002)
+            received = list(stream.received)
+            assert not shared.errors, shared.errors
+            if live:
+                assert received == expected, (stream.flt, [c[0] for c in received][:20])
+            else:  # ended: what it got is a clean prefix of its stream
+                assert received == expected[: len(received)], (stream.flt, received[:5])
 
     # --- subscribers --------------------------------------------------------------------
 
@@ -332,8 +532,11 @@ class Delivery(RuleBasedStateMachine):
     def every_subscriber_got_exactly_its_changes(self) -> None:
         for sub in self.subs:
             self._check(sub)
+        self._check_shared()
 
     def teardown(self) -> None:
+        if self.shared is not None:
+            self.shared.close()
         for sub in self.subs:
             if sub.ws is not None:
                 sub.disconnect(abrupt=False)

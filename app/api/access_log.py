@@ -2,7 +2,8 @@
 
 Fields: time, request id, principal (key id or `jwt:<sub>`, never a token),
 client address (after trusted-proxy handling), method, path (never the query
-string, which may hold `?token=` or `?ticket=`), status, WebSocket close code,
+string, which may hold `?token=` or `?ticket=`), status, WebSocket close code
+(`stalled`: a WebSocket or SSE reader cut for reading nothing),
 duration and bytes sent. JSON encoding escapes CR/LF and control characters,
 so user-controlled values cannot forge log lines.
 """
@@ -22,6 +23,15 @@ from app.store.records import format_ts, now_ms
 
 FLUSH_DELAY_S = 0.05
 MAX_BUFFERED = 1000
+
+
+def close_code_of(state: dict[str, Any]) -> int | str | None:
+    """How a WebSocket or SSE session ended: its close code, or `stalled` for a peer cut
+    for reading nothing (whatever code was meant for it, it never read it)."""
+    if state.get("stalled"):
+        return "stalled"
+    code: int | None = state.get("close_code")
+    return code
 
 
 class AccessLog:
@@ -53,8 +63,8 @@ class AccessLog:
             "duration_ms": round((time.perf_counter() - started_at) * 1000, 3),
             "bytes": sent,
         }
-        if scope["type"] == "websocket":
-            record["close_code"] = state.get("close_code")
+        if scope["type"] == "websocket" or state.get("stalled"):
+            record["close_code"] = close_code_of(state)
         if state.get("auth_error"):
             record["auth_error"] = state["auth_error"]
         self._lines.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from app.api.bodies import read_json
 from app.api.deps import PrincipalDep, SettingsDep
 from app.api.models import NAME_SCHEMA, authenticated_problems, json_body, problems
-from app.realtime.channels import ChannelBus
+from app.realtime.channels import ChannelBus, sender_id
 from app.store.keys import validate_name
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"], responses=authenticated_problems())
@@ -18,6 +19,12 @@ router = APIRouter(prefix="/v1/channels", tags=["channels"], responses=authentic
 ChannelPath = Annotated[
     str, Path(description="Channel name", examples=["ticket-42"], json_schema_extra=NAME_SCHEMA)
 ]
+
+
+AS_SELF = (
+    "Name the publisher in the message's `from` (`key:<id>`, `jwt:<sub>`); by default "
+    "`from` is an opaque id that names no credential."
+)
 
 
 class Published(BaseModel):
@@ -48,12 +55,18 @@ def _bus(request: Request) -> ChannelBus:
     openapi_extra=json_body({"description": "Any JSON"}, "The message", {"typing": True}),
 )
 async def publish_message(
-    request: Request, channel: ChannelPath, principal: PrincipalDep, settings: SettingsDep
+    request: Request,
+    channel: ChannelPath,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    as_self: Annotated[bool, Query(description=AS_SELF)] = False,
 ) -> Published:
     validate_name(channel, "channel")
     principal.require_channel("write", channel)
     data = await read_json(request, settings.max_json_depth)
-    delivered = _bus(request).publish(channel, data, f"{principal.kind}:{principal.id}")
+    # A request has no connection: its opaque client id is a fresh one.
+    sender = sender_id(principal, uuid.uuid4().hex, as_self)
+    delivered = _bus(request).publish(channel, data, sender)
     return Published(delivered=delivered)
 
 

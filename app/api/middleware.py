@@ -22,7 +22,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.access_log import AccessLog
+from app.api.access_log import AccessLog, close_code_of
 from app.api.metrics import Metrics
 from app.api.problems import PROBLEM_TYPE, STATUS_BY_CODE, problem_body
 from app.auth.network import Network, client_address, in_networks, parse_address
@@ -134,7 +134,7 @@ class RequestContext:
 
     def _observe(self, scope: Scope, status: int, started_at: float) -> None:
         if scope["type"] == "websocket":
-            code = scope["state"].get("close_code")
+            code = close_code_of(scope["state"])
             if code is not None:
                 self.metrics.ws_closes.labels(str(code)).inc()
             return

@@ -64,8 +64,10 @@ class EventStream(Response):
         self.sent = 0  # body bytes, for the access log
         self._abort: Callable[[], None] | None = None
         self._task: asyncio.Task[Any] | None = None
+        self._state: dict[str, Any] = {}  # the request's, for the access log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._state = scope.setdefault("state", {})
         try:
             start = {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
             await send(start)
@@ -122,7 +124,9 @@ class EventStream(Response):
         return asyncio.create_task(wait_for_disconnect())
 
     def drop(self) -> None:
-        """A reader that stopped reading: close it, dropping what it was sent."""
+        """A reader that stopped reading: close it, dropping what it was sent. It reads
+        no `: closed` comment either: the access log says `stalled`."""
+        self._state["stalled"] = True
         self.connection.request_close(4008, self.connection.resume_hint)
         if self._abort is not None:
             self._abort()  # the pending send returns once the socket is gone

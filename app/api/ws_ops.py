@@ -16,8 +16,16 @@ from app.api.batch import commit, parse_ops, render_results, write_ops
 from app.api.filters import build_filter, parse_since
 from app.auth.disclosure import shown_result
 from app.auth.gate import Entry, Gate
-from app.errors import BadRequest, Conflict, Forbidden, LevelstreamError, NotFound, ValidationFailed
-from app.realtime.channels import ChannelBus
+from app.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    LevelstreamError,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+from app.realtime.channels import ChannelBus, sender_id
 from app.realtime.connection import Connection, Subscription
 from app.realtime.hub import Hub
 from app.settings import Settings
@@ -127,8 +135,7 @@ class WsSession:
         ):
             # Refreshing is for the same identity: subscriptions were authorized for it.
             raise Forbidden("re-authentication must present a credential for the same identity")
-        self.connection.principal = principal
-        self.hub.credentials.refreshed(self.connection)
+        self.hub.reauthorize(self.connection, principal, self.bus)
         return b',"client_id":%s' % orjson.dumps(self.connection.client_id)
 
     async def op_subscribe(self, frame: dict[str, Any]) -> bytes:
@@ -138,8 +145,7 @@ class WsSession:
             raise ValidationFailed(f"sub must be a string of 1 to {MAX_SUB_ID} characters")
         if sub_id in connection.subscriptions or sub_id in connection.channel_subs:
             raise Conflict(f"subscription {sub_id!r} already exists on this connection")
-        if len(connection.subscriptions) + len(connection.channel_subs) >= self.max_subscriptions:
-            raise TooManySubscriptions
+        self._one_more(connection)
         principal = connection.principal
         if "channel" in frame:
             channel = validate_name(frame["channel"], "channel")
@@ -175,6 +181,11 @@ class WsSession:
         )
         # No await from here to the reply: the reply is queued before any change.
         return self._subscribed(sub_id, self.hub.subscribe(sub, since=since, snapshot=snapshot))
+
+    def _one_more(self, connection: Connection) -> None:
+        """The per-connection cap, shared by subscriptions, channel subscriptions and joins."""
+        if connection.held >= self.max_subscriptions:
+            raise TooManySubscriptions
 
     def _subscribed(self, sub_id: str, head: int) -> bytes:
         return b',"sub":%s,"seq":%d,"epoch":"%s"' % (
@@ -237,13 +248,25 @@ class WsSession:
         self.connection.principal.require_channel("write", channel)
         if "data" not in frame:
             raise ValidationFailed("publish needs data")
-        delivered = self.bus.publish(channel, frame["data"], self.connection.client_id)
+        as_self = frame.get("as_self", False)
+        if not isinstance(as_self, bool):
+            raise ValidationFailed("as_self must be true or false")
+        connection = self.connection
+        sender = sender_id(connection.principal, connection.client_id, as_self)
+        delivered = self.bus.publish(channel, frame["data"], sender)
         return b',"delivered":%d' % delivered
 
     async def op_join(self, frame: dict[str, Any]) -> bytes:
         channel = self._channel(frame)
-        self.connection.principal.require_channel("read", channel)
-        self.bus.join(self.connection, channel, frame.get("state"))
+        connection = self.connection
+        connection.principal.require_channel("read", channel)
+        state = frame.get("state")
+        limit = self.settings.presence_state_bytes
+        if len(orjson.dumps(state)) > limit:
+            raise PayloadTooLarge(f"presence state over the limit of {limit} bytes (encoded)")
+        if channel not in connection.joined:  # joining again only updates the state
+            self._one_more(connection)
+        self.bus.join(connection, channel, state)
         return b',"client_id":%s' % orjson.dumps(self.connection.client_id)
 
     async def op_leave(self, frame: dict[str, Any]) -> bytes:

@@ -30,5 +30,8 @@ class ChannelBackend(Protocol):
     def members(self, channel: str) -> list[dict[str, Any]]:
         """Who is joined, on every node: `client_id`, `state`, `joined_at`."""
 
+    def reauthorize(self, connection: Connection) -> None:
+        """The connection's principal changed: end what its new rights do not allow."""
+
     def disconnect(self, connection: Connection) -> None:
         """A connection ended: drop its subscriptions and presence."""

@@ -12,8 +12,16 @@ from typing import Any
 
 import orjson
 
+from app.auth.principal import Principal
 from app.realtime.connection import Connection
 from app.store.records import format_ts, now_ms
+
+
+def sender_id(principal: Principal, client_id: str, as_self: bool) -> str:
+    """The `from` of a channel message: the publisher's opaque client id (as presence shows
+    it), or, only when the publisher asked to be named (`as_self`), its credential's
+    identity (`key:<id>`, `jwt:<sub>`): a key id is not for every subscriber to see."""
+    return f"{principal.kind}:{principal.id}" if as_self else client_id
 
 
 @dataclass(slots=True)
@@ -106,6 +114,20 @@ class ChannelBus:
         for channel in list(connection.joined):
             self.leave(connection, channel)
 
+    def reauthorize(self, connection: Connection) -> None:
+        """The connection's credential changed (`Hub.reauthorize`): end each channel
+        subscription and presence join its new rights do not allow, with a `forbidden`
+        error frame (a join's leave is announced as on a disconnect)."""
+        principal = connection.principal
+        for sub_id, channel in list(connection.channel_subs.items()):
+            if not principal.may_channel("read", channel):
+                self.unsubscribe(connection, sub_id)
+                connection.outbox.push(_forbidden_frame(channel, sub_id))
+        for channel in list(connection.joined):
+            if not principal.may_channel("read", channel):
+                self.leave(connection, channel)
+                connection.outbox.push(_forbidden_frame(channel, None))
+
     def _announce(self, channel: str, action: str, client_id: str, state: Any) -> None:
         subscribers = self._subscribers.get(channel)
         if not subscribers:
@@ -120,3 +142,14 @@ class ChannelBus:
             ):
                 # As for messages: the 4008 close then carries the seq to resume from.
                 connection.request_close(4008, connection.resume_hint)
+
+
+def _forbidden_frame(channel: str, sub_id: str | None) -> str:
+    """The error frame ending a channel subscription (`sub`) or a presence join (no `sub`)."""
+    message = f"the new credential may not read channel {channel!r}"
+    frame: dict[str, Any] = {"type": "error"}
+    if sub_id is not None:
+        frame["sub"] = sub_id
+    frame |= {"channel": channel, "code": "forbidden"}
+    frame["error"] = {"code": "forbidden", "message": message}
+    return orjson.dumps(frame).decode()

@@ -83,7 +83,6 @@ class Connection:
         "close_reason",
         "outbox",
         "principal",
-        "replays",
         "subscriptions",
         "transport",
     )
@@ -104,7 +103,6 @@ class Connection:
         self._joined: set[str] | None = None
         self.close_code: int | None = None
         self.close_reason = ""
-        self.replays: dict[str, asyncio.Task[None]] = {}
 
     @property
     def client_id(self) -> str:
@@ -120,6 +118,12 @@ class Connection:
         if joined is None:
             joined = self._joined = set()
         return joined
+
+    @property
+    def held(self) -> int:
+        """Subscriptions, channel subscriptions and presence joins: one cap counts them all."""
+        joined = self._joined
+        return len(self.subscriptions) + len(self.channel_subs) + (len(joined) if joined else 0)
 
     def request_close(self, code: int, reason: str = "") -> None:
         """Ask the transport to close with `code`; queued frames are dropped."""
@@ -156,6 +160,7 @@ class Subscription:
         "flt",
         "last_seq",
         "live",
+        "replay",
         "sub_id",
     )
 
@@ -176,6 +181,9 @@ class Subscription:
         self.buffer_limit = buffer_limit
         self.buffer_overflowed = False
         self.last_seq = 0
+        # Its replay task, while one runs: it belongs to this subscription, not to its
+        # id (a client may unsubscribe and reuse the id while the replay is running).
+        self.replay: asyncio.Task[None] | None = None
         if connection.transport == "ws":
             self._prefix = change_prefix(sub_id)
 

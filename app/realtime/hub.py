@@ -21,7 +21,9 @@ from collections.abc import Sequence
 
 import orjson
 
-from app.errors import HistoryCompacted, LevelstreamError
+from app.auth.principal import Principal
+from app.errors import Forbidden, HistoryCompacted, LevelstreamError
+from app.realtime.bus import ChannelBackend
 from app.realtime.connection import Connection, EncodedChange, Subscription, seq_of
 from app.realtime.credentials import CredentialIndex
 from app.realtime.outbox import Flusher
@@ -90,17 +92,29 @@ class Hub:
         return self._by_collection.setdefault(sub.flt.collection, set())
 
     def unsubscribe(self, connection: Connection, sub_id: str) -> bool:
-        sub = connection.subscriptions.pop(sub_id, None)
-        task = connection.replays.pop(sub_id, None)
-        if task is not None:
-            task.cancel()
+        """End the subscription named `sub_id`; once this returns it sends nothing more."""
+        sub = connection.subscriptions.get(sub_id)
         if sub is None:
             return False
+        self._end(sub)
+        return True
+
+    def _end(self, sub: Subscription) -> None:
+        """End `sub` itself (never another subscription that reuses its id): out of the
+        connection and the index, and its replay cancelled, so that nothing it read or was
+        offered can be queued after this returns (a cancelled task gets CancelledError at
+        its next step, before it can push)."""
+        connection = sub.connection
+        if connection.subscriptions.get(sub.sub_id) is sub:
+            del connection.subscriptions[sub.sub_id]
+        replay, sub.replay = sub.replay, None
+        if replay is not None and replay is not asyncio.current_task():
+            replay.cancel()
+        sub.buffer = []
         index = self._index(sub)
         index.discard(sub)
         if not index and sub.flt.collection != "*":
             self._by_collection.pop(sub.flt.collection, None)
-        return True
 
     def subscribe(
         self,
@@ -124,9 +138,7 @@ class Hub:
             sub.live = True
             sub.buffer = []
             return head
-        task = asyncio.create_task(self._replay(sub, since, snapshot))
-        connection.replays[sub.sub_id] = task
-        task.add_done_callback(lambda _t: connection.replays.pop(sub.sub_id, None))
+        sub.replay = asyncio.create_task(self._replay(sub, since, snapshot))
         return head
 
     async def _replay(self, sub: Subscription, since: int | None, snapshot: bool) -> None:
@@ -135,31 +147,44 @@ class Hub:
         try:
             start = since or 0
             if snapshot:
-                async for items, seq, done in self.store.snapshot_pages(sub.flt, sub.can_read):
-                    await outbox.put(self.snapshot_frame(sub, items, seq, done))
+                can_read = sub.can_read
+                async for items, seq, done in self.store.snapshot_pages(sub.flt, can_read):
+                    await outbox.room()
+                    if sub.can_read is not can_read:
+                        # Re-authenticated with other rights while this page was read.
+                        items = [item for item in items if _readable(sub, item)]
+                    outbox.push(self.snapshot_frame(sub, items, seq, done))
                     start = seq
             while True:
-                batch = await self.store.changes(sub.flt, start, REPLAY_PAGE, sub.can_read)
+                # Rights are judged per frame: a page read with rights that changed since
+                # (the `auth` op) is read again from the last change sent, with the new ones.
+                can_read = sub.can_read
+                batch = await self.store.changes(sub.flt, start, REPLAY_PAGE, can_read)
                 for data in batch.changes:
+                    await outbox.room()
+                    if sub.can_read is not can_read:
+                        break
                     change = EncodedChange(seq_of(data), data)
-                    await outbox.put(sub.frame(change), change.seq)
-                start = batch.last_seq
-                if batch.last_seq >= batch.head_seq:  # a read may stop early: see reads.py
-                    if sub.buffer_overflowed:
-                        # Live changes outran the buffer: read them from the log instead.
-                        sub.buffer, sub.buffer_overflowed = [], False
-                        continue
-                    sub.go_live(batch.head_seq)
-                    self.resumes_replayed += 1
-                    return
+                    outbox.push(sub.frame(change), change.seq)
+                    start = change.seq
+                else:
+                    start = batch.last_seq
+                    if batch.last_seq >= batch.head_seq:  # a read may stop early: see reads.py
+                        if sub.buffer_overflowed:
+                            # Live changes outran the buffer: read them from the log instead.
+                            sub.buffer, sub.buffer_overflowed = [], False
+                            continue
+                        sub.go_live(batch.head_seq)
+                        self.resumes_replayed += 1
+                        return
         except HistoryCompacted as exc:
             self.resumes_compacted += 1
-            self.unsubscribe(connection, sub.sub_id)
+            self._end(sub)
             outbox.push(self.reset_frame(sub, exc.oldest_seq))
             if connection.transport == "sse":
                 connection.end(1000, "history compacted")
         except LevelstreamError as exc:
-            self.unsubscribe(connection, sub.sub_id)
+            self._end(sub)
             outbox.push(self.error_frame(sub, exc))
             if connection.transport == "sse":
                 connection.end(1000, exc.detail)
@@ -168,6 +193,34 @@ class Hub:
         except Exception:
             log.exception("replay failed for subscription %s", sub.sub_id)
             connection.request_close(1011, "internal error")
+        finally:
+            if sub.replay is asyncio.current_task():
+                sub.replay = None
+
+    # --- re-authentication -----------------------------------------------------------
+
+    def reauthorize(
+        self, connection: Connection, principal: Principal, channels: ChannelBackend
+    ) -> None:
+        """The connection now holds `principal` (the WebSocket `auth` op): judge all it
+        holds again. A subscription, channel subscription or presence join the new rights
+        do not allow ends with a `forbidden` error frame and sends nothing more; a `*`
+        subscription goes on, filtered by the new scopes from the next frame on."""
+        connection.principal = principal
+        self.credentials.refreshed(connection)
+        for sub in list(connection.subscriptions.values()):
+            collection = sub.flt.collection
+            if not principal.may("read", None if collection == "*" else collection):
+                self._end(sub)
+                where = "" if collection == "*" else f" collection {collection!r}"
+                denied = Forbidden(f"the new credential may not read{where}")
+                connection.outbox.push(self.error_frame(sub, denied))
+                continue
+            can_read = sub.can_read = principal.read_check()
+            if can_read is not None and sub.buffer:
+                # Live changes buffered during its replay were judged with the old rights.
+                sub.buffer = [c for c in sub.buffer if can_read(c.collection)]
+        channels.reauthorize(connection)
 
     # --- frames ---------------------------------------------------------------
 
@@ -199,7 +252,8 @@ class Hub:
         error = {"code": exc.code, "message": exc.detail}
         if sub.connection.transport == "sse":
             return b"event: error\ndata: " + orjson.dumps(error) + b"\n\n"
-        return orjson.dumps({"type": "error", "sub": sub.sub_id, "error": error}).decode()
+        frame = {"type": "error", "sub": sub.sub_id, "code": exc.code, "error": error}
+        return orjson.dumps(frame).decode()
 
     # --- shutdown and revocation ---------------------------------------------------
 
@@ -213,3 +267,10 @@ class Hub:
         for connection in connections:
             connection.request_close(code, reason)
         return len(connections)
+
+
+def _readable(sub: Subscription, envelope: bytes) -> bool:
+    """Whether `sub`'s current rights may read a snapshot item (rarely asked: only when
+    the rights changed while its page was read)."""
+    can_read = sub.can_read
+    return can_read is None or can_read(orjson.loads(envelope)["collection"])

@@ -82,10 +82,14 @@ class Outbox:
 
     async def put(self, frame: Frame, seq: int = 0) -> bool:
         """Queue a replayed frame, waiting while the outbox is full."""
+        await self.room()
+        return self.push(frame, seq)
+
+    async def room(self) -> None:
+        """Wait until a frame can be queued (or the outbox is closed or overflowed)."""
         while len(self._frames) >= self.limit and not (self.closed or self.overflowed):
             self._room = asyncio.get_running_loop().create_future()
             await self._room
-        return self.push(frame, seq)
 
     def start_at(self, seq: int) -> None:
         """A subscription starts after `seq`: the resume point until a change is sent."""
