@@ -91,6 +91,15 @@ async def _first_frame_auth(websocket: WebSocket, authenticator: Authenticator) 
     return principal
 
 
+def _refusal(exc: Exception) -> str:
+    """A 4001 close reason (at most 123 bytes) for a refused authentication."""
+    if isinstance(exc, LevelstreamError):
+        return exc.detail.encode("utf-8")[:120].decode("utf-8", "ignore")
+    if isinstance(exc, TimeoutError):
+        return f"no credential: send {{op: auth, token}} within {AUTH_TIMEOUT_S:g} s"
+    return "the auth frame is not valid"
+
+
 @router.websocket("/v1/ws")
 async def websocket_endpoint(websocket: WebSocket) -> None:
     # The handshake is a coroutine of its own, so that what it needed is not kept for
@@ -145,6 +154,7 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None] | None
         )
     )
     principal: Principal | None = None
+    refusal: LevelstreamError = Unauthorized("the credential is not valid")
     if token:
         try:
             principal = authenticator.authenticate(token, caller_of(websocket))
@@ -153,8 +163,8 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None] | None
             websocket.scope["state"]["auth_error"] = "forbidden"
             await websocket.close(code=1008)
             return None
-        except LevelstreamError:
-            principal = None
+        except LevelstreamError as exc:
+            refusal = exc  # sent as the 4001 close reason, once accepted
     await websocket.accept()
     if state.draining:
         await websocket.close(1001, "server shutting down")
@@ -165,15 +175,16 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None] | None
     if principal is None:
         try:
             if token:
-                raise Unauthorized("invalid credential")
+                raise refusal
             principal = await _first_frame_auth(websocket, authenticator)
         except Forbidden:
             websocket.scope["state"]["auth_error"] = "forbidden"
             await websocket.close(4003, "forbidden")
             return None
-        except (LevelstreamError, TimeoutError, ValueError):
+        except (LevelstreamError, TimeoutError, ValueError) as exc:
             websocket.scope["state"]["auth_error"] = "unauthorized"
-            await websocket.close(4001, "unauthorized")
+            # The reason says what was wrong (details never hold the credential).
+            await websocket.close(4001, _refusal(exc))
             return None
         except WebSocketDisconnect:
             return None

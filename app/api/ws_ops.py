@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from app.api.batch import parse_ops, write_ops
+from app.api.batch import parse_op, parse_ops, write_ops
 from app.api.filters import build_filter, parse_since
 from app.auth.authenticator import Authenticator, Caller
 from app.auth.ratelimit import RateLimiter
@@ -220,7 +220,8 @@ class WsSession:
 
     async def op_write(self, frame: dict[str, Any]) -> bytes:
         fields = {k: v for k, v in frame.items() if k not in ("id",)}
-        ops = parse_ops({"ops": [fields]}, self.connection.principal, self.settings)
+        # A single write, not a batch of one: its errors name no op index.
+        ops = [parse_op(fields, self.connection.principal, self.settings)]
         result = await self.store.write(ops)
         return b',"result":' + result.results[0].body
 
