@@ -392,8 +392,11 @@ async def test_token_refresh_keeps_the_socket(server: ServerProcess, coll: str) 
 
 async def test_unauthorized_subscription_raises(server: ServerProcess, coll: str) -> None:
     async with RealtimeClient(server.url, "lsk_0000000000000000_wrong", reconnect=False) as rt:
-        with pytest.raises(UnauthorizedError):
+        with pytest.raises(UnauthorizedError) as refused:
             await take(rt.subscribe(collection=coll), 1)
+    # It says what was wrong, not "unauthorized: unauthorized".
+    assert str(refused.value).startswith("unauthorized: the credential is not valid"), refused.value
+    assert "(WebSocket close 4001)" in str(refused.value)
     api = connect(server.url, ADMIN_TOKEN)
     async with RealtimeClient(server.url, read_only_key(api, "other-*")) as rt:
         with pytest.raises(ForbiddenError):

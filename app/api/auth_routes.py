@@ -14,19 +14,37 @@ from app.auth.apikeys import Pattern
 from app.auth.authenticator import Authenticator
 from app.auth.principal import Permission, Principal, pattern_within
 from app.errors import Forbidden, ValidationFailed
+from app.settings import Settings
 from app.store.records import Timestamp
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=authenticated_problems())
 
 
+# The server's longest token lifetime unless LEVELSTREAM_JWT_MAX_TTL_S says otherwise:
+# the schema documents the default, the server checks the setting (`mint_token`).
+DEFAULT_MAX_TTL_S: int = Settings.model_fields["jwt_max_ttl_s"].default
+
+
 class TokenRequest(BaseModel):
     sub: str = Field(min_length=1, max_length=200, description="Who the token is for")
-    ttl_s: int = Field(default=3600, ge=1, description="Lifetime in seconds")
-    permissions: list[Permission] | None = Field(
-        default=None, description="Default: the asking key's"
+    ttl_s: int = Field(
+        default=3600,
+        ge=1,
+        json_schema_extra={"maximum": DEFAULT_MAX_TTL_S},
+        description=(
+            "Lifetime in seconds; at most LEVELSTREAM_JWT_MAX_TTL_S "
+            f"(default {DEFAULT_MAX_TTL_S}), and never past the asking key's expiry"
+        ),
     )
-    collections: list[Pattern] | None = Field(default=None, max_length=100)
-    channels: list[Pattern] | None = Field(default=None, max_length=100)
+    permissions: list[Permission] | None = Field(
+        default=None, description="Omitted: the asking key's; [] grants none"
+    )
+    collections: list[Pattern] | None = Field(
+        default=None, max_length=100, description="Omitted: the asking key's; [] grants none"
+    )
+    channels: list[Pattern] | None = Field(
+        default=None, max_length=100, description="Omitted: the asking key's; [] grants none"
+    )
 
 
 class IssuedToken(BaseModel):
@@ -91,7 +109,7 @@ async def mint_token(
     if principal.kind == "jwt":
         raise Forbidden("a JWT cannot mint tokens; ask with an API key")
     if body.ttl_s > settings.jwt_max_ttl_s:
-        raise ValidationFailed(f"ttl_s may be at most {settings.jwt_max_ttl_s}")
+        raise ValidationFailed(f"ttl_s may be at most {settings.jwt_max_ttl_s}", field="ttl_s")
     ttl_s = body.ttl_s
     if principal.expires_at is not None:
         # Never outlive the key that asked.

@@ -27,16 +27,16 @@ _PERMISSION = {"put": "write", "patch": "write", "delete": "delete"}
 def parse_ops(body: Any, principal: Principal, settings: Settings) -> list[WriteOp]:
     """Validate and authorize every op first: one bad op refuses the whole batch."""
     if not isinstance(body, dict) or not isinstance(body.get("ops"), list):
-        raise ValidationFailed('the body must be {"ops": [...]}')
+        raise ValidationFailed('the body must be {"ops": [...]}', field="ops")
     raw_ops = body["ops"]
     if not raw_ops:
-        raise ValidationFailed("ops must hold at least one op")
+        raise ValidationFailed("ops must hold at least one op", field="ops")
     if len(raw_ops) > MAX_OPS:
-        raise ValidationFailed(f"a batch holds at most {MAX_OPS} ops")
+        raise ValidationFailed(f"a batch holds at most {MAX_OPS} ops", field="ops")
     ops = []
     for index, raw in enumerate(raw_ops):
         try:
-            ops.append(_parse_op(raw, principal, settings))
+            ops.append(parse_op(raw, principal, settings))
         except LevelstreamError as exc:
             exc.detail = f"op {index}: {exc.detail}"
             exc.extra["op_index"] = index
@@ -72,7 +72,8 @@ async def write_ops(store: Store, principal: Principal, ops: list[WriteOp]) -> T
         raise
 
 
-def _parse_op(raw: Any, principal: Principal, settings: Settings) -> WriteOp:
+def parse_op(raw: Any, principal: Principal, settings: Settings) -> WriteOp:
+    """One write op (a batch's, or a single WebSocket write's), validated and authorized."""
     if not isinstance(raw, dict):
         raise ValidationFailed("an op must be an object")
     unknown = set(raw) - _FIELDS
@@ -80,16 +81,16 @@ def _parse_op(raw: Any, principal: Principal, settings: Settings) -> WriteOp:
         raise ValidationFailed(f"unknown field(s): {', '.join(sorted(unknown))}")
     kind = raw.get("op")
     if not isinstance(kind, str) or kind not in _PERMISSION:  # {} is unhashable: not a 500
-        raise ValidationFailed("op must be one of put, patch, delete")
+        raise ValidationFailed("op must be one of put, patch, delete", field="op")
     collection = validate_name(raw.get("collection"))  # type: ignore[arg-type]
     key: str = raw.get("key")  # type: ignore[assignment]
     validate_key(key)
     if_rev = raw.get("if_rev")
     if if_rev is not None and (type(if_rev) is not int or if_rev < 0):
-        raise ValidationFailed("if_rev must be a non-negative integer")
+        raise ValidationFailed("if_rev must be a non-negative integer", field="if_rev")
     ttl_s = raw.get("ttl_s")
     if ttl_s is not None and (type(ttl_s) not in (int, float) or not 0 < ttl_s <= 315_360_000):
-        raise ValidationFailed("ttl_s must be a number of seconds > 0")
+        raise ValidationFailed("ttl_s must be a number of seconds > 0", field="ttl_s")
     ttl_ms = None if ttl_s is None else max(int(ttl_s * 1000), 1)
     principal.require(_PERMISSION[kind], collection)  # type: ignore[arg-type]
     if kind == "put":
@@ -97,7 +98,7 @@ def _parse_op(raw: Any, principal: Principal, settings: Settings) -> WriteOp:
         return WriteOp("put", collection, key, value_json, if_rev=if_rev, ttl_ms=ttl_ms)
     if kind == "patch":
         if "value" not in raw:
-            raise ValidationFailed("a patch op needs value (the merge patch)")
+            raise ValidationFailed("a patch op needs value (the merge patch)", field="value")
         return WriteOp("patch", collection, key, patch=raw["value"], if_rev=if_rev, ttl_ms=ttl_ms)
     return WriteOp("delete", collection, key, if_rev=if_rev)
 

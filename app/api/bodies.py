@@ -52,7 +52,9 @@ def too_deep(value: Any, max_depth: int) -> bool:
 def encode_value(value: Any, max_value_bytes: int, what: str = "the value") -> bytes:
     """A document value as stored: not null, re-encoded compactly, within the size limit."""
     if value is None:
-        raise ValidationFailed(f"{what} must not be null (delete the document instead)")
+        raise ValidationFailed(
+            f"{what} must not be null (delete the document instead)", field="value"
+        )
     encoded = orjson.dumps(value)
     if len(encoded) > max_value_bytes:
         raise PayloadTooLarge(

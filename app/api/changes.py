@@ -18,10 +18,19 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import GateDep, NotifierDep, PrincipalDep, StoreDep, entry_of
 from app.api.filters import MAX_SEQ, build_filter
-from app.api.models import ChangesPage, authenticated_problems, problems
+from app.api.models import (
+    KEY_SCHEMA,
+    NAME_OR_ALL_SCHEMA,
+    ChangesPage,
+    authenticated_problems,
+    optional_param,
+    problems,
+)
 from app.store.types import ChangeBatch
 
 router = APIRouter(prefix="/v1", tags=["changes"], responses=authenticated_problems())
+# Documentation of the key filters (at most one of key, prefix, a range): keys' rules.
+_KEY_FILTER = optional_param(KEY_SCHEMA)
 
 
 def changes_body(batch: ChangeBatch, epoch: str) -> bytes:
@@ -48,13 +57,18 @@ async def get_changes(
     gate: GateDep,
     store: StoreDep,
     notifier: NotifierDep,
-    collection: Annotated[str, Query(description="A collection, or * for all readable")],
-    key: str | None = None,
-    prefix: str | None = None,
-    gt: str | None = None,
-    gte: str | None = None,
-    lt: str | None = None,
-    lte: str | None = None,
+    collection: Annotated[
+        str,
+        Query(
+            description="A collection, or * for all readable", json_schema_extra=NAME_OR_ALL_SCHEMA
+        ),
+    ],
+    key: Annotated[str | None, Query(json_schema_extra=_KEY_FILTER)] = None,
+    prefix: Annotated[str | None, Query(json_schema_extra=_KEY_FILTER)] = None,
+    gt: Annotated[str | None, Query(json_schema_extra=_KEY_FILTER)] = None,
+    gte: Annotated[str | None, Query(json_schema_extra=_KEY_FILTER)] = None,
+    lt: Annotated[str | None, Query(json_schema_extra=_KEY_FILTER)] = None,
+    lte: Annotated[str | None, Query(json_schema_extra=_KEY_FILTER)] = None,
     since: Annotated[
         int | None, Query(ge=0, le=MAX_SEQ, description="Deliver changes with seq > since")
     ] = None,

@@ -10,13 +10,16 @@ from app.api import doc_ops
 from app.api.deps import PrincipalDep, SettingsDep, StoreDep
 from app.api.models import (
     ENVELOPE_EXAMPLE,
+    IF_MATCH_SCHEMA,
     KEY_SCHEMA,
     NAME_SCHEMA,
+    NOT_NULL_SCHEMA,
     CollectionList,
     DocumentPage,
     Envelope,
     authenticated_problems,
     json_body,
+    optional_param,
     problems,
 )
 
@@ -36,10 +39,18 @@ KeyPath = Annotated[
 ]
 TtlQuery = Annotated[
     float | None,
-    Query(gt=0, le=315_360_000, description="Delete the document after this many seconds"),
+    Query(gt=0, le=doc_ops.MAX_TTL_S, description="Delete the document after this many seconds"),
 ]
-IfMatch = Annotated[str | None, Header(description='Only if the current rev matches: `"1042"`')]
-ANY_VALUE = {"description": "Any JSON value except null"}
+IfMatch = Annotated[
+    str | None,
+    Header(
+        description='Only if the current rev matches: `"1042"`; `*`: only if it exists',
+        json_schema_extra=optional_param(IF_MATCH_SCHEMA),
+    ),
+]
+# Range bounds are keys: the same rules as a key (not empty, no control characters).
+KEY_BOUND = optional_param(KEY_SCHEMA)
+ANY_VALUE = {"description": "Any JSON value except null", **NOT_NULL_SCHEMA}
 
 JSON = "application/json"
 
@@ -65,7 +76,11 @@ async def put_document(
     ttl_s: TtlQuery = None,
     if_match: IfMatch = None,
     if_none_match: Annotated[
-        str | None, Header(description="`*`: only if the document does not exist")
+        str | None,
+        Header(
+            description="`*`: only if the document does not exist",
+            json_schema_extra=optional_param({"pattern": "^ *\\* *$"}),
+        ),
     ] = None,
 ) -> Response:
     return await doc_ops.put_doc(
@@ -110,7 +125,7 @@ async def get_document(
         **problems(400, 401, 403, 404, 412, 413, 422),
     },
     openapi_extra=json_body(
-        {"description": "A JSON Merge Patch: members set, null members removed"},
+        {"description": "A JSON Merge Patch: members set, null members removed", **NOT_NULL_SCHEMA},
         "The merge patch",
         {"status": "closed", "assignee": None},
     ),
@@ -184,11 +199,21 @@ async def list_documents(
     collection: CollectionPath,
     principal: PrincipalDep,
     store: StoreDep,
-    gt: Annotated[str | None, Query(description="Keys after this one")] = None,
-    gte: Annotated[str | None, Query(description="Keys from this one")] = None,
-    lt: Annotated[str | None, Query(description="Keys before this one")] = None,
-    lte: Annotated[str | None, Query(description="Keys up to this one")] = None,
-    prefix: Annotated[str | None, Query(description="Keys starting with this")] = None,
+    gt: Annotated[
+        str | None, Query(description="Keys after this one", json_schema_extra=KEY_BOUND)
+    ] = None,
+    gte: Annotated[
+        str | None, Query(description="Keys from this one", json_schema_extra=KEY_BOUND)
+    ] = None,
+    lt: Annotated[
+        str | None, Query(description="Keys before this one", json_schema_extra=KEY_BOUND)
+    ] = None,
+    lte: Annotated[
+        str | None, Query(description="Keys up to this one", json_schema_extra=KEY_BOUND)
+    ] = None,
+    prefix: Annotated[
+        str | None, Query(description="Keys starting with this", json_schema_extra=KEY_BOUND)
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     reverse: bool = False,
     cursor: Annotated[str | None, Query(max_length=2048, description="From next_cursor")] = None,

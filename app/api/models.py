@@ -10,9 +10,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.doc_ops import MAX_TTL_S
+
 # JSON Schema of the contract's names and keys, for documenting parameters.
 NAME_SCHEMA: dict[str, Any] = {"pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"}
 KEY_SCHEMA: dict[str, Any] = {"pattern": "^[^\\x00-\\x1f\\x7f]+$", "minLength": 1, "maxLength": 512}
+# `/v1/changes?collection=`: a name, or * for every collection the caller may read.
+NAME_OR_ALL_SCHEMA: dict[str, Any] = {"pattern": "^(\\*|[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})$"}
+# A body that is any JSON value but null (a document, or a merge patch: a null patch
+# would delete the whole value, which is what DELETE is for).
+NOT_NULL_SCHEMA: dict[str, Any] = {"not": {"type": "null"}}
+# `If-Match`: one ETag (`"1042"`, weak or bare digits also read) or `*`.
+IF_MATCH_SCHEMA: dict[str, Any] = {"pattern": '^ *(\\*|(W/)?"?[0-9]{1,19}"?) *$'}
+
+
+def optional_param(schema: dict[str, Any]) -> dict[str, Any]:
+    """`json_schema_extra` of an optional query or header parameter: the constraints
+    go on its string form (FastAPI documents it as `anyOf: [string, null]`)."""
+    return {"anyOf": [{"type": "string", **schema}, {"type": "null"}]}
+
 
 ENVELOPE_EXAMPLE: dict[str, Any] = {
     "collection": "tickets",
@@ -115,12 +131,23 @@ class ChangesPage(BaseModel):
 
 
 class BatchOp(BaseModel):
+    """One op of a batch; the server refuses any other member."""
+
+    model_config = ConfigDict(extra="forbid")
+
     op: Literal["put", "patch", "delete"]
-    collection: str
-    key: str
-    value: Any = Field(default=None, description="The value (put) or merge patch (patch)")
-    if_rev: int | None = Field(default=None, description="Fail the whole batch unless at this rev")
-    ttl_s: float | None = Field(default=None, gt=0)
+    collection: str = Field(json_schema_extra=NAME_SCHEMA)
+    key: str = Field(json_schema_extra=KEY_SCHEMA)
+    value: Any = Field(
+        default=None,
+        description="The value (put: any JSON value but null) or merge patch (patch: required)",
+    )
+    if_rev: int | None = Field(
+        default=None, ge=0, description="Fail the whole batch unless at this rev"
+    )
+    ttl_s: float | None = Field(
+        default=None, gt=0, le=MAX_TTL_S, description="put and patch: expire after seconds"
+    )
 
 
 class BatchRequest(BaseModel):
@@ -143,7 +170,7 @@ class BatchRequest(BaseModel):
         }
     )
 
-    ops: list[BatchOp] = Field(max_length=1000)
+    ops: list[BatchOp] = Field(min_length=1, max_length=1000)
 
 
 class Deleted(BaseModel):

@@ -48,10 +48,47 @@ TITLE_BY_CODE = {
 _CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
 
 
+def field_name(loc: Any) -> str:
+    """A validation error's location as a field name: `("body", "ops", 3, "key")` is
+    `ops[3].key`; `("query", "gt")` is `gt`; the whole body is `body`."""
+    parts = list(loc) if isinstance(loc, list | tuple) else [loc]
+    if len(parts) > 1 and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
+    return name or "body"
+
+
+def _name_fields(extra: dict[str, Any], detail: str) -> dict[str, Any]:
+    """Every 422 names its field: `errors[]` entries with `field`, and a top-level
+    `field` (the first one's). A batch op's field is named inside its op (`ops[3].key`)."""
+    errors = extra.get("errors")
+    if isinstance(errors, list):
+        named = [
+            {**e, "field": e.get("field") or field_name(e.get("loc", ()))}
+            for e in errors
+            if isinstance(e, dict)
+        ]
+    elif isinstance(extra.get("field"), str):
+        field = extra["field"]
+        if isinstance(extra.get("op_index"), int):
+            field = f"ops[{extra['op_index']}].{field}"
+        named = [{"field": field, "msg": detail}]
+    else:
+        return extra
+    extra = {**extra, "errors": named}
+    if named:
+        extra["field"] = named[0]["field"]  # the full path (`ops[3].key`), as in errors[]
+    return extra
+
+
 def problem_body(
     code: str, detail: str, request_id: str | None, status: int | None = None, **extra: Any
 ) -> bytes:
     status = status or STATUS_BY_CODE[code]
+    if code == "validation_failed":
+        extra = _name_fields(extra, detail)
     body: dict[str, Any] = {
         "type": f"urn:levelstream:problem:{code}",
         "title": TITLE_BY_CODE[code],
@@ -103,15 +140,25 @@ async def _levelstream_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    # Only where and what: never echo the input back (it may hold a secret).
+    # Only where and what: never echo the input back (it may hold a secret), and
+    # never the name of a model class (pydantic's own summary line has one).
     errors = [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        {
+            "loc": list(err.get("loc", ())),
+            "field": field_name(err.get("loc", ())),
+            "msg": _message(err),
+            "type": err.get("type", ""),
+        }
         for err in exc.errors()
     ]
-    where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors) or "request"
-    return problem_response(
-        "validation_failed", f"invalid {where}", request_id_of(request), errors=errors
-    )
+    detail = "; ".join(f"{e['field']}: {e['msg']}" for e in errors[:5]) or "invalid request"
+    return problem_response("validation_failed", detail, request_id_of(request), errors=errors)
+
+
+def _message(err: Any) -> str:
+    msg = str(err.get("msg", ""))
+    # "Value error, not an origin ..." is pydantic's wrapping of our validators' text.
+    return msg.removeprefix("Value error, ")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -158,8 +158,12 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
     except WebSocketDisconnect:
         return None
     except (LevelstreamError, TimeoutError, ValueError) as exc:
-        if not isinstance(exc, Unauthorized | Forbidden | RateLimited):
-            exc = Unauthorized("no valid auth frame")  # a malformed or late first frame
+        if isinstance(exc, TimeoutError):
+            exc = Unauthorized(
+                f"no credential: send {{op: auth, token}} within {AUTH_TIMEOUT_S:g} s"
+            )
+        elif not isinstance(exc, Unauthorized | Forbidden | RateLimited):
+            exc = Unauthorized("the auth frame is not valid")  # malformed
         websocket.scope["state"]["auth_error"] = exc.code
         await websocket.close(*close_frame(exc))
         return None

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from app.api.batch import commit, parse_ops, render_results, write_ops
+from app.api.batch import commit, parse_op, parse_ops, render_results, write_ops
 from app.api.filters import build_filter, parse_since
 from app.auth.disclosure import shown_result
 from app.auth.gate import Entry, Gate
@@ -230,7 +230,8 @@ class WsSession:
     async def op_write(self, frame: dict[str, Any]) -> bytes:
         fields = {k: v for k, v in frame.items() if k not in ("id",)}
         principal = self.connection.principal
-        ops = parse_ops({"ops": [fields]}, principal, self.settings)
+        # A single write, not a batch of one: its errors name no op index.
+        ops = [parse_op(fields, principal, self.settings)]
         result = await commit(self.store, principal, ops)
         return b',"result":' + shown_result(principal, result.results[0])
 

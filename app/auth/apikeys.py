@@ -14,23 +14,88 @@ import re
 import secrets
 import time
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from app.auth.principal import PATTERN_RE, Permission, Principal
 from app.errors import NotFound, ValidationFailed
 from app.store.base import Store
-from app.store.records import Timestamp
+from app.store.records import AwareTimestamp, Timestamp
 
 TOKEN_PREFIX = "lsk_"
 _ID_LEN = 16
 _ID_RE = re.compile(r"[0-9a-f]{16}")  # what `create` makes: token_hex(_ID_LEN // 2)
-_ORIGIN_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?")
 RECORD_PREFIX = "key:"
 
 Pattern = Annotated[str, Field(pattern=PATTERN_RE.pattern, examples=["tickets", "app1.*"])]
+
+# The formats of `allowed_origins` and `allowed_ips`, as JSON Schema patterns: the
+# server checks exactly these (so the OpenAPI document, generated clients and fuzzers
+# agree with it). [0-9], not \d: both regex engines would take other scripts' digits.
+ORIGIN_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$"
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
+_H16 = "[0-9A-Fa-f]{1,4}"
+# Every spelling of an IPv6 address: eight groups, or `::` standing for one or more
+# zero groups with `a` groups before it, and the forms ending in an IPv4 address
+# (worth two groups; Python 3.13 writes IPv4-mapped networks that way).
+_IPV6 = "|".join(
+    [rf"({_H16}:){{7}}{_H16}", rf"::(({_H16}:){{0,6}}{_H16})?", rf"({_H16}:){{7}}:"]
+    + [rf"({_H16}:){{{a}}}:(({_H16}:){{0,{6 - a}}}{_H16})?" for a in range(1, 7)]
+    + [rf"({_H16}:){{6}}{_IPV4}", rf"::({_H16}:){{0,5}}{_IPV4}"]
+    + [rf"({_H16}:){{{a}}}:({_H16}:){{0,{5 - a}}}{_IPV4}" for a in range(1, 6)]
+)
+CIDR_PATTERN = rf"^({_IPV4}(/(3[0-2]|[12]?[0-9]))?|({_IPV6})(/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)$"
+
+
+_ORIGIN_RE = re.compile(ORIGIN_PATTERN)
+_CIDR_RE = re.compile(CIDR_PATTERN)
+
+
+# Messages never repeat the input: a misplaced token must not come back in an error
+# body (or any log that records one).
+def _origin(origin: str) -> str:
+    if not _ORIGIN_RE.fullmatch(origin):
+        raise ValueError("not an origin like https://app.example.com")
+    return origin.lower()
+
+
+def _network(cidr: str) -> str:
+    if not _CIDR_RE.fullmatch(cidr):
+        raise ValueError("not an address or CIDR like 203.0.113.0/24 or 2001:db8::/32")
+    return str(ipaddress.ip_network(cidr, strict=False))  # host bits allowed, then cleared
+
+
+Origin = Annotated[
+    str,
+    AfterValidator(_origin),
+    Field(json_schema_extra={"pattern": ORIGIN_PATTERN}, examples=["https://app.example.com"]),
+]
+Cidr = Annotated[
+    str,
+    AfterValidator(_network),
+    Field(
+        json_schema_extra={"pattern": CIDR_PATTERN}, examples=["203.0.113.0/24", "2001:db8::/32"]
+    ),
+]
+# Each member's type, shared by `KeySpec` and `KeyPatch` (one definition of each check).
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Permissions = Annotated[list[Permission], Field(min_length=1)]
+Patterns = Annotated[list[Pattern], Field(max_length=100)]
+Origins = Annotated[list[Origin], Field(max_length=100)]
+Cidrs = Annotated[list[Cidr], Field(max_length=100)]
+RateLimit = Annotated[int, Field(ge=1, le=1_000_000)]
+EVERYTHING = ["*"]
+_SCOPE_HELP = "Glob patterns (`tickets`, `app1.*`) of the {} this key may use"
 
 
 def digest(secret: str) -> str:
@@ -40,55 +105,62 @@ def digest(secret: str) -> str:
 class KeySpec(BaseModel):
     """What a key may do; the body of `POST /v1/keys`."""
 
-    name: str = Field(min_length=1, max_length=200)
-    permissions: list[Permission] = Field(min_length=1)
-    collections: list[Pattern] = Field(default_factory=lambda: ["*"], max_length=100)
-    channels: list[Pattern] = Field(default_factory=lambda: ["*"], max_length=100)
-    allowed_origins: list[str] = Field(default_factory=list, max_length=100)
-    allowed_ips: list[str] = Field(default_factory=list, max_length=100)
-    expires_at: Timestamp | None = None
-    rate_limit_per_s: int | None = Field(default=None, ge=1, le=1_000_000)
+    name: Name
+    permissions: Permissions
+    collections: Patterns = Field(
+        default=EVERYTHING,
+        description=_SCOPE_HELP.format("collections") + '; omitted: `["*"]`, every collection',
+    )
+    channels: Patterns = Field(
+        default=EVERYTHING,
+        description=_SCOPE_HELP.format("channels") + '; omitted: `["*"]`, every channel',
+    )
+    allowed_origins: Origins = Field(
+        default=[],
+        description="Browser origins this key may be used from; empty: any (and non-browser)",
+    )
+    allowed_ips: Cidrs = Field(
+        default=[],
+        description="Client addresses (CIDRs or single addresses) it may be used from; empty: any",
+    )
+    expires_at: AwareTimestamp | None = Field(
+        default=None, description="When the key stops working (with a time zone); null: never"
+    )
+    rate_limit_per_s: RateLimit | None = Field(
+        default=None, description="Requests per second; null: no limit"
+    )
 
-    @field_validator("allowed_origins")
-    @classmethod
-    def _origins(cls, origins: list[str]) -> list[str]:
-        # Messages never repeat the input: a misplaced token must not come back in
-        # an error body (or any log that records one).
-        for index, origin in enumerate(origins):
-            if not _ORIGIN_RE.fullmatch(origin):
-                raise ValueError(f"entry {index} is not an origin like https://app.example.com")
-        return [o.lower() for o in origins]
 
-    @field_validator("allowed_ips")
-    @classmethod
-    def _ips(cls, cidrs: list[str]) -> list[str]:
-        networks = []
-        for index, cidr in enumerate(cidrs):
-            try:
-                networks.append(str(ipaddress.ip_network(cidr, strict=False)))
-            except ValueError:
-                raise ValueError(f"entry {index} is not a CIDR like 203.0.113.0/24") from None
-        return networks
+# In a patch, an omitted member keeps its value. Its default stands for "absent"
+# only (`update` takes the members that were set), so a member typed without None
+# refuses an explicit null like any other wrong type, naming itself.
+ABSENT: Any = None
 
-    @field_validator("expires_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("expires_at needs a time zone (e.g. 2027-01-01T00:00:00Z)")
-        return value
+
+def _no_null_default(schema: dict[str, Any]) -> None:
+    for prop in schema.get("properties", {}).values():
+        if prop.get("default", 0) is None and "anyOf" not in prop:
+            del prop["default"]  # a member that cannot be null has no null default
 
 
 class KeyPatch(BaseModel):
-    """`PATCH /v1/keys/{id}`: the members to change."""
+    """`PATCH /v1/keys/{id}`: the members to change; an omitted member keeps its value.
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    permissions: list[Permission] | None = Field(default=None, min_length=1)
-    collections: list[Pattern] | None = None
-    channels: list[Pattern] | None = None
-    allowed_origins: list[str] | None = None
-    allowed_ips: list[str] | None = None
-    expires_at: datetime | None = None
-    rate_limit_per_s: int | None = Field(default=None, ge=1, le=1_000_000)
+    Only `expires_at` and `rate_limit_per_s` may be null (never expires, no limit).
+    Each member has the type it has in `KeySpec`, so a bad patch is refused naming
+    its own field, before anything is merged.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_no_null_default)
+
+    name: Name = ABSENT
+    permissions: Permissions = ABSENT
+    collections: Patterns = ABSENT
+    channels: Patterns = ABSENT
+    allowed_origins: Origins = ABSENT
+    allowed_ips: Cidrs = ABSENT
+    expires_at: AwareDatetime | None = Field(default=None, description="null: never expires")
+    rate_limit_per_s: RateLimit | None = Field(default=None, description="null: no limit")
 
 
 class ApiKey(KeySpec):
@@ -176,8 +248,12 @@ class KeyRegistry:
         changes = patch.model_dump(exclude_unset=True)
         try:
             merged = KeySpec.model_validate({**current.model_dump(), **changes})
-        except ValueError as exc:
-            raise ValidationFailed(str(exc).splitlines()[0]) from None
+        except ValidationError as exc:
+            # Unreachable for a valid KeyPatch (same types); still, name the field,
+            # never the model.
+            error = exc.errors()[0]
+            field = ".".join(str(part) for part in error["loc"])
+            raise ValidationFailed(f"{field}: {error['msg']}", field=field) from None
         key = StoredKey(
             **merged.model_dump(),
             id=current.id,

@@ -87,11 +87,24 @@ _CLOSE_CODES: dict[type[LevelstreamError], int] = {
 }
 
 
+# A WebSocket close reason is at most 123 bytes of UTF-8.
+MAX_CLOSE_REASON = 123
+
+
 def close_frame(exc: LevelstreamError) -> tuple[int, str]:
-    """The WebSocket close code and JSON reason of a refusal (a close reason fits 123 bytes)."""
+    """The WebSocket close code and JSON reason of a refusal: the problem's `code`, its
+    `retry_after` or `limit`, and as much of its `detail` (what was wrong) as fits."""
     code = next((c for kind, c in _CLOSE_CODES.items() if isinstance(exc, kind)), 4003)
     extra = {k: v for k, v in exc.extra.items() if k in ("retry_after", "limit")}
-    return code, orjson.dumps({"code": exc.code, **extra}).decode()
+    reason = orjson.dumps({"code": exc.code, **extra})
+    room = MAX_CLOSE_REASON - len(reason) - len(',"detail":""')
+    detail = exc.detail.encode()[: max(room, 0)].decode("utf-8", "ignore")
+    while detail:
+        with_detail = orjson.dumps({"code": exc.code, **extra, "detail": detail})
+        if len(with_detail) <= MAX_CLOSE_REASON:
+            return code, with_detail.decode()
+        detail = detail[:-1]  # escapes made it longer than it looked
+    return code, reason.decode()
 
 
 class ConnectionCaps(NamedTuple):

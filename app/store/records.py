@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
-from pydantic import PlainSerializer, WithJsonSchema
+from pydantic import AwareDatetime, PlainSerializer, WithJsonSchema
 
 # A document record is this header followed by the envelope JSON.
 _HEADER = struct.Struct(">QQQ")  # rev, created_ms, expires_ms (0 = never)
@@ -94,6 +94,12 @@ def format_datetime(moment: datetime) -> str:
 # A datetime a model emits: RFC 3339 UTC with milliseconds, like every other timestamp.
 Timestamp = Annotated[
     datetime,
+    PlainSerializer(format_datetime, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+# The same, for input that must carry a time zone (a naive time would be read as local).
+AwareTimestamp = Annotated[
+    AwareDatetime,
     PlainSerializer(format_datetime, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]

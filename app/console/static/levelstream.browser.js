@@ -50,6 +50,7 @@ var Levelstream = (() => {
     createKey: () => createKey,
     delay: () => delay,
     deleteDocument: () => deleteDocument,
+    errorFromClose: () => errorFromClose,
     errorFromProblem: () => errorFromProblem,
     exportDocuments: () => exportDocuments,
     getChanges: () => getChanges,
@@ -1033,7 +1034,8 @@ var Levelstream = (() => {
   // src/errors.ts
   var LevelstreamError = class extends Error {
     constructor(code, detail, status, problem = {}) {
-      super(`${code}: ${detail}${status !== void 0 ? ` (status ${status})` : ""}`);
+      const said = detail === "" || detail === code ? "" : `: ${detail}`;
+      super(`${code}${said}${status !== void 0 ? ` (status ${status})` : ""}`);
       __publicField(this, "code");
       __publicField(this, "status");
       __publicField(this, "detail");
@@ -1123,6 +1125,26 @@ var Levelstream = (() => {
     }
     const detail = String(doc.detail ?? doc.message ?? "");
     return new CLASSES[code](code, detail, httpStatus, doc);
+  }
+  var CLOSE_MEANING = {
+    4001: [
+      "unauthorized",
+      401,
+      "the server refused the credential: the token is missing, invalid, expired or revoked, or the ticket was already used"
+    ],
+    4003: [
+      "forbidden",
+      403,
+      "the credential may no longer use this connection: the key was revoked or changed, or its rights do not allow this origin or address"
+    ]
+  };
+  function errorFromClose(code, reason) {
+    const [problemCode, status, meaning] = CLOSE_MEANING[code];
+    const said = reason.trim();
+    const detail = said === "" || said === problemCode ? meaning : said;
+    return new CLASSES[problemCode](problemCode, `${detail} (WebSocket close ${code})`, status, {
+      close_code: code
+    });
   }
 
   // src/connect.ts
@@ -1580,12 +1602,8 @@ var Levelstream = (() => {
       for (const pending of this.pending.values()) pending.reject(new ConnectionLostError("connection closed"));
       this.pending.clear();
       if (this.closed) return "stop";
-      if (code === 4003) {
-        this.setFatal(new ForbiddenError("forbidden", reason || "forbidden", 403));
-        return "stop";
-      }
-      if (code === 4001 && this.options.tokenProvider === void 0) {
-        this.setFatal(new UnauthorizedError("unauthorized", reason || "unauthorized", 401));
+      if (code === 4003 || code === 4001 && this.options.tokenProvider === void 0) {
+        this.setFatal(errorFromClose(code, reason));
         return "stop";
       }
       return opened ? "closed" : "never-opened";

@@ -38,7 +38,9 @@ export class LevelstreamError extends Error {
   readonly problem: ProblemDocument;
 
   constructor(code: ProblemCode, detail: string, status?: number, problem: ProblemDocument = {}) {
-    super(`${code}: ${detail}${status !== undefined ? ` (status ${status})` : ''}`);
+    // A detail that only repeats the code ("unauthorized: unauthorized") says nothing.
+    const said = detail === '' || detail === code ? '' : `: ${detail}`;
+    super(`${code}${said}${status !== undefined ? ` (status ${status})` : ''}`);
     this.name = new.target.name;
     this.code = code;
     this.status = status;
@@ -126,4 +128,42 @@ export function errorFromProblem(problem: unknown, status?: number): Levelstream
   }
   const detail = String(doc.detail ?? doc.message ?? '');
   return new CLASSES[code](code, detail, httpStatus, doc);
+}
+
+// What a WebSocket close code means, for a close whose reason is empty or just the code.
+const CLOSE_MEANING: Record<4001 | 4003, [ProblemCode, number, string]> = {
+  4001: [
+    'unauthorized',
+    401,
+    'the server refused the credential: the token is missing, invalid, expired or revoked, ' +
+      'or the ticket was already used',
+  ],
+  4003: [
+    'forbidden',
+    403,
+    'the credential may no longer use this connection: the key was revoked or changed, ' +
+      'or its rights do not allow this origin or address',
+  ],
+};
+
+/** The typed error for a WebSocket closed with 4001 or 4003: what was wrong. */
+export function errorFromClose(code: 4001 | 4003, reason: string): LevelstreamError {
+  const [problemCode, status, meaning] = CLOSE_MEANING[code];
+  let said = reason.trim();
+  if (said.startsWith('{')) {
+    // The server's reason is JSON, `{"code", "detail"?, ...}`: the detail says what.
+    try {
+      const parsed: unknown = JSON.parse(said);
+      if (parsed !== null && typeof parsed === 'object') {
+        const { detail, code: saidCode } = parsed as { detail?: unknown; code?: unknown };
+        said = typeof detail === 'string' ? detail : typeof saidCode === 'string' ? saidCode : '';
+      }
+    } catch {
+      // not JSON after all: shown as it came
+    }
+  }
+  const detail = said === '' || said === problemCode ? meaning : said;
+  return new CLASSES[problemCode](problemCode, `${detail} (WebSocket close ${code})`, status, {
+    close_code: code,
+  });
 }

@@ -22,13 +22,7 @@
 // EventSource (`/v1/stream` with a single-use `?ticket=`, resuming with `since`)
 // and channel publish/presence use REST.
 import { resolveToken } from './connect.js';
-import {
-  ConnectionLostError,
-  errorFromProblem,
-  ForbiddenError,
-  LevelstreamError,
-  UnauthorizedError,
-} from './errors.js';
+import { ConnectionLostError, errorFromClose, errorFromProblem, LevelstreamError } from './errors.js';
 import {
   Backoff,
   type Change,
@@ -353,12 +347,9 @@ export class RealtimeClient {
     for (const pending of this.pending.values()) pending.reject(new ConnectionLostError('connection closed'));
     this.pending.clear();
     if (this.closed) return 'stop';
-    if (code === 4003) {
-      this.setFatal(new ForbiddenError('forbidden', reason || 'forbidden', 403));
-      return 'stop';
-    }
-    if (code === 4001 && this.options.tokenProvider === undefined) {
-      this.setFatal(new UnauthorizedError('unauthorized', reason || 'unauthorized', 401));
+    // Reconnecting cannot help after these (4001 can, with a fresh token).
+    if (code === 4003 || (code === 4001 && this.options.tokenProvider === undefined)) {
+      this.setFatal(errorFromClose(code, reason));
       return 'stop';
     }
     return opened ? 'closed' : 'never-opened';

@@ -325,7 +325,12 @@ describe('real time', () => {
     }
     const stranger = new RealtimeClient({ baseUrl, token: 'lsk_0000000000000000_wrong', reconnect: false });
     try {
-      await assert.rejects(take(stranger.subscribe({ collection: coll() }), 1), UnauthorizedError);
+      await assert.rejects(take(stranger.subscribe({ collection: coll() }), 1), (err) => {
+        assert.ok(err instanceof UnauthorizedError);
+        // It says what was wrong, not "unauthorized: unauthorized".
+        assert.match(err.message, /^unauthorized: the credential is not valid \(WebSocket close 4001\)/);
+        return true;
+      });
     } finally {
       await stranger.close();
     }

@@ -9,6 +9,8 @@ and by the real-time client (`ok: false` replies, close codes, `reset`).
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 import httpx
@@ -43,6 +45,9 @@ class LevelstreamError(Exception):
 
     def __str__(self) -> str:
         where = f" (status {self.status})" if self.status is not None else ""
+        # A detail that only repeats the code ("unauthorized: unauthorized") says nothing.
+        if not self.detail or self.detail == self.code:
+            return f"{self.code}{where}"
         return f"{self.code}: {self.detail}{where}"
 
 
@@ -154,6 +159,39 @@ def error_from_problem(problem: dict[str, Any], status: int | None = None) -> Le
     detail = problem.get("detail", problem.get("message", ""))
     cls = ERRORS_BY_CODE[code]
     return cls(str(detail), status=status, code=code, problem=dict(problem))
+
+
+# What a WebSocket close code means, for a close whose reason is empty or just the code.
+_CLOSE_MEANING = {
+    4001: (
+        UnauthorizedError,
+        401,
+        "the server refused the credential: the token is missing, invalid, expired or "
+        "revoked, or the ticket was already used",
+    ),
+    4003: (
+        ForbiddenError,
+        403,
+        "the credential may no longer use this connection: the key was revoked or changed, "
+        "or its rights do not allow this origin or address",
+    ),
+}
+
+
+def error_from_close(code: int, reason: str | None) -> LevelstreamError:
+    """The typed exception for a WebSocket closed with 4001 or 4003: what was wrong."""
+    cls, status, meaning = _CLOSE_MEANING[code]
+    said = (reason or "").strip()
+    if said.startswith("{"):
+        # The server's reason is JSON, `{"code", "detail"?, ...}`: the detail says what.
+        try:
+            parsed = json.loads(said)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            said = str(parsed.get("detail") or parsed.get("code") or "")
+    detail = meaning if said in ("", cls.code) else said
+    return cls(f"{detail} (WebSocket close {code})", status=status, problem={"close_code": code})
 
 
 def error_from_response(response: httpx.Response) -> LevelstreamError:

@@ -46,6 +46,7 @@ from levelstream_client.exceptions import (
     ForbiddenError,
     LevelstreamError,
     UnauthorizedError,
+    error_from_close,
     error_from_problem,
     error_from_response,
 )
@@ -82,8 +83,6 @@ Transport = Literal["auto", "websocket", "sse"]
 # Statuses that mean "this is Levelstream, and it said no" rather than "no WebSocket here".
 _AUTH_STATUSES = {401, 403}
 _RETRY_STATUSES = {429, 500, 502, 503, 504}
-# Close codes after which reconnecting cannot help.
-_FATAL_CLOSE = {4003: ForbiddenError}
 
 
 class RealtimeClient:
@@ -375,11 +374,9 @@ class RealtimeClient:
         log.debug("connection closed with %s", code)
         if self._closed:
             return False
-        if code in _FATAL_CLOSE:
-            self._set_fatal(_FATAL_CLOSE[code](ws.close_reason or "forbidden", status=403))
-            return False
-        if code == 4001 and self._token_provider is None:
-            self._set_fatal(UnauthorizedError(ws.close_reason or "unauthorized", status=401))
+        # Reconnecting cannot help after these (4001 can, with a fresh token).
+        if code == 4003 or (code == 4001 and self._token_provider is None):
+            self._set_fatal(error_from_close(code, ws.close_reason))
             return False
         return True
 

@@ -12,18 +12,26 @@ export type ClientOptions = {
 export type ApiKey = {
     /**
      * Allowed Ips
+     *
+     * Client addresses (CIDRs or single addresses) it may be used from; empty: any
      */
     allowed_ips?: Array<string>;
     /**
      * Allowed Origins
+     *
+     * Browser origins this key may be used from; empty: any (and non-browser)
      */
     allowed_origins?: Array<string>;
     /**
      * Channels
+     *
+     * Glob patterns (`tickets`, `app1.*`) of the channels this key may use; omitted: `["*"]`, every channel
      */
     channels?: Array<string>;
     /**
      * Collections
+     *
+     * Glob patterns (`tickets`, `app1.*`) of the collections this key may use; omitted: `["*"]`, every collection
      */
     collections?: Array<string>;
     /**
@@ -32,6 +40,8 @@ export type ApiKey = {
     created_at: string;
     /**
      * Expires At
+     *
+     * When the key stops working (with a time zone); null: never
      */
     expires_at?: string | null;
     /**
@@ -48,12 +58,16 @@ export type ApiKey = {
     permissions: Array<'read' | 'write' | 'delete' | 'admin'>;
     /**
      * Rate Limit Per S
+     *
+     * Requests per second; null: no limit
      */
     rate_limit_per_s?: number | null;
 };
 
 /**
  * BatchOp
+ *
+ * One op of a batch; the server refuses any other member.
  */
 export type BatchOp = {
     /**
@@ -76,12 +90,14 @@ export type BatchOp = {
     op: 'put' | 'patch' | 'delete';
     /**
      * Ttl S
+     *
+     * put and patch: expire after seconds
      */
     ttl_s?: number | null;
     /**
      * Value
      *
-     * The value (put) or merge patch (patch)
+     * The value (put: any JSON value but null) or merge patch (patch: required)
      */
     value?: unknown;
 };
@@ -218,18 +234,26 @@ export type CollectionList = {
 export type CreatedKey = {
     /**
      * Allowed Ips
+     *
+     * Client addresses (CIDRs or single addresses) it may be used from; empty: any
      */
     allowed_ips?: Array<string>;
     /**
      * Allowed Origins
+     *
+     * Browser origins this key may be used from; empty: any (and non-browser)
      */
     allowed_origins?: Array<string>;
     /**
      * Channels
+     *
+     * Glob patterns (`tickets`, `app1.*`) of the channels this key may use; omitted: `["*"]`, every channel
      */
     channels?: Array<string>;
     /**
      * Collections
+     *
+     * Glob patterns (`tickets`, `app1.*`) of the collections this key may use; omitted: `["*"]`, every collection
      */
     collections?: Array<string>;
     /**
@@ -238,6 +262,8 @@ export type CreatedKey = {
     created_at: string;
     /**
      * Expires At
+     *
+     * When the key stops working (with a time zone); null: never
      */
     expires_at?: string | null;
     /**
@@ -254,6 +280,8 @@ export type CreatedKey = {
     permissions: Array<'read' | 'write' | 'delete' | 'admin'>;
     /**
      * Rate Limit Per S
+     *
+     * Requests per second; null: no limit
      */
     rate_limit_per_s?: number | null;
     /**
@@ -405,49 +433,13 @@ export type KeyList = {
 /**
  * KeyPatch
  *
- * `PATCH /v1/keys/{id}`: the members to change.
+ * `PATCH /v1/keys/{id}`: the members to change; an omitted member keeps its value.
+ *
+ * Only `expires_at` and `rate_limit_per_s` may be null (never expires, no limit).
+ * Each member has the type it has in `KeySpec`, so a bad patch is refused naming
+ * its own field, before anything is merged.
  */
 export type KeyPatch = {
-    /**
-     * Allowed Ips
-     */
-    allowed_ips?: Array<string> | null;
-    /**
-     * Allowed Origins
-     */
-    allowed_origins?: Array<string> | null;
-    /**
-     * Channels
-     */
-    channels?: Array<string> | null;
-    /**
-     * Collections
-     */
-    collections?: Array<string> | null;
-    /**
-     * Expires At
-     */
-    expires_at?: string | null;
-    /**
-     * Name
-     */
-    name?: string | null;
-    /**
-     * Permissions
-     */
-    permissions?: Array<'read' | 'write' | 'delete' | 'admin'> | null;
-    /**
-     * Rate Limit Per S
-     */
-    rate_limit_per_s?: number | null;
-};
-
-/**
- * KeySpec
- *
- * What a key may do; the body of `POST /v1/keys`.
- */
-export type KeySpec = {
     /**
      * Allowed Ips
      */
@@ -466,6 +458,60 @@ export type KeySpec = {
     collections?: Array<string>;
     /**
      * Expires At
+     *
+     * null: never expires
+     */
+    expires_at?: string | null;
+    /**
+     * Name
+     */
+    name?: string;
+    /**
+     * Permissions
+     */
+    permissions?: Array<'read' | 'write' | 'delete' | 'admin'>;
+    /**
+     * Rate Limit Per S
+     *
+     * null: no limit
+     */
+    rate_limit_per_s?: number | null;
+};
+
+/**
+ * KeySpec
+ *
+ * What a key may do; the body of `POST /v1/keys`.
+ */
+export type KeySpec = {
+    /**
+     * Allowed Ips
+     *
+     * Client addresses (CIDRs or single addresses) it may be used from; empty: any
+     */
+    allowed_ips?: Array<string>;
+    /**
+     * Allowed Origins
+     *
+     * Browser origins this key may be used from; empty: any (and non-browser)
+     */
+    allowed_origins?: Array<string>;
+    /**
+     * Channels
+     *
+     * Glob patterns (`tickets`, `app1.*`) of the channels this key may use; omitted: `["*"]`, every channel
+     */
+    channels?: Array<string>;
+    /**
+     * Collections
+     *
+     * Glob patterns (`tickets`, `app1.*`) of the collections this key may use; omitted: `["*"]`, every collection
+     */
+    collections?: Array<string>;
+    /**
+     * Expires At
+     *
+     * When the key stops working (with a time zone); null: never
      */
     expires_at?: string | null;
     /**
@@ -478,6 +524,8 @@ export type KeySpec = {
     permissions: Array<'read' | 'write' | 'delete' | 'admin'>;
     /**
      * Rate Limit Per S
+     *
+     * Requests per second; null: no limit
      */
     rate_limit_per_s?: number | null;
 };
@@ -575,16 +623,20 @@ export type Ticket = {
 export type TokenRequest = {
     /**
      * Channels
+     *
+     * Omitted: the asking key's; [] grants none
      */
     channels?: Array<string> | null;
     /**
      * Collections
+     *
+     * Omitted: the asking key's; [] grants none
      */
     collections?: Array<string> | null;
     /**
      * Permissions
      *
-     * Default: the asking key's
+     * Omitted: the asking key's; [] grants none
      */
     permissions?: Array<'read' | 'write' | 'delete' | 'admin'> | null;
     /**
@@ -596,7 +648,7 @@ export type TokenRequest = {
     /**
      * Ttl S
      *
-     * Lifetime in seconds
+     * Lifetime in seconds; at most LEVELSTREAM_JWT_MAX_TTL_S (default 86400), and never past the asking key's expiry
      */
     ttl_s?: number;
 };
@@ -1282,7 +1334,7 @@ export type DeleteDocumentData = {
         /**
          * If-Match
          *
-         * Only if the current rev matches: `"1042"`
+         * Only if the current rev matches: `"1042"`; `*`: only if it exists
          */
         'if-match'?: string | null;
     };
@@ -1421,7 +1473,7 @@ export type PatchDocumentData = {
         /**
          * If-Match
          *
-         * Only if the current rev matches: `"1042"`
+         * Only if the current rev matches: `"1042"`; `*`: only if it exists
          */
         'if-match'?: string | null;
     };
@@ -1505,7 +1557,7 @@ export type PutDocumentData = {
         /**
          * If-Match
          *
-         * Only if the current rev matches: `"1042"`
+         * Only if the current rev matches: `"1042"`; `*`: only if it exists
          */
         'if-match'?: string | null;
         /**

@@ -21,7 +21,7 @@ from .import_result import ImportResult
 from .issued_token import IssuedToken
 from .key_list import KeyList
 from .key_patch import KeyPatch
-from .key_patch_permissions_type_0_item import KeyPatchPermissionsType0Item
+from .key_patch_permissions_item import KeyPatchPermissionsItem
 from .key_spec import KeySpec
 from .key_spec_permissions_item import KeySpecPermissionsItem
 from .presence_list import PresenceList
@@ -55,7 +55,7 @@ __all__ = (
     "IssuedToken",
     "KeyList",
     "KeyPatch",
-    "KeyPatchPermissionsType0Item",
+    "KeyPatchPermissionsItem",
     "KeySpec",
     "KeySpecPermissionsItem",
     "PresenceList",

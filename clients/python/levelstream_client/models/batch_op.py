@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.batch_op_op import BatchOpOp, check_batch_op_op
 from ..types import UNSET, Unset
@@ -14,15 +13,17 @@ T = TypeVar("T", bound="BatchOp")
 
 @_attrs_define
 class BatchOp:
+    """One op of a batch; the server refuses any other member."""
+
     collection: str
     key: str
     op: BatchOpOp
     if_rev: int | None | Unset = UNSET
     """ Fail the whole batch unless at this rev """
     ttl_s: float | None | Unset = UNSET
+    """ put and patch: expire after seconds """
     value: Any | Unset = UNSET
-    """ The value (put) or merge patch (patch) """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    """ The value (put: any JSON value but null) or merge patch (patch: required) """
 
     def to_dict(self) -> dict[str, Any]:
         collection = self.collection
@@ -46,7 +47,7 @@ class BatchOp:
         value = self.value
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "collection": collection,
@@ -101,21 +102,4 @@ class BatchOp:
             value=value,
         )
 
-        batch_op.additional_properties = d
         return batch_op
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

@@ -25,11 +25,18 @@ class CreatedKey:
     token: str
     """ The secret token: shown once, never again """
     allowed_ips: list[str] | Unset = UNSET
+    """ Client addresses (CIDRs or single addresses) it may be used from; empty: any """
     allowed_origins: list[str] | Unset = UNSET
+    """ Browser origins this key may be used from; empty: any (and non-browser) """
     channels: list[str] | Unset = UNSET
+    """ Glob patterns (`tickets`, `app1.*`) of the channels this key may use; omitted: `["*"]`, every channel """
     collections: list[str] | Unset = UNSET
+    """ Glob patterns (`tickets`, `app1.*`) of the collections this key may use; omitted: `["*"]`, every collection
+    """
     expires_at: datetime.datetime | None | Unset = UNSET
+    """ When the key stops working (with a time zone); null: never """
     rate_limit_per_s: int | None | Unset = UNSET
+    """ Requests per second; null: no limit """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

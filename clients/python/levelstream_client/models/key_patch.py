@@ -7,9 +7,9 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.key_patch_permissions_type_0_item import (
-    KeyPatchPermissionsType0Item,
-    check_key_patch_permissions_type_0_item,
+from ..models.key_patch_permissions_item import (
+    KeyPatchPermissionsItem,
+    check_key_patch_permissions_item,
 )
 from ..types import UNSET, Unset
 
@@ -18,53 +18,41 @@ T = TypeVar("T", bound="KeyPatch")
 
 @_attrs_define
 class KeyPatch:
-    """`PATCH /v1/keys/{id}`: the members to change."""
+    """`PATCH /v1/keys/{id}`: the members to change; an omitted member keeps its value.
 
-    allowed_ips: list[str] | None | Unset = UNSET
-    allowed_origins: list[str] | None | Unset = UNSET
-    channels: list[str] | None | Unset = UNSET
-    collections: list[str] | None | Unset = UNSET
+    Only `expires_at` and `rate_limit_per_s` may be null (never expires, no limit).
+    Each member has the type it has in `KeySpec`, so a bad patch is refused naming
+    its own field, before anything is merged.
+
+    """
+
+    allowed_ips: list[str] | Unset = UNSET
+    allowed_origins: list[str] | Unset = UNSET
+    channels: list[str] | Unset = UNSET
+    collections: list[str] | Unset = UNSET
     expires_at: datetime.datetime | None | Unset = UNSET
-    name: None | str | Unset = UNSET
-    permissions: list[KeyPatchPermissionsType0Item] | None | Unset = UNSET
+    """ null: never expires """
+    name: str | Unset = UNSET
+    permissions: list[KeyPatchPermissionsItem] | Unset = UNSET
     rate_limit_per_s: int | None | Unset = UNSET
+    """ null: no limit """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        allowed_ips: list[str] | None | Unset
-        if isinstance(self.allowed_ips, Unset):
-            allowed_ips = UNSET
-        elif isinstance(self.allowed_ips, list):
+        allowed_ips: list[str] | Unset = UNSET
+        if not isinstance(self.allowed_ips, Unset):
             allowed_ips = self.allowed_ips
 
-        else:
-            allowed_ips = self.allowed_ips
-
-        allowed_origins: list[str] | None | Unset
-        if isinstance(self.allowed_origins, Unset):
-            allowed_origins = UNSET
-        elif isinstance(self.allowed_origins, list):
+        allowed_origins: list[str] | Unset = UNSET
+        if not isinstance(self.allowed_origins, Unset):
             allowed_origins = self.allowed_origins
 
-        else:
-            allowed_origins = self.allowed_origins
-
-        channels: list[str] | None | Unset
-        if isinstance(self.channels, Unset):
-            channels = UNSET
-        elif isinstance(self.channels, list):
+        channels: list[str] | Unset = UNSET
+        if not isinstance(self.channels, Unset):
             channels = self.channels
 
-        else:
-            channels = self.channels
-
-        collections: list[str] | None | Unset
-        if isinstance(self.collections, Unset):
-            collections = UNSET
-        elif isinstance(self.collections, list):
-            collections = self.collections
-
-        else:
+        collections: list[str] | Unset = UNSET
+        if not isinstance(self.collections, Unset):
             collections = self.collections
 
         expires_at: None | str | Unset
@@ -75,23 +63,14 @@ class KeyPatch:
         else:
             expires_at = self.expires_at
 
-        name: None | str | Unset
-        if isinstance(self.name, Unset):
-            name = UNSET
-        else:
-            name = self.name
+        name = self.name
 
-        permissions: list[str] | None | Unset
-        if isinstance(self.permissions, Unset):
-            permissions = UNSET
-        elif isinstance(self.permissions, list):
+        permissions: list[str] | Unset = UNSET
+        if not isinstance(self.permissions, Unset):
             permissions = []
-            for permissions_type_0_item_data in self.permissions:
-                permissions_type_0_item: str = permissions_type_0_item_data
-                permissions.append(permissions_type_0_item)
-
-        else:
-            permissions = self.permissions
+            for permissions_item_data in self.permissions:
+                permissions_item: str = permissions_item_data
+                permissions.append(permissions_item)
 
         rate_limit_per_s: int | None | Unset
         if isinstance(self.rate_limit_per_s, Unset):
@@ -124,74 +103,13 @@ class KeyPatch:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        allowed_ips = cast(list[str], d.pop("allowed_ips", UNSET))
 
-        def _parse_allowed_ips(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                allowed_ips_type_0 = cast(list[str], data)
+        allowed_origins = cast(list[str], d.pop("allowed_origins", UNSET))
 
-                return allowed_ips_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
+        channels = cast(list[str], d.pop("channels", UNSET))
 
-        allowed_ips = _parse_allowed_ips(d.pop("allowed_ips", UNSET))
-
-        def _parse_allowed_origins(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                allowed_origins_type_0 = cast(list[str], data)
-
-                return allowed_origins_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        allowed_origins = _parse_allowed_origins(d.pop("allowed_origins", UNSET))
-
-        def _parse_channels(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                channels_type_0 = cast(list[str], data)
-
-                return channels_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        channels = _parse_channels(d.pop("channels", UNSET))
-
-        def _parse_collections(data: object) -> list[str] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                collections_type_0 = cast(list[str], data)
-
-                return collections_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | Unset, data)
-
-        collections = _parse_collections(d.pop("collections", UNSET))
+        collections = cast(list[str], d.pop("collections", UNSET))
 
         def _parse_expires_at(data: object) -> datetime.datetime | None | Unset:
             if data is None:
@@ -210,38 +128,16 @@ class KeyPatch:
 
         expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
 
-        def _parse_name(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        name = d.pop("name", UNSET)
 
-        name = _parse_name(d.pop("name", UNSET))
+        _permissions = d.pop("permissions", UNSET)
+        permissions: list[KeyPatchPermissionsItem] | Unset = UNSET
+        if _permissions is not UNSET:
+            permissions = []
+            for permissions_item_data in _permissions:
+                permissions_item = check_key_patch_permissions_item(permissions_item_data)
 
-        def _parse_permissions(data: object) -> list[KeyPatchPermissionsType0Item] | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                permissions_type_0 = []
-                _permissions_type_0 = data
-                for permissions_type_0_item_data in _permissions_type_0:
-                    permissions_type_0_item = check_key_patch_permissions_type_0_item(
-                        permissions_type_0_item_data
-                    )
-
-                    permissions_type_0.append(permissions_type_0_item)
-
-                return permissions_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[KeyPatchPermissionsType0Item] | None | Unset, data)
-
-        permissions = _parse_permissions(d.pop("permissions", UNSET))
+                permissions.append(permissions_item)
 
         def _parse_rate_limit_per_s(data: object) -> int | None | Unset:
             if data is None:

@@ -20,11 +20,14 @@ class TokenRequest:
     sub: str
     """ Who the token is for """
     channels: list[str] | None | Unset = UNSET
+    """ Omitted: the asking key's; [] grants none """
     collections: list[str] | None | Unset = UNSET
+    """ Omitted: the asking key's; [] grants none """
     permissions: list[TokenRequestPermissionsType0Item] | None | Unset = UNSET
-    """ Default: the asking key's """
+    """ Omitted: the asking key's; [] grants none """
     ttl_s: int | Unset = 3600
-    """ Lifetime in seconds """
+    """ Lifetime in seconds; at most LEVELSTREAM_JWT_MAX_TTL_S (default 86400), and never past the asking key's
+    expiry """
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -103,7 +103,8 @@ def sync_detailed(
     Args:
         collection (str): Collection name
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
-        if_match (None | str | Unset): Only if the current rev matches: `"1042"`
+        if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
+            exists
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -138,7 +139,8 @@ def sync(
     Args:
         collection (str): Collection name
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
-        if_match (None | str | Unset): Only if the current rev matches: `"1042"`
+        if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
+            exists
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -168,7 +170,8 @@ async def asyncio_detailed(
     Args:
         collection (str): Collection name
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
-        if_match (None | str | Unset): Only if the current rev matches: `"1042"`
+        if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
+            exists
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -201,7 +204,8 @@ async def asyncio(
     Args:
         collection (str): Collection name
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
-        if_match (None | str | Unset): Only if the current rev matches: `"1042"`
+        if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
+            exists
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

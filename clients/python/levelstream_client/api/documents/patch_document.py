@@ -131,7 +131,8 @@ def sync_detailed(
         collection (str): Collection name
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
         ttl_s (float | None | Unset): Delete the document after this many seconds
-        if_match (None | str | Unset): Only if the current rev matches: `"1042"`
+        if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
+            exists
         body (Any): A JSON Merge Patch: members set, null members removed
 
     Raises:
@@ -172,7 +173,8 @@ def sync(
         collection (str): Collection name
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
         ttl_s (float | None | Unset): Delete the document after this many seconds
-        if_match (None | str | Unset): Only if the current rev matches: `"1042"`
+        if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
+            exists
         body (Any): A JSON Merge Patch: members set, null members removed
 
     Raises:
@@ -208,7 +210,8 @@ async def asyncio_detailed(
         collection (str): Collection name
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
         ttl_s (float | None | Unset): Delete the document after this many seconds
-        if_match (None | str | Unset): Only if the current rev matches: `"1042"`
+        if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
+            exists
         body (Any): A JSON Merge Patch: members set, null members removed
 
     Raises:
@@ -247,7 +250,8 @@ async def asyncio(
         collection (str): Collection name
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
         ttl_s (float | None | Unset): Delete the document after this many seconds
-        if_match (None | str | Unset): Only if the current rev matches: `"1042"`
+        if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
+            exists
         body (Any): A JSON Merge Patch: members set, null members removed
 
     Raises:

@@ -136,7 +136,8 @@ def sync_detailed(
         collection (str): Collection name
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
         ttl_s (float | None | Unset): Delete the document after this many seconds
-        if_match (None | str | Unset): Only if the current rev matches: `"1042"`
+        if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
+            exists
         if_none_match (None | str | Unset): `*`: only if the document does not exist
         body (Any): Any JSON value except null
 
@@ -180,7 +181,8 @@ def sync(
         collection (str): Collection name
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
         ttl_s (float | None | Unset): Delete the document after this many seconds
-        if_match (None | str | Unset): Only if the current rev matches: `"1042"`
+        if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
+            exists
         if_none_match (None | str | Unset): `*`: only if the document does not exist
         body (Any): Any JSON value except null
 
@@ -219,7 +221,8 @@ async def asyncio_detailed(
         collection (str): Collection name
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
         ttl_s (float | None | Unset): Delete the document after this many seconds
-        if_match (None | str | Unset): Only if the current rev matches: `"1042"`
+        if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
+            exists
         if_none_match (None | str | Unset): `*`: only if the document does not exist
         body (Any): Any JSON value except null
 
@@ -261,7 +264,8 @@ async def asyncio(
         collection (str): Collection name
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
         ttl_s (float | None | Unset): Delete the document after this many seconds
-        if_match (None | str | Unset): Only if the current rev matches: `"1042"`
+        if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
+            exists
         if_none_match (None | str | Unset): `*`: only if the document does not exist
         body (Any): Any JSON value except null
 

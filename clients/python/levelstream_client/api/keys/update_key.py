@@ -99,7 +99,12 @@ def sync_detailed(
 
     Args:
         key_id (str): The key's id
-        body (KeyPatch): `PATCH /v1/keys/{id}`: the members to change.
+        body (KeyPatch): `PATCH /v1/keys/{id}`: the members to change; an omitted member keeps its
+            value.
+
+            Only `expires_at` and `rate_limit_per_s` may be null (never expires, no limit).
+            Each member has the type it has in `KeySpec`, so a bad patch is refused naming
+            its own field, before anything is merged.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,7 +136,12 @@ def sync(
 
     Args:
         key_id (str): The key's id
-        body (KeyPatch): `PATCH /v1/keys/{id}`: the members to change.
+        body (KeyPatch): `PATCH /v1/keys/{id}`: the members to change; an omitted member keeps its
+            value.
+
+            Only `expires_at` and `rate_limit_per_s` may be null (never expires, no limit).
+            Each member has the type it has in `KeySpec`, so a bad patch is refused naming
+            its own field, before anything is merged.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,7 +168,12 @@ async def asyncio_detailed(
 
     Args:
         key_id (str): The key's id
-        body (KeyPatch): `PATCH /v1/keys/{id}`: the members to change.
+        body (KeyPatch): `PATCH /v1/keys/{id}`: the members to change; an omitted member keeps its
+            value.
+
+            Only `expires_at` and `rate_limit_per_s` may be null (never expires, no limit).
+            Each member has the type it has in `KeySpec`, so a bad patch is refused naming
+            its own field, before anything is merged.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -188,7 +203,12 @@ async def asyncio(
 
     Args:
         key_id (str): The key's id
-        body (KeyPatch): `PATCH /v1/keys/{id}`: the members to change.
+        body (KeyPatch): `PATCH /v1/keys/{id}`: the members to change; an omitted member keeps its
+            value.
+
+            Only `expires_at` and `rate_limit_per_s` may be null (never expires, no limit).
+            Each member has the type it has in `KeySpec`, so a bad patch is refused naming
+            its own field, before anything is merged.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
