@@ -14,8 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import plyvel
-
+from app.store.leveldb_driver import plyvel
 from tests.security_helpers import (
     Ledger,
     SecServer,

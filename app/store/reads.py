@@ -8,11 +8,11 @@ another collection or into the internal namespaces.
 from __future__ import annotations
 
 import orjson
-import plyvel
 
 from app.errors import BadRequest, HistoryCompacted
 from app.store import keys
 from app.store.base import ReadCheck
+from app.store.leveldb_driver import plyvel
 from app.store.records import HEADER_SIZE, decode_record, now_ms, record_expired
 from app.store.types import ChangeBatch, ChangeFilter, KeyRange, Page, RangeQuery
 

@@ -9,10 +9,10 @@ whole: all or nothing.
 from __future__ import annotations
 
 import orjson
-import plyvel
 
 from app.errors import NotFound, PayloadTooLarge, PreconditionFailed, ValidationFailed
 from app.store import keys
+from app.store.leveldb_driver import plyvel
 from app.store.mergepatch import merge_patch
 from app.store.records import (
     DocRecord,
