@@ -52,8 +52,8 @@ def _keep_private(data_dir: Path) -> None:
 
 @cli.command()
 def serve(
-    host: str = typer.Option(None, help="Listen address (default $HOST or 127.0.0.1)"),
-    port: int = typer.Option(None, help="Listen port (default $PORT or 8000)"),
+    host: str = typer.Option(None, help="Listen address (default $HOST, .env's HOST, 127.0.0.1)"),
+    port: int = typer.Option(None, help="Listen port (default $PORT, .env's PORT, 8000)"),
 ) -> None:
     """Serve the API (one process: LevelDB allows one owner per data directory)."""
     # Importing the server leaves ~110,000 objects tracked by the GC and frees
@@ -65,19 +65,24 @@ def serve(
     try:
         from app.cluster import ConfigError
         from app.server import serve as serve_app
-        from app.settings import Settings
+        from app.settings import ListenAddress, Settings
     finally:
         gc.freeze()
         gc.enable()
 
     settings = Settings()
     _keep_private(settings.data_dir)
+    if settings.store_url is None:
+        from app.store.leveldb import held_by_another_process, in_use_message
+
+        # Said here in one line: once the server starts, the store's refusal would come
+        # out of uvicorn's lifespan as a logged traceback.
+        if held_by_another_process(settings.data_dir / "db"):
+            typer.echo(f"error: {in_use_message(settings.data_dir)}", err=True)
+            raise typer.Exit(1)
+    listen = ListenAddress()
     try:
-        serve_app(
-            settings,
-            host or os.environ.get("HOST", "127.0.0.1"),
-            port or int(os.environ.get("PORT", "8000")),
-        )
+        serve_app(settings, host or listen.host, port or listen.port)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

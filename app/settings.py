@@ -111,3 +111,13 @@ class Settings(BaseSettings):
     @property
     def allowed_ip_list(self) -> list[str]:
         return [p.strip() for p in self.allowed_ips.split(",") if p.strip()]
+
+
+class ListenAddress(BaseSettings):
+    """Where `levelstream serve` (and so `make run`) listens when not told: `HOST` and
+    `PORT`, unprefixed, from the environment, else from `.env`, as the README says."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)

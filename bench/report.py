@@ -49,7 +49,7 @@ def ms(value: float | None) -> str:
 
 
 def machine() -> dict[str, Any]:
-    import plyvel
+    from app.store.leveldb_driver import plyvel
 
     return {
         "cpus": os.cpu_count(),

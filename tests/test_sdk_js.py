@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,85 @@ def test_js_subscription_survives_server_restart(
         assert int(done["connections"]) >= 2  # type: ignore[call-overload]
     else:
         assert done["connections"] == 0
+
+
+# A program of a JS user outside this repository: the installed package, by its name.
+CONSUMER_SCRIPT = """
+import { connect, putDocument, RealtimeClient } from '@levelstream/client';
+const baseUrl = process.env.LEVELSTREAM_URL;
+const token = process.env.LEVELSTREAM_TOKEN;
+const rt = new RealtimeClient({ baseUrl, token, transport: 'websocket', reconnect: false });
+try {
+  const sub = await rt.subscribe({ collection: 'packed' });
+  const api = connect({ baseUrl, token });
+  await putDocument({ client: api, path: { collection: 'packed', key: 'from-tarball' }, body: 1 });
+  for await (const change of sub) {
+    console.log(JSON.stringify({ key: change.key, seq: change.seq }));
+    break;
+  }
+} catch (error) {
+  console.log(JSON.stringify({ error: String(error.message ?? error) }));
+} finally {
+  await rt.close();
+}
+"""
+
+
+def test_packed_sdk_installs_and_runs_outside_the_repository(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """`npm pack` makes a tarball with the built ES module and its types; `npm install` of
+    it into a project elsewhere fetches nothing (no runtime dependencies), and a script
+    there subscribes, writes and gets the write. Without a global WebSocket (Node 20
+    without the flag) the error names the fix."""
+    node = built_js_sdk()
+    packs = tmp_path / "packs"
+    packs.mkdir()
+    pack = subprocess.run(
+        ["npm", "pack", "--pack-destination", str(packs)],
+        cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert pack.returncode == 0, pack.stdout + pack.stderr
+    (tarball,) = packs.glob("levelstream-client-*.tgz")
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    (consumer / "package.json").write_text(
+        '{"name": "consumer", "private": true, "type": "module"}'
+    )
+    install = subprocess.run(
+        ["npm", "install", "--offline", "--no-audit", "--no-fund", str(tarball)],
+        cwd=consumer,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    installed = consumer / "node_modules" / "@levelstream" / "client"
+    assert (installed / "dist" / "index.js").is_file()
+    assert (installed / "dist" / "index.d.ts").is_file()
+    assert (installed / "dist" / "levelstream.browser.js").is_file()
+    assert not (consumer / "node_modules" / "typescript").exists()  # no dev dependencies
+    (consumer / "follow.mjs").write_text(CONSUMER_SCRIPT)
+
+    def run(*flags: str) -> dict[str, object]:
+        result = subprocess.run(
+            [node, *flags, "follow.mjs"],
+            cwd=consumer,
+            env=js_env(server),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        parsed: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+        return parsed
+
+    assert run(*NODE_FLAGS)["key"] == "from-tarball"
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
+    if version.stdout.startswith("v20."):
+        missing_websocket = str(run("--no-warnings")["error"])
+        assert "Node.js >= 22" in missing_websocket, missing_websocket
+        assert "import WebSocket from 'ws'" in missing_websocket, missing_websocket

@@ -60,6 +60,7 @@ from levelstream_client.realtime import (
     Message,
     PresenceEvent,
     RealtimeClient,
+    Transport,
 )
 from levelstream_client.sdk import connect
 from levelstream_client.types import File
@@ -280,7 +281,7 @@ async def test_subscribe_snapshot_then_changes(server: ServerProcess, coll: str)
     await put_document.asyncio(coll, "t-2", client=api, body={"title": "Scanner"})
     await put_document.asyncio(coll, "x-1", client=api, body={"title": "elsewhere"})
     async with RealtimeClient(server.url, ADMIN_TOKEN) as rt:
-        sub = rt.subscribe(collection=coll, prefix="t-", snapshot=True)
+        sub = await rt.subscribe(collection=coll, prefix="t-", snapshot=True)
         async with sub:
             snapshot = await take(sub, 2)
             assert [(c.key, c.snapshot) for c in snapshot] == [("t-1", True), ("t-2", True)]
@@ -291,6 +292,27 @@ async def test_subscribe_snapshot_then_changes(server: ServerProcess, coll: str)
         assert [(c.op, c.key) for c in live] == [("delete", "t-1"), ("put", "t-3")]
         assert live[0].seq > snapshot[0].seq and live[1].seq == live[0].seq + 2
         assert sub.epoch is not None and sub.last_seq == live[1].seq
+    await api.get_async_httpx_client().aclose()
+
+
+@pytest.mark.parametrize("transport", ["websocket", "sse"])
+async def test_a_write_right_after_subscribe_is_delivered(
+    server: ServerProcess, coll: str, transport: Transport
+) -> None:
+    """The natural order: subscribe, write, then iterate. `subscribe()` returns once the
+    server has the subscription, so the write is delivered (it used to start on the first
+    read, after the write, and the iteration hung)."""
+    api = connect(server.url, ADMIN_TOKEN)
+    channel = f"ch-{coll}"
+    async with RealtimeClient(server.url, ADMIN_TOKEN, transport=transport) as rt:
+        sub = await rt.subscribe(collection=coll)
+        inbox = await rt.channel(channel)
+        await put_document.asyncio(coll, "written-after-subscribe", client=api, body=1)
+        assert await rt.publish(channel, {"after": "channel()"}) == 1
+        (change,) = await take(sub, 1)
+        (message,) = await take(inbox, 1)
+    assert (change.op, change.key, change.value) == ("put", "written-after-subscribe", 1)
+    assert isinstance(message, Message) and message.data == {"after": "channel()"}
     await api.get_async_httpx_client().aclose()
 
 
@@ -306,7 +328,7 @@ async def test_ops_channels_and_presence(server: ServerProcess, coll: str) -> No
             await bob.put(coll, "k", {"v": 2}, if_rev=written["rev"] - 1)
         assert await ann.ping() < WAIT
 
-        inbox = bob.channel(channel)
+        inbox = await bob.channel(channel)
         async with inbox:
             await ann.join(channel, {"name": "Ann"})
             assert await ann.publish(channel, {"typing": True}) == 1
@@ -323,7 +345,7 @@ async def test_ops_channels_and_presence(server: ServerProcess, coll: str) -> No
 async def follow_across_restart(server: ServerProcess, rt: RealtimeClient, coll: str) -> None:
     """Write 40 changes with a server restart in the middle; the subscriber gets each once."""
     api = connect(server.url, ADMIN_TOKEN)
-    sub = rt.subscribe(collection=coll, since=0)
+    sub = await rt.subscribe(collection=coll, since=0)
     received: list[Change] = []
 
     async def consume() -> None:
@@ -380,7 +402,7 @@ async def test_token_refresh_keeps_the_socket(server: ServerProcess, coll: str) 
         return issued.token
 
     async with RealtimeClient(server.url, token_provider=fresh_jwt) as rt:
-        sub = rt.subscribe(collection=coll)
+        sub = await rt.subscribe(collection=coll)
         async with sub:
             await asyncio.sleep(4.5)  # past the first token's expiry
             await put_document.asyncio(coll, "after-expiry", client=api, body=1)
@@ -393,14 +415,14 @@ async def test_token_refresh_keeps_the_socket(server: ServerProcess, coll: str) 
 async def test_unauthorized_subscription_raises(server: ServerProcess, coll: str) -> None:
     async with RealtimeClient(server.url, "lsk_0000000000000000_wrong", reconnect=False) as rt:
         with pytest.raises(UnauthorizedError) as refused:
-            await take(rt.subscribe(collection=coll), 1)
+            await rt.subscribe(collection=coll)
     # It says what was wrong, not "unauthorized: unauthorized".
     assert str(refused.value).startswith("unauthorized: the credential is not valid"), refused.value
     assert "(WebSocket close 4001)" in str(refused.value)
     api = connect(server.url, ADMIN_TOKEN)
     async with RealtimeClient(server.url, read_only_key(api, "other-*")) as rt:
         with pytest.raises(ForbiddenError):
-            await take(rt.subscribe(collection=coll), 1)
+            await rt.subscribe(collection=coll)
 
 
 def test_help_ticket_example(server: ServerProcess) -> None:

@@ -14,9 +14,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import plyvel
 import pytest
 
+from app.store.leveldb_driver import plyvel
 from tests.security_helpers import (
     Ledger,
     SecServer,

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,11 +20,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import plyvel
-
 from app.errors import Unavailable
 from app.store import keys
 from app.store.base import DEFAULT_MAX_TXN_BYTES, CommitListener, ReadCheck, Store
+from app.store.leveldb_driver import plyvel
 from app.store.maintenance import Retention, import_record, sweep_candidates, trim_log
 from app.store.reads import read_changes, read_range, read_snapshot_page
 from app.store.records import DocRecord, decode_record, now_ms
@@ -36,6 +37,29 @@ FORMAT_VERSION = b"1"
 PAST_ALL_KEYS = b"\xff"
 # Range pages up to this many documents are read on the event loop (see `range`).
 INLINE_RANGE_LIMIT = 100
+
+
+def held_by_another_process(path: Path) -> bool:
+    """Whether another process holds the LevelDB at `path` (LevelDB's own fcntl lock on LOCK).
+
+    The probe's lock is released at once (closing the file drops this process's locks
+    on it), before this process opens the database itself.
+    """
+    try:
+        fd = os.open(path / "LOCK", os.O_RDWR)
+    except OSError:
+        return False  # no database there yet
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def in_use_message(data_dir: Path) -> str:
+    return f"data directory {data_dir} is in use by another Levelstream process"
 
 
 class LevelStore(Store):
@@ -70,10 +94,9 @@ class LevelStore(Store):
                 lru_cache_size=64 * 1024 * 1024,
             )
         except plyvel.IOError as exc:
-            raise RuntimeError(
-                f"cannot open the LevelDB at {path}: {exc}. "
-                "Only one Levelstream process may use a data directory."
-            ) from exc
+            if held_by_another_process(path):
+                raise RuntimeError(in_use_message(path.parent)) from None
+            raise RuntimeError(f"cannot open the LevelDB at {path}: {exc}") from exc
         self.epoch = self._load_or_init_meta()
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="levelstream-read")
         self._writer: Writer | None = None

@@ -18,11 +18,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import orjson
-import plyvel
 
 from app.errors import Conflict, ValidationFailed
 from app.store import keys
 from app.store.keys import validate_key, validate_name
+from app.store.leveldb_driver import plyvel
 from app.store.records import DocRecord, envelope_json, now_ms
 from app.store.types import WriteOp
 

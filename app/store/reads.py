@@ -11,11 +11,11 @@ import heapq
 from collections.abc import Iterator
 
 import orjson
-import plyvel
 
 from app.errors import BadRequest, HistoryCompacted
 from app.store import keys
 from app.store.base import ReadCheck
+from app.store.leveldb_driver import plyvel
 from app.store.records import HEADER_SIZE, decode_record, now_ms, record_expired
 from app.store.types import ChangeBatch, ChangeFilter, KeyRange, Page, RangeQuery
 

@@ -15,10 +15,10 @@ for every way in (REST, batch, WebSocket) and both stores: without it a
 from __future__ import annotations
 
 import orjson
-import plyvel
 
 from app.errors import NotFound, PayloadTooLarge, PreconditionFailed, ValidationFailed
 from app.store import keys
+from app.store.leveldb_driver import plyvel
 from app.store.mergepatch import merge_patch
 from app.store.records import (
     DocRecord,

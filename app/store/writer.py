@@ -22,10 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import plyvel
-
 from app.errors import LevelstreamError, Unavailable
 from app.store import keys
+from app.store.leveldb_driver import plyvel
 from app.store.transaction import Transaction, TxState
 from app.store.types import Change, TxResult, WriteOp
 

@@ -12,8 +12,9 @@ import argparse
 from typing import Any
 
 import orjson
-import plyvel
 import uvicorn
+
+from app.store.leveldb_driver import plyvel
 
 PREFIX = "/v1/collections/"
 JSON_HEADERS = [(b"content-type", b"application/json")]

@@ -25,8 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-import plyvel
-
+from app.store.leveldb_driver import plyvel
 from bench import payload
 from bench.compare import Cell
 from bench.measure import cpu_seconds, machine_busy_seconds

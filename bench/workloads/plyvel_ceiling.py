@@ -12,8 +12,7 @@ import random
 import time
 from pathlib import Path
 
-import plyvel
-
+from app.store.leveldb_driver import plyvel
 from bench import payload
 from bench.compare import Cell
 from bench.cpus import pinned

@@ -14,10 +14,10 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-import plyvel
 import uvloop
 
 from app.store.leveldb import LevelStore
+from app.store.leveldb_driver import plyvel
 from app.store.types import WriteOp
 from app.store.writer import Writer
 from bench import payload

@@ -259,17 +259,19 @@
 
   async function subscribe(collection) {
     const rt = state.rt;
-    const sub = rt.subscribe({ collection, snapshot: true });
-    state.sub = sub;
+    // Held from the start, so that switching away while subscribing closes this one.
+    const mine = { sub: null, close() { this.sub?.close(); } };
+    state.sub = mine;
     const status = $('stream-status');
     status.textContent = `Subscribing to ${collection}…`;
     let snapshot = 0;
     try {
-      await sub.start();
-      if (state.sub !== sub) return;
+      const sub = await rt.subscribe({ collection, snapshot: true });
+      mine.sub = sub;
+      if (state.sub !== mine) return sub.close();
       status.textContent = `Live via ${rt.transport}`;
       for await (const change of sub) {
-        if (state.sub !== sub) break;
+        if (state.sub !== mine) break;
         if (change.snapshot) {
           snapshot += 1;
           showSnapshot(snapshot, change.seq);
@@ -280,7 +282,7 @@
         scheduleRefresh();
       }
     } catch (error) {
-      if (state.sub === sub) {
+      if (state.sub === mine) {
         status.textContent = 'The subscription ended';
         show('error', error);
       }
@@ -373,12 +375,15 @@
     leaveChannel();
     show('channel-error', null);
     const rt = state.rt;
-    const sub = rt.channel(channel);
+    const mine = { sub: null, close() { this.sub?.close(); } };
     state.channel = channel;
-    state.channelSub = sub;
+    state.channelSub = mine;
     $('messages').replaceChildren();
+    let sub;
     try {
-      await sub.start();
+      sub = await rt.channel(channel);
+      mine.sub = sub;
+      if (state.channelSub !== mine) return sub.close();
       await rt.join(channel, { name });
     } catch (error) {
       show('channel-error', error);
@@ -389,13 +394,13 @@
     $('leave-channel').disabled = false;
     $('publish').disabled = false;
     await refreshMembers();
-    void followChannel(sub);
+    void followChannel(mine, sub);
   }
 
-  async function followChannel(sub) {
+  async function followChannel(mine, sub) {
     try {
       for await (const event of sub) {
-        if (state.channelSub !== sub) break;
+        if (state.channelSub !== mine) break;
         if (event.type === 'presence') {
           const who = memberName(event.state, event.client_id);
           const verb = event.action === 'join' ? 'joined' : 'left';
@@ -410,7 +415,7 @@
         }
       }
     } catch (error) {
-      if (state.channelSub === sub) show('channel-error', error);
+      if (state.channelSub === mine) show('channel-error', error);
     }
   }
 

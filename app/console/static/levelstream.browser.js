@@ -1213,6 +1213,27 @@ var Levelstream = (() => {
       __publicField(this, "started", false);
       __publicField(this, "bound", null);
       __publicField(this, "eventSource", null);
+      /** True once the server has the subscription (or it ended): `start()` waits for it. */
+      __publicField(this, "live", false);
+      __publicField(this, "liveWaiters", []);
+    }
+    /** @internal The server confirmed the subscription (or it ended). */
+    markLive() {
+      this.live = true;
+      const waiters = this.liveWaiters;
+      this.liveWaiters = [];
+      for (const wake of waiters) wake();
+    }
+    /** @internal Resolves true once live (or ended), false after `timeoutMs`. */
+    waitLive(timeoutMs) {
+      if (this.live || this.ended) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(this.live || this.ended), Math.max(timeoutMs, 0));
+        this.liveWaiters.push(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
     }
     push(item) {
       this.items.push(item);
@@ -1223,6 +1244,7 @@ var Levelstream = (() => {
       this.ended = true;
       this.error = error;
       this.wake();
+      this.markLive();
       this.client.forget(this);
     }
     wake() {
@@ -1235,7 +1257,7 @@ var Levelstream = (() => {
     }
     subscribed(_reply) {
     }
-    /** Start now (iteration starts it too); resolves once the server has it or it is queued. */
+    /** Subscribe (once: `subscribe()` and `channel()` already did); resolves when the server has it. */
     async start() {
       if (!this.started) {
         this.started = true;
@@ -1360,6 +1382,7 @@ var Levelstream = (() => {
 
   // src/realtime.ts
   var FELL_BACK = "switched to Server-Sent Events";
+  var NO_WEBSOCKET = "no WebSocket implementation: this runtime has no global WebSocket (Node.js 20 has it only with --experimental-websocket). Use Node.js >= 22, or pass one: `import WebSocket from 'ws'; new RealtimeClient({ ..., WebSocket })` (or transport: 'sse' with an EventSource)";
   var RETRY_STATUSES = /* @__PURE__ */ new Set([429, 500, 502, 503, 504]);
   var RealtimeClient = class {
     constructor(options) {
@@ -1406,13 +1429,18 @@ var Levelstream = (() => {
       }
       return this.token;
     }
-    /** Changes matching a filter, as an async iterator (starts on first iteration or `start()`). */
-    subscribe(options) {
-      return new Subscription(this, `s${++this.ids}`, options);
+    /**
+     * Changes matching a filter, as an async iterator. Resolves once the server has the
+     * subscription (live: a write made after it resolves is delivered), so await it before
+     * writing; rejects with the server's refusal (`ForbiddenError`, ...) or when no
+     * connection confirmed it within `requestTimeoutMs`.
+     */
+    async subscribe(options) {
+      return new Subscription(this, `s${++this.ids}`, options).start();
     }
-    /** A channel's messages and presence events, as an async iterator. */
-    channel(channel) {
-      return new ChannelSubscription(this, `c${++this.ids}`, channel);
+    /** A channel's messages and presence events, as an async iterator; live once it resolves. */
+    async channel(channel) {
+      return new ChannelSubscription(this, `c${++this.ids}`, channel).start();
     }
     /** Send an ephemeral message; resolves to how many subscribers got it. */
     async publish(channel, data) {
@@ -1551,7 +1579,7 @@ var Levelstream = (() => {
     async connectOnce() {
       const token = await this.currentToken();
       const Ctor = this.options.WebSocket ?? globalThis.WebSocket;
-      if (Ctor === void 0) throw new Error("no WebSocket implementation: pass options.WebSocket");
+      if (Ctor === void 0) throw new Error(NO_WEBSOCKET);
       let ws;
       try {
         ws = new Ctor(this.wsUrl);
@@ -1663,6 +1691,7 @@ var Levelstream = (() => {
           }
           stream.bound = ws;
           stream.subscribed(reply);
+          stream.markLive();
         }
       };
       const next = this.syncing.then(run, run);
@@ -1735,18 +1764,23 @@ var Levelstream = (() => {
       this.refreshTimer = null;
     }
     // --- streams ------------------------------------------------------------------------
-    /** @internal */
+    /** @internal Register `stream`; resolves once the server has it (or rejects with why not). */
     async startStream(stream) {
       if (this.fatal !== null) throw this.fatal;
       this.streams.set(stream.id, stream);
+      const deadline = Date.now() + this.requestTimeoutMs;
       if (this.transport === "sse") {
         void this.sseLoop(stream);
-        return;
+      } else {
+        try {
+          await this.syncStreams(await this.waitConnected());
+        } catch (error) {
+          if (!(error instanceof ConnectionLostError)) throw error;
+        }
       }
-      try {
-        await this.syncStreams(await this.waitConnected());
-      } catch (error) {
-        if (!(error instanceof ConnectionLostError)) throw error;
+      if (!await stream.waitLive(deadline - Date.now())) {
+        stream.close();
+        throw new ConnectionLostError(`the server did not confirm the subscription in ${this.requestTimeoutMs} ms`);
       }
       if (stream.ended && stream.error !== null && stream.pending === 0) throw stream.error;
     }
@@ -1858,7 +1892,10 @@ var Levelstream = (() => {
             return null;
           }
         };
-        source.addEventListener("open", () => backoff.reset());
+        source.addEventListener("open", () => {
+          backoff.reset();
+          stream.markLive();
+        });
         source.addEventListener("error", (ev) => {
           if (typeof ev.data === "string" && ev.data !== "") {
             stream.fail(errorFromProblem(json(ev) ?? {}));

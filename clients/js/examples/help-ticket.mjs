@@ -29,7 +29,8 @@ class Agent {
 
   /** Follow the ticket: a snapshot of it, then every change, live. */
   async watch() {
-    for await (const change of this.realtime.subscribe({ collection, key: this.key, snapshot: true })) {
+    const sub = await this.realtime.subscribe({ collection, key: this.key, snapshot: true });
+    for await (const change of sub) {
       console.log(`  [${this.name} sees] rev ${change.rev}: ${JSON.stringify(change.value.replies)}`);
       this.latest = change;
       for (const wake of this.waiters.splice(0)) wake();

@@ -109,11 +109,34 @@ export class Stream<T> implements AsyncIterableIterator<T> {
   started = false;
   bound: Closable | null = null;
   eventSource: Closable | null = null;
+  /** True once the server has the subscription (or it ended): `start()` waits for it. */
+  live = false;
+  private liveWaiters: Array<() => void> = [];
 
   constructor(
     protected readonly client: RealtimeClient,
     readonly id: string,
   ) {}
+
+  /** @internal The server confirmed the subscription (or it ended). */
+  markLive(): void {
+    this.live = true;
+    const waiters = this.liveWaiters;
+    this.liveWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** @internal Resolves true once live (or ended), false after `timeoutMs`. */
+  waitLive(timeoutMs: number): Promise<boolean> {
+    if (this.live || this.ended) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(this.live || this.ended), Math.max(timeoutMs, 0));
+      this.liveWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
 
   push(item: T): void {
     this.items.push(item);
@@ -125,6 +148,7 @@ export class Stream<T> implements AsyncIterableIterator<T> {
     this.ended = true;
     this.error = error;
     this.wake();
+    this.markLive();
     this.client.forget(this as unknown as Subscription | ChannelSubscription);
   }
 
@@ -140,7 +164,7 @@ export class Stream<T> implements AsyncIterableIterator<T> {
 
   subscribed(_reply: Record<string, unknown>): void {}
 
-  /** Start now (iteration starts it too); resolves once the server has it or it is queued. */
+  /** Subscribe (once: `subscribe()` and `channel()` already did); resolves when the server has it. */
   async start(): Promise<this> {
     if (!this.started) {
       this.started = true;

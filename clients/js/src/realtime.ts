@@ -1,9 +1,15 @@
 // Real-time Levelstream: subscriptions, channels and presence (hand-written; `make sdk` keeps it).
 //
 //   const rt = new RealtimeClient({ baseUrl: 'http://127.0.0.1:8000', token: 'lsk_...' });
-//   for await (const change of rt.subscribe({ collection: 'tickets', since: 0 })) {
+//   const sub = await rt.subscribe({ collection: 'tickets', prefix: 't-' });
+//   // live from here on: a write made now is delivered below
+//   for await (const change of sub) {
 //     console.log(change.seq, change.op, change.key, change.value);
 //   }
+//
+// `subscribe()` and `channel()` resolve once the server has confirmed the
+// subscription (its `subscribe` reply, or the EventSource's open), so nothing
+// written after they resolve can be missed; a refusal rejects there.
 //
 // One WebSocket (`/v1/ws`) carries every subscription, channel and presence of a
 // client. The token goes in the first frame (`{op: "auth"}`), never in the URL.
@@ -77,6 +83,10 @@ export interface RealtimeOptions {
 
 
 const FELL_BACK = 'switched to Server-Sent Events';
+const NO_WEBSOCKET =
+  'no WebSocket implementation: this runtime has no global WebSocket (Node.js 20 has it only with ' +
+  "--experimental-websocket). Use Node.js >= 22, or pass one: `import WebSocket from 'ws'; " +
+  "new RealtimeClient({ ..., WebSocket })` (or transport: 'sse' with an EventSource)";
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 type AnyStream = Subscription | ChannelSubscription;
@@ -136,14 +146,19 @@ export class RealtimeClient {
     return this.token as string;
   }
 
-  /** Changes matching a filter, as an async iterator (starts on first iteration or `start()`). */
-  subscribe(options: SubscribeOptions): Subscription {
-    return new Subscription(this, `s${++this.ids}`, options);
+  /**
+   * Changes matching a filter, as an async iterator. Resolves once the server has the
+   * subscription (live: a write made after it resolves is delivered), so await it before
+   * writing; rejects with the server's refusal (`ForbiddenError`, ...) or when no
+   * connection confirmed it within `requestTimeoutMs`.
+   */
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    return new Subscription(this, `s${++this.ids}`, options).start();
   }
 
-  /** A channel's messages and presence events, as an async iterator. */
-  channel(channel: string): ChannelSubscription {
-    return new ChannelSubscription(this, `c${++this.ids}`, channel);
+  /** A channel's messages and presence events, as an async iterator; live once it resolves. */
+  async channel(channel: string): Promise<ChannelSubscription> {
+    return new ChannelSubscription(this, `c${++this.ids}`, channel).start();
   }
 
   /** Send an ephemeral message; resolves to how many subscribers got it. */
@@ -295,7 +310,7 @@ export class RealtimeClient {
   private async connectOnce(): Promise<'stop' | 'never-opened' | 'closed'> {
     const token = await this.currentToken();
     const Ctor = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (Ctor === undefined) throw new Error('no WebSocket implementation: pass options.WebSocket');
+    if (Ctor === undefined) throw new Error(NO_WEBSOCKET);
     let ws: WebSocketLike;
     try {
       ws = new Ctor(this.wsUrl);
@@ -414,6 +429,7 @@ export class RealtimeClient {
         }
         stream.bound = ws;
         stream.subscribed(reply);
+        stream.markLive();
       }
     };
     const next = this.syncing.then(run, run);
@@ -491,19 +507,24 @@ export class RealtimeClient {
 
   // --- streams ------------------------------------------------------------------------
 
-  /** @internal */
+  /** @internal Register `stream`; resolves once the server has it (or rejects with why not). */
   async startStream(stream: AnyStream): Promise<void> {
     if (this.fatal !== null) throw this.fatal;
     this.streams.set(stream.id, stream);
+    const deadline = Date.now() + this.requestTimeoutMs;
     if (this.transport === 'sse') {
       void this.sseLoop(stream);
-      return;
+    } else {
+      try {
+        await this.syncStreams(await this.waitConnected());
+      } catch (error) {
+        if (!(error instanceof ConnectionLostError)) throw error;
+        // subscribed by the next connection's setup, or by the SSE fallback
+      }
     }
-    try {
-      await this.syncStreams(await this.waitConnected());
-    } catch (error) {
-      if (!(error instanceof ConnectionLostError)) throw error;
-      // subscribed by the next connection's setup, or by the SSE fallback
+    if (!(await stream.waitLive(deadline - Date.now()))) {
+      stream.close();
+      throw new ConnectionLostError(`the server did not confirm the subscription in ${this.requestTimeoutMs} ms`);
     }
     if (stream.ended && stream.error !== null && stream.pending === 0) throw stream.error;
   }
@@ -627,7 +648,10 @@ export class RealtimeClient {
           return null;
         }
       };
-      source.addEventListener('open', () => backoff.reset());
+      source.addEventListener('open', () => {
+        backoff.reset();
+        stream.markLive(); // the server registers the subscription before it answers
+      });
       source.addEventListener('error', (ev) => {
         if (typeof ev.data === 'string' && ev.data !== '') {
           stream.fail(errorFromProblem(json(ev) ?? {})); // the server's `event: error`

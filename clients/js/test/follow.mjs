@@ -17,8 +17,7 @@ const deadline = setTimeout(() => {
   console.error('follow.mjs: timed out');
   process.exit(2);
 }, 60_000);
-const sub = rt.subscribe({ collection, since: 0 });
-await sub.start();
+const sub = await rt.subscribe({ collection, since: 0 });
 console.log(JSON.stringify({ ready: true }));
 let seen = 0;
 for await (const change of sub) {

@@ -227,7 +227,7 @@ describe('real time', () => {
     const c = coll();
     await putDocument({ client: api, path: { collection: c, key: 't-1' }, body: { title: 'Printer' } });
     await putDocument({ client: api, path: { collection: c, key: 'x-1' }, body: 0 });
-    const sub = rt.subscribe({ collection: c, prefix: 't-', snapshot: true });
+    const sub = await rt.subscribe({ collection: c, prefix: 't-', snapshot: true });
     const snapshot = await take(sub, 1);
     assert.deepEqual(snapshot.map((ch) => [ch.key, ch.snapshot]), [['t-1', true]]);
     await deleteDocument({ client: api, path: { collection: c, key: 't-1' } });
@@ -238,6 +238,27 @@ describe('real time', () => {
     assert.equal(sub.lastSeq, live[1].seq);
     sub.close();
   });
+
+  for (const transport of ['websocket', 'sse']) {
+    test(`subscribe, then write, then iterate gets the write (${transport})`, async () => {
+      // subscribe() resolves once the server has the subscription: the natural order works.
+      const c = coll();
+      const channel = `ch-${c}`;
+      const client = new RealtimeClient({ baseUrl, token, transport, EventSource });
+      try {
+        const sub = await client.subscribe({ collection: c });
+        const inbox = await client.channel(channel);
+        await putDocument({ client: api, path: { collection: c, key: 'after-subscribe' }, body: 1 });
+        assert.equal(await client.publish(channel, { after: 'channel()' }), 1);
+        const [change] = await take(sub, 1);
+        assert.deepEqual([change.op, change.key, change.value], ['put', 'after-subscribe', 1]);
+        const [message] = await take(inbox, 1);
+        assert.deepEqual([message.type, message.data], ['message', { after: 'channel()' }]);
+      } finally {
+        await client.close();
+      }
+    });
+  }
 
   test('ops, channels and presence', async () => {
     const c = coll();
@@ -250,8 +271,7 @@ describe('real time', () => {
         bob.request('put', { collection: c, key: 'k', value: 2, if_rev: written.rev - 1 }),
         PreconditionFailedError,
       );
-      const inbox = bob.channel(channel);
-      await inbox.start();
+      const inbox = await bob.channel(channel);
       const clientId = await rt.join(channel, { name: 'Ann' });
       assert.equal(await rt.publish(channel, { typing: true }), 1);
       const [joined, message] = await take(inbox, 2);
@@ -275,8 +295,7 @@ describe('real time', () => {
     };
     const short = new RealtimeClient({ baseUrl, tokenProvider });
     try {
-      const sub = short.subscribe({ collection: c });
-      await sub.start();
+      const sub = await short.subscribe({ collection: c });
       await new Promise((resolve) => setTimeout(resolve, 4500)); // past the first token's expiry
       await putDocument({ client: api, path: { collection: c, key: 'after-expiry' }, body: 1 });
       const [change] = await take(sub, 1);
@@ -294,20 +313,14 @@ describe('real time', () => {
     const sse = new RealtimeClient({ baseUrl, token, transport: 'sse', EventSource });
     try {
       await putDocument({ client: api, path: { collection: c, key: 'a' }, body: 1 });
-      const sub = sse.subscribe({ collection: c, snapshot: true });
+      const sub = await sse.subscribe({ collection: c, snapshot: true });
       const [first] = await take(sub, 1);
       assert.deepEqual([first.key, first.snapshot], ['a', true]);
       await putDocument({ client: api, path: { collection: c, key: 'b' }, body: 2 });
       const [second] = await take(sub, 1);
       assert.deepEqual([second.key, second.op, second.value], ['b', 'put', 2]);
-      const inbox = sse.channel(channel);
-      await inbox.start();
-      // The EventSource connects asynchronously: publish until it is there (bounded).
-      let delivered = 0;
-      for (let i = 0; i < 100 && delivered === 0; i++) {
-        delivered = await sse.publish(channel, { hello: i });
-        if (delivered === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      const inbox = await sse.channel(channel); // resolves once the EventSource is open
+      assert.equal(await sse.publish(channel, { hello: 0 }), 1);
       const [message] = await take(inbox, 1);
       assert.equal(message.type, 'message');
       assert.equal(sse.connections, 0);
@@ -319,13 +332,13 @@ describe('real time', () => {
   test('a refused subscription rejects with the typed error', async () => {
     const reader = new RealtimeClient({ baseUrl, token: await readOnlyKey(['other-*']) });
     try {
-      await assert.rejects(take(reader.subscribe({ collection: coll() }), 1), ForbiddenError);
+      await assert.rejects(reader.subscribe({ collection: coll() }), ForbiddenError);
     } finally {
       await reader.close();
     }
     const stranger = new RealtimeClient({ baseUrl, token: 'lsk_0000000000000000_wrong', reconnect: false });
     try {
-      await assert.rejects(take(stranger.subscribe({ collection: coll() }), 1), (err) => {
+      await assert.rejects(stranger.subscribe({ collection: coll() }), (err) => {
         assert.ok(err instanceof UnauthorizedError);
         // It says what was wrong, not "unauthorized: unauthorized".
         assert.match(err.message, /^unauthorized: the credential is not valid \(WebSocket close 4001\)/);

@@ -38,7 +38,7 @@ class Agent:
 
     async def watch(self) -> None:
         """Follow the ticket: a snapshot of it, then every change, live."""
-        sub = self.realtime.subscribe(collection=COLLECTION, key=self.key, snapshot=True)
+        sub = await self.realtime.subscribe(collection=COLLECTION, key=self.key, snapshot=True)
         async for change in sub:
             print(f"  [{self.name} sees] rev {change.rev}: {change.value['replies']}")
             async with self.updated:

@@ -1,8 +1,14 @@
 """Real-time Levelstream: subscriptions, channels and presence (hand-written; `make sdk` keeps it).
 
     async with RealtimeClient("http://127.0.0.1:8000", token="lsk_...") as rt:
-        async for change in rt.subscribe(collection="tickets", prefix="t-", since=0):
+        sub = await rt.subscribe(collection="tickets", prefix="t-")
+        # live from here on: a write made now is delivered below
+        async for change in sub:
             print(change.seq, change.op, change.key, change.value)
+
+`subscribe()` and `channel()` return once the server has confirmed the
+subscription (its `subscribe` reply, or the SSE response), so nothing written
+after they return can be missed; a refusal raises there (`ForbiddenError`, ...).
 
 One WebSocket (`/v1/ws`) carries every subscription, channel and presence of a
 client. When it drops (network, server restart, slow-consumer close) the client
@@ -174,7 +180,7 @@ class RealtimeClient:
 
     # --- subscriptions -----------------------------------------------------------------
 
-    def subscribe(
+    async def subscribe(
         self,
         collection: str,
         *,
@@ -192,17 +198,23 @@ class RealtimeClient:
 
         `since`: every change after that seq, then live; `snapshot=True`: every
         matching document first (as `Change(snapshot=True)` items), then every
-        change after the snapshot. Iterate with `async for`; it starts on the
-        first iteration (or `async with`).
+        change after the snapshot; neither: every change after the moment this
+        returns. Returns once the server has the subscription (live: a write made
+        after it returns is delivered), so `await` it before writing; iterate the
+        result with `async for`. Raises the server's refusal (`ForbiddenError`, ...),
+        or `TimeoutError` when no connection confirmed it within `request_timeout`.
         """
         given = {"key": key, "prefix": prefix, "gt": gt, "gte": gte, "lt": lt, "lte": lte}
         filters = {name: value for name, value in given.items() if value is not None}
         sub = Subscription(self, f"s{next(self._ids)}", collection, filters, since, snapshot, epoch)
+        await sub._begin()
         return sub
 
-    def channel(self, channel: str) -> ChannelSubscription:
-        """A channel's messages and presence events, as an async iterator."""
-        return ChannelSubscription(self, f"c{next(self._ids)}", channel)
+    async def channel(self, channel: str) -> ChannelSubscription:
+        """A channel's messages and presence events, as an async iterator; live on return."""
+        stream = ChannelSubscription(self, f"c{next(self._ids)}", channel)
+        await stream._begin()
+        return stream
 
     async def publish(self, channel: str, data: Any) -> int:
         """Send an ephemeral message; returns how many subscribers got it."""
@@ -425,6 +437,7 @@ class RealtimeClient:
                     continue
                 stream._bound = ws
                 stream._subscribed(reply)
+                stream._live.set()
 
     async def _read(self, ws: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -491,17 +504,24 @@ class RealtimeClient:
     # --- streams ----------------------------------------------------------------------
 
     async def _start_stream(self, stream: Subscription | ChannelSubscription) -> None:
+        """Register `stream` and return once the server has it (or raise why not)."""
         if self._fatal is not None:
             raise self._fatal
         self._streams[stream.id] = stream
-        if self.transport == "sse":
-            stream._task = asyncio.create_task(self._sse_loop(stream))
-            return
         try:
-            ws = await self._wait_connected()
-            await self._sync_streams(ws)
-        except (ConnectionLostError, TimeoutError):
-            pass  # subscribed by the next connection's setup (or the SSE fallback)
+            async with asyncio.timeout(self.request_timeout):
+                if self.transport == "sse":
+                    stream._task = asyncio.create_task(self._sse_loop(stream))
+                else:
+                    with contextlib.suppress(ConnectionLostError, _FellBack):
+                        # else: subscribed by the next connection's setup, or the SSE fallback
+                        await self._sync_streams(await self._wait_connected())
+                await stream._live.wait()  # set on the subscribe reply, or on failure
+        except TimeoutError:
+            await stream.close()
+            raise TimeoutError(
+                f"the server did not confirm the subscription within {self.request_timeout} s"
+            ) from None
         if stream._ended and stream._error is not None and not stream._items:
             raise stream._error
 
@@ -589,6 +609,7 @@ class RealtimeClient:
                             return
                     else:
                         backoff.reset()
+                        stream._live.set()  # the server registers it before it answers
                         if await self._read_sse(stream, source.aiter_sse()):
                             return
             except (httpx.TransportError, httpx.StreamError) as exc:

@@ -27,6 +27,8 @@ class _Stream:
         self._error: BaseException | None = None
         self._ended = False
         self._started = False
+        # Set once the server has the subscription (or it ended): `subscribe()` waits for it.
+        self._live = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def _push(self, item: Any) -> None:
@@ -39,15 +41,17 @@ class _Stream:
             self._ended = True
             self._error = error
             self._wakeup.set()
+            self._live.set()
             self._client._forget(self)
 
-    async def _start(self) -> None:
-        raise NotImplementedError
-
-    async def _next(self) -> Any:
+    async def _begin(self) -> None:
+        """Subscribe once; returns when the server has confirmed it."""
         if not self._started:
             self._started = True
-            await self._start()
+            await self._client._start_stream(self)  # type: ignore[arg-type]
+
+    async def _next(self) -> Any:
+        await self._begin()
         while True:
             if self._items:
                 return self._items.popleft()
@@ -69,9 +73,7 @@ class _Stream:
                 await self._task
 
     async def __aenter__(self) -> _Stream:
-        if not self._started:
-            self._started = True
-            await self._start()
+        await self._begin()
         return self
 
     async def __aexit__(
@@ -134,9 +136,6 @@ class Subscription(_Stream):
         if self.epoch is not None:
             frame["epoch"] = self.epoch
         return frame
-
-    async def _start(self) -> None:
-        await self._client._start_stream(self)
 
     # --- frames from the transport -------------------------------------------------
 
@@ -208,9 +207,6 @@ class ChannelSubscription(_Stream):
 
     def frame(self) -> dict[str, Any]:
         return {"sub": self.id, "channel": self.channel}
-
-    async def _start(self) -> None:
-        await self._client._start_stream(self)
 
     def _subscribed(self, reply: dict[str, Any]) -> None:
         pass
