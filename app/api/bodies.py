@@ -16,6 +16,9 @@ from fastapi import Request
 
 from app.errors import BadRequest, PayloadTooLarge, ValidationFailed
 
+# The longest `ttl_s` a document may be given: ten years.
+MAX_TTL_S = 315_360_000
+
 _ETAG_RE = re.compile(r'(?:W/)?"?(\d{1,19})"?')
 
 

@@ -23,7 +23,6 @@ from app.store.keys import validate_key, validate_name
 from app.store.types import KeyRange, OpResult, RangeQuery, WriteOp
 
 JSON = "application/json"
-MAX_TTL_S = 315_360_000
 
 
 def envelope_response(principal: Principal, result: OpResult, status: int = 200) -> Response:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from app.api import doc_ops
+from app.api.bodies import MAX_TTL_S
 from app.api.deps import PrincipalDep, SettingsDep, StoreDep
 from app.api.models import (
     ENVELOPE_EXAMPLE,
@@ -39,7 +40,7 @@ KeyPath = Annotated[
 ]
 TtlQuery = Annotated[
     float | None,
-    Query(gt=0, le=doc_ops.MAX_TTL_S, description="Delete the document after this many seconds"),
+    Query(gt=0, le=MAX_TTL_S, description="Delete the document after this many seconds"),
 ]
 IfMatch = Annotated[
     str | None,

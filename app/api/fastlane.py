@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from app.api import doc_ops, stream
+from app.api.bodies import MAX_TTL_S
 from app.api.deps import admit_scope
 from app.api.middleware import BodyTooLarge, RequestContext, send_problem
 from app.api.problems import error_response
@@ -118,9 +119,9 @@ def _ttl(query: bytes) -> float | None:
         ttl = float(values[-1])
     except ValueError:
         ttl = math.nan
-    if not 0 < ttl <= doc_ops.MAX_TTL_S:  # also refuses nan
+    if not 0 < ttl <= MAX_TTL_S:  # also refuses nan
         raise ValidationFailed(
-            f"invalid query.ttl_s: a number of seconds > 0 and <= {doc_ops.MAX_TTL_S}",
+            f"invalid query.ttl_s: a number of seconds > 0 and <= {MAX_TTL_S}",
             errors=[{"loc": ["query", "ttl_s"], "msg": "out of range", "type": "value_error"}],
         )
     return ttl

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.doc_ops import MAX_TTL_S
+from app.api.bodies import MAX_TTL_S
 
 # JSON Schema of the contract's names and keys, for documenting parameters.
 NAME_SCHEMA: dict[str, Any] = {"pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"}

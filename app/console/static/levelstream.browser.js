@@ -1140,7 +1140,17 @@ var Levelstream = (() => {
   };
   function errorFromClose(code, reason) {
     const [problemCode, status, meaning] = CLOSE_MEANING[code];
-    const said = reason.trim();
+    let said = reason.trim();
+    if (said.startsWith("{")) {
+      try {
+        const parsed = JSON.parse(said);
+        if (parsed !== null && typeof parsed === "object") {
+          const { detail: detail2, code: saidCode } = parsed;
+          said = typeof detail2 === "string" ? detail2 : typeof saidCode === "string" ? saidCode : "";
+        }
+      } catch {
+      }
+    }
     const detail = said === "" || said === problemCode ? meaning : said;
     return new CLASSES[problemCode](problemCode, `${detail} (WebSocket close ${code})`, status, {
       close_code: code

@@ -1040,7 +1040,14 @@ export type PublishMessageData = {
          */
         channel: string;
     };
-    query?: never;
+    query?: {
+        /**
+         * As Self
+         *
+         * Name the publisher in the message's `from` (`key:<id>`, `jwt:<sub>`); by default `from` is an opaque id that names no credential.
+         */
+        as_self?: boolean;
+    };
     url: '/v1/channels/{channel}/messages';
 };
 

@@ -8,21 +8,29 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
 from ...models.published import Published
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     channel: str,
     *,
     body: Any,
+    as_self: bool | Unset = False,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+
+    params: dict[str, Any] = {}
+
+    params["as_self"] = as_self
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
         "url": "/v1/channels/{channel}/messages".format(
             channel=quote(str(channel), safe=""),
         ),
+        "params": params,
     }
 
     _kwargs["json"] = body
@@ -93,11 +101,14 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: Any,
+    as_self: bool | Unset = False,
 ) -> Response[Problem | Published]:
     """Publish an ephemeral message to a channel's subscribers
 
     Args:
         channel (str): Channel name
+        as_self (bool | Unset): Name the publisher in the message's `from` (`key:<id>`,
+            `jwt:<sub>`); by default `from` is an opaque id that names no credential. Default: False.
         body (Any): Any JSON
 
     Raises:
@@ -111,6 +122,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         channel=channel,
         body=body,
+        as_self=as_self,
     )
 
     response = client.get_httpx_client().request(
@@ -125,11 +137,14 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: Any,
+    as_self: bool | Unset = False,
 ) -> Problem | Published | None:
     """Publish an ephemeral message to a channel's subscribers
 
     Args:
         channel (str): Channel name
+        as_self (bool | Unset): Name the publisher in the message's `from` (`key:<id>`,
+            `jwt:<sub>`); by default `from` is an opaque id that names no credential. Default: False.
         body (Any): Any JSON
 
     Raises:
@@ -144,6 +159,7 @@ def sync(
         channel=channel,
         client=client,
         body=body,
+        as_self=as_self,
     ).parsed
 
 
@@ -152,11 +168,14 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: Any,
+    as_self: bool | Unset = False,
 ) -> Response[Problem | Published]:
     """Publish an ephemeral message to a channel's subscribers
 
     Args:
         channel (str): Channel name
+        as_self (bool | Unset): Name the publisher in the message's `from` (`key:<id>`,
+            `jwt:<sub>`); by default `from` is an opaque id that names no credential. Default: False.
         body (Any): Any JSON
 
     Raises:
@@ -170,6 +189,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         channel=channel,
         body=body,
+        as_self=as_self,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -182,11 +202,14 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: Any,
+    as_self: bool | Unset = False,
 ) -> Problem | Published | None:
     """Publish an ephemeral message to a channel's subscribers
 
     Args:
         channel (str): Channel name
+        as_self (bool | Unset): Name the publisher in the message's `from` (`key:<id>`,
+            `jwt:<sub>`); by default `from` is an opaque id that names no credential. Default: False.
         body (Any): Any JSON
 
     Raises:
@@ -202,5 +225,6 @@ async def asyncio(
             channel=channel,
             client=client,
             body=body,
+            as_self=as_self,
         )
     ).parsed
