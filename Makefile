@@ -37,6 +37,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check app tests $(wildcard bench)
 	$(BIN)/ruff format --check app tests $(wildcard bench)
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix app tests $(wildcard bench)
@@ -47,7 +48,7 @@ test: $(STAMP) lint lint-clients openapi-check console-check asyncapi-check sdk-
 	@$(MAKE) --no-print-directory test-stock-uvicorn
 	@scripts/contract-pythons.sh
 
-# The real-time and document tests again with our uvicorn hooks off (app/server.py): the
+# The real-time and document tests again with our uvicorn hooks off (app/server/run.py): the
 # stock uvicorn paths the server falls back to when an upgrade no longer fits the hooks.
 STOCK_UVICORN_TESTS := tests/test_documents.py tests/test_ws.py tests/test_sse.py \
   tests/test_changes.py tests/test_shutdown.py

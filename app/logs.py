@@ -9,7 +9,7 @@ standard library does it here because structlog cost ~45 ms of every server
 start (it imports rich for its console renderer), for what is one context
 variable and one `json.dumps`.
 
-The access log is separate (app/api/access_log.py, standard output).
+The access log is separate (app/server/access_log.py, standard output).
 
 No level prints wire data (`NoWireData`): at `trace` uvicorn's message logger
 dumps every request's scope (headers, so `Authorization`, and the query

@@ -30,11 +30,7 @@ from app.api import (
     ws,
 )
 from app.api import metrics as metrics_api
-from app.api.access_log import AccessLog
-from app.api.cors import DynamicCORS
-from app.api.fastlane import FastLane, FrontDoor
 from app.api.metrics import Metrics
-from app.api.middleware import RequestContext
 from app.api.models import Problem
 from app.api.sessions import close_lapsed_sessions
 from app.api.sse import StreamKeeper
@@ -46,10 +42,14 @@ from app.auth.jwt_tokens import JwtCodec, load_secret, load_trusted_issuers
 from app.auth.network import parse_networks
 from app.auth.ratelimit import RateLimiter
 from app.auth.tickets import TicketBook
-from app.cluster import SharedServices, check_settings, check_store_url
+from app.backends import SharedServices, check_settings, check_store_url
 from app.realtime.channels import ChannelBus
 from app.realtime.hub import Hub
 from app.realtime.notifier import CommitNotifier
+from app.server.access_log import AccessLog
+from app.server.context import RequestContext
+from app.server.cors import DynamicCORS
+from app.server.front_door import FastLane, FrontDoor
 from app.settings import Settings
 from app.store.base import Store
 from app.store.leveldb import LevelStore

@@ -81,8 +81,8 @@ class Settings(BaseSettings):
     # How often the TTL sweeper and the retention trimmer run, in seconds.
     maintenance_interval_s: float = Field(default=1.0, gt=0)
     log_level: str = "info"
-    # Our hooks into uvicorn's private protocol code (app/http_protocol.py,
-    # app/ws_protocol.py); off runs on stock uvicorn paths (`make test-stock-uvicorn`).
+    # Our hooks into uvicorn's private protocol code (app/server/http_protocol.py,
+    # app/server/ws_protocol.py); off runs on stock uvicorn paths (`make test-stock-uvicorn`).
     uvicorn_hooks: bool = True
 
     @field_validator("allowed_origins")
@@ -121,3 +121,7 @@ class ListenAddress(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+
+
+class ConfigError(RuntimeError):
+    """A setting that keeps the server from starting; the message says how to fix it."""

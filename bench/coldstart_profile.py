@@ -60,7 +60,7 @@ def main() -> None:
     profiler.start()
     t0 = time.perf_counter()
     gc.disable()  # as `levelstream serve` imports
-    import app.server  # noqa: F401
+    import app.server.run  # noqa: F401
     from app.main import create_app
     from app.settings import Settings
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.server import ServerProcess
 
-# What only our uvicorn hooks do (app/server.py): skipped by `make test-stock-uvicorn`.
+# What only our uvicorn hooks do (app/server/run.py): skipped by `make test-stock-uvicorn`.
 needs_uvicorn_hooks = pytest.mark.skipif(
     os.environ.get("LEVELSTREAM_UVICORN_HOOKS") == "off",
     reason="stock uvicorn protocols (LEVELSTREAM_UVICORN_HOOKS=off) lack this hook",

@@ -1,6 +1,6 @@
-"""Our hooks into uvicorn (app/http_protocol.py, app/ws_protocol.py) are engaged on a normal
-start, and the server says which way it runs: a hook silently switched off (an upgrade of
-uvicorn or websockets) fails here, and with the hooks off the stock paths serve."""
+"""Our hooks into uvicorn (app/server/http_protocol.py, app/server/ws_protocol.py) are engaged
+on a normal start, and the server says which way it runs: a hook silently switched off (an
+upgrade of uvicorn or websockets) fails here, and with the hooks off the stock paths serve."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ async def test_with_the_hooks_off_the_stock_paths_serve(tmp_path: Path) -> None:
 
 def test_the_server_names_the_versions_it_was_written_for() -> None:
     # The pins in pyproject.toml and the versions the start-up check expects agree.
-    from app.server import HOOKED_VERSIONS
+    from app.server.run import HOOKED_VERSIONS
 
     pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text()
     for name, version in HOOKED_VERSIONS.items():

@@ -1,4 +1,4 @@
-"""Our HTTP protocol (app/http_protocol.py) answers exactly as uvicorn's own does.
+"""Our HTTP protocol (app/server/http_protocol.py) answers exactly as uvicorn's own does.
 
 It formats sized responses itself to write them in one piece; the same app is
 served by both protocols on loopback, and the raw bytes each sends back must
@@ -17,7 +17,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from app.http_protocol import HttpProtocol
+from app.server.http_protocol import HttpProtocol
 
 JSON = b'{"ok":true}'
 

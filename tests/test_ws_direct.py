@@ -1,4 +1,4 @@
-"""WebSocket delivery through the direct write path (app/ws_protocol.py, DirectOutbox).
+"""WebSocket delivery through the direct write path (app/server/ws_protocol.py, DirectOutbox).
 
 Live changes go straight to the socket at the end of each committed group; a
 socket that cannot take them (its reader stopped) holds them in its outbox
@@ -132,7 +132,7 @@ def _masked_text(payload: bytes) -> bytes:
 @pytest.mark.parametrize("split", [1, 3, 10])
 def test_the_first_frames_are_read_however_they_are_cut(server: ServerProcess, split: int) -> None:
     """Once the handshake is answered the server parses frames with a fresh parser
-    (app/ws_protocol.py lets the handshake's go): frames cut anywhere still read."""
+    (app/server/ws_protocol.py lets the handshake's go): frames cut anywhere still read."""
     raw = RawWebSocket.open(server)
     try:
         for n in range(2):

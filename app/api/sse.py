@@ -26,8 +26,8 @@ from sse_starlette import ServerSentEvent
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from app.asgi_extensions import HTTP_STREAM
 from app.realtime.connection import Connection
-from app.server_ext import HTTP_STREAM
 
 RETRY_MS = 2000
 _SEP = "\n"  # as the change events' own framing

@@ -95,7 +95,7 @@ _SEQ_RE = re.compile(r"[0-9]{1,19}")
 
 def plain_stream_query(query: bytes) -> dict[str, Any] | None:
     """The query of a stream request, or None when FastAPI should judge it (see
-    app/api/fastlane.py): the last value of a name wins, unknown names are ignored."""
+    app/server/front_door.py): the last value of a name wins, unknown names are ignored."""
     values: dict[str, Any] = {}
     for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
         if name in _STRINGS:

@@ -23,6 +23,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app.api.bodies import parse_json
 from app.api.ws_ops import TooManySubscriptions, WsSession
+from app.asgi_extensions import SEND_MANY
 from app.auth.authenticator import token_from_headers
 from app.auth.gate import Entry, Gate, Slot, close_frame
 from app.auth.principal import Principal
@@ -30,7 +31,6 @@ from app.errors import BadRequest, Forbidden, LevelstreamError, RateLimited, Una
 from app.realtime.connection import Connection
 from app.realtime.hub import Hub
 from app.realtime.outbox import DirectOutbox
-from app.server_ext import SEND_MANY
 
 log = logging.getLogger("levelstream.ws")
 router = APIRouter()
@@ -168,7 +168,7 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
         await websocket.close(*close_frame(exc))
         return None
     websocket.scope["state"]["principal_id"] = principal.log_id
-    # Our server's protocol offers a synchronous write to the socket (app/ws_protocol.py).
+    # Our server's protocol offers a synchronous write to the socket (app/server/ws_protocol.py).
     extension = (websocket.scope.get("extensions") or {}).get(SEND_MANY)
     write = extension.get("write") if isinstance(extension, dict) else None
     limit = settings.ws_queue_limit

@@ -27,7 +27,7 @@ as a problem (401, 403, 429), a WebSocket as a close code (`close_frame`:
 the same JSON shape as every other close reason, `{"code": ..., ...}`.
 
 Not here: the server-wide `LEVELSTREAM_ALLOWED_IPS` rule, which
-`app/api/middleware.py` applies to every route (also those that need no
+`app/server/context.py` applies to every route (also those that need no
 credential, such as `/metrics`), and what an admitted principal may do with
 a given document (the operations call `Principal.require`).
 

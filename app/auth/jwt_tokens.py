@@ -26,8 +26,8 @@ import orjson
 from jose.exceptions import JOSEError
 
 from app.auth.secret_files import read_or_create
-from app.cluster import ConfigError
 from app.errors import Unauthorized
+from app.settings import ConfigError
 
 ISSUER = "levelstream"
 AUDIENCE = "levelstream"

@@ -10,7 +10,6 @@ and by the real-time client (`ok: false` replies, close codes, `reset`).
 from __future__ import annotations
 
 import json
-
 from typing import Any
 
 import httpx

@@ -15,7 +15,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from app.settings import Settings
+from app.settings import ConfigError, Settings
 from app.store.base import Store
 
 if TYPE_CHECKING:
@@ -26,10 +26,6 @@ log = logging.getLogger("levelstream.cluster")
 STORE_SCHEMES = ("postgresql://", "postgres://")
 BUS_SCHEMES = ("redis://", "rediss://", "unix://")
 KEY_RELOAD_S = 5.0
-
-
-class ConfigError(RuntimeError):
-    """A setting that keeps the server from starting; the message says how to fix it."""
 
 
 def check_store_url(url: str) -> None:

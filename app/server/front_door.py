@@ -32,13 +32,13 @@ from starlette.websockets import WebSocket
 from app.api import doc_ops, stream
 from app.api.bodies import MAX_TTL_S
 from app.api.deps import admit_scope
-from app.api.middleware import BodyTooLarge, RequestContext, send_problem
 from app.api.problems import error_response
 from app.api.sse import EventStream
 from app.api.ws import websocket_endpoint
 from app.auth.authenticator import token_from_headers
 from app.auth.principal import Principal
 from app.errors import LevelstreamError, ValidationFailed
+from app.server.context import BodyTooLarge, RequestContext, send_problem
 
 log = logging.getLogger("levelstream.api")
 

@@ -1,6 +1,6 @@
 """Running the app under uvicorn, with a graceful drain on SIGTERM.
 
-Our protocols (app/http_protocol.py, app/ws_protocol.py) hook into private
+Our protocols (app/server/http_protocol.py, app/server/ws_protocol.py) hook into private
 code of uvicorn and websockets, written against the versions pinned in
 pyproject.toml. At start `hooks_problem` checks those versions and the
 private names the hooks use; where they do not fit (or
@@ -21,13 +21,13 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
-from app import http_protocol, ws_protocol
-from app.http_protocol import HttpProtocol
 from app.logs import configure_logging
-from app.main import create_app
+from app.server import http_protocol, ws_protocol
+from app.server.http_protocol import HttpProtocol
+from app.server.ws_protocol import WebSocketProtocol
 from app.settings import Settings
-from app.ws_protocol import WebSocketProtocol
 
 log = logging.getLogger("levelstream.server")
 
@@ -79,7 +79,7 @@ class DrainingServer(uvicorn.Server):
 
 
 def uvicorn_config(
-    settings: Settings, host: str, port: int, *, hooks: bool = True, **overrides: Any
+    app: ASGIApp, settings: Settings, host: str, port: int, *, hooks: bool = True, **overrides: Any
 ) -> uvicorn.Config:
     options: dict[str, Any] = {
         "host": host,
@@ -106,7 +106,7 @@ def uvicorn_config(
         "log_level": settings.log_level,
     }
     options.update(overrides)
-    return uvicorn.Config(create_app(settings), **options)
+    return uvicorn.Config(app, **options)
 
 
 class RedactQueryStrings(logging.Filter):
@@ -124,9 +124,10 @@ class RedactQueryStrings(logging.Filter):
         return True
 
 
-def serve(settings: Settings, host: str, port: int) -> None:
+def serve(app: ASGIApp, settings: Settings, host: str, port: int) -> None:
+    """Run `app` (built by the caller: the transport does not import the wiring)."""
     problem = hooks_problem(settings)
-    config = uvicorn_config(settings, host, port, hooks=problem is None, log_config=None)
+    config = uvicorn_config(app, settings, host, port, hooks=problem is None, log_config=None)
     configure_logging(settings.log_level)
     if problem is None:
         log.info("uvicorn hooks engaged: %s", HOOKS)

@@ -17,7 +17,7 @@ because this mirrors its cycle's fields; tests/test_http_protocol.py checks
 the two agree.
 
 It also offers long-lived streams the `HTTP_STREAM` extension (see
-app/server_ext.py): a callback when the client goes away, and `abort`.
+app/asgi_extensions.py): a callback when the client goes away, and `abort`.
 
 And it keeps the bytes that arrive with a WebSocket handshake: uvicorn hands
 the WebSocket protocol the handshake alone, so a frame sent in the same TCP
@@ -46,9 +46,10 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
-from app.api.middleware import new_request_id, problem_code
 from app.api.problems import PROBLEM_TYPE, problem_body
-from app.server_ext import HTTP_STREAM, missing_internals
+from app.asgi_extensions import HTTP_STREAM
+from app.server.context import new_request_id, problem_code
+from app.server.internals import missing_internals
 
 
 def problem_parts(

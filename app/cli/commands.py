@@ -63,9 +63,9 @@ def serve(
     # its sight, so no full collection walks it again either.
     gc.disable()
     try:
-        from app.cluster import ConfigError
-        from app.server import serve as serve_app
-        from app.settings import ListenAddress, Settings
+        from app.main import create_app
+        from app.server.run import serve as serve_app
+        from app.settings import ConfigError, ListenAddress, Settings
     finally:
         gc.freeze()
         gc.enable()
@@ -82,7 +82,7 @@ def serve(
             raise typer.Exit(1)
     listen = ListenAddress()
     try:
-        serve_app(settings, host or listen.host, port or listen.port)
+        serve_app(create_app(settings), settings, host or listen.host, port or listen.port)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -145,8 +145,8 @@ def keys_create(
     rate_limit_per_s: int = typer.Option(0, help="Requests per second (0: unlimited)"),
 ) -> None:
     """Create a key and print it (with its token, shown once) as JSON."""
-    from app import admin_client
     from app.auth.apikeys import KeyRegistry, KeySpec
+    from app.cli import admin_client
 
     spec = KeySpec.model_validate(
         {
@@ -177,8 +177,8 @@ def keys_create(
 @keys_cli.command("list")
 def keys_list() -> None:
     """List keys (never their secrets) as JSON."""
-    from app import admin_client
     from app.auth.apikeys import KeyRegistry
+    from app.cli import admin_client
 
     async def listing(store: Store) -> list[dict[str, Any]]:
         registry = KeyRegistry(store)
@@ -195,8 +195,8 @@ def keys_list() -> None:
 @keys_cli.command("revoke")
 def keys_revoke(key_id: str = typer.Argument(..., help="The key's id")) -> None:
     """Revoke a key."""
-    from app import admin_client
     from app.auth.apikeys import KeyRegistry
+    from app.cli import admin_client
 
     async def revoke(store: Store) -> None:
         registry = KeyRegistry(store)
@@ -284,7 +284,7 @@ def compact() -> None:
 @cli.command()
 def openapi(output: str = typer.Option("-", help="File to write, or - for stdout")) -> None:
     """Print the OpenAPI document (built by importing the app, no server needed)."""
-    from app.openapi_export import openapi_json
+    from app.cli.openapi_export import openapi_json
 
     document = openapi_json()
     if output == "-":

@@ -22,12 +22,12 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.access_log import AccessLog, close_code_of
 from app.api.metrics import Metrics
 from app.api.problems import PROBLEM_TYPE, STATUS_BY_CODE, problem_body
+from app.asgi_extensions import SEND_MANY
 from app.auth.network import Network, client_address, in_networks, parse_address
 from app.logs import bind_request
-from app.server_ext import SEND_MANY
+from app.server.access_log import AccessLog, close_code_of
 
 log = logging.getLogger("levelstream.api")
 
@@ -78,7 +78,7 @@ class RequestContext:
         finally:
             self.finish(scope, result["status"], result["bytes"], started_at)
 
-    # --- the steps, shared with the fast lane's front door (app/api/fastlane.py) ---
+    # --- the steps, shared with the fast lane's front door (app/server/front_door.py) ---
 
     def begin(self, scope: Scope) -> tuple[str, float]:
         """Give the request its id and client address; returns (request id, start time)."""
@@ -183,7 +183,7 @@ class RequestContext:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            # What our server wrote straight to the socket (app/ws_protocol.py) bypassed `send`.
+            # What our server wrote straight to the socket (server/ws_protocol.py) bypassed `send`.
             direct = (scope.get("extensions") or {}).get(SEND_MANY)
             if direct is not None:
                 result["bytes"] += direct["sent"]()

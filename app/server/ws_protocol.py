@@ -39,9 +39,10 @@ from websockets.http11 import Request, Response
 from websockets.protocol import Protocol
 from websockets.server import ServerProtocol
 
-from app.api.middleware import valid_request_id
-from app.http_protocol import problem_parts
-from app.server_ext import SEND_MANY, missing_internals
+from app.asgi_extensions import SEND_MANY
+from app.server.context import valid_request_id
+from app.server.http_protocol import problem_parts
+from app.server.internals import missing_internals
 
 # What each refusal of a handshake says (websockets' own text can repeat header values).
 _REFUSALS = {

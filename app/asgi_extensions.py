@@ -1,0 +1,23 @@
+"""Names of the ASGI extensions our uvicorn protocols (app/server/) offer the app.
+
+They sit at the base so that the operations in app/api/ can use what the
+transport offers without importing the transport.
+"""
+
+from __future__ import annotations
+
+# ASGI extension offered in a WebSocket scope's "extensions" by our protocol:
+#   {"write": write(frames, on_writable) -> bool, "sent": sent() -> int}
+# `write` frames the texts as WebSocket text messages and writes them with one
+# socket write, synchronously. False: not written; if the socket is only paused
+# by backpressure, `on_writable()` is called once it drains. `sent` is the
+# payload bytes written that way (for the access log).
+SEND_MANY = "levelstream.websocket.send_many"
+
+# ASGI extension offered in an HTTP scope's "extensions" by our protocol
+# (app/server/http_protocol.py), for long-lived streamed responses (SSE):
+#   {"on_disconnect": on_disconnect(callback | None), "abort": abort()}
+# `on_disconnect` registers what to call once the client has gone (so a stream
+# needs no task waiting on `receive`); `abort` drops the connection at once,
+# unsent data included (a reader that stopped reading).
+HTTP_STREAM = "levelstream.http.stream"

@@ -1,0 +1,5 @@
+"""`python -m app.cli`: the `levelstream` command."""
+
+from app.cli.commands import main
+
+main()
