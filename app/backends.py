@@ -1,11 +1,13 @@
-"""Cluster mode: which settings it needs, and what every node shares through Redis.
+"""The backends, chosen by URL scheme in this one place.
 
-`LEVELSTREAM_STORE_URL=postgresql://...` puts documents and the change log in
-PostgreSQL (`app.store.postgres`, chosen by `app.main.open_store`);
-`LEVELSTREAM_BUS_URL=redis://...` shares the rest: channels and presence
-(`RedisBus`), stream tickets, per-key rate limits, and API-key changes (so a
-revocation closes that key's sockets on every node). Many nodes on one
-database need both, and a node refuses to start otherwise.
+`LEVELSTREAM_STORE_URL` selects the `Store`: unset, the embedded LevelDB in
+the data directory (`app.store.leveldb`); `postgresql://...`, PostgreSQL
+(`app.store.postgres`). `LEVELSTREAM_BUS_URL` selects the `Bus` and what the
+nodes of a cluster share with it (`Shared`): unset, in-process channels,
+presence, tickets, keys and rate limits; `redis://...`, all of those through
+Redis (`RedisBus`), so that a revocation closes that key's sockets on every
+node. Many nodes on one database need both, and a node refuses to start
+otherwise (`check_settings`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from app.auth.apikeys import KeyRegistry
+from app.auth.ratelimit import RateLimiter
+from app.auth.tickets import TicketBook
+from app.realtime.bus import Bus
+from app.realtime.channels import ChannelBus
 from app.settings import ConfigError, Settings
 from app.store.base import Store
+from app.store.leveldb import LevelStore
+from app.store.maintenance import Retention
 
 if TYPE_CHECKING:
     from app.realtime.hub import Hub
@@ -34,6 +43,80 @@ def check_store_url(url: str) -> None:
             "LEVELSTREAM_STORE_URL must be a postgresql:// URL "
             "(leave it unset for the embedded LevelDB store in LEVELSTREAM_DATA_DIR)"
         )
+
+
+def open_store(settings: Settings) -> Store:
+    """The store `LEVELSTREAM_STORE_URL` names (not started yet)."""
+    retention = Retention(settings.retention_changes, settings.retention_seconds)
+    if settings.store_url is not None:
+        check_store_url(settings.store_url)
+        from app.store.postgres import PgStore  # asyncpg loads in cluster mode only
+
+        return PgStore(
+            settings.store_url,
+            sync=settings.durability == "sync",
+            retention=retention,
+            max_group=settings.max_group_size,
+            max_value_bytes=settings.max_value_bytes,
+            max_txn_bytes=settings.max_txn_bytes,
+            maintenance_interval_s=settings.maintenance_interval_s,
+            pool_size=settings.pg_pool_size,
+            lock=settings.pg_seq_lock,
+        )
+    return LevelStore(
+        settings.data_dir / "db",
+        sync=settings.durability == "sync",
+        retention=retention,
+        max_group=settings.max_group_size,
+        max_value_bytes=settings.max_value_bytes,
+        max_txn_bytes=settings.max_txn_bytes,
+        maintenance_interval_s=settings.maintenance_interval_s,
+    )
+
+
+class Shared(Protocol):
+    """What `LEVELSTREAM_BUS_URL` selects: the bus and the state the nodes share with it."""
+
+    # Read-only members: each backend holds its own kinds (RedisBus, SharedKeyRegistry...).
+    @property
+    def bus(self) -> Bus: ...
+
+    @property
+    def keys(self) -> KeyRegistry: ...
+
+    @property
+    def tickets(self) -> TicketBook: ...
+
+    @property
+    def rate_limiter(self) -> RateLimiter: ...
+
+    async def start(self, hub: Hub) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def open_shared(settings: Settings, store: Store) -> Shared:
+    """The bus `LEVELSTREAM_BUS_URL` names, with keys, tickets and rate limits (the store
+    must have started: the Redis namespace is the database's)."""
+    if settings.bus_url is None:
+        return LocalServices(settings, store)
+    return SharedServices(settings, store)
+
+
+class LocalServices:
+    """One node on its own: everything in-process."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.bus: Bus = ChannelBus()
+        self.keys = KeyRegistry(store)
+        self.tickets = TicketBook(settings.ticket_ttl_s)
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_ip or None)
+
+    async def start(self, hub: Hub) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
 
 
 def check_settings(settings: Settings) -> None:
@@ -70,14 +153,13 @@ def namespace(store: Store) -> str:
 
 
 class SharedServices:
-    """The Redis-backed pieces one node uses; built after the store has started."""
+    """A node of a cluster: the Redis-backed bus, keys, tickets and rate limits."""
 
     def __init__(self, settings: Settings, store: Store) -> None:
         # Imported here, in cluster mode only: the Redis client and the `limits`
         # storages cost ~50 ms of every embedded server's start.
         from limits.storage import RedisStorage
 
-        from app.auth.ratelimit import RateLimiter
         from app.auth.shared_keys import SharedKeyRegistry
         from app.auth.shared_tickets import RedisTicketBook
         from app.realtime.redis_bus import RedisBus

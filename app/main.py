@@ -29,21 +29,17 @@ from app.api import (
     swagger,
     ws,
 )
-from app.api import metrics as metrics_api
 from app.api.metrics import Metrics
 from app.api.models import Problem
+from app.api.services import Services, install, started_services
 from app.api.sessions import close_lapsed_sessions
 from app.api.sse import StreamKeeper
-from app.auth.apikeys import KeyRegistry
 from app.auth.authenticator import Authenticator
 from app.auth.bootstrap import admin_token
 from app.auth.gate import ConnectionCaps, Gate
 from app.auth.jwt_tokens import JwtCodec, load_secret, load_trusted_issuers
 from app.auth.network import parse_networks
-from app.auth.ratelimit import RateLimiter
-from app.auth.tickets import TicketBook
-from app.backends import SharedServices, check_settings, check_store_url
-from app.realtime.channels import ChannelBus
+from app.backends import check_settings, open_shared, open_store
 from app.realtime.hub import Hub
 from app.realtime.notifier import CommitNotifier
 from app.server.access_log import AccessLog
@@ -51,9 +47,6 @@ from app.server.context import RequestContext
 from app.server.cors import DynamicCORS
 from app.server.front_door import FastLane, FrontDoor
 from app.settings import Settings
-from app.store.base import Store
-from app.store.leveldb import LevelStore
-from app.store.maintenance import Retention
 
 DESCRIPTION = """
 Levelstream stores JSON documents in collections and pushes every committed
@@ -66,34 +59,6 @@ Every error is RFC 9457 problem details.
 def operation_id(route: APIRoute) -> str:
     """Clean SDK method names: `put_document`, `get_changes`, ..."""
     return route.name
-
-
-def open_store(settings: Settings) -> Store:
-    """The one switch between the embedded store and the cluster store."""
-    if settings.store_url is not None:
-        check_store_url(settings.store_url)
-        from app.store.postgres import PgStore  # asyncpg loads in cluster mode only
-
-        return PgStore(
-            settings.store_url,
-            sync=settings.durability == "sync",
-            retention=Retention(settings.retention_changes, settings.retention_seconds),
-            max_group=settings.max_group_size,
-            max_value_bytes=settings.max_value_bytes,
-            max_txn_bytes=settings.max_txn_bytes,
-            maintenance_interval_s=settings.maintenance_interval_s,
-            pool_size=settings.pg_pool_size,
-            lock=settings.pg_seq_lock,
-        )
-    return LevelStore(
-        settings.data_dir / "db",
-        sync=settings.durability == "sync",
-        retention=Retention(settings.retention_changes, settings.retention_seconds),
-        max_group=settings.max_group_size,
-        max_value_bytes=settings.max_value_bytes,
-        max_txn_bytes=settings.max_txn_bytes,
-        maintenance_interval_s=settings.maintenance_interval_s,
-    )
 
 
 # Container allocations between young-generation collections (CPython's default: 700).
@@ -145,29 +110,30 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         writer = getattr(store, "writer", None)  # both stores' writers report group commits
         if writer is not None:
             writer.on_group = metrics.observe_group
-        app.state.store = store
-        app.state.notifier = notifier
-        app.state.hub = hub
-        # LEVELSTREAM_BUS_URL: channels, presence, tickets, rate limits, keys via Redis.
-        shared = SharedServices(settings, store) if settings.bus_url is not None else None
-        app.state.bus = ChannelBus() if shared is None else shared.bus
-        registry = KeyRegistry(store) if shared is None else shared.keys
-        await registry.load()
-        app.state.keys = registry
-        tickets = TicketBook(settings.ticket_ttl_s) if shared is None else shared.tickets
-        authenticator = app.state.authenticator = Authenticator(token, registry, jwt_codec, tickets)
+        metrics.attach(hub, store)
+        shared = open_shared(settings, store)
+        await shared.keys.load()
+        authenticator = Authenticator(token, shared.keys, jwt_codec, shared.tickets)
         # The one admission of every way in (app/auth/gate.py).
-        per_ip = settings.rate_limit_per_ip or None
-        limiter = RateLimiter(per_ip) if shared is None else shared.rate_limiter
-        app.state.gate = Gate(
-            authenticator, limiter, caps, ws_origins, settings.allowed_origin_list
+        gate = Gate(
+            authenticator, shared.rate_limiter, caps, ws_origins, settings.allowed_origin_list
         )
-        if shared is not None:
-            await shared.start(hub)
-        watchdog = asyncio.create_task(close_lapsed_sessions(hub, app.state.authenticator))
-        keeper = app.state.sse_keeper = StreamKeeper(
-            settings.sse_ping_s, settings.sse_send_timeout_s
+        keeper = StreamKeeper(settings.sse_ping_s, settings.sse_send_timeout_s)
+        services = Services(
+            settings=settings,
+            store=store,
+            notifier=notifier,
+            hub=hub,
+            bus=shared.bus,
+            keys=shared.keys,
+            authenticator=authenticator,
+            gate=gate,
+            metrics=metrics,
+            sse_keeper=keeper,
         )
+        install(app, services)
+        await shared.start(hub)
+        watchdog = asyncio.create_task(close_lapsed_sessions(hub, authenticator))
         stream_timer = asyncio.create_task(keeper.run())
         tune_gc()
         try:
@@ -175,11 +141,10 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         finally:
             watchdog.cancel()
             stream_timer.cancel()
-            app.state.draining = True
+            services.draining = True
             notifier.close()
             hub.close_all(1001, "server shutting down")
-            if shared is not None:
-                await shared.close()
+            await shared.close()
             await store.close()
 
     app = LevelstreamApp(
@@ -194,8 +159,6 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         # cost a check per request for nothing.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    app.state.settings = settings
-    app.state.draining = False
     caps = ConnectionCaps(
         total=settings.max_connections,
         ws=settings.max_ws_connections,
@@ -203,8 +166,7 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         per_key=settings.max_connections_per_key,
         per_ip=settings.max_connections_per_ip,
     )
-    metrics = app.state.metrics = Metrics()
-    metrics.attach(app.state)
+    metrics = Metrics()
     # Read (or create) secrets and parse network rules now: bad config fails at start.
     token = admin_token(settings.admin_token, settings.data_dir)
     jwt_codec = JwtCodec(
@@ -212,13 +174,14 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         load_trusted_issuers(settings.jwt_trusted_issuers),
     )
 
+    # Read per request; before the app has started (no services yet) there are none.
     def epoch() -> str:
-        store = getattr(app.state, "store", None)
-        return store.epoch if store is not None else ""
+        services = started_services(app)
+        return services.store.epoch if services is not None else ""
 
     def key_origins() -> set[str]:
-        registry = getattr(app.state, "keys", None)
-        return registry.all_origins() if registry is not None else set()
+        services = started_services(app)
+        return services.keys.all_origins() if services is not None else set()
 
     def ws_origins() -> set[str]:
         return set(settings.allowed_origin_list) | key_origins()
@@ -250,7 +213,6 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         auth_routes,
         admin,
         health,
-        metrics_api,
     )
     for module in routers:
         app.include_router(module.router)

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import PrincipalDep, SettingsDep
 from app.api.models import authenticated_problems, problems
+from app.api.services import services_of
 from app.auth.apikeys import Pattern
-from app.auth.authenticator import Authenticator
 from app.auth.principal import Permission, Principal, pattern_within
 from app.errors import Forbidden, ValidationFailed
 from app.settings import Settings
@@ -121,7 +121,7 @@ async def mint_token(
         "lsk": principal.key_id or principal.id,
         **_narrowed(principal, body),
     }
-    authenticator: Authenticator = request.app.state.authenticator
+    authenticator = services_of(request.app).authenticator
     token, expires = authenticator.jwt.mint(claims, ttl_s)
     return IssuedToken(token=token, expires_at=datetime.fromtimestamp(expires, UTC))
 
@@ -133,6 +133,6 @@ async def mint_token(
     responses=problems(401, 403),
 )
 async def issue_ticket(request: Request, principal: PrincipalDep) -> Ticket:
-    authenticator: Authenticator = request.app.state.authenticator
+    authenticator = services_of(request.app).authenticator
     ticket, expires = authenticator.tickets.issue(principal)
     return Ticket(ticket=ticket, expires_at=datetime.fromtimestamp(expires, UTC))

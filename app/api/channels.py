@@ -11,7 +11,9 @@ from pydantic import BaseModel
 from app.api.bodies import read_json
 from app.api.deps import PrincipalDep, SettingsDep
 from app.api.models import NAME_SCHEMA, authenticated_problems, json_body, problems
-from app.realtime.channels import ChannelBus, sender_id
+from app.api.services import services_of
+from app.realtime.bus import Bus
+from app.realtime.channels import sender_id
 from app.store.keys import validate_name
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"], responses=authenticated_problems())
@@ -41,8 +43,8 @@ class PresenceList(BaseModel):
     items: list[PresenceMember]
 
 
-def _bus(request: Request) -> ChannelBus:
-    bus: ChannelBus = request.app.state.bus
+def _bus(request: Request) -> Bus:
+    bus = services_of(request.app).bus
     return bus
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api.services import Services, services_of
 from app.auth.authenticator import token_from_headers
 from app.auth.gate import Entry, Gate, Transport
 from app.auth.principal import Principal
@@ -23,37 +24,37 @@ _bearer = HTTPBearer(auto_error=False, description="An API key token or a JWT")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key token")
 
 
+async def get_services(request: Request) -> Services:
+    return services_of(request.app)
+
+
 async def get_store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
+    return services_of(request.app).store
 
 
 async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return services_of(request.app).settings
 
 
 async def get_notifier(request: Request) -> CommitNotifier:
-    notifier: CommitNotifier = request.app.state.notifier
-    return notifier
+    return services_of(request.app).notifier
 
 
 async def admit(request: Request, token: str | None, transport: Transport) -> Principal:
     """Admit the request through the gate; remember who it was for the log."""
     state = request.scope.setdefault("state", {})
     origin = request.headers.get("origin")
-    return await admit_scope(request.app.state, state, transport, token, origin)
+    return await admit_scope(services_of(request.app).gate, state, transport, token, origin)
 
 
 async def admit_scope(
-    app_state: Any,
+    gate: Gate,
     scope_state: dict[str, Any],
     transport: Transport,
     token: str | None,
     origin: str | None,
 ) -> Principal:
     """`admit`, from the parts of a request it reads (for the fast lane)."""
-    gate: Gate = app_state.gate
     try:
         principal = await gate.admit(Entry(transport, token, scope_state.get("client_ip"), origin))
     except LevelstreamError as exc:
@@ -70,8 +71,7 @@ def entry_of(request: Request, transport: Transport) -> Entry:
 
 
 async def get_gate(request: Request) -> Gate:
-    gate: Gate = request.app.state.gate
-    return gate
+    return services_of(request.app).gate
 
 
 async def get_principal(
@@ -108,6 +108,7 @@ async def require_admin(principal: Annotated[Principal, Depends(get_principal)])
     return principal
 
 
+ServicesDep = Annotated[Services, Depends(get_services)]
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 NotifierDep = Annotated[CommitNotifier, Depends(get_notifier)]

@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import AdminDep
 from app.api.models import authenticated_problems, problems
+from app.api.services import services_of
 from app.auth.apikeys import ApiKey, KeyPatch, KeyRegistry, KeySpec
-from app.realtime.hub import Hub
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], responses=authenticated_problems(403))
 
@@ -43,7 +43,7 @@ class KeyList(BaseModel):
 
 
 def _registry(request: Request) -> KeyRegistry:
-    registry: KeyRegistry = request.app.state.keys
+    registry = services_of(request.app).keys
     return registry
 
 
@@ -84,7 +84,7 @@ async def get_key(request: Request, key_id: KeyId, _admin: AdminDep) -> ApiKey:
 async def update_key(request: Request, key_id: KeyId, patch: KeyPatch, _admin: AdminDep) -> ApiKey:
     key = await _registry(request).update(key_id, patch)
     # Open sockets were authorized under the old rights: make them reconnect.
-    hub: Hub = request.app.state.hub
+    hub = services_of(request.app).hub
     hub.close_key(key_id, 4003, "key changed; reconnect")
     return key.public()
 
@@ -98,6 +98,6 @@ async def update_key(request: Request, key_id: KeyId, patch: KeyPatch, _admin: A
 )
 async def revoke_key(request: Request, key_id: KeyId, _admin: AdminDep) -> Response:
     await _registry(request).revoke(key_id)
-    hub: Hub = request.app.state.hub
+    hub = services_of(request.app).hub
     hub.close_key(key_id, 4003, "key revoked")
     return Response(status_code=204)

@@ -16,9 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Histogram,
@@ -32,7 +30,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-router = APIRouter(tags=["operations"])
+from app.realtime.hub import Hub
+from app.store.base import Store
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
 
@@ -123,24 +122,22 @@ class Metrics:
         self.group_size.observe(transactions)
         self.commit_seconds.observe(seconds)
 
-    def attach(self, state: Any) -> None:
-        """Read the live objects (store, hub) at scrape time."""
-        self.registry.register(_LiveCollector(state))
+    def attach(self, hub: Hub, store: Store) -> None:
+        """Read the live objects at scrape time (once they exist: at start)."""
+        self.registry.register(_LiveCollector(hub, store))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
 
 class _LiveCollector(Collector):
-    def __init__(self, state: Any) -> None:
-        self.state = state
+    def __init__(self, hub: Hub, store: Store) -> None:
+        self.hub = hub
+        self.store = store
         self._started = time.time()
 
     def collect(self) -> Iterator[Metric]:
-        hub = getattr(self.state, "hub", None)
-        store = getattr(self.state, "store", None)
-        if hub is None or store is None:
-            return
+        hub, store = self.hub, self.store
         connections = GaugeMetricFamily(
             "levelstream_connections", "Open real-time connections", labels=["transport"]
         )
@@ -199,19 +196,3 @@ def _dir_size(path: Path) -> int:
         except OSError:
             continue
     return total
-
-
-@router.get(
-    "/metrics",
-    summary="Prometheus metrics",
-    response_class=Response,
-    responses={
-        200: {
-            "description": "Prometheus text exposition format",
-            "content": {"text/plain": {"schema": {"type": "string"}}},
-        }
-    },
-)
-async def metrics(request: Request) -> Response:
-    collected: Metrics = request.app.state.metrics
-    return Response(collected.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -17,15 +17,11 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from app.api.deps import StreamPrincipalDep
 from app.api.filters import MAX_SEQ, build_filter, parse_since
 from app.api.models import authenticated_problems, problems
+from app.api.services import Services, services_of
 from app.api.sse import EventStream
-from app.auth.gate import Gate
 from app.auth.principal import Principal
 from app.errors import BadRequest, ValidationFailed
-from app.realtime.channels import ChannelBus
 from app.realtime.connection import Connection, Subscription
-from app.realtime.hub import Hub
-from app.settings import Settings
-from app.store.base import Store
 from app.store.keys import validate_name
 
 router = APIRouter(prefix="/v1", tags=["realtime"], responses=authenticated_problems())
@@ -64,7 +60,7 @@ async def stream(
         collection, key, prefix, gt, gte, lt, lte, since, snapshot, epoch, channel, last_event_id
     )
     client_ip = request.scope.get("state", {}).get("client_ip")
-    return await open_stream(request.app.state, principal, params, client_ip)
+    return await open_stream(services_of(request.app), principal, params, client_ip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +108,17 @@ def plain_stream_query(query: bytes) -> dict[str, Any] | None:
 
 
 async def open_stream(
-    state: Any, principal: Principal, params: StreamParams, client_ip: str | None
+    services: Services, principal: Principal, params: StreamParams, client_ip: str | None
 ) -> Response:
     """Take a connection slot from the gate (`principal` was admitted by it), register
     the connection and its subscriptions; the response streams its outbox."""
-    hub: Hub = state.hub
-    bus: ChannelBus = state.bus
-    store: Store = state.store
-    settings: Settings = state.settings
-    gate: Gate = state.gate
+    hub, bus, store, settings, gate = (
+        services.hub,
+        services.bus,
+        services.store,
+        services.settings,
+        services.gate,
+    )
     collection, channel, since, epoch = (
         params.collection,
         params.channel,
@@ -138,7 +136,7 @@ async def open_stream(
     if channel is not None:
         validate_name(channel, "channel")
         principal.require_channel("read", channel)
-    if state.draining:
+    if services.draining:
         return Response(status_code=503)
     if since is not None and since > store.head_seq and (epoch is None or epoch == store.epoch):
         raise BadRequest(f"since={since} is ahead of the head seq {store.head_seq}")
@@ -165,4 +163,4 @@ async def open_stream(
         connection.outbox.close()
         slot.release()
 
-    return EventStream(connection, state.sse_keeper, on_end)
+    return EventStream(connection, services.sse_keeper, on_end)

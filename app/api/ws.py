@@ -22,6 +22,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app.api.bodies import parse_json
+from app.api.services import services_of
 from app.api.ws_ops import TooManySubscriptions, WsSession
 from app.asgi_extensions import SEND_MANY
 from app.auth.authenticator import token_from_headers
@@ -29,7 +30,6 @@ from app.auth.gate import Entry, Gate, Slot, close_frame
 from app.auth.principal import Principal
 from app.errors import BadRequest, Forbidden, LevelstreamError, RateLimited, Unauthorized
 from app.realtime.connection import Connection
-from app.realtime.hub import Hub
 from app.realtime.outbox import DirectOutbox
 
 log = logging.getLogger("levelstream.ws")
@@ -118,10 +118,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
 async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] | None:
     """Admission (the gate), accept, a connection slot; the session, or None once refused."""
-    state = websocket.app.state
-    settings = state.settings
-    hub: Hub = state.hub
-    gate: Gate = state.gate
+    services = services_of(websocket.app)
+    settings, hub, gate = services.settings, services.hub, services.gate
     token = (
         _query_param(websocket, "ticket")
         or _query_param(websocket, "token")
@@ -146,7 +144,7 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
     except LevelstreamError as exc:
         refusal = exc  # answered with a close code, which needs an accepted socket
     await websocket.accept()
-    if state.draining:
+    if services.draining:
         await websocket.close(1001, "server shutting down")
         return None
     try:
@@ -179,9 +177,9 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
         closer = outbox.on_close = _Closer(websocket, connection)
     session = WsSession(
         connection,
-        store=state.store,
+        store=services.store,
         hub=hub,
-        bus=state.bus,
+        bus=services.bus,
         gate=gate,
         entry=entry._replace(token=None),
         settings=settings,

@@ -25,7 +25,8 @@ from app.errors import (
     PayloadTooLarge,
     ValidationFailed,
 )
-from app.realtime.channels import ChannelBus, sender_id
+from app.realtime.bus import Bus
+from app.realtime.channels import sender_id
 from app.realtime.connection import Connection, Subscription
 from app.realtime.hub import Hub
 from app.settings import Settings
@@ -77,7 +78,7 @@ class WsSession:
         *,
         store: Store,
         hub: Hub,
-        bus: ChannelBus,
+        bus: Bus,
         gate: Gate,
         entry: Entry,
         settings: Settings,

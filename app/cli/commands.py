@@ -99,7 +99,7 @@ def _offline(work: Callable[[Store], Awaitable[T]], online: Callable[[], T] | No
     through the admin API, where the command has such a path.
     """
 
-    from app.main import open_store
+    from app.backends import open_store
     from app.settings import Settings
 
     async def run() -> T:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from app.realtime.connection import Connection
 
 
-class ChannelBackend(Protocol):
+class Bus(Protocol):
     def subscribe(self, connection: Connection, sub_id: str, channel: str) -> None:
         """Deliver the channel's messages and presence events to `connection`."""
 

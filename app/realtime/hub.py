@@ -23,7 +23,7 @@ import orjson
 
 from app.auth.principal import Principal
 from app.errors import Forbidden, HistoryCompacted, LevelstreamError
-from app.realtime.bus import ChannelBackend
+from app.realtime.bus import Bus
 from app.realtime.connection import Connection, EncodedChange, Subscription, seq_of
 from app.realtime.credentials import CredentialIndex
 from app.realtime.outbox import Flusher
@@ -199,9 +199,7 @@ class Hub:
 
     # --- re-authentication -----------------------------------------------------------
 
-    def reauthorize(
-        self, connection: Connection, principal: Principal, channels: ChannelBackend
-    ) -> None:
+    def reauthorize(self, connection: Connection, principal: Principal, channels: Bus) -> None:
         """The connection now holds `principal` (the WebSocket `auth` op): judge all it
         holds again. A subscription, channel subscription or presence join the new rights
         do not allow ends with a `forbidden` error frame and sends nothing more; a `*`

@@ -33,6 +33,7 @@ from app.api import doc_ops, stream
 from app.api.bodies import MAX_TTL_S
 from app.api.deps import admit_scope
 from app.api.problems import error_response
+from app.api.services import Services, services_of
 from app.api.sse import EventStream
 from app.api.ws import websocket_endpoint
 from app.auth.authenticator import token_from_headers
@@ -261,15 +262,17 @@ class LaneRequest:
         return None if value is None else value.decode("latin-1")
 
     @property
-    def app_state(self) -> Any:
-        return self.scope["app"].state
+    def services(self) -> Services:
+        return services_of(self.scope["app"])
 
     async def principal(self, token: str | None = None, *, stream: bool = False) -> Principal:
         if token is None:
             token = token_from_headers(self.header(b"authorization"), self.header(b"x-api-key"))
         state = self.scope.setdefault("state", {})
         origin = self.header(b"origin")
-        return await admit_scope(self.app_state, state, "sse" if stream else "http", token, origin)
+        return await admit_scope(
+            self.services.gate, state, "sse" if stream else "http", token, origin
+        )
 
     async def body(self) -> bytes:
         chunks = []
@@ -303,12 +306,12 @@ async def respond_stream(request: LaneRequest, query: dict[str, Any]) -> Respons
     principal = await request.principal(ticket or token or None, stream=True)
     params = stream.StreamParams(**query, last_event_id=request.header(b"last-event-id"))
     client_ip = request.scope["state"].get("client_ip")
-    return await stream.open_stream(request.app_state, principal, params, client_ip)
+    return await stream.open_stream(request.services, principal, params, client_ip)
 
 
 async def respond(request: LaneRequest, *, found: Match) -> Response:
     """Run the lane's request through `doc_ops`, as the FastAPI routes would."""
-    state: Any = request.app_state
+    state = request.services
     principal = await request.principal()
     store = state.store
     if found.key is None:

@@ -20,9 +20,9 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
 from starlette.types import ASGIApp
 
+from app.api.services import started_services
 from app.logs import configure_logging
 from app.server import http_protocol, ws_protocol
 from app.server.http_protocol import HttpProtocol
@@ -65,14 +65,14 @@ class DrainingServer(uvicorn.Server):
             self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        app = self.config.app
-        if isinstance(app, FastAPI) and hasattr(app.state, "hub"):
-            app.state.draining = True
-            app.state.notifier.close()
-            app.state.hub.close_all(1001, "server shutting down")
+        services = started_services(self.config.app)
+        if services is not None:
+            services.draining = True
+            services.notifier.close()
+            services.hub.close_all(1001, "server shutting down")
             # Let every connection put its close frame on the wire.
             for _ in range(50):
-                if not app.state.hub.connections:
+                if not services.hub.connections:
                     break
                 await asyncio.sleep(0.02)
         await super().shutdown(sockets)
