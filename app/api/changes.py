@@ -5,6 +5,8 @@ up it goes back through the gate (`Gate.recheck`) and rebuilds its filter and
 read check from the principal as it is then: a key revoked or narrowed while
 the poll waited never gets a change written after that (401 or 403, or the
 changes its current rights allow).
+
+`read_changes` is the operation's only implementation; the route calls it.
 """
 
 from __future__ import annotations
