@@ -1,4 +1,9 @@
-"""`POST /v1/batch`: many document ops, all or nothing, consecutive seqs."""
+"""`POST /v1/batch`: many document ops, all or nothing, consecutive seqs.
+
+`parse_ops`/`parse_op` read JSON-shaped ops (a batch's, and the WebSocket write and
+batch ops'); what makes a valid, permitted put/patch/delete is `doc_ops`' (`writable`,
+`put_op`, `patch_op`), shared with the REST document routes.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.api.bodies import encode_value, read_json
+from app.api.bodies import read_json
 from app.api.deps import PrincipalDep, SettingsDep, StoreDep
+from app.api.doc_ops import commit, patch_op, put_op, writable
 from app.api.models import BatchRequest, BatchResponse, authenticated_problems, problems
-from app.auth.disclosure import shown_refusal, shown_result
+from app.api.params import json_ttl_s
+from app.auth.disclosure import shown_result
 from app.auth.principal import Principal
 from app.errors import LevelstreamError, ValidationFailed
 from app.settings import Settings
 from app.store.base import Store
-from app.store.keys import validate_key, validate_name
 from app.store.types import TxResult, WriteOp
 
 router = APIRouter(prefix="/v1", tags=["batch"], responses=authenticated_problems())
@@ -42,15 +48,6 @@ def parse_ops(body: Any, principal: Principal, settings: Settings) -> list[Write
             exc.extra["op_index"] = index
             raise
     return ops
-
-
-async def commit(store: Store, principal: Principal, ops: list[WriteOp]) -> TxResult:
-    """Commit ops for `principal`; a refusal shows only what it may read (`disclosure`)."""
-    try:
-        return await store.write(ops)
-    except LevelstreamError as exc:
-        shown_refusal(principal, ops, exc)
-        raise
 
 
 def render_results(principal: Principal, result: TxResult) -> bytes:
@@ -82,24 +79,19 @@ def parse_op(raw: Any, principal: Principal, settings: Settings) -> WriteOp:
     kind = raw.get("op")
     if not isinstance(kind, str) or kind not in _PERMISSION:  # {} is unhashable: not a 500
         raise ValidationFailed("op must be one of put, patch, delete", field="op")
-    collection = validate_name(raw.get("collection"))  # type: ignore[arg-type]
-    key: str = raw.get("key")  # type: ignore[assignment]
-    validate_key(key)
+    ttl_s = json_ttl_s(raw.get("ttl_s"))
+    collection, key = raw.get("collection"), raw.get("key")
+    writable(principal, _PERMISSION[kind], collection, key)
+    assert isinstance(collection, str) and isinstance(key, str)  # checked by `writable`
     if_rev = raw.get("if_rev")
     if if_rev is not None and (type(if_rev) is not int or if_rev < 0):
         raise ValidationFailed("if_rev must be a non-negative integer", field="if_rev")
-    ttl_s = raw.get("ttl_s")
-    if ttl_s is not None and (type(ttl_s) not in (int, float) or not 0 < ttl_s <= 315_360_000):
-        raise ValidationFailed("ttl_s must be a number of seconds > 0", field="ttl_s")
-    ttl_ms = None if ttl_s is None else max(int(ttl_s * 1000), 1)
-    principal.require(_PERMISSION[kind], collection)  # type: ignore[arg-type]
     if kind == "put":
-        value_json = encode_value(raw.get("value"), settings.max_value_bytes)
-        return WriteOp("put", collection, key, value_json, if_rev=if_rev, ttl_ms=ttl_ms)
+        return put_op(settings, collection, key, raw.get("value"), ttl_s=ttl_s, if_rev=if_rev)
     if kind == "patch":
         if "value" not in raw:
             raise ValidationFailed("a patch op needs value (the merge patch)", field="value")
-        return WriteOp("patch", collection, key, patch=raw["value"], if_rev=if_rev, ttl_ms=ttl_ms)
+        return patch_op(collection, key, raw["value"], ttl_s=ttl_s, if_rev=if_rev)
     return WriteOp("delete", collection, key, if_rev=if_rev)
 
 

@@ -5,6 +5,8 @@ up it goes back through the gate (`Gate.recheck`) and rebuilds its filter and
 read check from the principal as it is then: a key revoked or narrowed while
 the poll waited never gets a change written after that (401 or 403, or the
 changes its current rights allow).
+
+`read_changes` is the operation's only implementation; the route calls it.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import contextlib
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 
-from app.api.deps import GateDep, NotifierDep, PrincipalDep, StoreDep, entry_of
 from app.api.filters import MAX_SEQ, build_filter
 from app.api.models import (
     KEY_SCHEMA,
@@ -26,11 +28,38 @@ from app.api.models import (
     optional_param,
     problems,
 )
-from app.store.types import ChangeBatch
+from app.api.params import PageLimit, described, parse_query
+from app.api.requests import HttpRequest
+from app.auth.principal import Principal
+from app.store.types import ChangeBatch, ChangeFilter
 
 router = APIRouter(prefix="/v1", tags=["changes"], responses=authenticated_problems())
 # Documentation of the key filters (at most one of key, prefix, a range): keys' rules.
 _KEY_FILTER = optional_param(KEY_SCHEMA)
+
+
+class ChangesQuery(BaseModel):
+    """The query of `GET /v1/changes`."""
+
+    collection: str = Field(
+        description="A collection, or * for all readable", json_schema_extra=NAME_OR_ALL_SCHEMA
+    )
+    key: str | None = Field(None, json_schema_extra=_KEY_FILTER)
+    prefix: str | None = Field(None, json_schema_extra=_KEY_FILTER)
+    gt: str | None = Field(None, json_schema_extra=_KEY_FILTER)
+    gte: str | None = Field(None, json_schema_extra=_KEY_FILTER)
+    lt: str | None = Field(None, json_schema_extra=_KEY_FILTER)
+    lte: str | None = Field(None, json_schema_extra=_KEY_FILTER)
+    since: Annotated[
+        int | None, Field(ge=0, le=MAX_SEQ, description="Deliver changes with seq > since")
+    ] = None
+    limit: PageLimit = 100
+    wait: float = Field(0, ge=0, le=60, description="Long-poll: seconds to wait for a change")
+
+    def filter_for(self, principal: Principal) -> ChangeFilter:
+        return build_filter(
+            principal, self.collection, self.key, self.prefix, self.gt, self.gte, self.lt, self.lte
+        )
 
 
 def changes_body(batch: ChangeBatch, epoch: str) -> bytes:
@@ -50,42 +79,27 @@ def changes_body(batch: ChangeBatch, epoch: str) -> bytes:
         200: {"model": ChangesPage, "description": "Changes"},
         **problems(400, 401, 403, 410, 422),
     },
+    openapi_extra=described((ChangesQuery, "query")),
 )
-async def get_changes(
-    request: Request,
-    principal: PrincipalDep,
-    gate: GateDep,
-    store: StoreDep,
-    notifier: NotifierDep,
-    collection: Annotated[
-        str,
-        Query(
-            description="A collection, or * for all readable", json_schema_extra=NAME_OR_ALL_SCHEMA
-        ),
-    ],
-    key: Annotated[str | None, Query(json_schema_extra=_KEY_FILTER)] = None,
-    prefix: Annotated[str | None, Query(json_schema_extra=_KEY_FILTER)] = None,
-    gt: Annotated[str | None, Query(json_schema_extra=_KEY_FILTER)] = None,
-    gte: Annotated[str | None, Query(json_schema_extra=_KEY_FILTER)] = None,
-    lt: Annotated[str | None, Query(json_schema_extra=_KEY_FILTER)] = None,
-    lte: Annotated[str | None, Query(json_schema_extra=_KEY_FILTER)] = None,
-    since: Annotated[
-        int | None, Query(ge=0, le=MAX_SEQ, description="Deliver changes with seq > since")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    wait: Annotated[
-        float, Query(ge=0, le=60, description="Long-poll: seconds to wait for a change")
-    ] = 0,
-) -> Response:
-    flt = build_filter(principal, collection, key, prefix, gt, gte, lt, lte)
+async def get_changes(request: Request) -> Response:
+    return await read_changes(HttpRequest.of(request))
+
+
+async def read_changes(request: HttpRequest) -> Response:
+    """`GET /v1/changes`, the operation's only implementation."""
+    principal = await request.principal()
+    query = parse_query(ChangesQuery, request.query)
+    services = request.services
+    store, notifier, gate = services.store, services.notifier, services.gate
+    flt = query.filter_for(principal)
     can_read = principal.read_check()
-    start = store.head_seq if since is None else since
-    deadline = time.monotonic() + wait
+    start = store.head_seq if query.since is None else query.since
+    deadline = time.monotonic() + query.wait
     while True:
         # Arm before reading, so a commit after the read still wakes us.
         wakeup = notifier.arm()
         try:
-            batch = await store.changes(flt, start, limit, can_read)
+            batch = await store.changes(flt, start, query.limit, can_read)
             remaining = deadline - time.monotonic()
             # A read that stopped short of the head (its scan budget) answers at once.
             done = batch.changes or batch.last_seq < batch.head_seq
@@ -99,6 +113,6 @@ async def get_changes(
             notifier.disarm(wakeup)
         # Re-admitted before the next read: the credential may have been revoked or
         # narrowed while this poll waited.
-        principal = gate.recheck(principal, entry_of(request, "http"))
-        flt = build_filter(principal, collection, key, prefix, gt, gte, lt, lte)
+        principal = gate.recheck(principal, request.entry("http"))
+        flt = query.filter_for(principal)
         can_read = principal.read_check()

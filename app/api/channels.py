@@ -1,4 +1,8 @@
-"""Ephemeral channels over REST: publish a message, list presence."""
+"""Ephemeral channels over REST: publish a message, list presence.
+
+`channel_for`, `publish` and `presence` are the operations' steps, shared with the
+WebSocket `publish` and `presence` ops (`ws_ops`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from app.api.bodies import read_json
 from app.api.deps import PrincipalDep, SettingsDep
 from app.api.models import NAME_SCHEMA, authenticated_problems, json_body, problems
 from app.api.services import services_of
+from app.auth.principal import Permission, Principal
 from app.realtime.bus import Bus
 from app.realtime.channels import sender_id
 from app.store.keys import validate_name
@@ -48,6 +53,24 @@ def _bus(request: Request) -> Bus:
     return bus
 
 
+def channel_for(principal: Principal, channel: object, permission: Permission) -> str:
+    """A valid channel name that `principal` holds `permission` on."""
+    name = validate_name(channel, "channel")  # type: ignore[arg-type]
+    principal.require_channel(permission, name)
+    return name
+
+
+def publish(
+    bus: Bus, principal: Principal, channel: str, data: Any, client_id: str, *, as_self: bool
+) -> int:
+    """Publish to a channel from `channel_for(..., "write")`; how many got it here."""
+    return bus.publish(channel, data, sender_id(principal, client_id, as_self))
+
+
+def presence(bus: Bus, principal: Principal, channel: object) -> list[dict[str, Any]]:
+    return bus.members(channel_for(principal, channel, "read"))
+
+
 @router.post(
     "/{channel}/messages",
     summary="Publish an ephemeral message to a channel's subscribers",
@@ -63,12 +86,10 @@ async def publish_message(
     settings: SettingsDep,
     as_self: Annotated[bool, Query(description=AS_SELF)] = False,
 ) -> Published:
-    validate_name(channel, "channel")
-    principal.require_channel("write", channel)
+    channel = channel_for(principal, channel, "write")
     data = await read_json(request, settings.max_json_depth)
     # A request has no connection: its opaque client id is a fresh one.
-    sender = sender_id(principal, uuid.uuid4().hex, as_self)
-    delivered = _bus(request).publish(channel, data, sender)
+    delivered = publish(_bus(request), principal, channel, data, uuid.uuid4().hex, as_self=as_self)
     return Published(delivered=delivered)
 
 
@@ -79,6 +100,5 @@ async def publish_message(
     responses=problems(401, 403, 422),
 )
 async def get_presence(request: Request, channel: ChannelPath, principal: PrincipalDep) -> Response:
-    validate_name(channel, "channel")
-    principal.require_channel("read", channel)
-    return PresenceList.model_validate({"items": _bus(request).members(channel)})  # type: ignore[return-value]
+    members = presence(_bus(request), principal, channel)
+    return PresenceList.model_validate({"items": members})  # type: ignore[return-value]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.services import Services, services_of
@@ -12,7 +12,6 @@ from app.auth.authenticator import token_from_headers
 from app.auth.gate import Entry, Gate, Transport
 from app.auth.principal import Principal
 from app.errors import LevelstreamError
-from app.realtime.notifier import CommitNotifier
 from app.settings import Settings
 from app.store.base import Store
 
@@ -36,10 +35,6 @@ async def get_settings(request: Request) -> Settings:
     return services_of(request.app).settings
 
 
-async def get_notifier(request: Request) -> CommitNotifier:
-    return services_of(request.app).notifier
-
-
 async def admit(request: Request, token: str | None, transport: Transport) -> Principal:
     """Admit the request through the gate; remember who it was for the log."""
     state = request.scope.setdefault("state", {})
@@ -54,7 +49,7 @@ async def admit_scope(
     token: str | None,
     origin: str | None,
 ) -> Principal:
-    """`admit`, from the parts of a request it reads (for the fast lane)."""
+    """`admit`, from the parts of a request it reads (for `requests.HttpRequest`)."""
     try:
         principal = await gate.admit(Entry(transport, token, scope_state.get("client_ip"), origin))
     except LevelstreamError as exc:
@@ -62,16 +57,6 @@ async def admit_scope(
         raise
     scope_state["principal_id"] = principal.log_id
     return principal
-
-
-def entry_of(request: Request, transport: Transport) -> Entry:
-    """Where a request came from, without its credential (for `Gate.recheck`)."""
-    client_ip = request.scope.get("state", {}).get("client_ip")
-    return Entry(transport, None, client_ip, request.headers.get("origin"))
-
-
-async def get_gate(request: Request) -> Gate:
-    return services_of(request.app).gate
 
 
 async def get_principal(
@@ -84,25 +69,6 @@ async def get_principal(
     return await admit(request, token_from_headers(authorization, x_api_key), "http")
 
 
-async def get_stream_principal(
-    request: Request,
-    _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    _key_doc: Annotated[str | None, Depends(_api_key)],
-    token: Annotated[
-        str | None,
-        Query(description="A credential, for browsers (EventSource cannot set headers)"),
-    ] = None,
-    ticket: Annotated[
-        str | None, Query(description="A single-use ticket from POST /v1/auth/ticket")
-    ] = None,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    x_api_key: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Principal:
-    """Like `get_principal`, but streams also take `?token=` and `?ticket=`."""
-    presented = ticket or token or token_from_headers(authorization, x_api_key)
-    return await admit(request, presented, "sse")
-
-
 async def require_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     principal.require("admin")
     return principal
@@ -111,8 +77,5 @@ async def require_admin(principal: Annotated[Principal, Depends(get_principal)])
 ServicesDep = Annotated[Services, Depends(get_services)]
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-NotifierDep = Annotated[CommitNotifier, Depends(get_notifier)]
-GateDep = Annotated[Gate, Depends(get_gate)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
-StreamPrincipalDep = Annotated[Principal, Depends(get_stream_principal)]
 AdminDep = Annotated[Principal, Depends(require_admin)]

@@ -1,28 +1,71 @@
-"""The single-document operations, free of FastAPI: the routes in `documents` and
-the fast lane (`fastlane`) both call these, so the two paths cannot drift apart."""
+"""The document operations: each one's only implementation.
+
+`get`, `put`, `patch`, `delete`, `create` and `list_range` each parse their
+request (path parts, query through `params`, headers, body), admit it through the
+gate, validate, authorize, call the store and render the response. Two dispatches
+reach them: the front door (`app/server/front_door.py`, requests without an
+Origin) and the FastAPI routes in `documents` (the rest, and the OpenAPI
+description); neither adds a check of its own. The WebSocket ops (`ws_ops`) and
+`POST /v1/batch` share the steps below the HTTP shape: `read_doc`, the op builders
+`put_op`/`patch_op`/`delete_op`, and `commit`.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import orjson
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from app.api.batch import commit
 from app.api.bodies import encode_value, etag_matches, parse_if_match, parse_json
-from app.auth.disclosure import shown_result
+from app.api.models import KEY_SCHEMA, optional_param
+from app.api.params import MAX_CURSOR, PageLimit, TtlSeconds, parse_query
+from app.api.requests import HttpRequest
+from app.auth.disclosure import shown_refusal, shown_result
 from app.auth.principal import Principal
-from app.errors import BadRequest, NotFound, ValidationFailed
+from app.errors import BadRequest, LevelstreamError, NotFound, ValidationFailed
 from app.settings import Settings
 from app.store.base import Store
 from app.store.keys import validate_key, validate_name
-from app.store.types import KeyRange, OpResult, RangeQuery, WriteOp
+from app.store.records import DocRecord
+from app.store.types import KeyRange, OpResult, RangeQuery, TxResult, WriteOp
 
 JSON = "application/json"
+
+
+class WriteQuery(BaseModel):
+    """The query of PUT, PATCH and POST."""
+
+    ttl_s: TtlSeconds | None = Field(
+        None, description="Delete the document after this many seconds"
+    )
+
+
+# Range bounds are keys: the same rules as a key (not empty, no control characters),
+# checked by `validate_key`; the schema documents them.
+_KEY_BOUND = optional_param(KEY_SCHEMA)
+
+
+class RangeParams(BaseModel):
+    """The query of a range read."""
+
+    gt: str | None = Field(None, description="Keys after this one", json_schema_extra=_KEY_BOUND)
+    gte: str | None = Field(None, description="Keys from this one", json_schema_extra=_KEY_BOUND)
+    lt: str | None = Field(None, description="Keys before this one", json_schema_extra=_KEY_BOUND)
+    lte: str | None = Field(None, description="Keys up to this one", json_schema_extra=_KEY_BOUND)
+    prefix: str | None = Field(
+        None, description="Keys starting with this", json_schema_extra=_KEY_BOUND
+    )
+    limit: PageLimit = 100
+    reverse: bool = False
+    cursor: Annotated[str | None, Field(max_length=MAX_CURSOR, description="From next_cursor")] = (
+        None
+    )
+    keys_only: bool = Field(False, description="Envelopes without values")
 
 
 def envelope_response(principal: Principal, result: OpResult, status: int = 200) -> Response:
@@ -43,117 +86,143 @@ def ttl_ms(ttl_s: float | None) -> int | None:
     return None if ttl_s is None else max(int(ttl_s * 1000), 1)
 
 
-async def get_doc(
-    store: Store, principal: Principal, collection: str, key: str, if_none_match: str | None
-) -> Response:
-    validate_name(collection)
-    validate_key(key)
-    principal.require("read", collection)
-    record = await store.get(collection, key)
+# --- below the HTTP shape: shared with batch and the WebSocket ops -------------------
+
+
+async def read_doc(
+    store: Store, principal: Principal, collection: object, key: object
+) -> DocRecord:
+    """One document as `principal` may read it (REST GET and the WebSocket `get`)."""
+    name = validate_name(collection)  # type: ignore[arg-type]
+    validate_key(key)  # type: ignore[arg-type]
+    assert isinstance(key, str)  # checked by `validate_key`
+    principal.require("read", name)
+    record = await store.get(name, key)
     if record is None:
-        raise NotFound(f"document {key!r} not found in collection {collection!r}")
-    etag = f'"{record.rev}"'
-    if etag_matches(if_none_match, record.rev):
-        return Response(status_code=304, headers={"ETag": etag})
-    return Response(record.envelope, media_type=JSON, headers={"ETag": etag})
+        raise NotFound(f"document {key!r} not found in collection {name!r}")
+    return record
 
 
-async def put_doc(
-    store: Store,
+def writable(principal: Principal, action: str, collection: object, key: object) -> None:
+    """A write's target (a valid name and key) and its right to it."""
+    validate_name(collection)  # type: ignore[arg-type]
+    validate_key(key)  # type: ignore[arg-type]
+    principal.require(action, collection)  # type: ignore[arg-type]
+
+
+def put_op(
     settings: Settings,
-    principal: Principal,
     collection: str,
     key: str,
-    body: bytes,
-    ttl_s: float | None,
-    if_match: str | None,
-    if_none_match: str | None,
-) -> Response:
-    validate_name(collection)
-    validate_key(key)
-    principal.require("write", collection)
-    if_rev, if_exists = parse_if_match(if_match)
-    if if_none_match is not None and if_none_match.strip() != "*":
-        raise BadRequest("If-None-Match on PUT supports only *")
-    value_json = encode_value(parse_json(body, settings.max_json_depth), settings.max_value_bytes)
-    op = WriteOp(
+    value: Any,
+    *,
+    ttl_s: float | None = None,
+    if_rev: int | None = None,
+    if_exists: bool = False,
+    if_absent: bool = False,
+) -> WriteOp:
+    """A put of `value` (any JSON but null, within the size limit)."""
+    value_json = encode_value(value, settings.max_value_bytes)
+    return WriteOp(
         "put",
         collection,
         key,
         value_json,
         if_rev=if_rev,
         if_exists=if_exists,
-        if_absent=if_none_match is not None,
+        if_absent=if_absent,
         ttl_ms=ttl_ms(ttl_s),
     )
-    result = (await commit(store, principal, [op])).results[0]
+
+
+def patch_op(
+    collection: str, key: str, patch: Any, *, ttl_s: float | None = None, if_rev: int | None = None
+) -> WriteOp:
+    return WriteOp("patch", collection, key, patch=patch, if_rev=if_rev, ttl_ms=ttl_ms(ttl_s))
+
+
+async def commit(store: Store, principal: Principal, ops: list[WriteOp]) -> TxResult:
+    """Commit ops for `principal`; a refusal shows only what it may read (`disclosure`)."""
+    try:
+        return await store.write(ops)
+    except LevelstreamError as exc:
+        shown_refusal(principal, ops, exc)
+        raise
+
+
+# --- the HTTP operations ---------------------------------------------------------------
+
+
+async def get(request: HttpRequest, collection: str, key: str) -> Response:
+    principal = await request.principal()
+    record = await read_doc(request.services.store, principal, collection, key)
+    etag = f'"{record.rev}"'
+    if etag_matches(request.header(b"if-none-match"), record.rev):
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(record.envelope, media_type=JSON, headers={"ETag": etag})
+
+
+async def put(request: HttpRequest, collection: str, key: str) -> Response:
+    principal = await request.principal()
+    query = parse_query(WriteQuery, request.query)
+    writable(principal, "write", collection, key)
+    if_rev, if_exists = parse_if_match(request.header(b"if-match"))
+    if_none_match = request.header(b"if-none-match")
+    if if_none_match is not None and if_none_match.strip() != "*":
+        raise BadRequest("If-None-Match on PUT supports only *")
+    services = request.services
+    value = parse_json(await request.body(), services.settings.max_json_depth)
+    op = put_op(
+        services.settings,
+        collection,
+        key,
+        value,
+        ttl_s=query.ttl_s,
+        if_rev=if_rev,
+        if_exists=if_exists,
+        if_absent=if_none_match is not None,
+    )
+    result = (await commit(services.store, principal, [op])).results[0]
     response = envelope_response(principal, result, 201 if result.created else 200)
     if result.created:
         response.headers["Location"] = doc_path(collection, key)
     return response
 
 
-async def patch_doc(
-    store: Store,
-    settings: Settings,
-    principal: Principal,
-    collection: str,
-    key: str,
-    body: bytes,
-    ttl_s: float | None,
-    if_match: str | None,
-) -> Response:
-    validate_name(collection)
-    validate_key(key)
-    principal.require("write", collection)
-    if_rev, _if_exists = parse_if_match(if_match)
-    patch = parse_json(body, settings.max_json_depth)
-    op = WriteOp("patch", collection, key, patch=patch, if_rev=if_rev, ttl_ms=ttl_ms(ttl_s))
-    return envelope_response(principal, (await commit(store, principal, [op])).results[0])
+async def patch(request: HttpRequest, collection: str, key: str) -> Response:
+    principal = await request.principal()
+    query = parse_query(WriteQuery, request.query)
+    writable(principal, "write", collection, key)
+    if_rev, _if_exists = parse_if_match(request.header(b"if-match"))
+    services = request.services
+    value = parse_json(await request.body(), services.settings.max_json_depth)
+    op = patch_op(collection, key, value, ttl_s=query.ttl_s, if_rev=if_rev)
+    return envelope_response(principal, (await commit(services.store, principal, [op])).results[0])
 
 
-async def delete_doc(
-    store: Store, principal: Principal, collection: str, key: str, if_match: str | None
-) -> Response:
-    validate_name(collection)
-    validate_key(key)
-    principal.require("delete", collection)
-    if_rev, _ = parse_if_match(if_match)
-    await commit(store, principal, [WriteOp("delete", collection, key, if_rev=if_rev)])
+async def delete(request: HttpRequest, collection: str, key: str) -> Response:
+    principal = await request.principal()
+    writable(principal, "delete", collection, key)
+    if_rev, _ = parse_if_match(request.header(b"if-match"))
+    await commit(
+        request.services.store, principal, [WriteOp("delete", collection, key, if_rev=if_rev)]
+    )
     return Response(status_code=204)
 
 
-async def create_doc(
-    store: Store,
-    settings: Settings,
-    principal: Principal,
-    collection: str,
-    body: bytes,
-    ttl_s: float | None,
-) -> Response:
+async def create(request: HttpRequest, collection: str) -> Response:
+    principal = await request.principal()
+    query = parse_query(WriteQuery, request.query)
     validate_name(collection)
     principal.require("write", collection)
-    value_json = encode_value(parse_json(body, settings.max_json_depth), settings.max_value_bytes)
-    op = WriteOp("create", collection, value_json=value_json, ttl_ms=ttl_ms(ttl_s))
-    result = (await commit(store, principal, [op])).results[0]
+    services = request.services
+    value = parse_json(await request.body(), services.settings.max_json_depth)
+    value_json = encode_value(value, services.settings.max_value_bytes)
+    op = WriteOp("create", collection, value_json=value_json, ttl_ms=ttl_ms(query.ttl_s))
+    result = (await commit(services.store, principal, [op])).results[0]
     response = envelope_response(principal, result, 201)
     response.headers["Location"] = doc_path(collection, result.key)
     return response
-
-
-@dataclass(frozen=True, slots=True)
-class RangeParams:
-    """The query parameters of a range read, as `documents.list_documents` declares them."""
-
-    gt: str | None = None
-    gte: str | None = None
-    lt: str | None = None
-    lte: str | None = None
-    prefix: str | None = None
-    limit: int = 100
-    reverse: bool = False
-    cursor: str | None = None
-    keys_only: bool = False
 
 
 def encode_cursor(collection: str, last_key: str, reverse: bool) -> str:
@@ -184,9 +253,9 @@ def _bound(value: str | None, name: str) -> str | None:
     return value
 
 
-async def list_docs(
-    store: Store, principal: Principal, collection: str, params: RangeParams
-) -> Response:
+async def list_range(request: HttpRequest, collection: str) -> Response:
+    principal = await request.principal()
+    params = parse_query(RangeParams, request.query)
     validate_name(collection)
     principal.require("read", collection)
     bounds = KeyRange(
@@ -199,7 +268,7 @@ async def list_docs(
     reverse = params.reverse
     after = decode_cursor(params.cursor, collection, reverse) if params.cursor else None
     query = RangeQuery(collection, bounds, params.limit, reverse, after, params.keys_only)
-    page = await store.range(query)
+    page = await request.services.store.range(query)
     next_cursor = (
         orjson.dumps(encode_cursor(collection, page.last_key, reverse))
         if page.last_key is not None

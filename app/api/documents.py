@@ -1,14 +1,14 @@
-"""Documents: create, read, replace, patch, delete, range reads, collection list."""
+"""Documents: the routes of create, read, replace, patch, delete, range reads (thin:
+the operations are `doc_ops`'), and the collection list."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 
 from app.api import doc_ops
-from app.api.bodies import MAX_TTL_S
-from app.api.deps import PrincipalDep, SettingsDep, StoreDep
+from app.api.deps import PrincipalDep, StoreDep
+from app.api.doc_ops import RangeParams, WriteQuery
 from app.api.models import (
     ENVELOPE_EXAMPLE,
     IF_MATCH_SCHEMA,
@@ -23,41 +23,71 @@ from app.api.models import (
     optional_param,
     problems,
 )
+from app.api.params import described
+from app.api.requests import HttpRequest
 
 router = APIRouter(prefix="/v1/collections", tags=["documents"], responses=authenticated_problems())
 
-# The patterns are documentation (for clients and fuzzers): the store validates names itself.
-CollectionPath = Annotated[
-    str, Path(description="Collection name", examples=["tickets"], json_schema_extra=NAME_SCHEMA)
-]
-KeyPath = Annotated[
-    str,
-    Path(
+
+# What the routes take from their path, and their headers: plain strings, described
+# here and checked by the operation (`validate_name`, `validate_key`, `parse_if_match`).
+class CollectionPath(BaseModel):
+    collection: str = Field(
+        description="Collection name", examples=["tickets"], json_schema_extra=NAME_SCHEMA
+    )
+
+
+class DocPath(CollectionPath):
+    key: str = Field(
         description="Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed",
         examples=["t-1"],
         json_schema_extra=KEY_SCHEMA,
-    ),
-]
-TtlQuery = Annotated[
-    float | None,
-    Query(gt=0, le=MAX_TTL_S, description="Delete the document after this many seconds"),
-]
-IfMatch = Annotated[
-    str | None,
-    Header(
-        description='Only if the current rev matches: `"1042"`; `*`: only if it exists',
-        json_schema_extra=optional_param(IF_MATCH_SCHEMA),
-    ),
-]
-# Range bounds are keys: the same rules as a key (not empty, no control characters).
-KEY_BOUND = optional_param(KEY_SCHEMA)
-ANY_VALUE = {"description": "Any JSON value except null", **NOT_NULL_SCHEMA}
+    )
 
-JSON = "application/json"
+
+_IF_MATCH = Field(
+    None,
+    alias="if-match",
+    description='Only if the current rev matches: `"1042"`; `*`: only if it exists',
+    json_schema_extra=optional_param(IF_MATCH_SCHEMA),
+)
+
+
+class GetHeaders(BaseModel):
+    if_none_match: str | None = Field(
+        None, alias="if-none-match", description='`"<rev>"` from an ETag'
+    )
+
+
+class IfMatchHeaders(BaseModel):
+    if_match: str | None = _IF_MATCH
+
+
+class PutHeaders(IfMatchHeaders):
+    if_none_match: str | None = Field(
+        None,
+        alias="if-none-match",
+        description="`*`: only if the document does not exist",
+        json_schema_extra=optional_param({"pattern": "^ *\\* *$"}),
+    )
+
+
+ANY_VALUE = {"description": "Any JSON value except null", **NOT_NULL_SCHEMA}
+DOCUMENT_BODY = json_body(ANY_VALUE, "The document value", ENVELOPE_EXAMPLE["value"])
+DOC_ROUTE = "/{collection}/docs/{key:path}"
+
+
+def _doc(request: Request) -> tuple[HttpRequest, str, str]:
+    params = request.path_params
+    return HttpRequest.of(request), params["collection"], params["key"]
+
+
+# Each route hands its request to the operation in `doc_ops`, the only implementation;
+# the front door reaches the same functions without FastAPI (app/server/front_door.py).
 
 
 @router.put(
-    "/{collection}/docs/{key:path}",
+    DOC_ROUTE,
     summary="Create or replace a document",
     response_model=None,
     responses={
@@ -65,40 +95,16 @@ JSON = "application/json"
         201: {"model": Envelope, "description": "Created"},
         **problems(400, 401, 403, 412, 413, 422),
     },
-    openapi_extra=json_body(ANY_VALUE, "The document value", ENVELOPE_EXAMPLE["value"]),
+    openapi_extra=described(
+        (DocPath, "path"), (WriteQuery, "query"), (PutHeaders, "header"), **DOCUMENT_BODY
+    ),
 )
-async def put_document(
-    request: Request,
-    collection: CollectionPath,
-    key: KeyPath,
-    principal: PrincipalDep,
-    store: StoreDep,
-    settings: SettingsDep,
-    ttl_s: TtlQuery = None,
-    if_match: IfMatch = None,
-    if_none_match: Annotated[
-        str | None,
-        Header(
-            description="`*`: only if the document does not exist",
-            json_schema_extra=optional_param({"pattern": "^ *\\* *$"}),
-        ),
-    ] = None,
-) -> Response:
-    return await doc_ops.put_doc(
-        store,
-        settings,
-        principal,
-        collection,
-        key,
-        await request.body(),
-        ttl_s,
-        if_match,
-        if_none_match,
-    )
+async def put_document(request: Request) -> Response:
+    return await doc_ops.put(*_doc(request))
 
 
 @router.get(
-    "/{collection}/docs/{key:path}",
+    DOC_ROUTE,
     summary="Read a document",
     response_model=None,
     responses={
@@ -106,62 +112,48 @@ async def put_document(
         304: {"description": "Not modified (If-None-Match)"},
         **problems(401, 403, 404, 422),
     },
+    openapi_extra=described((DocPath, "path"), (GetHeaders, "header")),
 )
-async def get_document(
-    collection: CollectionPath,
-    key: KeyPath,
-    principal: PrincipalDep,
-    store: StoreDep,
-    if_none_match: Annotated[str | None, Header(description='`"<rev>"` from an ETag')] = None,
-) -> Response:
-    return await doc_ops.get_doc(store, principal, collection, key, if_none_match)
+async def get_document(request: Request) -> Response:
+    return await doc_ops.get(*_doc(request))
 
 
 @router.patch(
-    "/{collection}/docs/{key:path}",
+    DOC_ROUTE,
     summary="Merge-patch a document (RFC 7396)",
     response_model=None,
     responses={
         200: {"model": Envelope, "description": "Patched"},
         **problems(400, 401, 403, 404, 412, 413, 422),
     },
-    openapi_extra=json_body(
-        {"description": "A JSON Merge Patch: members set, null members removed", **NOT_NULL_SCHEMA},
-        "The merge patch",
-        {"status": "closed", "assignee": None},
+    openapi_extra=described(
+        (DocPath, "path"),
+        (WriteQuery, "query"),
+        (IfMatchHeaders, "header"),
+        **json_body(
+            {
+                "description": "A JSON Merge Patch: members set, null members removed",
+                **NOT_NULL_SCHEMA,
+            },
+            "The merge patch",
+            {"status": "closed", "assignee": None},
+        ),
     ),
 )
-async def patch_document(
-    request: Request,
-    collection: CollectionPath,
-    key: KeyPath,
-    principal: PrincipalDep,
-    store: StoreDep,
-    settings: SettingsDep,
-    ttl_s: TtlQuery = None,
-    if_match: IfMatch = None,
-) -> Response:
-    body = await request.body()
-    return await doc_ops.patch_doc(
-        store, settings, principal, collection, key, body, ttl_s, if_match
-    )
+async def patch_document(request: Request) -> Response:
+    return await doc_ops.patch(*_doc(request))
 
 
 @router.delete(
-    "/{collection}/docs/{key:path}",
+    DOC_ROUTE,
     summary="Delete a document",
     status_code=204,
     response_model=None,
     responses={204: {"description": "Deleted"}, **problems(400, 401, 403, 404, 412, 422)},
+    openapi_extra=described((DocPath, "path"), (IfMatchHeaders, "header")),
 )
-async def delete_document(
-    collection: CollectionPath,
-    key: KeyPath,
-    principal: PrincipalDep,
-    store: StoreDep,
-    if_match: IfMatch = None,
-) -> Response:
-    return await doc_ops.delete_doc(store, principal, collection, key, if_match)
+async def delete_document(request: Request) -> Response:
+    return await doc_ops.delete(*_doc(request))
 
 
 @router.post(
@@ -173,18 +165,10 @@ async def delete_document(
         201: {"model": Envelope, "description": "Created"},
         **problems(400, 401, 403, 413, 422),
     },
-    openapi_extra=json_body(ANY_VALUE, "The document value", ENVELOPE_EXAMPLE["value"]),
+    openapi_extra=described((CollectionPath, "path"), (WriteQuery, "query"), **DOCUMENT_BODY),
 )
-async def create_document(
-    request: Request,
-    collection: CollectionPath,
-    principal: PrincipalDep,
-    store: StoreDep,
-    settings: SettingsDep,
-    ttl_s: TtlQuery = None,
-) -> Response:
-    body = await request.body()
-    return await doc_ops.create_doc(store, settings, principal, collection, body, ttl_s)
+async def create_document(request: Request) -> Response:
+    return await doc_ops.create(HttpRequest.of(request), request.path_params["collection"])
 
 
 @router.get(
@@ -195,37 +179,10 @@ async def create_document(
         200: {"model": DocumentPage, "description": "One page"},
         **problems(400, 401, 403, 422),
     },
+    openapi_extra=described((CollectionPath, "path"), (RangeParams, "query")),
 )
-async def list_documents(
-    collection: CollectionPath,
-    principal: PrincipalDep,
-    store: StoreDep,
-    gt: Annotated[
-        str | None, Query(description="Keys after this one", json_schema_extra=KEY_BOUND)
-    ] = None,
-    gte: Annotated[
-        str | None, Query(description="Keys from this one", json_schema_extra=KEY_BOUND)
-    ] = None,
-    lt: Annotated[
-        str | None, Query(description="Keys before this one", json_schema_extra=KEY_BOUND)
-    ] = None,
-    lte: Annotated[
-        str | None, Query(description="Keys up to this one", json_schema_extra=KEY_BOUND)
-    ] = None,
-    prefix: Annotated[
-        str | None, Query(description="Keys starting with this", json_schema_extra=KEY_BOUND)
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    reverse: bool = False,
-    cursor: Annotated[str | None, Query(max_length=2048, description="From next_cursor")] = None,
-    keys_only: Annotated[bool, Query(description="Envelopes without values")] = False,
-) -> Response:
-    return await doc_ops.list_docs(
-        store,
-        principal,
-        collection,
-        doc_ops.RangeParams(gt, gte, lt, lte, prefix, limit, reverse, cursor, keys_only),
-    )
+async def list_documents(request: Request) -> Response:
+    return await doc_ops.list_range(HttpRequest.of(request), request.path_params["collection"])
 
 
 @router.get(

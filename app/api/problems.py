@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -11,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from app.errors import LevelstreamError
+from app.errors import LevelstreamError, ValidationFailed
 
 log = logging.getLogger("levelstream.api")
 
@@ -140,22 +141,34 @@ async def _levelstream_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    # Only where and what: never echo the input back (it may hold a secret), and
-    # never the name of a model class (pydantic's own summary line has one).
-    errors = [
-        {
-            "loc": list(err.get("loc", ())),
-            "field": field_name(err.get("loc", ())),
-            "msg": _message(err),
-            "type": err.get("type", ""),
-        }
-        for err in exc.errors()
-    ]
-    detail = "; ".join(f"{e['field']}: {e['msg']}" for e in errors[:5]) or "invalid request"
-    return problem_response("validation_failed", detail, request_id_of(request), errors=errors)
+    return error_response(invalid(exc.errors()), request_id_of(request))
 
 
-def _message(err: Any) -> str:
+def invalid(
+    errors: Sequence[Mapping[str, Any]], where: str | None = None, prefix: tuple[str, ...] = ()
+) -> ValidationFailed:
+    """The refusal of pydantic's validation `errors` (FastAPI's, or ours of a query
+    model in `params`): every path renders a bad parameter through here.
+
+    Only where and what: never echo the input back (it may hold a secret), and
+    never the name of a model class (pydantic's own summary line has one).
+    """
+    named = []
+    for err in errors:
+        loc = [*((where,) if where else ()), *prefix, *err.get("loc", ())]
+        named.append(
+            {
+                "loc": loc,
+                "field": field_name(loc),
+                "msg": _message(err),
+                "type": err.get("type", ""),
+            }
+        )
+    detail = "; ".join(f"{e['field']}: {e['msg']}" for e in named[:5]) or "invalid request"
+    return ValidationFailed(detail, errors=named)
+
+
+def _message(err: Mapping[str, Any]) -> str:
     msg = str(err.get("msg", ""))
     # "Value error, not an origin ..." is pydantic's wrapping of our validators' text.
     return msg.removeprefix("Value error, ")

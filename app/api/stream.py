@@ -3,28 +3,55 @@
 Each change is `id: <seq>` / `event: change` / `data: <change json>`, the
 same bytes for every subscriber. `Last-Event-ID` wins over `since`, so a
 browser's automatic reconnect resumes where it stopped.
+
+`open_stream` is the operation's only implementation: the front door (requests
+without an Origin) and the route below (the rest, and the OpenAPI description)
+both call it.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import Annotated, Any
-from urllib.parse import parse_qsl
+from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 
-from app.api.deps import StreamPrincipalDep
 from app.api.filters import MAX_SEQ, build_filter, parse_since
 from app.api.models import authenticated_problems, problems
-from app.api.services import Services, services_of
+from app.api.params import described, query_values, validated
+from app.api.requests import HttpRequest
 from app.api.sse import EventStream
-from app.auth.principal import Principal
 from app.errors import BadRequest, ValidationFailed
 from app.realtime.connection import Connection, Subscription
 from app.store.keys import validate_name
 
 router = APIRouter(prefix="/v1", tags=["realtime"], responses=authenticated_problems())
+
+
+class StreamQuery(BaseModel):
+    """The query of `GET /v1/stream`."""
+
+    collection: str | None = Field(None, description="A collection, or * for all")
+    key: str | None = None
+    prefix: str | None = None
+    gt: str | None = None
+    gte: str | None = None
+    lt: str | None = None
+    lte: str | None = None
+    since: Annotated[int | None, Field(ge=0, le=MAX_SEQ)] = None
+    snapshot: bool = False
+    epoch: str | None = Field(None, description="The epoch the cursor came from")
+    channel: str | None = Field(None, description="Also receive this channel")
+    token: str | None = Field(
+        None, description="A credential, for browsers (EventSource cannot set headers)"
+    )
+    ticket: str | None = Field(None, description="A single-use ticket from POST /v1/auth/ticket")
+
+
+class StreamHeaders(BaseModel):
+    last_event_id: str | None = Field(
+        None, alias="last-event-id", description="Resume after this seq"
+    )
 
 
 @router.get(
@@ -39,96 +66,36 @@ router = APIRouter(prefix="/v1", tags=["realtime"], responses=authenticated_prob
         },
         **problems(400, 401, 403, 422),
     },
+    openapi_extra=described((StreamQuery, "query"), (StreamHeaders, "header")),
 )
-async def stream(
-    request: Request,
-    principal: StreamPrincipalDep,
-    collection: Annotated[str | None, Query(description="A collection, or * for all")] = None,
-    key: str | None = None,
-    prefix: str | None = None,
-    gt: str | None = None,
-    gte: str | None = None,
-    lt: str | None = None,
-    lte: str | None = None,
-    since: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
-    snapshot: bool = False,
-    epoch: Annotated[str | None, Query(description="The epoch the cursor came from")] = None,
-    channel: Annotated[str | None, Query(description="Also receive this channel")] = None,
-    last_event_id: Annotated[str | None, Header(description="Resume after this seq")] = None,
-) -> Response:
-    params = StreamParams(
-        collection, key, prefix, gt, gte, lt, lte, since, snapshot, epoch, channel, last_event_id
-    )
-    client_ip = request.scope.get("state", {}).get("client_ip")
-    return await open_stream(services_of(request.app), principal, params, client_ip)
+async def stream(request: Request) -> Response:
+    return await open_stream(HttpRequest.of(request))
 
 
-@dataclass(frozen=True, slots=True)
-class StreamParams:
-    """The query (and Last-Event-ID) of `GET /v1/stream`, as `stream` declares them."""
+async def open_stream(request: HttpRequest) -> Response:
+    """`GET /v1/stream`, the only implementation (the front door and the route call it).
 
-    collection: str | None = None
-    key: str | None = None
-    prefix: str | None = None
-    gt: str | None = None
-    gte: str | None = None
-    lt: str | None = None
-    lte: str | None = None
-    since: int | None = None
-    snapshot: bool = False
-    epoch: str | None = None
-    channel: str | None = None
-    last_event_id: str | None = None
-
-
-_STRINGS = frozenset(
-    {"collection", "key", "prefix", "gt", "gte", "lt", "lte", "epoch", "channel", "token", "ticket"}
-)
-# Boolean spellings the fast lane reads itself; any other goes to FastAPI (see fastlane).
-PLAIN_BOOLS = {"true": True, "false": False, "1": True, "0": False}
-_SEQ_RE = re.compile(r"[0-9]{1,19}")
-
-
-def plain_stream_query(query: bytes) -> dict[str, Any] | None:
-    """The query of a stream request, or None when FastAPI should judge it (see
-    app/server/front_door.py): the last value of a name wins, unknown names are ignored."""
-    values: dict[str, Any] = {}
-    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if name in _STRINGS:
-            values[name] = value
-        elif name == "snapshot":
-            if value not in PLAIN_BOOLS:
-                return None
-            values[name] = PLAIN_BOOLS[value]
-        elif name == "since":
-            if _SEQ_RE.fullmatch(value) is None or int(value) > MAX_SEQ:
-                return None
-            values[name] = int(value)
-    return values
-
-
-async def open_stream(
-    services: Services, principal: Principal, params: StreamParams, client_ip: str | None
-) -> Response:
-    """Take a connection slot from the gate (`principal` was admitted by it), register
-    the connection and its subscriptions; the response streams its outbox."""
-    hub, bus, store, settings, gate = (
-        services.hub,
-        services.bus,
-        services.store,
-        services.settings,
-        services.gate,
-    )
+    A credential is a `ticket`, a `token` or the request's headers. The connection
+    takes a slot from the gate, registers with the hub and the bus; the response
+    streams its outbox."""
+    values = query_values(request.query)
+    # Admitted before the query is judged, as every operation is (a 401 before a 422).
+    ticket, token = values.get("ticket"), values.get("token")
+    principal = await request.principal(ticket or token or None, "sse")
+    params = validated(StreamQuery, values, "query")
+    services = request.services
+    hub, bus, store, settings = services.hub, services.bus, services.store, services.settings
     collection, channel, since, epoch = (
         params.collection,
         params.channel,
         params.since,
         params.epoch,
     )
+    last_event_id = request.header(b"last-event-id")
     if collection is None and channel is None:
         raise ValidationFailed("give a collection (or *) and/or a channel")
-    if params.last_event_id is not None:
-        since = parse_since(params.last_event_id.strip(), "Last-Event-ID")
+    if last_event_id is not None:
+        since = parse_since(last_event_id.strip(), "Last-Event-ID")
     flt = None
     if collection is not None:
         p = params
@@ -141,7 +108,8 @@ async def open_stream(
     if since is not None and since > store.head_seq and (epoch is None or epoch == store.epoch):
         raise BadRequest(f"since={since} is ahead of the head seq {store.head_seq}")
 
-    slot = gate.open_connection(principal, client_ip, "sse")
+    client_ip = request.scope["state"].get("client_ip")
+    slot = services.gate.open_connection(principal, client_ip, "sse")
     connection = Connection(principal, "sse", settings.ws_queue_limit)
     hub.connect(connection)
     if channel is not None:

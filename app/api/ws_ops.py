@@ -1,7 +1,9 @@
 """The WebSocket ops: each client frame in, one reply frame out.
 
-Writes go through the same validation (`batch.parse_ops`) and the same store
-writer as REST; subscriptions through the hub and the channel bus.
+Each op that REST also has runs REST's steps: `get` is `doc_ops.read_doc`, the
+writes are `batch.parse_op`/`parse_ops` (built by `doc_ops`' op builders) and
+`doc_ops.commit`, `publish` and `presence` are `channels`'; subscriptions go
+through the hub and the channel bus.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import Any
 
 import orjson
 
-from app.api.batch import commit, parse_op, parse_ops, render_results, write_ops
+from app.api.batch import parse_op, parse_ops, render_results, write_ops
+from app.api.channels import channel_for, presence, publish
+from app.api.doc_ops import commit, read_doc
 from app.api.filters import build_filter, parse_since
 from app.auth.disclosure import shown_result
 from app.auth.gate import Entry, Gate
@@ -26,12 +30,11 @@ from app.errors import (
     ValidationFailed,
 )
 from app.realtime.bus import Bus
-from app.realtime.channels import sender_id
 from app.realtime.connection import Connection, Subscription
 from app.realtime.hub import Hub
 from app.settings import Settings
 from app.store.base import Store
-from app.store.keys import validate_key, validate_name
+from app.store.keys import validate_name
 from app.store.types import ChangeFilter
 
 MAX_SUB_ID = 128
@@ -219,13 +222,13 @@ class WsSession:
         return b',"sub":%s' % orjson.dumps(sub_id)
 
     async def op_get(self, frame: dict[str, Any]) -> bytes:
-        collection = validate_name(frame.get("collection"))  # type: ignore[arg-type]
-        key = frame.get("key")
-        validate_key(key)  # type: ignore[arg-type]
-        self.connection.principal.require("read", collection)
-        record = await self.store.get(collection, key)  # type: ignore[arg-type]
-        if record is None:
-            raise NotFound(f"document {key!r} not found in collection {collection!r}")
+        # The REST GET's steps (`doc_ops.read_doc`); the reply carries the envelope.
+        principal, collection, key = (
+            self.connection.principal,
+            frame.get("collection"),
+            frame.get("key"),
+        )
+        record = await read_doc(self.store, principal, collection, key)
         return b',"result":' + record.envelope
 
     async def op_write(self, frame: dict[str, Any]) -> bytes:
@@ -246,16 +249,15 @@ class WsSession:
         return validate_name(frame.get("channel"), "channel")  # type: ignore[arg-type]
 
     async def op_publish(self, frame: dict[str, Any]) -> bytes:
-        channel = self._channel(frame)
-        self.connection.principal.require_channel("write", channel)
+        connection = self.connection
+        channel = channel_for(connection.principal, frame.get("channel"), "write")
         if "data" not in frame:
             raise ValidationFailed("publish needs data")
         as_self = frame.get("as_self", False)
         if not isinstance(as_self, bool):
             raise ValidationFailed("as_self must be true or false")
-        connection = self.connection
-        sender = sender_id(connection.principal, connection.client_id, as_self)
-        delivered = self.bus.publish(channel, frame["data"], sender)
+        principal, client_id = connection.principal, connection.client_id
+        delivered = publish(self.bus, principal, channel, frame["data"], client_id, as_self=as_self)
         return b',"delivered":%d' % delivered
 
     async def op_join(self, frame: dict[str, Any]) -> bytes:
@@ -278,9 +280,8 @@ class WsSession:
         return b""
 
     async def op_presence(self, frame: dict[str, Any]) -> bytes:
-        channel = self._channel(frame)
-        self.connection.principal.require_channel("read", channel)
-        return b',"items":' + orjson.dumps(self.bus.members(channel))
+        members = presence(self.bus, self.connection.principal, frame.get("channel"))
+        return b',"items":' + orjson.dumps(members)
 
 
 def _plain(extra: dict[str, Any]) -> dict[str, Any]:
