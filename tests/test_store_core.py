@@ -107,6 +107,28 @@ def test_a_failing_transaction_is_dropped_whole_and_uses_no_seq() -> None:
     assert g.transactions == 1
 
 
+def test_a_failing_transaction_leaves_the_groups_earlier_writes_as_they_were() -> None:
+    g = group(Held(stored("c", "x", 1, rev=7, expires=NOW + 10)))
+    g.apply([put("a", 1), WriteOp("expire", "c", "gone", expires_ms=NOW - 1)])
+    before_docs = dict(g.mutations.docs)
+    before = (list(g.mutations.changes), dict(g.mutations.counts), g.mutations.head_seq)
+    create = WriteOp("create", "c", value_json=b"1")
+    with pytest.raises(PreconditionFailed):
+        g.apply(
+            [
+                put("a", 2),
+                WriteOp("delete", "c", "x"),
+                create,
+                WriteOp("expire", "c", "gone2", expires_ms=NOW - 1),
+                put("b", 1, if_rev=1),
+            ]
+        )
+    assert g.mutations.docs == before_docs
+    assert (g.mutations.changes, g.mutations.counts, g.mutations.head_seq) == before
+    assert g.mutations.auto_id == 0
+    assert g.mutations.stale_expiries == [("c", "gone", NOW - 1)]
+
+
 def test_created_at_is_kept_and_updated_at_moves() -> None:
     g = group(Held(stored("c", "a", 1, rev=3, created=1000)))
     body = orjson.loads(g.apply([put("a", 2)]).results[0].body)

@@ -63,14 +63,12 @@ class Group:
         Raises the op's `LevelstreamError` (nothing of it is kept), or `NotLoaded`
         from the reader (nothing kept either: load the document and call again).
         """
-        tx = Transaction(
-            self.reader,
-            self.mutations,
-            max_value_bytes=self._max_value_bytes,
-            max_txn_bytes=self._max_txn_bytes,
-        )
-        results = tx.apply(ops)
-        self.mutations.absorb(tx.out)
+        tx = Transaction(self.reader, self.mutations, self._max_value_bytes, self._max_txn_bytes)
+        try:
+            results = tx.apply(ops)
+        except BaseException:
+            tx.rollback()
+            raise
         self.transactions += 1
         return TxResult(results, self.mutations.head_seq)
 

@@ -8,7 +8,7 @@ PostgreSQL rows in one SQL transaction. Nothing here knows either shape.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from app.store.records import DocRecord
@@ -52,32 +52,26 @@ class DocWrite:
     stored_expires_ms: int
 
 
-@dataclass(slots=True)
 class Mutations:
     """Everything a group (or one transaction of it) writes, in backend-neutral terms.
 
-    `changes` are in seq order, consecutive from the previous head; `counts` are
-    document-count deltas by collection; `stale_expiries` are expiries the TTL
-    sweeper saw that no document carries any more (collection, key, expires_ms).
+    `docs` holds the final state of each document touched; `changes` are in seq
+    order, consecutive from the previous head; `counts` are document-count deltas
+    by collection; `stale_expiries` are expiries the TTL sweeper saw that no
+    document carries any more (collection, key, expires_ms).
     """
 
-    head_seq: int
-    auto_id: int
-    now_ms: int
-    docs: dict[DocId, DocWrite] = field(default_factory=dict)
-    changes: list[Change] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-    stale_expiries: list[tuple[str, str, int]] = field(default_factory=list)
+    # A plain class: one is made per transaction, on the writer's hot path.
+    __slots__ = ("auto_id", "changes", "counts", "docs", "head_seq", "now_ms", "stale_expiries")
 
-    def absorb(self, other: Mutations) -> None:
-        """Take `other` (a later, successful transaction of the group) on top of this."""
-        self.head_seq = other.head_seq
-        self.auto_id = other.auto_id
-        self.docs.update(other.docs)
-        self.changes.extend(other.changes)
-        for collection, delta in other.counts.items():
-            self.counts[collection] = self.counts.get(collection, 0) + delta
-        self.stale_expiries.extend(other.stale_expiries)
+    def __init__(self, head_seq: int, auto_id: int, now_ms: int) -> None:
+        self.head_seq = head_seq
+        self.auto_id = auto_id
+        self.now_ms = now_ms
+        self.docs: dict[DocId, DocWrite] = {}
+        self.changes: list[Change] = []
+        self.counts: dict[str, int] = {}
+        self.stale_expiries: list[tuple[str, str, int]] = []
 
     @property
     def empty(self) -> bool:

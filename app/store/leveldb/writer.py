@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.errors import Unavailable
-from app.store.core import STOP, Group, Job, Mutations, Outcome, resolve, take_group
+from app.store.core import STOP, DocId, Group, Job, Mutations, Outcome, resolve, take_group
 from app.store.leveldb import layout
 from app.store.leveldb_driver import plyvel
 from app.store.records import DocRecord, decode_record, now_ms
@@ -44,16 +44,26 @@ class _Maintenance:
 
 
 class LevelReader:
-    """The core's `DocReader` over the database as committed (the writer is its only writer)."""
+    """The core's `DocReader` over the database as committed (the writer is its only writer).
 
-    __slots__ = ("_db",)
+    It keeps the LevelDB key of each document it read, for the group's write batch
+    (which writes only documents the core read first): built once per document.
+    """
+
+    __slots__ = ("_db", "dbkeys")
 
     def __init__(self, db: plyvel.DB) -> None:
         self._db = db
+        self.dbkeys: dict[DocId, bytes] = {}
 
     def get(self, collection: str, key: str) -> DocRecord | None:
-        raw = self._db.get(layout.doc_key(collection, key.encode("utf-8")))
+        dbkey = self.dbkeys[(collection, key)] = layout.doc_key(collection, key.encode("utf-8"))
+        raw = self._db.get(dbkey)
         return None if raw is None else decode_record(raw)
+
+    def dbkey(self, doc: DocId) -> bytes:
+        dbkey = self.dbkeys.get(doc)
+        return dbkey if dbkey is not None else layout.doc_key(doc[0], doc[1].encode("utf-8"))
 
 
 class Writer:
@@ -80,7 +90,6 @@ class Writer:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._listeners: list[CommitListener] = []
         self._counts: dict[str, int] = {}
-        self._reader = LevelReader(db)
         self.head_seq = head_seq
         self.auto_id = auto_id
         # Group sizes of recent commits, for metrics and the benchmark.
@@ -135,8 +144,9 @@ class Writer:
                 return
 
     def _commit_group(self, jobs: list[Job | _Maintenance]) -> None:
+        reader = LevelReader(self._db)  # one per group: it keeps the keys it built
         group = Group(
-            self._reader,
+            reader,
             head_seq=self.head_seq,
             auto_id=self.auto_id,
             now_ms=now_ms(),
@@ -154,7 +164,7 @@ class Writer:
         started = time.perf_counter()
         try:
             if not done.empty:
-                self._write(done)
+                self._write(done, reader)
         except plyvel.Error as exc:
             log.error("commit failed: %s", exc)
             failed = Unavailable("the store could not commit the write; nothing was written")
@@ -177,7 +187,7 @@ class Writer:
                 outcomes.append((task.future, Unavailable(str(exc))))
         self._answer(outcomes, changes)
 
-    def _write(self, done: Mutations) -> None:
+    def _write(self, done: Mutations, reader: LevelReader) -> None:
         """The group's mutations as LevelDB keys, in one atomic batch."""
         counts = self._counts
         new_counts: dict[str, int] = {}
@@ -190,19 +200,19 @@ class Writer:
         with self._db.write_batch(transaction=True, sync=self._sync) as batch:
             for collection, key, expires_ms in done.stale_expiries:
                 batch.delete(layout.ttl_key(expires_ms, collection, key.encode("utf-8")))
-            for (collection, key), written in done.docs.items():
-                raw_key = key.encode("utf-8")
+            dbkey = reader.dbkey
+            for doc, written in done.docs.items():
                 record = written.record
                 old_expiry = written.stored_expires_ms
                 new_expiry = 0 if record is None else record.expires_ms
                 if old_expiry and old_expiry != new_expiry:
-                    batch.delete(layout.ttl_key(old_expiry, collection, raw_key))
+                    batch.delete(layout.ttl_key(old_expiry, doc[0], doc[1].encode("utf-8")))
                 if record is None:
-                    batch.delete(layout.doc_key(collection, raw_key))
+                    batch.delete(dbkey(doc))
                     continue
-                batch.put(layout.doc_key(collection, raw_key), record.encode())
+                batch.put(dbkey(doc), record.encode())
                 if new_expiry and new_expiry != old_expiry:
-                    batch.put(layout.ttl_key(new_expiry, collection, raw_key), b"")
+                    batch.put(layout.ttl_key(new_expiry, doc[0], doc[1].encode("utf-8")), b"")
             for change in done.changes:
                 batch.put(layout.log_key(change.seq), change.data)
                 batch.put(

@@ -139,14 +139,22 @@ class Prefetched:
 
 
 def touched(jobs: list[Job], auto_id: int, now: int) -> list[DocId]:
-    """The documents a group reads: every named one, and for each collection that gets
-    creates, the keys they would pick if none were taken (plus CREATE_SLACK more)."""
+    """The documents a group reads: every named one, and the keys its creates would
+    pick if none were taken (plus CREATE_SLACK more), in each create's collection."""
     named = [(op.collection, op.key) for job in jobs for op in job.ops if op.op != "create"]
     creating = [op.collection for job in jobs for op in job.ops if op.op == "create"]
     if not creating:
         return named
     keys = planned_keys(auto_id, now, len(creating) + CREATE_SLACK)
-    return named + [(c, key) for c in dict.fromkeys(creating) for key in keys]
+    # The i-th create takes the i-th key, or a later one past keys already taken.
+    spans: dict[str, list[int]] = {}
+    for index, collection in enumerate(creating):
+        spans.setdefault(collection, [index, index])[1] = index
+    return named + [
+        (collection, key)
+        for collection, (first, last) in spans.items()
+        for key in keys[first : last + CREATE_SLACK + 1]
+    ]
 
 
 class PgWriter:
