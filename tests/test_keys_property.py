@@ -1,4 +1,4 @@
-"""Property tests of the one key encoder (app/store/keys.py) and of range bounds built on it.
+"""Property tests of the one key encoder (app/store/layout.py) and of range bounds built on it.
 
 The encoding must be injective, keep the byte order of keys inside a
 collection, and keep every prefix or bounded range inside its own collection,
@@ -15,8 +15,9 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from app.errors import ValidationFailed
-from app.store import keys
-from app.store.reads import _bounds
+from app.store import keys as validation
+from app.store.leveldb import layout
+from app.store.leveldb.reads import _bounds
 from app.store.types import KeyRange
 
 CONTRACT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
@@ -24,7 +25,7 @@ NAME_FIRST = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 NAME_REST = NAME_FIRST | {".", "-"}
 CONTROL = {chr(c) for c in range(0x20)} | {"\x7f"}
 
-names = st.from_regex(keys.NAME_RE, fullmatch=True)
+names = st.from_regex(validation.NAME_RE, fullmatch=True)
 # Any text that is valid UTF-8 (no lone surrogates), separator bytes included:
 # the encoder must hold even for input that validation would refuse.
 any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
@@ -73,15 +74,15 @@ def in_range(dbkey: bytes, lower: tuple[bytes, bool], upper: tuple[bytes, bool])
 def test_doc_keys_never_collide(c1: str, k1: str, c2: str, k2: str) -> None:
     assume(c1 and c2 and k1 and k2)
     assume((c1, k1) != (c2, k2))
-    assert keys.doc_key(c1, k1.encode()) != keys.doc_key(c2, k2.encode())
+    assert layout.doc_key(c1, k1.encode()) != layout.doc_key(c2, k2.encode())
 
 
 @given(collection=any_text, key=any_text)
 def test_doc_key_round_trips(collection: str, key: str) -> None:
     assume(collection and key)
-    dbkey = keys.doc_key(collection, key.encode())
-    assert dbkey.startswith(keys.doc_prefix(collection))
-    assert keys.key_from_doc_key(collection, dbkey) == key.encode()
+    dbkey = layout.doc_key(collection, key.encode())
+    assert dbkey.startswith(layout.doc_prefix(collection))
+    assert layout.key_from_doc_key(collection, dbkey) == key.encode()
 
 
 @given(collection=any_text, k1=any_text, k2=any_text)
@@ -93,7 +94,7 @@ def test_doc_key_round_trips(collection: str, key: str) -> None:
 def test_doc_key_order_is_key_byte_order(collection: str, k1: str, k2: str) -> None:
     assume(collection and k1 and k2)
     b1, b2 = k1.encode(), k2.encode()
-    d1, d2 = keys.doc_key(collection, b1), keys.doc_key(collection, b2)
+    d1, d2 = layout.doc_key(collection, b1), layout.doc_key(collection, b2)
     assert (d1 < d2) == (b1 < b2)
     assert (d1 == d2) == (b1 == b2)
 
@@ -108,15 +109,15 @@ def test_prefix_range_stays_in_its_collection(
 ) -> None:
     mine, other = pair
     assume(other_key)
-    start = keys.doc_prefix(mine) + keys.escape(prefix.encode())
-    stop = keys.increment(start)
+    start = layout.doc_prefix(mine) + layout.escape(prefix.encode())
+    stop = layout.increment(start)
     assert stop is not None
-    foreign = keys.doc_key(other, other_key.encode())
+    foreign = layout.doc_key(other, other_key.encode())
     assert not start <= foreign < stop
     # The whole collection range is also closed to the other collection.
-    base_stop = keys.increment(keys.doc_prefix(mine))
+    base_stop = layout.increment(layout.doc_prefix(mine))
     assert base_stop is not None
-    assert not keys.doc_prefix(mine) <= foreign < base_stop
+    assert not layout.doc_prefix(mine) <= foreign < base_stop
 
 
 @given(collection=names, prefix=valid_keys, key=any_text)
@@ -129,32 +130,39 @@ def test_prefix_range_holds_exactly_the_keys_with_that_prefix(
     collection: str, prefix: str, key: str
 ) -> None:
     assume(key)
-    start = keys.doc_prefix(collection) + keys.escape(prefix.encode())
-    stop = keys.increment(start)
+    start = layout.doc_prefix(collection) + layout.escape(prefix.encode())
+    stop = layout.increment(start)
     assert stop is not None
-    dbkey = keys.doc_key(collection, key.encode())
+    dbkey = layout.doc_key(collection, key.encode())
     assert (start <= dbkey < stop) == key.startswith(prefix)
 
 
 @given(collection=names, key=any_text)
 def test_doc_keys_stay_out_of_the_internal_namespaces(collection: str, key: str) -> None:
     assume(key)
-    dbkey = keys.doc_key(collection, key.encode())
-    for namespace in (keys.LOG, keys.LOG_INDEX, keys.TTL, keys.COUNT, keys.META, keys.AUTH):
+    dbkey = layout.doc_key(collection, key.encode())
+    for namespace in (
+        layout.LOG,
+        layout.LOG_INDEX,
+        layout.TTL,
+        layout.COUNT,
+        layout.META,
+        layout.AUTH,
+    ):
         assert not dbkey.startswith(namespace)
 
 
 @given(s1=st.integers(0, 2**64 - 1), s2=st.integers(0, 2**64 - 1))
 def test_log_keys_sort_by_seq(s1: int, s2: int) -> None:
-    assert (keys.log_key(s1) < keys.log_key(s2)) == (s1 < s2)
-    assert keys.seq_from(keys.seq_bytes(s1)) == s1
+    assert (layout.log_key(s1) < layout.log_key(s2)) == (s1 < s2)
+    assert layout.seq_from(layout.seq_bytes(s1)) == s1
 
 
 @given(expires=st.integers(0, 2**64 - 1), collection=names, key=any_text)
 def test_ttl_key_round_trips(expires: int, collection: str, key: str) -> None:
     assume(key)
-    dbkey = keys.ttl_key(expires, collection, key.encode())
-    assert keys.split_ttl_key(dbkey) == (expires, collection, key.encode())
+    dbkey = layout.ttl_key(expires, collection, key.encode())
+    assert layout.split_ttl_key(dbkey) == (expires, collection, key.encode())
 
 
 # --- range bounds, as the range reader builds them ------------------------------
@@ -187,12 +195,12 @@ def test_range_bounds_match_the_reference_and_never_leave_the_collection(
 ) -> None:
     mine, other = pair
     bounds = KeyRange(gt=gt, gte=gte, lt=lt, lte=lte, prefix=prefix)
-    lower, upper = _bounds(keys.doc_prefix(mine), bounds, after, reverse)
+    lower, upper = _bounds(layout.doc_prefix(mine), bounds, after, reverse)
     expected = bounds.matches(key)
     if after is not None:
         expected = expected and (key < after if reverse else key > after)
-    assert in_range(keys.doc_key(mine, key.encode()), lower, upper) == expected
-    assert not in_range(keys.doc_key(other, key.encode()), lower, upper)
+    assert in_range(layout.doc_key(mine, key.encode()), lower, upper) == expected
+    assert not in_range(layout.doc_key(other, key.encode()), lower, upper)
 
 
 # --- validation ------------------------------------------------------------------
@@ -219,10 +227,10 @@ def test_validate_name_follows_the_contract(name: str) -> None:
     ok = contract_name_ok(name)
     assert ok == (CONTRACT_NAME.match(name) is not None and "\n" not in name)
     if ok:
-        assert keys.validate_name(name) == name
+        assert validation.validate_name(name) == name
     else:
         with pytest.raises(ValidationFailed) as info:
-            keys.validate_name(name)
+            validation.validate_name(name)
         assert info.value.code == "validation_failed"
 
 
@@ -255,8 +263,8 @@ def contract_key_ok(key: str) -> bool:
 @settings(max_examples=500)
 def test_validate_key_follows_the_contract(key: str) -> None:
     if contract_key_ok(key):
-        assert keys.validate_key(key) == key.encode("utf-8")
+        assert validation.validate_key(key) == key.encode("utf-8")
     else:
         with pytest.raises(ValidationFailed) as info:
-            keys.validate_key(key)
+            validation.validate_key(key)
         assert info.value.code == "validation_failed"

@@ -1,5 +1,6 @@
-"""The layers of app/ are machine-checked: `make lint` runs import-linter with the contract
-in pyproject.toml, and an upward import (the store reaching into the API) breaks it."""
+"""The layers of app/ are machine-checked: `make lint` runs import-linter with the contracts
+in pyproject.toml, and an upward import (the store reaching into the API) breaks it, as
+does the store core importing a backend."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def copy_of_app(tmp_path: Path) -> Path:
 def test_the_tree_keeps_its_layers(tmp_path: Path) -> None:
     result = lint_imports(copy_of_app(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 kept, 0 broken" in result.stdout
+    assert "3 kept, 0 broken" in result.stdout
 
 
 def test_an_upward_import_breaks_the_layers(tmp_path: Path) -> None:
@@ -43,3 +44,12 @@ def test_an_upward_import_breaks_the_layers(tmp_path: Path) -> None:
     result = lint_imports(tree)
     assert result.returncode != 0
     assert "app.store is not allowed to import app.api" in result.stdout, result.stdout
+
+
+def test_the_store_core_may_not_know_a_backend(tmp_path: Path) -> None:
+    tree = copy_of_app(tmp_path)
+    txn = tree / "app" / "store" / "core" / "txn.py"
+    txn.write_text(txn.read_text() + "\nfrom app.store.leveldb import layout  # noqa: E402,F401\n")
+    result = lint_imports(tree)
+    assert result.returncode != 0
+    assert "the store core knows no backend BROKEN" in result.stdout, result.stdout

@@ -1,4 +1,8 @@
-"""Storage: the `Store` interface and its LevelDB implementation."""
+"""Storage: the `Store` interface, its core and its two backends.
+
+`core/` decides what every write changes (once, for both backends);
+`leveldb/` (embedded, the default) and `postgres/` (cluster mode) store it.
+"""
 
 from app.store.base import Store
 from app.store.types import Change, ChangeFilter, KeyRange, RangeQuery, WriteOp

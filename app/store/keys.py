@@ -1,44 +1,18 @@
-"""Names, their validation, and the one encoder of LevelDB keys.
+"""Names and keys: what a collection or channel name and a document key may be.
 
-Every LevelDB key is built here and nowhere else. The layout, one namespace
-byte first:
-
-    d <coll> 00 <key>        document record
-    l <seq:8>                change-log entry (the change's JSON bytes)
-    i <coll> 00 <seq:8>      change-log index by collection (value: document key)
-    t <exp_ms:8> <coll> 00 <key>   TTL index
-    n <coll>                 document count of a collection
-    m <name>                 metadata (head seq, epoch, ...)
-    a <name>                 auth records (API keys, tickets)
-
-`<coll>` and `<key>` are UTF-8 with every 0x00 byte written as 0x00 0xFF (the
-FoundationDB tuple-layer escape), so `<coll> 00` is an unambiguous terminator:
-no collection name is a byte prefix of another's range, no key can reach
-another collection, and escaping keeps byte order. Names and keys are also
-validated (no control characters at all), so the escape is a second wall.
+Checked once, before any store sees them, for both backends. (How LevelDB lays
+keys out on disk is `app.store.leveldb.layout`.)
 """
 
 from __future__ import annotations
 
-import functools
 import re
-import struct
 
 from app.errors import ValidationFailed
 
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 MAX_KEY_BYTES = 512
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-
-DOC = b"d"
-LOG = b"l"
-LOG_INDEX = b"i"
-TTL = b"t"
-COUNT = b"n"
-META = b"m"
-AUTH = b"a"
-
-_SEQ = struct.Struct(">Q")
 
 
 def validate_name(name: str, what: str = "collection") -> str:
@@ -63,73 +37,6 @@ def validate_key(key: str, what: str = "key") -> bytes:
     if len(raw) > MAX_KEY_BYTES:
         raise ValidationFailed(f"{what} must be at most {MAX_KEY_BYTES} bytes of UTF-8", field=what)
     return raw
-
-
-def escape(raw: bytes) -> bytes:
-    return raw.replace(b"\x00", b"\x00\xff")
-
-
-def unescape(raw: bytes) -> bytes:
-    return raw.replace(b"\x00\xff", b"\x00")
-
-
-def seq_bytes(seq: int) -> bytes:
-    return _SEQ.pack(seq)
-
-
-def seq_from(raw: bytes) -> int:
-    return int(_SEQ.unpack(raw)[0])
-
-
-@functools.lru_cache(maxsize=4096)
-def collection_part(collection: str) -> bytes:
-    """`<coll> 00`: the terminated collection component shared by several namespaces."""
-    return escape(collection.encode("utf-8")) + b"\x00"
-
-
-def doc_key(collection: str, key: bytes) -> bytes:
-    return DOC + collection_part(collection) + escape(key)
-
-
-def doc_prefix(collection: str) -> bytes:
-    return DOC + collection_part(collection)
-
-
-def key_from_doc_key(collection: str, dbkey: bytes) -> bytes:
-    return unescape(dbkey[len(doc_prefix(collection)) :])
-
-
-def log_key(seq: int) -> bytes:
-    return LOG + _SEQ.pack(seq)
-
-
-def log_index_prefix(collection: str) -> bytes:
-    return LOG_INDEX + collection_part(collection)
-
-
-def log_index_key(collection: str, seq: int) -> bytes:
-    return log_index_prefix(collection) + _SEQ.pack(seq)
-
-
-def ttl_key(expires_ms: int, collection: str, key: bytes) -> bytes:
-    return TTL + _SEQ.pack(expires_ms) + collection_part(collection) + escape(key)
-
-
-def split_ttl_key(dbkey: bytes) -> tuple[int, str, bytes]:
-    """Inverse of `ttl_key`: (expires_ms, collection, key bytes)."""
-    expires_ms = int(_SEQ.unpack(dbkey[1:9])[0])
-    rest = dbkey[9:]
-    # Names never contain NUL, so the first lone 00 ends the collection.
-    coll_end = rest.index(b"\x00")
-    return expires_ms, rest[:coll_end].decode("utf-8"), unescape(rest[coll_end + 1 :])
-
-
-def count_key(collection: str) -> bytes:
-    return COUNT + escape(collection.encode("utf-8"))
-
-
-def meta_key(name: str) -> bytes:
-    return META + name.encode("ascii")
 
 
 def increment(prefix: bytes) -> bytes | None:

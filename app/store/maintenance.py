@@ -1,11 +1,9 @@
-"""Background upkeep: finding expired documents and trimming the change log; imports.
-
-`trim_log` runs inside the writer thread (serialized with every write), and
-writes the new oldest seq in the same atomic batch as the deletions, so a
-reader's snapshot always sees a log that is whole from `oldest` to `head`.
+"""Upkeep rules shared by both stores: change-log retention and imports.
 
 `load_export` is the one reader of a backup (NDJSON from an export), for
-`POST /v1/admin/import` and `levelstream import` alike, on either store.
+`POST /v1/admin/import` and `levelstream import` alike, on either store;
+`parse_export` turns one exported document back into its record. Each backend
+sweeps expired documents and trims its log in its own module.
 """
 
 from __future__ import annotations
@@ -20,15 +18,13 @@ from typing import TYPE_CHECKING
 import orjson
 
 from app.errors import Conflict, ValidationFailed
-from app.store import keys
 from app.store.keys import validate_key, validate_name
-from app.store.leveldb_driver import plyvel
-from app.store.records import DocRecord, envelope_json, now_ms
-from app.store.types import WriteOp
+from app.store.records import DocRecord, envelope_json
 
 if TYPE_CHECKING:
     from app.store.base import Store
 
+# The most change-log entries one trimming step drops (both stores).
 TRIM_CHUNK = 10_000
 IMPORT_CHUNK = 1000
 # An epoch as both stores generate it (`secrets.token_hex(8)`). It goes into every
@@ -49,59 +45,12 @@ class Retention:
     seconds: int = 604_800
 
 
-def sweep_candidates(db: plyvel.DB, now: int, limit: int) -> list[WriteOp]:
-    """`expire` ops for documents whose expiry has passed, oldest expiry first."""
-    ops: list[WriteOp] = []
-    iterator = db.iterator(
-        start=keys.TTL, stop=keys.TTL + keys.seq_bytes(now + 1), include_value=False
-    )
-    for dbkey in iterator:
-        expires_ms, collection, key = keys.split_ttl_key(dbkey)
-        ops.append(WriteOp("expire", collection, key.decode("utf-8"), expires_ms=expires_ms))
-        if len(ops) >= limit:
-            break
-    iterator.close()
-    return ops
-
-
-def _ts_ms(change: dict[str, object]) -> int:
-    return _parse_ms(change["ts"])
-
-
-def trim_log(db: plyvel.DB, sync: bool, *, retention: Retention) -> int:
-    """Delete up to TRIM_CHUNK of the oldest changes that are past retention."""
-    head = keys.seq_from(db.get(keys.meta_key("head")))
-    oldest = keys.seq_from(db.get(keys.meta_key("oldest")))
-    keep_from = max(oldest, head - retention.changes + 1)
-    cutoff_ms = now_ms() - retention.seconds * 1000
-    new_oldest = oldest
-    dropped: list[tuple[int, str]] = []
-    iterator = db.iterator(start=keys.log_key(oldest), stop=keys.log_key(head + 1))
-    for dbkey, data in iterator:
-        seq = keys.seq_from(dbkey[1:])
-        change = orjson.loads(data)
-        if seq >= keep_from and _ts_ms(change) >= cutoff_ms:
-            break
-        dropped.append((seq, change["collection"]))
-        new_oldest = seq + 1
-        if len(dropped) >= TRIM_CHUNK:
-            break
-    iterator.close()
-    if not dropped:
-        return 0
-    with db.write_batch(transaction=True, sync=sync) as batch:
-        for seq, collection in dropped:
-            batch.delete(keys.log_key(seq))
-            batch.delete(keys.log_index_key(collection, seq))
-        batch.put(keys.meta_key("oldest"), keys.seq_bytes(new_oldest))
-    return len(dropped)
-
-
-def import_record(raw: bytes) -> tuple[str, bytes, bytes, bytes | None]:
-    """An exported envelope as (collection, doc key, record, TTL index key or None)."""
+def parse_export(raw: bytes) -> tuple[str, str, DocRecord]:
+    """An exported envelope as (collection, key, record), checked like any write's names."""
     envelope = orjson.loads(raw)
     collection = validate_name(envelope["collection"])
-    key = validate_key(envelope["key"])
+    key = envelope["key"]
+    validate_key(key)
     rev = envelope["rev"]
     if type(rev) is not int or rev < 1 or envelope.get("value") is None:
         raise ValidationFailed("an exported document needs a rev and a value")
@@ -110,16 +59,14 @@ def import_record(raw: bytes) -> tuple[str, bytes, bytes, bytes | None]:
     expires_ms = _parse_ms(envelope["expires_at"]) if envelope.get("expires_at") else 0
     body = envelope_json(
         collection,
-        envelope["key"],
+        key,
         orjson.dumps(envelope["value"]),
         rev,
         created_ms,
         updated_ms,
         expires_ms,
     )
-    record = DocRecord(rev, created_ms, expires_ms, body).encode()
-    ttl = keys.ttl_key(expires_ms, collection, key) if expires_ms else None
-    return collection, keys.doc_key(collection, key), record, ttl
+    return collection, key, DocRecord(rev, created_ms, expires_ms, body)
 
 
 def _parse_ms(ts: object) -> int:
@@ -165,22 +112,22 @@ async def load_export(
     if header is None:
         raise ValidationFailed(f"the import is empty: {HEADER_SHAPE}")
     epoch, seq = import_header(header)
-    seen: set[bytes] = set()  # database keys: collection and key
+    seen: set[tuple[str, str]] = set()  # (collection, key)
     with tempfile.SpooledTemporaryFile(_SPOOL_IN_MEMORY) as spool:
         line_no = 1
         async for line in documents:
             line_no += 1
             try:
-                collection, dbkey, _record, _ttl = import_record(line)
+                collection, key, _record = parse_export(line)
             except ValidationFailed as exc:
                 raise ValidationFailed(f"line {line_no}: {exc.detail}") from None
             except (ValueError, KeyError, TypeError) as exc:
                 detail = f"line {line_no}: not an exported document ({exc})"
                 raise ValidationFailed(detail) from None
-            if dbkey in seen:
+            if (collection, key) in seen:
                 detail = f"line {line_no}: a second copy of a document in {collection}"
                 raise ValidationFailed(detail)
-            seen.add(dbkey)
+            seen.add((collection, key))
             spool.write(line.strip() + b"\n")
         spool.seek(0)
         imported = await store.import_documents(epoch, seq, [])

@@ -49,9 +49,9 @@ def _fingerprint(kind: str, docs: int) -> str:
         from app.store import leveldb
 
         digest.update(leveldb.FORMAT_VERSION)
-        # leveldb.py too: its options and its close decide what the files look like at
+        # leveldb/store.py too: its options and its close decide what the files look like at
         # rest (a close that leaves the memtable in the log makes every start replay it).
-        for name in ("keys.py", "records.py", "transaction.py", "leveldb.py"):
+        for name in ("leveldb/layout.py", "records.py", "core/txn.py", "leveldb/store.py"):
             digest.update((ROOT / "app" / "store" / name).read_bytes())
     return digest.hexdigest()[:12]
 

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 import uvloop
 
 from app.store.leveldb import LevelStore
+from app.store.leveldb.writer import Writer
 from app.store.leveldb_driver import plyvel
 from app.store.types import WriteOp
-from app.store.writer import Writer
 from bench import payload
 from bench.config import Profile
 from bench.cpus import pinned

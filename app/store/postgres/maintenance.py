@@ -14,13 +14,10 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
-from app.store import keys
-from app.store.maintenance import Retention, import_record
+from app.store.maintenance import TRIM_CHUNK, Retention, parse_export
 from app.store.postgres.schema import MAINTENANCE_LOCK, NOTIFY_CHANNEL, RESET_PAYLOAD
-from app.store.records import decode_record, now_ms
+from app.store.records import now_ms
 from app.store.types import WriteOp
-
-TRIM_CHUNK = 10_000
 
 
 @contextlib.asynccontextmanager
@@ -79,10 +76,8 @@ async def import_documents(pool: asyncpg.Pool, epoch: str, seq: int, envelopes: 
     """Load exported envelopes; adopt `epoch` and `seq` as this database's identity and head."""
     docs: dict[tuple[str, bytes], tuple[int, int, int, bytes]] = {}
     for raw in envelopes:
-        collection, dbkey, record_bytes, _ttl = import_record(raw)
-        record = decode_record(record_bytes)
-        key = keys.key_from_doc_key(collection, dbkey)
-        docs[(collection, key)] = (
+        collection, key, record = parse_export(raw)
+        docs[(collection, key.encode("utf-8"))] = (
             record.rev,
             record.created_ms,
             record.expires_ms,

@@ -17,8 +17,7 @@ import orjson
 
 from app.errors import BadRequest, HistoryCompacted
 from app.store import keys
-from app.store.base import ReadCheck
-from app.store.reads import INDEX_WALK_MAX, SCAN_BUDGET
+from app.store.base import INDEX_WALK_MAX, SCAN_BUDGET, ReadCheck
 from app.store.records import now_ms
 from app.store.types import ChangeBatch, ChangeFilter, KeyRange, Page, RangeQuery
 

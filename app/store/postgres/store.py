@@ -11,7 +11,7 @@ import asyncpg
 
 from app.errors import Unavailable
 from app.store.base import DEFAULT_MAX_TXN_BYTES, CommitListener, ReadCheck, Store
-from app.store.maintenance import Retention
+from app.store.maintenance import TRIM_CHUNK, Retention
 from app.store.postgres import maintenance, reads
 from app.store.postgres.feed import ChangeFeed
 from app.store.postgres.schema import migrate
@@ -279,7 +279,7 @@ class PgStore(Store):
                         continue  # another node is at it
                     while await self.sweep_expired_once() >= 1000:
                         pass
-                    while await self.trim_once() >= maintenance.TRIM_CHUNK:
+                    while await self.trim_once() >= TRIM_CHUNK:
                         pass
             except asyncio.CancelledError:
                 raise

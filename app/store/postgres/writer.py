@@ -1,18 +1,26 @@
 """One writer per node, with group commit, serialized with every other node's writer.
 
-A group (every transaction waiting in the queue, up to `max_group`) is one
-PostgreSQL transaction on the writer's own connection:
+A group (every transaction waiting in the queue, up to `max_group`;
+`app.store.core.take_group`) is one PostgreSQL transaction on the writer's own
+connection:
 
 1. take the global write lock: the `ls_meta` row (`SELECT ... FOR UPDATE`) or
    an advisory transaction lock; from here on no other node writes, so the
    head seq read under the lock is the head, and commit order is seq order
    (a lock is released only after its transaction is visible to everyone);
-2. fetch the documents and counts the group touches;
-3. apply each transaction with the embedded store's own `Transaction`
-   (same preconditions, same errors, same envelope and change bytes), over
-   an overlay of what the group wrote so far, dropping a failing one whole;
-4. write documents, changes, counts and the new head in ONE statement, with a
-   NOTIFY that wakes every node's change feed at commit.
+2. fetch the rows of the documents the group touches (`touched`), in one query;
+3. let the store core apply each transaction over those rows (`Group`: the same
+   rules, errors, envelope and change bytes as the embedded store), dropping a
+   failing one whole;
+4. write the core's mutations as rows -- documents upserted or deleted, changes
+   appended, count deltas added, the new head -- in ONE statement, with a NOTIFY
+   that wakes every node's change feed at commit.
+
+Under the lock nothing else writes these rows, so there are no serialization
+failures to retry. The one re-fetch is for server-chosen keys (POST): step 2
+fetches the keys the group's creates would pick plus CREATE_SLACK more; only a
+create whose key a client had already taken, past that slack, fetches again
+(at most MAX_FETCH_ROUNDS times per transaction, then a 503).
 """
 
 from __future__ import annotations
@@ -21,17 +29,27 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal
 
 import asyncpg
 
 from app.errors import LevelstreamError, Unavailable
-from app.store import keys
+from app.store.core import (
+    STOP,
+    DocId,
+    Group,
+    Job,
+    Mutations,
+    NotLoaded,
+    Outcome,
+    keys_from,
+    planned_keys,
+    resolve,
+    take_group,
+)
 from app.store.postgres.schema import NOTIFY_CHANNEL, SEQ_LOCK
-from app.store.records import DocRecord, decode_record
-from app.store.transaction import Transaction, TxState
+from app.store.records import DocRecord, now_ms
 from app.store.types import Change, TxResult, WriteOp
 
 log = logging.getLogger("levelstream.store")
@@ -62,94 +80,81 @@ del AS (
     RETURNING 1),
 log AS (
     INSERT INTO ls_changes (seq, collection, key, op, ts_ms, data)
-    SELECT * FROM unnest($9::int8[], $10::text[], $11::bytea[], $12::text[], $13::int8[],
-                         $14::bytea[])
+    SELECT s, c, k, o, $9::int8, d
+    FROM unnest($10::int8[], $11::text[], $12::bytea[], $13::text[], $14::bytea[])
+        AS x(s, c, k, o, d)
     RETURNING 1),
 cnt AS (
     INSERT INTO ls_counts (collection, count)
     SELECT * FROM unnest($15::text[], $16::int8[])
-    ON CONFLICT (collection) DO UPDATE SET count = EXCLUDED.count
+    ON CONFLICT (collection) DO UPDATE SET count = ls_counts.count + EXCLUDED.count
     RETURNING 1),
 meta AS (
     UPDATE ls_meta SET seq = $17, auto_id = $18 WHERE id = 1 RETURNING 1)
 SELECT pg_notify($19, $17::text)
 """
 
-# The group's documents and its collections' counts in one round trip (count rows
-# have no key). It runs after the lock, so its snapshot sees every earlier commit.
+# The documents a group touches, in one round trip. It runs after the lock, so its
+# snapshot (READ COMMITTED: per statement) sees every earlier commit.
 FETCH_SQL = """
 SELECT d.collection, d.key, d.rev, d.created_ms, d.expires_ms, d.envelope
 FROM ls_docs d JOIN unnest($1::text[], $2::bytea[]) AS x(collection, key)
   ON d.collection = x.collection AND d.key = x.key
-UNION ALL
-SELECT c.collection, NULL, c.count, 0, 0, NULL FROM ls_counts c
-WHERE c.collection = ANY($3::text[])
 """
+# Server-chosen keys fetched beyond a group's creates: as many documents clients put
+# at the very keys the next creates would pick cost no extra round trip.
+CREATE_SLACK = 16
+# Fetch rounds one transaction may take for server-chosen keys past the slack. Each
+# round means documents already sat at the keys a create tried; it fetches the next
+# CREATE_SLACK * 2**round keys at once, so 8 rounds get past ~4000 of them (as many
+# ids as one millisecond has) before the transaction fails.
+MAX_FETCH_ROUNDS = 8
 
 
-class Miss(Exception):
-    """A transaction read a document the group did not fetch (a POST's new key)."""
-
-    def __init__(self, dbkey: bytes) -> None:
-        super().__init__("document not fetched")
-        self.dbkey = dbkey
-
-
-class Fetched:
-    """The documents of one group as the embedded store's records, by LevelDB-style key.
-
-    It stands in for the database behind `TxState`, so `Transaction` runs unchanged.
-    """
+class Prefetched:
+    """The core's `DocReader` over the rows a group fetched, by (collection, key)."""
 
     def __init__(self) -> None:
-        self.records: dict[bytes, bytes | None] = {}
-        self.names: dict[bytes, tuple[str, bytes]] = {}
+        self.records: dict[DocId, DocRecord | None] = {}
 
-    def get(self, dbkey: bytes) -> bytes | None:
-        if dbkey not in self.records:
-            raise Miss(dbkey)
-        return self.records[dbkey]
+    def get(self, collection: str, key: str) -> DocRecord | None:
+        doc = (collection, key)
+        try:
+            return self.records[doc]
+        except KeyError:
+            raise NotLoaded(doc) from None
 
-    async def load(
-        self,
-        conn: asyncpg.Connection,
-        wanted: Iterable[tuple[str, bytes]],
-        collections: Sequence[str] = (),
-    ) -> dict[str, int]:
-        """Fetch the `wanted` documents; returns the counts of `collections` (0 if none)."""
-        todo: dict[bytes, tuple[str, bytes]] = {}
-        for collection, key in wanted:
-            dbkey = keys.doc_key(collection, key)
-            if dbkey not in self.records:
-                todo[dbkey] = (collection, key)
-        counts = dict.fromkeys(collections, 0)
-        if not todo and not counts:
-            return counts
-        names = list(todo.values())
+    async def load(self, conn: asyncpg.Connection, wanted: Iterable[DocId]) -> None:
+        todo = [doc for doc in dict.fromkeys(wanted) if doc not in self.records]
+        if not todo:
+            return
         rows = await conn.fetch(
-            FETCH_SQL, [n[0] for n in names], [n[1] for n in names], list(counts)
+            FETCH_SQL, [doc[0] for doc in todo], [doc[1].encode("utf-8") for doc in todo]
         )
-        for dbkey, name in todo.items():
-            self.records[dbkey] = None
-            self.names[dbkey] = name
+        for doc in todo:
+            self.records[doc] = None
         for row in rows:
-            if row[1] is None:
-                counts[row[0]] = int(row[2])
-                continue
-            record = DocRecord(row[2], row[3], row[4], bytes(row[5]))
-            self.records[keys.doc_key(row[0], bytes(row[1]))] = record.encode()
-        return counts
+            key = bytes(row[1]).decode("utf-8")
+            self.records[(row[0], key)] = DocRecord(row[2], row[3], row[4], bytes(row[5]))
 
 
-@dataclass(slots=True)
-class _Job:
-    ops: list[WriteOp]
-    future: asyncio.Future[TxResult]
-    changes: list[Change] = field(default_factory=list)
-    now_ms: int = 0
-
-
-_STOP: Any = object()
+def touched(jobs: list[Job], auto_id: int, now: int) -> list[DocId]:
+    """The documents a group reads: every named one, and the keys its creates would
+    pick if none were taken (plus CREATE_SLACK more), in each create's collection."""
+    named = [(op.collection, op.key) for job in jobs for op in job.ops if op.op != "create"]
+    creating = [op.collection for job in jobs for op in job.ops if op.op == "create"]
+    if not creating:
+        return named
+    keys = planned_keys(auto_id, now, len(creating) + CREATE_SLACK)
+    # The i-th create takes the i-th key, or a later one past keys already taken.
+    spans: dict[str, list[int]] = {}
+    for index, collection in enumerate(creating):
+        spans.setdefault(collection, [index, index])[1] = index
+    return named + [
+        (collection, key)
+        for collection, (first, last) in spans.items()
+        for key in keys[first : last + CREATE_SLACK + 1]
+    ]
 
 
 class PgWriter:
@@ -174,7 +179,7 @@ class PgWriter:
         self._offer = offer  # hands a committed group's changes to this node's feed
         self._delivered = delivered  # waits until the feed has delivered up to a seq
         self._answering: set[asyncio.Task[None]] = set()
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queue: asyncio.Queue[Job] = asyncio.Queue()
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self.committed_head = 0
@@ -187,14 +192,14 @@ class PgWriter:
 
     async def submit(self, ops: list[WriteOp]) -> TxResult:
         future: asyncio.Future[TxResult] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(ops, future))
+        self._queue.put_nowait(Job(ops, future))
         return await future
 
     async def stop(self) -> None:
         """Finish every queued job, then close the connection."""
         if self._task is None:
             return
-        self._queue.put_nowait(_STOP)
+        self._queue.put_nowait(STOP)
         await self._task
         self._task = None
         if self._answering:
@@ -207,16 +212,9 @@ class PgWriter:
     async def _run(self) -> None:
         while True:
             job = await self._queue.get()
-            if job is _STOP:
+            if job is STOP:
                 return
-            group: list[_Job] = [job]
-            stop_after = False
-            while len(group) < self._max_group and not self._queue.empty():
-                more = self._queue.get_nowait()
-                if more is _STOP:
-                    stop_after = True
-                    break
-                group.append(more)
+            group, stop_after = take_group(job, self._queue.get_nowait, self._max_group)
             try:
                 await self._commit_group(group)
             except Exception:  # a bug here must not kill the only writer
@@ -230,91 +228,65 @@ class PgWriter:
             self._conn = await self._connect()
         return self._conn
 
-    async def _commit_group(self, group: list[_Job]) -> None:
+    async def _commit_group(self, jobs: list[Job]) -> None:
         started = time.perf_counter()
-        outcomes: list[tuple[_Job, TxResult | LevelstreamError]] = []
+        outcomes: list[tuple[Job, Outcome]] = []
         try:
             conn = await self._connection()
             async with conn.transaction():
                 row: Any = None
                 for sql in self._lock_sql:
                     row = await conn.fetchrow(sql)
-                head = int(row["seq"])
-                state = await self._apply(conn, group, head, int(row["auto_id"]), outcomes)
-                if state.seq != head or state.writes:
-                    await conn.fetchval(WRITE_SQL, *_write_args(state, group))
+                head, auto_id, now = int(row["seq"]), int(row["auto_id"]), now_ms()
+                reader = Prefetched()
+                await reader.load(conn, touched(jobs, auto_id, now))
+                group = Group(
+                    reader,
+                    head_seq=head,
+                    auto_id=auto_id,
+                    now_ms=now,
+                    max_value_bytes=self._max_value_bytes,
+                    max_txn_bytes=self._max_txn_bytes,
+                )
+                for job in jobs:
+                    outcomes.append((job, await _apply(conn, reader, group, job.ops)))
+                done = group.mutations
+                if done.changes:
+                    await conn.fetchval(WRITE_SQL, *_write_args(done))
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             log.error("commit failed: %s", exc)
             await self._drop_connection()
             # The connection may have died after PostgreSQL committed: say so, rather
             # than claim nothing was written (the change log tells which).
             _fail(
-                group,
+                jobs,
                 Unavailable(
                     "the write could not be confirmed (the database connection failed); "
                     "it may have been committed: check the document or the change log"
                 ),
             )
             return
-        changes = [c for job in group for c in job.changes]
-        self.committed_head = max(self.committed_head, state.seq)
-        if changes:
+        self.committed_head = max(self.committed_head, done.head_seq)
+        if done.changes:
             self.groups_committed += 1
-            self.transactions_committed += sum(1 for _, o in outcomes if isinstance(o, TxResult))
+            self.transactions_committed += group.transactions
             if self.on_group is not None:
                 self.on_group(len(outcomes), time.perf_counter() - started)
             # Answer once this node's feed has handed the changes to its listeners (so a
             # writer's own subscriptions have them by then, as in the embedded store),
             # without holding up the next group meanwhile.
-            self._offer(changes)
-            task = asyncio.create_task(self._answer_after(state.seq, outcomes))
+            self._offer(done.changes)
+            task = asyncio.create_task(self._answer_after(done.head_seq, outcomes))
             self._answering.add(task)
             task.add_done_callback(self._answering.discard)
             return
         _answer(outcomes)
 
-    async def _answer_after(
-        self, seq: int, outcomes: list[tuple[_Job, TxResult | LevelstreamError]]
-    ) -> None:
+    async def _answer_after(self, seq: int, outcomes: list[tuple[Job, Outcome]]) -> None:
         try:
             await self._delivered(seq)
         finally:
             _answer(outcomes)
-
-    async def _apply(
-        self,
-        conn: asyncpg.Connection,
-        group: list[_Job],
-        seq: int,
-        auto_id: int,
-        outcomes: list[tuple[_Job, TxResult | LevelstreamError]],
-    ) -> TxState:
-        fetched = Fetched()
-        counts = await fetched.load(
-            conn,
-            ((op.collection, op.key.encode("utf-8")) for j in group for op in j.ops if op.key),
-            sorted({op.collection for j in group for op in j.ops}),
-        )
-        state = TxState(fetched, counts, seq, auto_id)
-        for job in group:
-            for _attempt in range(100):
-                tx = Transaction(state, self._max_value_bytes, self._max_txn_bytes)
-                try:
-                    results = tx.apply(job.ops)
-                except Miss as miss:
-                    collection, key = _split_doc_key(miss.dbkey)
-                    await fetched.load(conn, [(collection, key)])
-                    continue
-                except LevelstreamError as exc:
-                    outcomes.append((job, exc))
-                    break
-                state.absorb(tx)
-                job.changes, job.now_ms = tx.changes, tx.now
-                outcomes.append((job, TxResult(results, state.seq)))
-                break
-            else:
-                outcomes.append((job, Unavailable("could not pick a free key")))
-        return state
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
@@ -323,68 +295,70 @@ class PgWriter:
                 conn.terminate()
 
 
-def _answer(outcomes: list[tuple[_Job, TxResult | LevelstreamError]]) -> None:
+async def _apply(
+    conn: asyncpg.Connection, reader: Prefetched, group: Group, ops: list[WriteOp]
+) -> Outcome:
+    """One transaction of the group; a document the prefetch missed (a create whose key
+    a client had taken, past CREATE_SLACK of them) is fetched, with the keys the create
+    tries after it, and the transaction applied again, at most MAX_FETCH_ROUNDS times."""
+    for fetch_round in range(MAX_FETCH_ROUNDS):
+        try:
+            return group.apply(ops)
+        except NotLoaded as miss:
+            wanted = [miss.doc]
+            if miss.auto_id is not None:
+                ahead = keys_from(miss.auto_id + 1, CREATE_SLACK << fetch_round)
+                wanted += [(miss.doc[0], key) for key in ahead]
+            await reader.load(conn, wanted)
+        except LevelstreamError as exc:
+            return exc
+    return Unavailable("could not pick a free key for a new document; try again")
+
+
+def _answer(outcomes: list[tuple[Job, Outcome]]) -> None:
     for job, outcome in outcomes:
-        if job.future.done():  # the caller went away; the write still stands
-            continue
-        if isinstance(outcome, LevelstreamError):
-            job.future.set_exception(outcome)
-        else:
-            job.future.set_result(outcome)
+        resolve(job.future, outcome)
 
 
-def _fail(group: list[_Job], error: LevelstreamError) -> None:
-    for job in group:
-        if not job.future.done():
-            job.future.set_exception(error)
+def _fail(jobs: list[Job], error: LevelstreamError) -> None:
+    for job in jobs:
+        resolve(job.future, error)
 
 
-def _split_doc_key(dbkey: bytes) -> tuple[str, bytes]:
-    """Inverse of `keys.doc_key`: names never contain NUL, so the first 00 ends it."""
-    cut = dbkey.index(b"\x00", 1)
-    return dbkey[1:cut].decode("utf-8"), keys.unescape(dbkey[cut + 1 :])
-
-
-def _write_args(state: TxState, group: list[_Job]) -> list[Any]:
-    fetched: Fetched = state.db
+def _write_args(done: Mutations) -> list[Any]:
+    """The group's mutations as the columns of WRITE_SQL's arrays."""
     up: list[list[Any]] = [[], [], [], [], [], []]
     gone: list[list[Any]] = [[], []]
-    for dbkey, raw in state.writes.items():
-        if dbkey[:1] != keys.DOC:
-            continue  # TTL and log-index entries: PostgreSQL indexes do that work
-        collection, key = fetched.names.get(dbkey) or _split_doc_key(dbkey)
-        if raw is None:
+    for (collection, key), written in done.docs.items():
+        record = written.record
+        if record is None:
             gone[0].append(collection)
-            gone[1].append(key)
+            gone[1].append(key.encode("utf-8"))
             continue
-        record = decode_record(raw)
-        for column, value in zip(
-            up,
-            (collection, key, record.rev, record.created_ms, record.expires_ms, record.envelope),
-            strict=True,
-        ):
+        values = (
+            collection,
+            key.encode("utf-8"),
+            record.rev,
+            record.created_ms,
+            record.expires_ms,
+            record.envelope,
+        )
+        for column, value in zip(up, values, strict=True):
             column.append(value)
-    log_cols: list[list[Any]] = [[], [], [], [], [], []]
-    for job in group:
-        for change in job.changes:
-            values = (
-                change.seq,
-                change.collection,
-                change.key.encode("utf-8"),
-                change.op,
-                job.now_ms,
-                change.data,
-            )
-            for column, value in zip(log_cols, values, strict=True):
-                column.append(value)
-    counts = list(state.counts.items())
+    changes = done.changes
+    counts = list(done.counts.items())
     return [
         *up,
         *gone,
-        *log_cols,
+        done.now_ms,
+        [c.seq for c in changes],
+        [c.collection for c in changes],
+        [c.key.encode("utf-8") for c in changes],
+        [c.op for c in changes],
+        [c.data for c in changes],
         [c for c, _ in counts],
         [n for _, n in counts],
-        state.seq,
-        state.auto_id,
+        done.head_seq,
+        done.auto_id,
         NOTIFY_CHANNEL,
     ]

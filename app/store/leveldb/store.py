@@ -1,4 +1,4 @@
-"""The embedded store: one LevelDB directory, one writer thread, reader threads.
+"""`LevelStore`: the embedded store, one LevelDB directory, one writer thread, reader threads.
 
 Point reads run on the event loop (a LevelDB get is a few microseconds and
 plyvel releases the GIL); scans run on a small thread pool owned by the store,
@@ -21,19 +21,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.errors import Unavailable
-from app.store import keys
 from app.store.base import DEFAULT_MAX_TXN_BYTES, CommitListener, ReadCheck, Store
+from app.store.leveldb import layout
+from app.store.leveldb.maintenance import sweep_candidates, trim_log
+from app.store.leveldb.reads import read_changes, read_range, read_snapshot_page
+from app.store.leveldb.writer import Writer
 from app.store.leveldb_driver import plyvel
-from app.store.maintenance import Retention, import_record, sweep_candidates, trim_log
-from app.store.reads import read_changes, read_range, read_snapshot_page
+from app.store.maintenance import TRIM_CHUNK, Retention, parse_export
 from app.store.records import DocRecord, decode_record, now_ms
 from app.store.types import ChangeBatch, ChangeFilter, Page, RangeQuery, TxResult, WriteOp
-from app.store.writer import Writer
 
 log = logging.getLogger("levelstream.store")
 T = TypeVar("T")
 FORMAT_VERSION = b"1"
-# Sorts after every key: each starts with an ASCII namespace byte (app/store/keys.py).
+# Sorts after every key: each starts with an ASCII namespace byte (app/store/layout.py).
 PAST_ALL_KEYS = b"\xff"
 # Range pages up to this many documents are read on the event loop (see `range`).
 INLINE_RANGE_LIMIT = 100
@@ -105,22 +106,22 @@ class LevelStore(Store):
         self._closed = False
 
     def _load_or_init_meta(self) -> str:
-        version = self.db.get(keys.meta_key("format"))
+        version = self.db.get(layout.meta_key("format"))
         if version is None:
             epoch = secrets.token_hex(8)
             with self.db.write_batch(transaction=True, sync=True) as batch:
-                batch.put(keys.meta_key("format"), FORMAT_VERSION)
-                batch.put(keys.meta_key("epoch"), epoch.encode("ascii"))
-                batch.put(keys.meta_key("head"), keys.seq_bytes(0))
-                batch.put(keys.meta_key("oldest"), keys.seq_bytes(1))
+                batch.put(layout.meta_key("format"), FORMAT_VERSION)
+                batch.put(layout.meta_key("epoch"), epoch.encode("ascii"))
+                batch.put(layout.meta_key("head"), layout.seq_bytes(0))
+                batch.put(layout.meta_key("oldest"), layout.seq_bytes(1))
             return epoch
         if version != FORMAT_VERSION:
             raise RuntimeError(f"unsupported data format {version!r} in {self.path}")
-        return bytes(self.db.get(keys.meta_key("epoch"))).decode("ascii")
+        return bytes(self.db.get(layout.meta_key("epoch"))).decode("ascii")
 
     def _meta_seq(self, name: str) -> int:
-        raw = self.db.get(keys.meta_key(name))
-        return keys.seq_from(raw) if raw else 0
+        raw = self.db.get(layout.meta_key(name))
+        return layout.seq_from(raw) if raw else 0
 
     # --- lifecycle ----------------------------------------------------------
 
@@ -207,7 +208,7 @@ class LevelStore(Store):
     async def get(self, collection: str, key: str) -> DocRecord | None:
         if self._closed:
             raise Unavailable("the store is closed")
-        raw = self.db.get(keys.doc_key(collection, key.encode("utf-8")))
+        raw = self.db.get(layout.doc_key(collection, key.encode("utf-8")))
         if raw is None:
             return None
         record = decode_record(raw)
@@ -226,10 +227,10 @@ class LevelStore(Store):
     async def collections(self) -> list[tuple[str, int]]:
         def scan() -> list[tuple[str, int]]:
             out = []
-            for dbkey, raw in self.db.iterator(prefix=keys.COUNT):
+            for dbkey, raw in self.db.iterator(prefix=layout.COUNT):
                 count = int(raw)
                 if count > 0:
-                    out.append((keys.unescape(dbkey[1:]).decode("utf-8"), count))
+                    out.append((layout.unescape(dbkey[1:]).decode("utf-8"), count))
             return out
 
         result: list[tuple[str, int]] = await self._in_thread(scan)
@@ -248,7 +249,7 @@ class LevelStore(Store):
     ) -> AsyncIterator[tuple[list[bytes], int, bool]]:
         snapshot = await self._in_thread(self.db.snapshot)
         try:
-            head = keys.seq_from(snapshot.get(keys.meta_key("head")))
+            head = layout.seq_from(snapshot.get(layout.meta_key("head")))
             after: bytes | None = None
             while True:
                 items, after = await self._in_thread(
@@ -272,7 +273,7 @@ class LevelStore(Store):
     async def is_empty(self) -> bool:
         if self.head_seq != 0:
             return False
-        return not any(True for _ in self.db.iterator(prefix=keys.DOC, include_value=False))
+        return not any(True for _ in self.db.iterator(prefix=layout.DOC, include_value=False))
 
     async def import_documents(self, epoch: str, seq: int, envelopes: list[bytes]) -> int:
         writer = self.writer
@@ -281,17 +282,18 @@ class LevelStore(Store):
             counts: dict[str, int] = {}
             with db.write_batch(transaction=True, sync=sync) as batch:
                 for raw in envelopes:
-                    collection, dbkey, record, ttl = import_record(raw)
-                    batch.put(dbkey, record)
-                    if ttl is not None:
-                        batch.put(ttl, b"")
+                    collection, key, record = parse_export(raw)
+                    raw_key = key.encode("utf-8")
+                    batch.put(layout.doc_key(collection, raw_key), record.encode())
+                    if record.expires_ms:
+                        batch.put(layout.ttl_key(record.expires_ms, collection, raw_key), b"")
                     counts[collection] = counts.get(collection, 0) + 1
                 for collection, added in counts.items():
-                    current = int(db.get(keys.count_key(collection)) or b"0")
-                    batch.put(keys.count_key(collection), str(current + added).encode())
-                batch.put(keys.meta_key("epoch"), epoch.encode("ascii"))
-                batch.put(keys.meta_key("head"), keys.seq_bytes(seq))
-                batch.put(keys.meta_key("oldest"), keys.seq_bytes(seq + 1))
+                    current = int(db.get(layout.count_key(collection)) or b"0")
+                    batch.put(layout.count_key(collection), str(current + added).encode())
+                batch.put(layout.meta_key("epoch"), epoch.encode("ascii"))
+                batch.put(layout.meta_key("head"), layout.seq_bytes(seq))
+                batch.put(layout.meta_key("oldest"), layout.seq_bytes(seq + 1))
             # Inside the writer thread: its view of head and counts moves with the data.
             writer.head_seq = seq
             writer.reset_counts()
@@ -302,7 +304,7 @@ class LevelStore(Store):
         return loaded
 
     async def auth_put(self, name: str, value: bytes | None) -> None:
-        dbkey = keys.AUTH + name.encode("utf-8")
+        dbkey = layout.AUTH + name.encode("utf-8")
 
         def put(db: plyvel.DB, sync: bool) -> int:
             if value is None:
@@ -314,7 +316,7 @@ class LevelStore(Store):
         await self.writer.run_maintenance(put)
 
     async def auth_items(self, prefix: str) -> list[tuple[str, bytes]]:
-        start = keys.AUTH + prefix.encode("utf-8")
+        start = layout.AUTH + prefix.encode("utf-8")
 
         def scan() -> list[tuple[str, bytes]]:
             return [(k[1:].decode("utf-8"), v) for k, v in self.db.iterator(prefix=start)]
@@ -345,7 +347,7 @@ class LevelStore(Store):
             try:
                 while await self.sweep_expired_once() >= 1000:
                     pass
-                while await self.trim_once() >= 10_000:
+                while await self.trim_once() >= TRIM_CHUNK:
                     pass
             except asyncio.CancelledError:
                 raise

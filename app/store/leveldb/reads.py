@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import orjson
 
 from app.errors import BadRequest, HistoryCompacted
-from app.store import keys
-from app.store.base import ReadCheck
+from app.store.base import INDEX_WALK_MAX, SCAN_BUDGET, ReadCheck
+from app.store.leveldb import layout
 from app.store.leveldb_driver import plyvel
 from app.store.records import HEADER_SIZE, decode_record, now_ms, record_expired
 from app.store.types import ChangeBatch, ChangeFilter, KeyRange, Page, RangeQuery
@@ -25,7 +25,7 @@ Upper = tuple[bytes, bool]
 
 
 def _bounds(base: bytes, bounds: KeyRange, after: str | None, reverse: bool) -> tuple[Lower, Upper]:
-    stop = keys.increment(base)
+    stop = layout.increment(base)
     assert stop is not None
     lower: Lower = (base, False)
     upper: Upper = (stop, False)
@@ -43,11 +43,11 @@ def _bounds(base: bytes, bounds: KeyRange, after: str | None, reverse: bool) -> 
             upper = candidate
 
     def enc(s: str) -> bytes:
-        return base + keys.escape(s.encode("utf-8"))
+        return base + layout.escape(s.encode("utf-8"))
 
     if bounds.prefix is not None:
         raise_lower((enc(bounds.prefix), False))
-        prefix_stop = keys.increment(enc(bounds.prefix))
+        prefix_stop = layout.increment(enc(bounds.prefix))
         if prefix_stop is not None:
             cut_upper((prefix_stop, False))
     if bounds.gte is not None:
@@ -69,11 +69,11 @@ def _bounds(base: bytes, bounds: KeyRange, after: str | None, reverse: bool) -> 
 def read_range(db: plyvel.DB, query: RangeQuery, max_bytes: int) -> Page:
     """One page: up to `query.limit` documents, ending early (with a cursor) before
     its envelopes pass `max_bytes`; it always holds at least one."""
-    base = keys.doc_prefix(query.collection)
+    base = layout.doc_prefix(query.collection)
     lower, upper = _bounds(base, query.bounds, query.after, query.reverse)
     snapshot = db.snapshot()
     try:
-        head = keys.seq_from(snapshot.get(keys.meta_key("head")))
+        head = layout.seq_from(snapshot.get(layout.meta_key("head")))
         if lower[0] > upper[0]:
             return Page([], None, head)
         # plyvel 1.5.1's reverse iterator drops its first item when that item
@@ -118,20 +118,10 @@ def read_range(db: plyvel.DB, query: RangeQuery, max_bytes: int) -> Page:
         iterator.close()
         last_key = None
         if more:
-            last_key = keys.key_from_doc_key(query.collection, last_dbkey).decode("utf-8")
+            last_key = layout.key_from_doc_key(query.collection, last_dbkey).decode("utf-8")
         return Page(items, last_key, head)
     finally:
         snapshot.close()
-
-
-# The most change-log entries one change read examines. A read whose matches are
-# sparse (a caller that may read few of the collections in a long log, a key
-# filter) stops there and reports how far it got in `last_seq`: the caller goes
-# on from there, with no gap and no duplicate. ~20k entries is ~80 ms here.
-SCAN_BUDGET = 20_000
-# A caller that may read at most this many collections walks their log indexes
-# (merged by seq) instead of the whole log, so other collections cost nothing.
-INDEX_WALK_MAX = 64
 
 
 def read_changes(
@@ -144,8 +134,8 @@ def read_changes(
 ) -> ChangeBatch:
     snapshot = db.snapshot()
     try:
-        head = keys.seq_from(snapshot.get(keys.meta_key("head")))
-        oldest = keys.seq_from(snapshot.get(keys.meta_key("oldest")))
+        head = layout.seq_from(snapshot.get(layout.meta_key("head")))
+        oldest = layout.seq_from(snapshot.get(layout.meta_key("oldest")))
         if since > head:
             raise BadRequest(
                 f"since={since} is ahead of this database's head seq {head}; "
@@ -183,12 +173,12 @@ def _readable_collections(
     if can_read is None:
         return None
     readable: list[str] = []
-    iterator = snapshot.iterator(prefix=keys.COUNT, include_value=False)
+    iterator = snapshot.iterator(prefix=layout.COUNT, include_value=False)
     try:
         for examined, dbkey in enumerate(iterator):
             if examined >= budget:
                 return None
-            name = keys.unescape(dbkey[1:]).decode("utf-8")
+            name = layout.unescape(dbkey[1:]).decode("utf-8")
             if can_read(name):
                 readable.append(name)
                 if len(readable) > INDEX_WALK_MAX:
@@ -214,14 +204,14 @@ def _walk_indexes(
     """
     iterators = [
         snapshot.iterator(
-            start=keys.log_index_key(name, since + 1), stop=keys.log_index_key(name, head + 1)
+            start=layout.log_index_key(name, since + 1), stop=layout.log_index_key(name, head + 1)
         )
         for name in collections
     ]
 
     def entries(name: str, iterator: plyvel.Iterator) -> Iterator[tuple[int, str, bytes]]:
         for dbkey, key in iterator:
-            yield keys.seq_from(dbkey[-8:]), name, key
+            yield layout.seq_from(dbkey[-8:]), name, key
 
     unfiltered = flt.key is None and flt.bounds is None
     out: list[bytes] = []
@@ -231,7 +221,7 @@ def _walk_indexes(
         merged = heapq.merge(*walks)
         for examined, (seq, name, key) in enumerate(merged, 1):
             if unfiltered or flt.matches(name, key.decode("utf-8")):
-                out.append(snapshot.get(keys.log_key(seq)))
+                out.append(snapshot.get(layout.log_key(seq)))
                 if len(out) == limit:
                     last = seq
                     break
@@ -258,7 +248,7 @@ def _scan_log(
     out: list[bytes] = []
     last = head
     unfiltered = flt.key is None and flt.bounds is None and can_read is None
-    iterator = snapshot.iterator(start=keys.log_key(since + 1), stop=keys.log_key(head + 1))
+    iterator = snapshot.iterator(start=layout.log_key(since + 1), stop=layout.log_key(head + 1))
     for examined, (dbkey, data) in enumerate(iterator, 1):
         if unfiltered:
             matched = True
@@ -269,10 +259,10 @@ def _scan_log(
         if matched:
             out.append(data)
             if len(out) == limit:
-                last = keys.seq_from(dbkey[1:])
+                last = layout.seq_from(dbkey[1:])
                 break
         if examined >= budget:
-            last = keys.seq_from(dbkey[1:])
+            last = layout.seq_from(dbkey[1:])
             break
     iterator.close()
     return out, last
@@ -292,10 +282,10 @@ def read_snapshot_page(
     Returns the envelopes and the LevelDB key to continue after (None: done).
     """
     if flt.collection == "*":
-        start, stop = keys.DOC, keys.increment(keys.DOC)
+        start, stop = layout.DOC, layout.increment(layout.DOC)
         include_start, include_stop = True, False
     else:
-        base = keys.doc_prefix(flt.collection)
+        base = layout.doc_prefix(flt.collection)
         if flt.key is not None:
             bounds = KeyRange(gte=flt.key, lte=flt.key)
         else:
@@ -315,7 +305,7 @@ def read_snapshot_page(
         if flt.collection == "*":
             cut = dbkey.index(b"\x00", 1)  # names never contain NUL
             collection = dbkey[1:cut].decode("utf-8")
-            key = keys.unescape(dbkey[cut + 1 :]).decode("utf-8")
+            key = layout.unescape(dbkey[cut + 1 :]).decode("utf-8")
             if can_read is not None and not can_read(collection):
                 continue
             if not flt.matches(collection, key):

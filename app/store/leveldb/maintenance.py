@@ -1,0 +1,66 @@
+"""LevelDB upkeep: finding expired documents and trimming the change log.
+
+`trim_log` runs inside the writer thread (serialized with every write), and
+writes the new oldest seq in the same atomic batch as the deletions, so a
+reader's snapshot always sees a log that is whole from `oldest` to `head`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+
+from app.store.leveldb import layout
+from app.store.leveldb_driver import plyvel
+from app.store.maintenance import TRIM_CHUNK, Retention
+from app.store.records import now_ms
+from app.store.types import WriteOp
+
+
+def sweep_candidates(db: plyvel.DB, now: int, limit: int) -> list[WriteOp]:
+    """`expire` ops for documents whose expiry has passed, oldest expiry first."""
+    ops: list[WriteOp] = []
+    iterator = db.iterator(
+        start=layout.TTL, stop=layout.TTL + layout.seq_bytes(now + 1), include_value=False
+    )
+    for dbkey in iterator:
+        expires_ms, collection, key = layout.split_ttl_key(dbkey)
+        ops.append(WriteOp("expire", collection, key.decode("utf-8"), expires_ms=expires_ms))
+        if len(ops) >= limit:
+            break
+    iterator.close()
+    return ops
+
+
+def _ts_ms(change: dict[str, object]) -> int:
+    return int(datetime.fromisoformat(str(change["ts"])).timestamp() * 1000)
+
+
+def trim_log(db: plyvel.DB, sync: bool, *, retention: Retention) -> int:
+    """Delete up to TRIM_CHUNK of the oldest changes that are past retention."""
+    head = layout.seq_from(db.get(layout.meta_key("head")))
+    oldest = layout.seq_from(db.get(layout.meta_key("oldest")))
+    keep_from = max(oldest, head - retention.changes + 1)
+    cutoff_ms = now_ms() - retention.seconds * 1000
+    new_oldest = oldest
+    dropped: list[tuple[int, str]] = []
+    iterator = db.iterator(start=layout.log_key(oldest), stop=layout.log_key(head + 1))
+    for dbkey, data in iterator:
+        seq = layout.seq_from(dbkey[1:])
+        change = orjson.loads(data)
+        if seq >= keep_from and _ts_ms(change) >= cutoff_ms:
+            break
+        dropped.append((seq, change["collection"]))
+        new_oldest = seq + 1
+        if len(dropped) >= TRIM_CHUNK:
+            break
+    iterator.close()
+    if not dropped:
+        return 0
+    with db.write_batch(transaction=True, sync=sync) as batch:
+        for seq, collection in dropped:
+            batch.delete(layout.log_key(seq))
+            batch.delete(layout.log_index_key(collection, seq))
+        batch.put(layout.meta_key("oldest"), layout.seq_bytes(new_oldest))
+    return len(dropped)
