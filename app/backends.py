@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from app.auth.apikeys import KeyRegistry
 from app.auth.ratelimit import RateLimiter
@@ -45,33 +45,38 @@ def check_store_url(url: str) -> None:
         )
 
 
+class StoreOptions(TypedDict):
+    """What both stores take from the settings."""
+
+    sync: bool
+    retention: Retention
+    max_group: int
+    max_value_bytes: int
+    max_txn_bytes: int
+    maintenance_interval_s: float
+
+
 def open_store(settings: Settings) -> Store:
     """The store `LEVELSTREAM_STORE_URL` names (not started yet)."""
-    retention = Retention(settings.retention_changes, settings.retention_seconds)
+    options = StoreOptions(
+        sync=settings.durability == "sync",
+        retention=Retention(settings.retention_changes, settings.retention_seconds),
+        max_group=settings.max_group_size,
+        max_value_bytes=settings.max_value_bytes,
+        max_txn_bytes=settings.max_txn_bytes,
+        maintenance_interval_s=settings.maintenance_interval_s,
+    )
     if settings.store_url is not None:
         check_store_url(settings.store_url)
         from app.store.postgres import PgStore  # asyncpg loads in cluster mode only
 
         return PgStore(
             settings.store_url,
-            sync=settings.durability == "sync",
-            retention=retention,
-            max_group=settings.max_group_size,
-            max_value_bytes=settings.max_value_bytes,
-            max_txn_bytes=settings.max_txn_bytes,
-            maintenance_interval_s=settings.maintenance_interval_s,
+            **options,
             pool_size=settings.pg_pool_size,
             lock=settings.pg_seq_lock,
         )
-    return LevelStore(
-        settings.data_dir / "db",
-        sync=settings.durability == "sync",
-        retention=retention,
-        max_group=settings.max_group_size,
-        max_value_bytes=settings.max_value_bytes,
-        max_txn_bytes=settings.max_txn_bytes,
-        maintenance_interval_s=settings.maintenance_interval_s,
-    )
+    return LevelStore(settings.data_dir / "db", **options)
 
 
 class Shared(Protocol):
