@@ -191,7 +191,10 @@ class _Parser:
         a, b = self.type_of(left), self.type_of(right)
         if op not in ("==", "!=") and (a in (NULL, LIST) or b in (NULL, LIST)):
             raise self.fail(left.pos, f"'{op}' cannot order {a if a in (NULL, LIST) else b} values")
-        if DYN in (a, b) or a == b or (a in _NUMERIC and b in _NUMERIC):
+        # Like CEL's checker: int and double order against each other, but `==` between
+        # an int and a double known as such is refused (write 3.0); at run time, where
+        # the types come from the document, they compare by value.
+        if DYN in (a, b) or a == b or (a in _NUMERIC and b in _NUMERIC and op not in ("==", "!=")):
             return
         raise self.fail(left.pos, f"'{op}' compares {_a(a)} with {_a(b)}: it can never hold")
 
