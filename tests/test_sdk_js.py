@@ -38,6 +38,22 @@ def test_js_sdk_suite_under_node(server: ServerProcess) -> None:
     assert "# fail 0" in output and "# pass 0" not in output, output
 
 
+def test_js_cel_conformance() -> None:
+    """tests/cel_conformance.json through a JS CEL implementation narrowed to our subset:
+    the answers an SDK computes locally are the server's (app/cel; tests/test_cel.py)."""
+    node = built_js_sdk()
+    result = subprocess.run(
+        [node, "--no-warnings", "--test", "test/cel-conformance.test.mjs"],
+        cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "# fail 0" in output and "# pass 0" not in output, output
+
+
 def test_help_ticket_example(server: ServerProcess) -> None:
     """clients/js/examples/help-ticket.mjs runs as documented and tells the story."""
     node = built_js_sdk()
