@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cluster_support import store_env
+from tests.cluster_support import running_cluster, store_env
 from tests.helpers import assert_problem
 from tests.realtime_clients import ws_client
 from tests.server import ServerProcess
@@ -495,3 +495,26 @@ def test_open_subscription_ends_when_a_read_rule_arrives(
             assert all(f.get("type") != "change" for f in c.pending)
 
     asyncio.run(run())
+
+
+# --- cluster mode: a rule saved on one node holds on the others ---------------------------
+
+
+@pytest.mark.leveldb_only  # runs once: it is a PostgreSQL cluster whatever the module's store
+def test_rule_change_reaches_every_node(tmp_path: Path) -> None:
+    with running_cluster(tmp_path, nodes=2) as cluster:
+        coll = new_collection()
+        with cluster[0].client() as a0, cluster[1].client() as a1:
+            key = api_key(a0, [coll])
+            assert a0.put(f"/v1/collections/{coll}/docs/d", json={"ok": False}).status_code == 201
+            saved = put_rule(a0, coll, {"read": "doc.ok == true"})
+            with user(cluster[1], key) as c:
+                deadline = time.monotonic() + 15
+                status = 0
+                while time.monotonic() < deadline:
+                    status = c.get(f"/v1/collections/{coll}/docs/d").status_code
+                    if status == 404:
+                        break
+                    time.sleep(0.05)
+                assert status == 404
+            assert a1.get(f"/v1/rules/{coll}").json() == saved
