@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from app.auth.apikeys import KeyRegistry
 from app.auth.ratelimit import RateLimiter
+from app.auth.rules import RuleBook
 from app.auth.tickets import TicketBook
 from app.realtime.bus import Bus
 from app.realtime.channels import ChannelBus
@@ -93,6 +94,9 @@ class Shared(Protocol):
     def tickets(self) -> TicketBook: ...
 
     @property
+    def rules(self) -> RuleBook: ...
+
+    @property
     def rate_limiter(self) -> RateLimiter: ...
 
     async def start(self, hub: Hub) -> None: ...
@@ -114,6 +118,7 @@ class LocalServices:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.bus: Bus = ChannelBus()
         self.keys = KeyRegistry(store)
+        self.rules = RuleBook(store)
         self.tickets = TicketBook(settings.ticket_ttl_s)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_ip or None)
 
@@ -174,6 +179,8 @@ class SharedServices:
         self.bus = RedisBus(settings.bus_url, prefix, settings.presence_lease_s)
         self.tickets = RedisTicketBook(settings.bus_url, prefix, settings.ticket_ttl_s)
         self.keys = SharedKeyRegistry(store, self._announce_key)
+        # Rule sets travel whole, with their version; a node takes only a newer one.
+        self.rules = RuleBook(store, self._announce_rules)
         self.rate_limiter = RateLimiter(
             settings.rate_limit_per_ip or None,
             storage=RedisStorage(settings.bus_url, key_prefix=prefix + "limits"),
@@ -184,6 +191,7 @@ class SharedServices:
     async def start(self, hub: Hub) -> None:
         self._hub = hub
         self.bus.on("keys", self._key_event)
+        self.bus.on("rules", lambda event: self.rules.apply(str(event["r"])))
         await self.bus.start()
         self._task = asyncio.create_task(self._reload_keys_forever())
 
@@ -198,6 +206,9 @@ class SharedServices:
     def _announce_key(self, key_id: str, action: str, record: str | None) -> None:
         self.bus.send({"t": "keys", "id": key_id, "a": action, "r": record})
 
+    def _announce_rules(self, record: str) -> None:
+        self.bus.send({"t": "rules", "r": record})
+
     def _key_event(self, event: dict[str, Any]) -> None:
         key_id, action = str(event["id"]), event["a"]
         self.keys.apply(key_id, event.get("r"))
@@ -211,6 +222,7 @@ class SharedServices:
             await asyncio.sleep(KEY_RELOAD_S)
             try:
                 await self.keys.reload()
+                await self.rules.reload()  # a lost rules event, likewise
             except asyncio.CancelledError:
                 raise
             except Exception:

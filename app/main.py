@@ -25,12 +25,14 @@ from app.api import (
     health,
     keys,
     problems,
+    rules,
     stream,
     swagger,
     ws,
 )
 from app.api.metrics import Metrics
 from app.api.models import Problem
+from app.api.rules import end_refused_subscriptions
 from app.api.services import Services, install, started_services
 from app.api.sessions import close_lapsed_sessions
 from app.api.sse import StreamKeeper
@@ -113,6 +115,8 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         metrics.attach(hub, store)
         shared = open_shared(settings, store)
         await shared.keys.load()
+        await shared.rules.load()
+        shared.rules.on_change(lambda current: end_refused_subscriptions(hub, current))
         authenticator = Authenticator(token, shared.keys, jwt_codec, shared.tickets)
         # The one admission of every way in (app/auth/gate.py).
         gate = Gate(
@@ -126,6 +130,7 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
             hub=hub,
             bus=shared.bus,
             keys=shared.keys,
+            rules=shared.rules,
             authenticator=authenticator,
             gate=gate,
             metrics=metrics,
@@ -210,6 +215,7 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         channels,
         ws,
         keys,
+        rules,
         auth_routes,
         admin,
         health,

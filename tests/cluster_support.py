@@ -38,6 +38,7 @@ BOTH_STORES = {
     "test_concurrency",
     "test_resume",
     "test_limits",
+    "test_rules",
 }
 T = TypeVar("T")
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from app.api.deps import PrincipalDep, SettingsDep
 from app.api.models import authenticated_problems, problems
 from app.api.services import services_of
 from app.auth.apikeys import Pattern
+from app.auth.jwt_tokens import RESERVED_CLAIMS
 from app.auth.principal import Permission, Principal, pattern_within
 from app.errors import Forbidden, ValidationFailed
 from app.settings import Settings
@@ -23,6 +26,7 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=authenticated_pro
 # The server's longest token lifetime unless LEVELSTREAM_JWT_MAX_TTL_S says otherwise:
 # the schema documents the default, the server checks the setting (`mint_token`).
 DEFAULT_MAX_TTL_S: int = Settings.model_fields["jwt_max_ttl_s"].default
+MAX_CLAIMS_BYTES = 4096
 
 
 class TokenRequest(BaseModel):
@@ -45,6 +49,27 @@ class TokenRequest(BaseModel):
     channels: list[Pattern] | None = Field(
         default=None, max_length=100, description="Omitted: the asking key's; [] grants none"
     )
+    claims: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Your own claims, carried in the token and seen by rules as `auth.claims` "
+            f"(at most {MAX_CLAIMS_BYTES} bytes of JSON; not the reserved names "
+            f"{', '.join(sorted(RESERVED_CLAIMS))})"
+        ),
+        examples=[{"role": "editor", "team": "blue"}],
+    )
+
+    @field_validator("claims")
+    @classmethod
+    def _bounded(cls, claims: dict[str, Any] | None) -> dict[str, Any] | None:
+        if claims is None:
+            return None
+        reserved = sorted(set(claims) & RESERVED_CLAIMS)
+        if reserved:  # names only: never the values
+            raise ValueError(f"reserved claim names: {', '.join(reserved)}")
+        if len(orjson.dumps(claims)) > MAX_CLAIMS_BYTES:
+            raise ValueError(f"claims exceed {MAX_CLAIMS_BYTES} bytes of JSON")
+        return claims
 
 
 class IssuedToken(BaseModel):
@@ -117,6 +142,7 @@ async def mint_token(
         if ttl_s < 1:
             raise Forbidden("the asking key has expired")
     claims = {
+        **(body.claims or {}),
         "sub": body.sub,
         "lsk": principal.key_id or principal.id,
         **_narrowed(principal, body),

@@ -16,8 +16,10 @@ from app.api.deps import PrincipalDep, SettingsDep, StoreDep
 from app.api.doc_ops import commit, patch_op, put_op, writable
 from app.api.models import BatchRequest, BatchResponse, authenticated_problems, problems
 from app.api.params import json_ttl_s
+from app.api.services import services_of
 from app.auth.disclosure import shown_result
 from app.auth.principal import Principal
+from app.auth.rules import RuleSet
 from app.errors import LevelstreamError, ValidationFailed
 from app.settings import Settings
 from app.store.base import Store
@@ -56,10 +58,12 @@ def render_results(principal: Principal, result: TxResult) -> bytes:
     return b'{"results":[%s],"seq":%d}' % (shown, result.last_seq)
 
 
-async def write_ops(store: Store, principal: Principal, ops: list[WriteOp]) -> TxResult:
+async def write_ops(
+    store: Store, rules: RuleSet, principal: Principal, ops: list[WriteOp]
+) -> TxResult:
     """Commit a batch; a refusal always names the failing op (`op_index`)."""
     try:
-        return await commit(store, principal, ops)
+        return await commit(store, rules, principal, ops)
     except LevelstreamError as exc:
         # The store names the op only in transactions of several ops (a single
         # PUT is one too); a batch of one op must still say which op failed.
@@ -117,7 +121,8 @@ async def batch(
     request: Request, principal: PrincipalDep, store: StoreDep, settings: SettingsDep
 ) -> Response:
     ops = parse_ops(await read_json(request, settings.max_json_depth), principal, settings)
-    result = await write_ops(store, principal, ops)
+    rules = services_of(request.app).rules.current
+    result = await write_ops(store, rules, principal, ops)
     return Response(render_results(principal, result), media_type="application/json")
 
 

@@ -92,6 +92,7 @@ async def read_changes(request: HttpRequest) -> Response:
     services = request.services
     store, notifier, gate = services.store, services.notifier, services.gate
     flt = query.filter_for(principal)
+    services.rules.current.refuse_live(principal, flt.collection)
     can_read = principal.read_check()
     start = store.head_seq if query.since is None else query.since
     deadline = time.monotonic() + query.wait
@@ -115,4 +116,5 @@ async def read_changes(request: HttpRequest) -> Response:
         # narrowed while this poll waited.
         principal = gate.recheck(principal, request.entry("http"))
         flt = query.filter_for(principal)
+        services.rules.current.refuse_live(principal, flt.collection)  # a rule saved meanwhile
         can_read = principal.read_check()

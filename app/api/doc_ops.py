@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -25,8 +26,9 @@ from app.api.bodies import encode_value, etag_matches, parse_if_match, parse_jso
 from app.api.models import KEY_SCHEMA, optional_param
 from app.api.params import MAX_CURSOR, PageLimit, TtlSeconds, parse_query
 from app.api.requests import HttpRequest
-from app.auth.disclosure import shown_refusal, shown_result
+from app.auth.disclosure import shown_refusal, shown_result, unreadable_result
 from app.auth.principal import Principal
+from app.auth.rules import RuleSet, visible_page
 from app.errors import BadRequest, LevelstreamError, NotFound, ValidationFailed
 from app.settings import Settings
 from app.store.base import Store
@@ -90,15 +92,17 @@ def ttl_ms(ttl_s: float | None) -> int | None:
 
 
 async def read_doc(
-    store: Store, principal: Principal, collection: object, key: object
+    store: Store, rules: RuleSet, principal: Principal, collection: object, key: object
 ) -> DocRecord:
-    """One document as `principal` may read it (REST GET and the WebSocket `get`)."""
+    """One document as `principal` may read it (REST GET and the WebSocket `get`); one
+    its read rule hides is answered exactly as a missing one."""
     name = validate_name(collection)  # type: ignore[arg-type]
     validate_key(key)  # type: ignore[arg-type]
     assert isinstance(key, str)  # checked by `validate_key`
     principal.require("read", name)
     record = await store.get(name, key)
-    if record is None:
+    visible = rules.read_check(principal, name)
+    if record is None or (visible is not None and not visible(key, record.rev, record.value())):
         raise NotFound(f"document {key!r} not found in collection {name!r}")
     return record
 
@@ -141,13 +145,25 @@ def patch_op(
     return WriteOp("patch", collection, key, patch=patch, if_rev=if_rev, ttl_ms=ttl_ms(ttl_s))
 
 
-async def commit(store: Store, principal: Principal, ops: list[WriteOp]) -> TxResult:
-    """Commit ops for `principal`; a refusal shows only what it may read (`disclosure`)."""
+async def commit(
+    store: Store, rules: RuleSet, principal: Principal, ops: list[WriteOp]
+) -> TxResult:
+    """Commit ops for `principal`, each judged by its rules inside the write (a guard
+    per op); a refusal or a result shows only what it may read (`disclosure`)."""
+    guarded, any_guard = [], False
+    for op in ops:
+        guard = rules.write_guard(principal, op)
+        any_guard = any_guard or guard is not None
+        guarded.append(op if guard is None else replace(op, guard=guard))
     try:
-        return await store.write(ops)
+        result = await store.write(guarded)
     except LevelstreamError as exc:
-        shown_refusal(principal, ops, exc)
+        shown_refusal(principal, guarded, exc)
         raise
+    if not any_guard:
+        return result
+    results = [unreadable_result(op, r) for op, r in zip(guarded, result.results, strict=True)]
+    return TxResult(results, result.last_seq)
 
 
 # --- the HTTP operations ---------------------------------------------------------------
@@ -155,7 +171,8 @@ async def commit(store: Store, principal: Principal, ops: list[WriteOp]) -> TxRe
 
 async def get(request: HttpRequest, collection: str, key: str) -> Response:
     principal = await request.principal()
-    record = await read_doc(request.services.store, principal, collection, key)
+    services = request.services
+    record = await read_doc(services.store, services.rules.current, principal, collection, key)
     etag = f'"{record.rev}"'
     if etag_matches(request.header(b"if-none-match"), record.rev):
         return Response(status_code=304, headers={"ETag": etag})
@@ -182,7 +199,7 @@ async def put(request: HttpRequest, collection: str, key: str) -> Response:
         if_exists=if_exists,
         if_absent=if_none_match is not None,
     )
-    result = (await commit(services.store, principal, [op])).results[0]
+    result = (await commit(services.store, services.rules.current, principal, [op])).results[0]
     response = envelope_response(principal, result, 201 if result.created else 200)
     if result.created:
         response.headers["Location"] = doc_path(collection, key)
@@ -197,16 +214,17 @@ async def patch(request: HttpRequest, collection: str, key: str) -> Response:
     services = request.services
     value = parse_json(await request.body(), services.settings.max_json_depth)
     op = patch_op(collection, key, value, ttl_s=query.ttl_s, if_rev=if_rev)
-    return envelope_response(principal, (await commit(services.store, principal, [op])).results[0])
+    result = (await commit(services.store, services.rules.current, principal, [op])).results[0]
+    return envelope_response(principal, result)
 
 
 async def delete(request: HttpRequest, collection: str, key: str) -> Response:
     principal = await request.principal()
     writable(principal, "delete", collection, key)
     if_rev, _ = parse_if_match(request.header(b"if-match"))
-    await commit(
-        request.services.store, principal, [WriteOp("delete", collection, key, if_rev=if_rev)]
-    )
+    services = request.services
+    op = WriteOp("delete", collection, key, if_rev=if_rev)
+    await commit(services.store, services.rules.current, principal, [op])
     return Response(status_code=204)
 
 
@@ -219,7 +237,7 @@ async def create(request: HttpRequest, collection: str) -> Response:
     value = parse_json(await request.body(), services.settings.max_json_depth)
     value_json = encode_value(value, services.settings.max_value_bytes)
     op = WriteOp("create", collection, value_json=value_json, ttl_ms=ttl_ms(query.ttl_s))
-    result = (await commit(services.store, principal, [op])).results[0]
+    result = (await commit(services.store, services.rules.current, principal, [op])).results[0]
     response = envelope_response(principal, result, 201)
     response.headers["Location"] = doc_path(collection, result.key)
     return response
@@ -268,7 +286,12 @@ async def list_range(request: HttpRequest, collection: str) -> Response:
     reverse = params.reverse
     after = decode_cursor(params.cursor, collection, reverse) if params.cursor else None
     query = RangeQuery(collection, bounds, params.limit, reverse, after, params.keys_only)
-    page = await request.services.store.range(query)
+    services = request.services
+    visible = services.rules.current.read_check(principal, collection)
+    if visible is None:
+        page = await services.store.range(query)
+    else:  # a read rule hides some documents: skip them, within the scan budget
+        page = await visible_page(services.store.range, query, visible, services.settings.max_scan)
     next_cursor = (
         orjson.dumps(encode_cursor(collection, page.last_key, reverse))
         if page.last_key is not None

@@ -17,6 +17,7 @@ from app.api.sse import StreamKeeper
 from app.auth.apikeys import KeyRegistry
 from app.auth.authenticator import Authenticator
 from app.auth.gate import Gate
+from app.auth.rules import RuleBook
 from app.realtime.bus import Bus
 from app.realtime.hub import Hub
 from app.realtime.notifier import CommitNotifier
@@ -32,6 +33,7 @@ class Services:
     hub: Hub
     bus: Bus
     keys: KeyRegistry
+    rules: RuleBook
     authenticator: Authenticator
     gate: Gate
     metrics: Metrics

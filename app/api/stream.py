@@ -100,6 +100,7 @@ async def open_stream(request: HttpRequest) -> Response:
     if collection is not None:
         p = params
         flt = build_filter(principal, collection, p.key, p.prefix, p.gt, p.gte, p.lt, p.lte)
+        services.rules.current.refuse_live(principal, collection)
     if channel is not None:
         validate_name(channel, "channel")
         principal.require_channel("read", channel)

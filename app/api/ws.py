@@ -181,6 +181,7 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
         hub=hub,
         bus=services.bus,
         gate=gate,
+        rules=services.rules,
         entry=entry._replace(token=None),
         settings=settings,
         max_subscriptions=settings.ws_max_subscriptions,

@@ -20,6 +20,7 @@ from app.api.doc_ops import commit, read_doc
 from app.api.filters import build_filter, parse_since
 from app.auth.disclosure import shown_result
 from app.auth.gate import Entry, Gate
+from app.auth.rules import RuleBook
 from app.errors import (
     BadRequest,
     Conflict,
@@ -71,6 +72,7 @@ class WsSession:
         "gate",
         "hub",
         "max_subscriptions",
+        "rules",
         "settings",
         "store",
     )
@@ -83,6 +85,7 @@ class WsSession:
         hub: Hub,
         bus: Bus,
         gate: Gate,
+        rules: RuleBook,
         entry: Entry,
         settings: Settings,
         max_subscriptions: int,
@@ -92,6 +95,7 @@ class WsSession:
         self.hub = hub
         self.bus = bus
         self.gate = gate
+        self.rules = rules  # read per op: a rule change holds from the next op on
         self.entry = entry  # the handshake's address and origin, for the gate
         self.settings = settings
         self.max_subscriptions = max_subscriptions
@@ -157,6 +161,7 @@ class WsSession:
             self.bus.subscribe(connection, sub_id, channel)
             return b',"sub":%s,"channel":%s' % (orjson.dumps(sub_id), orjson.dumps(channel))
         flt = self._filter(frame)
+        self.rules.current.refuse_live(principal, flt.collection)
         since = parse_since(frame.get("since"))
         snapshot = frame.get("snapshot", False)
         if not isinstance(snapshot, bool):
@@ -228,7 +233,7 @@ class WsSession:
             frame.get("collection"),
             frame.get("key"),
         )
-        record = await read_doc(self.store, principal, collection, key)
+        record = await read_doc(self.store, self.rules.current, principal, collection, key)
         return b',"result":' + record.envelope
 
     async def op_write(self, frame: dict[str, Any]) -> bytes:
@@ -236,13 +241,13 @@ class WsSession:
         principal = self.connection.principal
         # A single write, not a batch of one: its errors name no op index.
         ops = [parse_op(fields, principal, self.settings)]
-        result = await commit(self.store, principal, ops)
+        result = await commit(self.store, self.rules.current, principal, ops)
         return b',"result":' + shown_result(principal, result.results[0])
 
     async def op_batch(self, frame: dict[str, Any]) -> bytes:
         principal = self.connection.principal
         ops = parse_ops({"ops": frame.get("ops")}, principal, self.settings)
-        result = await write_ops(self.store, principal, ops)
+        result = await write_ops(self.store, self.rules.current, principal, ops)
         return b',"result":' + render_results(principal, result)
 
     def _channel(self, frame: dict[str, Any]) -> str:

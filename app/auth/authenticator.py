@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from app.auth.apikeys import KeyRegistry, split_token
-from app.auth.jwt_tokens import ISSUER, JwtCodec, looks_like_jwt, minting_key
+from app.auth.jwt_tokens import INTERNAL_CLAIMS, ISSUER, JwtCodec, looks_like_jwt, minting_key
 from app.auth.principal import PATTERN_RE, PERMISSIONS, Principal
 from app.auth.tickets import TICKET_PREFIX, TicketBook
 from app.errors import Unauthorized
@@ -92,6 +92,8 @@ class Authenticator:
             collections=collections,
             channels=channels,
             expires_at=float(claims["exp"]),
+            # The token's own claims, for rules (`auth.claims`): minted or trusted alike.
+            claims={k: v for k, v in claims.items() if k not in INTERNAL_CLAIMS},
         )
         if claims.get("iss") != ISSUER:
             if base.is_admin and not self.jwt.may_grant_admin(str(claims.get("iss"))):

@@ -9,6 +9,11 @@ condition names no revision, and its answer is the same whether the document
 exists at another revision or not at all. REST single-document writes
 (`app/api/doc_ops.py`), `POST /v1/batch` and the WebSocket write ops all
 render through these two functions.
+
+Rules (`app/auth/rules.py`) narrow this per document: a write whose rule guard
+found the document unreadable before it (`read` false) refuses without a
+revision, and one that leaves it unreadable answers without its value
+(`unreadable_result`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import orjson
 
 from app.auth.principal import Principal
+from app.auth.rules import OpGuard
 from app.errors import LevelstreamError, PreconditionFailed
 from app.store.types import OpResult, WriteOp
 
@@ -31,6 +37,14 @@ def shown_result(principal: Principal, result: OpResult) -> bytes:
     return orjson.dumps(shown)
 
 
+def unreadable_result(op: WriteOp, result: OpResult) -> OpResult:
+    """`result`, without the value when the op's rule guard found the result unreadable."""
+    if not isinstance(op.guard, OpGuard) or op.guard.new_visible or result.deleted:
+        return result
+    body = orjson.dumps({"collection": result.collection, "key": result.key, "rev": result.rev})
+    return OpResult(result.collection, result.key, result.rev, body, created=result.created)
+
+
 def shown_refusal(principal: Principal, ops: list[WriteOp], exc: LevelstreamError) -> None:
     """Strip from a refused write's error (in place) what `principal` may not read.
 
@@ -41,7 +55,8 @@ def shown_refusal(principal: Principal, ops: list[WriteOp], exc: LevelstreamErro
         return
     index = exc.extra.get("op_index", 0)
     op = ops[index] if isinstance(index, int) and 0 <= index < len(ops) else ops[0]
-    if principal.may("read", op.collection):
+    hidden = isinstance(op.guard, OpGuard) and not op.guard.current_visible
+    if principal.may("read", op.collection) and not hidden:
         return
     exc.extra.pop("current_rev", None)
     # One detail for "another rev", "missing" and "exists": the text must not tell them apart.

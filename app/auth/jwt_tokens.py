@@ -40,6 +40,13 @@ UNVERIFIABLE_ALGORITHMS = frozenset({"PS256", "PS384", "PS512"})
 SECRET_FILE = "jwt.secret"
 # The claim binding an admin-minted token to the admin credential that minted it.
 ADMIN_BINDING_CLAIM = "adm"
+# Claims this server sets or reads for itself: a caller's own `claims` may not use them.
+RESERVED_CLAIMS = frozenset(
+    {"iss", "aud", "sub", "exp", "nbf", "iat", "jti", "lsk", ADMIN_BINDING_CLAIM}
+    | {"permissions", "collections", "channels"}
+)
+# Internal bindings, not shown to rules as `auth.claims`.
+INTERNAL_CLAIMS = frozenset({"lsk", ADMIN_BINDING_CLAIM})
 _DECODE_OPTIONS = {
     "require_exp": True,
     "require_iss": True,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Any, Literal
 
 from app.errors import Forbidden
 
@@ -39,6 +39,8 @@ class Principal:
     allowed_ips: tuple[Network, ...] = ()
     rate_limit_per_s: int | None = None
     expires_at: float | None = None  # unix seconds
+    # A JWT's own claims (`auth.claims` in rules); not part of its identity or rights.
+    claims: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @property
     def is_admin(self) -> bool:

@@ -36,6 +36,7 @@ def principal_json(principal: Principal) -> bytes:
             "allowed_ips": [str(n) for n in principal.allowed_ips],
             "rate_limit_per_s": principal.rate_limit_per_s,
             "expires_at": principal.expires_at,
+            "claims": principal.claims,
         }
     )
 
@@ -53,6 +54,7 @@ def principal_from_json(raw: bytes) -> Principal:
         allowed_ips=tuple(ipaddress.ip_network(n) for n in data["allowed_ips"]),
         rate_limit_per_s=data["rate_limit_per_s"],
         expires_at=data["expires_at"],
+        claims=data.get("claims"),
     )
 
 

@@ -4,7 +4,8 @@ Fields: time, request id, principal (key id or `jwt:<sub>`, never a token),
 client address (after trusted-proxy handling), method, path (never the query
 string, which may hold `?token=` or `?ticket=`), status, WebSocket close code
 (`stalled`: a WebSocket or SSE reader cut for reading nothing),
-duration and bytes sent. JSON encoding escapes CR/LF and control characters,
+duration and bytes sent; a change of rules adds the new `rules_version`. JSON
+encoding escapes CR/LF and control characters,
 so user-controlled values cannot forge log lines.
 """
 
@@ -65,6 +66,8 @@ class AccessLog:
         }
         if scope["type"] == "websocket" or state.get("stalled"):
             record["close_code"] = close_code_of(state)
+        if state.get("rules_version") is not None:  # a change of rules (app/api/rules.py)
+            record["rules_version"] = state["rules_version"]
         if state.get("auth_error"):
             record["auth_error"] = state["auth_error"]
         self._lines.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))

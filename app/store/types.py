@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 OpKind = Literal["put", "create", "patch", "delete", "expire"]
+# guard(op, key, current rev, current value, new value): see `WriteOp`.
+Guard = Callable[[str, str, "int | None", Any, Any], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +18,10 @@ class WriteOp:
     `value_json` is the already validated, encoded value of a put/create;
     `patch` is the merge patch of a patch. `expires_ms` of an `expire` op is the
     expiry the sweeper saw: the op does nothing if the document changed since.
+    `guard`, when set, is called where the op applies, before its preconditions,
+    as guard(op, key, current rev, current value, new value) with op `create`,
+    `update` or `delete`; it raises a `LevelstreamError` to refuse the op (the
+    caller's rules, `app/auth/rules.py`; the store knows nothing of them).
     """
 
     op: OpKind
@@ -28,6 +34,7 @@ class WriteOp:
     if_exists: bool = False
     ttl_ms: int | None = None
     expires_ms: int = 0
+    guard: Guard | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

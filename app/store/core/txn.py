@@ -17,9 +17,17 @@ for every way in (REST, batch, WebSocket) and both stores: without it a
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
-from app.errors import NotFound, PayloadTooLarge, PreconditionFailed, ValidationFailed
+from app.errors import (
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from app.store.core.mutations import DocId, DocReader, DocWrite, Mutations, NotLoaded
 from app.store.mergepatch import merge_patch
 from app.store.records import DocRecord, auto_key, change_json, deleted_json, envelope_json
@@ -71,7 +79,13 @@ class Transaction:
         for index, op in enumerate(ops):
             try:
                 result = self._apply_one(op)
-            except (NotFound, PreconditionFailed, PayloadTooLarge, ValidationFailed) as exc:
+            except (
+                NotFound,
+                PreconditionFailed,
+                PayloadTooLarge,
+                ValidationFailed,
+                Forbidden,
+            ) as exc:
                 if len(ops) > 1:
                     exc.extra.setdefault("op_index", index)
                     exc.detail = f"op {index}: {exc.detail}"
@@ -140,6 +154,9 @@ class Transaction:
         if op.op == "expire":
             return self._expire(op, doc, stored, stored_expires)
         current = None if stored is None or stored.expired(self.now) else stored
+        if op.guard is not None:
+            # Before the preconditions: a refused op tells nothing of the document's rev.
+            self._guard(op, current)
         if op.if_absent and current is not None:
             raise PreconditionFailed(f"document {op.key!r} already exists", current_rev=current.rev)
         if op.if_exists and current is None:
@@ -171,6 +188,22 @@ class Transaction:
             return self._write_doc(doc, stored, stored_expires, current, value_json, ttl)
         return self._delete(doc, stored, stored_expires, current.rev, reason=None)
 
+    def _guard(self, op: WriteOp, current: DocRecord | None) -> None:
+        """Call the op's guard with the document as it is here and as the op would leave it."""
+        assert op.guard is not None
+        old: Any = None if current is None else current.value()
+        rev = None if current is None else current.rev
+        if op.op == "put":
+            assert op.value_json is not None
+            kind = "create" if current is None else "update"
+            op.guard(kind, op.key, rev, old, orjson.loads(op.value_json))
+        elif current is not None and op.op == "patch":
+            merged = merge_patch(current.value(), op.patch)
+            if merged is not None:  # else refused below, as without a guard
+                op.guard("update", op.key, rev, old, merged)
+        elif current is not None and op.op == "delete":
+            op.guard("delete", op.key, rev, old, None)
+
     def _create(self, op: WriteOp) -> OpResult:
         assert op.value_json is not None
         auto_id = first_auto_id(self.out.auto_id, self.now)
@@ -185,6 +218,8 @@ class Transaction:
                 break
             auto_id += 1
         self.out.auto_id = auto_id
+        if op.guard is not None:
+            op.guard("create", doc[1], None, None, orjson.loads(op.value_json))
         return self._write_doc(doc, stored, stored_expires, None, op.value_json, op.ttl_ms)
 
     def _write_doc(
