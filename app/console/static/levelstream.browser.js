@@ -50,6 +50,7 @@ var Levelstream = (() => {
     createKey: () => createKey,
     delay: () => delay,
     deleteDocument: () => deleteDocument,
+    deleteRule: () => deleteRule,
     errorFromClose: () => errorFromClose,
     errorFromProblem: () => errorFromProblem,
     exportDocuments: () => exportDocuments,
@@ -57,6 +58,7 @@ var Levelstream = (() => {
     getDocument: () => getDocument,
     getKey: () => getKey,
     getPresence: () => getPresence,
+    getRule: () => getRule,
     healthz: () => healthz,
     importDocuments: () => importDocuments,
     issueTicket: () => issueTicket,
@@ -64,11 +66,13 @@ var Levelstream = (() => {
     listCollections: () => listCollections,
     listDocuments: () => listDocuments,
     listKeys: () => listKeys,
+    listRules: () => listRules,
     metrics: () => metrics,
     mintToken: () => mintToken,
     patchDocument: () => patchDocument,
     publishMessage: () => publishMessage,
     putDocument: () => putDocument,
+    putRule: () => putRule,
     readyz: () => readyz,
     resolveToken: () => resolveToken,
     revokeKey: () => revokeKey,
@@ -1019,6 +1023,30 @@ var Levelstream = (() => {
   var updateKey = (options) => (options.client ?? client).patch({
     security: [{ scheme: "bearer", type: "http" }, { name: "X-API-Key", type: "apiKey" }],
     url: "/v1/keys/{key_id}",
+    ...options,
+    headers: {
+      "Content-Type": "application/json",
+      ...options.headers
+    }
+  });
+  var listRules = (options) => (options?.client ?? client).get({
+    security: [{ scheme: "bearer", type: "http" }, { name: "X-API-Key", type: "apiKey" }],
+    url: "/v1/rules",
+    ...options
+  });
+  var deleteRule = (options) => (options.client ?? client).delete({
+    security: [{ scheme: "bearer", type: "http" }, { name: "X-API-Key", type: "apiKey" }],
+    url: "/v1/rules/{glob}",
+    ...options
+  });
+  var getRule = (options) => (options.client ?? client).get({
+    security: [{ scheme: "bearer", type: "http" }, { name: "X-API-Key", type: "apiKey" }],
+    url: "/v1/rules/{glob}",
+    ...options
+  });
+  var putRule = (options) => (options.client ?? client).put({
+    security: [{ scheme: "bearer", type: "http" }, { name: "X-API-Key", type: "apiKey" }],
+    url: "/v1/rules/{glob}",
     ...options,
     headers: {
       "Content-Type": "application/json",

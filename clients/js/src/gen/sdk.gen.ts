@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { ApplyBatchData, ApplyBatchErrors, ApplyBatchResponses, CreateDocumentData, CreateDocumentErrors, CreateDocumentResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeleteDocumentData, DeleteDocumentErrors, DeleteDocumentResponses, ExportDocumentsData, ExportDocumentsErrors, ExportDocumentsResponses, GetChangesData, GetChangesErrors, GetChangesResponses, GetDocumentData, GetDocumentErrors, GetDocumentResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetPresenceData, GetPresenceErrors, GetPresenceResponses, HealthzData, HealthzResponses, ImportDocumentsData, ImportDocumentsErrors, ImportDocumentsResponses, IssueTicketData, IssueTicketErrors, IssueTicketResponses, ListCollectionsData, ListCollectionsErrors, ListCollectionsResponses, ListDocumentsData, ListDocumentsErrors, ListDocumentsResponses, ListKeysData, ListKeysErrors, ListKeysResponses, MetricsData, MetricsResponses, MintTokenData, MintTokenErrors, MintTokenResponses, PatchDocumentData, PatchDocumentErrors, PatchDocumentResponses, PublishMessageData, PublishMessageErrors, PublishMessageResponses, PutDocumentData, PutDocumentErrors, PutDocumentResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses } from './types.gen.js';
+import type { ApplyBatchData, ApplyBatchErrors, ApplyBatchResponses, CreateDocumentData, CreateDocumentErrors, CreateDocumentResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeleteDocumentData, DeleteDocumentErrors, DeleteDocumentResponses, DeleteRuleData, DeleteRuleErrors, DeleteRuleResponses, ExportDocumentsData, ExportDocumentsErrors, ExportDocumentsResponses, GetChangesData, GetChangesErrors, GetChangesResponses, GetDocumentData, GetDocumentErrors, GetDocumentResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetPresenceData, GetPresenceErrors, GetPresenceResponses, GetRuleData, GetRuleErrors, GetRuleResponses, HealthzData, HealthzResponses, ImportDocumentsData, ImportDocumentsErrors, ImportDocumentsResponses, IssueTicketData, IssueTicketErrors, IssueTicketResponses, ListCollectionsData, ListCollectionsErrors, ListCollectionsResponses, ListDocumentsData, ListDocumentsErrors, ListDocumentsResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListRulesData, ListRulesErrors, ListRulesResponses, MetricsData, MetricsResponses, MintTokenData, MintTokenErrors, MintTokenResponses, PatchDocumentData, PatchDocumentErrors, PatchDocumentResponses, PublishMessageData, PublishMessageErrors, PublishMessageResponses, PutDocumentData, PutDocumentErrors, PutDocumentResponses, PutRuleData, PutRuleErrors, PutRuleResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -243,6 +243,46 @@ export const getKey = <ThrowOnError extends boolean = false>(options: Options<Ge
 export const updateKey = <ThrowOnError extends boolean = false>(options: Options<UpdateKeyData, ThrowOnError>) => (options.client ?? client).patch<UpdateKeyResponses, UpdateKeyErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/v1/keys/{key_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List the rules
+ */
+export const listRules = <ThrowOnError extends boolean = false>(options?: Options<ListRulesData, ThrowOnError>) => (options?.client ?? client).get<ListRulesResponses, ListRulesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/v1/rules',
+    ...options
+});
+
+/**
+ * Delete the rule of a collection glob
+ */
+export const deleteRule = <ThrowOnError extends boolean = false>(options: Options<DeleteRuleData, ThrowOnError>) => (options.client ?? client).delete<DeleteRuleResponses, DeleteRuleErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/v1/rules/{glob}',
+    ...options
+});
+
+/**
+ * Read the rule of a collection glob
+ */
+export const getRule = <ThrowOnError extends boolean = false>(options: Options<GetRuleData, ThrowOnError>) => (options.client ?? client).get<GetRuleResponses, GetRuleErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/v1/rules/{glob}',
+    ...options
+});
+
+/**
+ * Create or replace the rule of a collection glob
+ */
+export const putRule = <ThrowOnError extends boolean = false>(options: Options<PutRuleData, ThrowOnError>) => (options.client ?? client).put<PutRuleResponses, PutRuleErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/v1/rules/{glob}',
     ...options,
     headers: {
         'Content-Type': 'application/json',

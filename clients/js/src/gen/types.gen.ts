@@ -602,6 +602,108 @@ export type Published = {
 };
 
 /**
+ * RuleDeleted
+ */
+export type RuleDeleted = {
+    /**
+     * Glob
+     */
+    glob: string;
+    /**
+     * Version
+     */
+    version: number;
+};
+
+/**
+ * RuleList
+ */
+export type RuleList = {
+    /**
+     * Items
+     */
+    items: Array<RuleView>;
+    /**
+     * Version
+     *
+     * The rule set's version (0: never changed)
+     */
+    version: number;
+};
+
+/**
+ * RuleSpec
+ *
+ * The body of `PUT /v1/rules/{glob}`: each entry a CEL expression; absent: no rule.
+ */
+export type RuleSpec = {
+    /**
+     * Create
+     *
+     * Whether a new document (`new`) may be written
+     */
+    create?: string | null;
+    /**
+     * Delete
+     *
+     * Whether `doc` may be deleted
+     */
+    delete?: string | null;
+    /**
+     * Read
+     *
+     * Which documents a caller may read
+     */
+    read?: string | null;
+    /**
+     * Update
+     *
+     * Whether `doc` may be replaced by `new`
+     */
+    update?: string | null;
+};
+
+/**
+ * RuleView
+ *
+ * A rule as listed: its glob, its entries and the rule set's version.
+ */
+export type RuleView = {
+    /**
+     * Create
+     *
+     * Whether a new document (`new`) may be written
+     */
+    create?: string | null;
+    /**
+     * Delete
+     *
+     * Whether `doc` may be deleted
+     */
+    delete?: string | null;
+    /**
+     * Glob
+     */
+    glob: string;
+    /**
+     * Read
+     *
+     * Which documents a caller may read
+     */
+    read?: string | null;
+    /**
+     * Update
+     *
+     * Whether `doc` may be replaced by `new`
+     */
+    update?: string | null;
+    /**
+     * Version
+     */
+    version: number;
+};
+
+/**
  * Ticket
  */
 export type Ticket = {
@@ -627,6 +729,14 @@ export type TokenRequest = {
      * Omitted: the asking key's; [] grants none
      */
     channels?: Array<string> | null;
+    /**
+     * Claims
+     *
+     * Your own claims, carried in the token and seen by rules as `auth.claims` (at most 4096 bytes of JSON; not the reserved names adm, aud, channels, collections, exp, iat, iss, jti, lsk, nbf, permissions, sub)
+     */
+    claims?: {
+        [key: string]: unknown;
+    } | null;
     /**
      * Collections
      *
@@ -1882,6 +1992,199 @@ export type UpdateKeyResponses = {
 };
 
 export type UpdateKeyResponse = UpdateKeyResponses[keyof UpdateKeyResponses];
+
+export type ListRulesData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/rules';
+};
+
+export type ListRulesErrors = {
+    /**
+     * Bad request (malformed JSON or header)
+     */
+    400: Problem;
+    /**
+     * Missing or invalid credential
+     */
+    401: Problem;
+    /**
+     * The credential lacks the permission
+     */
+    403: Problem;
+    /**
+     * Validation failed
+     */
+    422: Problem;
+    /**
+     * Rate limited
+     */
+    429: Problem;
+};
+
+export type ListRulesError = ListRulesErrors[keyof ListRulesErrors];
+
+export type ListRulesResponses = {
+    /**
+     * Successful Response
+     */
+    200: RuleList;
+};
+
+export type ListRulesResponse = ListRulesResponses[keyof ListRulesResponses];
+
+export type DeleteRuleData = {
+    body?: never;
+    path: {
+        /**
+         * Glob
+         *
+         * A collection glob (`notes`, `app1.*`); `?` must be sent as %3F
+         */
+        glob: string;
+    };
+    query?: never;
+    url: '/v1/rules/{glob}';
+};
+
+export type DeleteRuleErrors = {
+    /**
+     * Bad request (malformed JSON or header)
+     */
+    400: Problem;
+    /**
+     * Missing or invalid credential
+     */
+    401: Problem;
+    /**
+     * The credential lacks the permission
+     */
+    403: Problem;
+    /**
+     * Not found
+     */
+    404: Problem;
+    /**
+     * Validation failed
+     */
+    422: Problem;
+    /**
+     * Rate limited
+     */
+    429: Problem;
+};
+
+export type DeleteRuleError = DeleteRuleErrors[keyof DeleteRuleErrors];
+
+export type DeleteRuleResponses = {
+    /**
+     * Successful Response
+     */
+    200: RuleDeleted;
+};
+
+export type DeleteRuleResponse = DeleteRuleResponses[keyof DeleteRuleResponses];
+
+export type GetRuleData = {
+    body?: never;
+    path: {
+        /**
+         * Glob
+         *
+         * A collection glob (`notes`, `app1.*`); `?` must be sent as %3F
+         */
+        glob: string;
+    };
+    query?: never;
+    url: '/v1/rules/{glob}';
+};
+
+export type GetRuleErrors = {
+    /**
+     * Bad request (malformed JSON or header)
+     */
+    400: Problem;
+    /**
+     * Missing or invalid credential
+     */
+    401: Problem;
+    /**
+     * The credential lacks the permission
+     */
+    403: Problem;
+    /**
+     * Not found
+     */
+    404: Problem;
+    /**
+     * Validation failed
+     */
+    422: Problem;
+    /**
+     * Rate limited
+     */
+    429: Problem;
+};
+
+export type GetRuleError = GetRuleErrors[keyof GetRuleErrors];
+
+export type GetRuleResponses = {
+    /**
+     * Successful Response
+     */
+    200: RuleView;
+};
+
+export type GetRuleResponse = GetRuleResponses[keyof GetRuleResponses];
+
+export type PutRuleData = {
+    body: RuleSpec;
+    path: {
+        /**
+         * Glob
+         *
+         * A collection glob (`notes`, `app1.*`); `?` must be sent as %3F
+         */
+        glob: string;
+    };
+    query?: never;
+    url: '/v1/rules/{glob}';
+};
+
+export type PutRuleErrors = {
+    /**
+     * Bad request (malformed JSON or header)
+     */
+    400: Problem;
+    /**
+     * Missing or invalid credential
+     */
+    401: Problem;
+    /**
+     * The credential lacks the permission
+     */
+    403: Problem;
+    /**
+     * Validation failed
+     */
+    422: Problem;
+    /**
+     * Rate limited
+     */
+    429: Problem;
+};
+
+export type PutRuleError = PutRuleErrors[keyof PutRuleErrors];
+
+export type PutRuleResponses = {
+    /**
+     * Successful Response
+     */
+    200: RuleView;
+};
+
+export type PutRuleResponse = PutRuleResponses[keyof PutRuleResponses];
 
 export type StreamChangesData = {
     body?: never;

@@ -29,8 +29,13 @@ from .presence_member import PresenceMember
 from .problem import Problem
 from .problem_code import ProblemCode
 from .published import Published
+from .rule_deleted import RuleDeleted
+from .rule_list import RuleList
+from .rule_spec import RuleSpec
+from .rule_view import RuleView
 from .ticket import Ticket
 from .token_request import TokenRequest
+from .token_request_claims_type_0 import TokenRequestClaimsType0
 from .token_request_permissions_type_0_item import TokenRequestPermissionsType0Item
 
 __all__ = (
@@ -63,7 +68,12 @@ __all__ = (
     "Problem",
     "ProblemCode",
     "Published",
+    "RuleDeleted",
+    "RuleList",
+    "RuleSpec",
+    "RuleView",
     "Ticket",
     "TokenRequest",
+    "TokenRequestClaimsType0",
     "TokenRequestPermissionsType0Item",
 )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -12,6 +12,10 @@ from ..models.token_request_permissions_type_0_item import (
 )
 from ..types import UNSET, Unset
 
+if TYPE_CHECKING:
+    from ..models.token_request_claims_type_0 import TokenRequestClaimsType0
+
+
 T = TypeVar("T", bound="TokenRequest")
 
 
@@ -21,6 +25,9 @@ class TokenRequest:
     """ Who the token is for """
     channels: list[str] | None | Unset = UNSET
     """ Omitted: the asking key's; [] grants none """
+    claims: None | TokenRequestClaimsType0 | Unset = UNSET
+    """ Your own claims, carried in the token and seen by rules as `auth.claims` (at most 4096 bytes of JSON; not
+    the reserved names adm, aud, channels, collections, exp, iat, iss, jti, lsk, nbf, permissions, sub) """
     collections: list[str] | None | Unset = UNSET
     """ Omitted: the asking key's; [] grants none """
     permissions: list[TokenRequestPermissionsType0Item] | None | Unset = UNSET
@@ -31,6 +38,8 @@ class TokenRequest:
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.token_request_claims_type_0 import TokenRequestClaimsType0  # noqa: PLC0415
+
         sub = self.sub
 
         channels: list[str] | None | Unset
@@ -41,6 +50,14 @@ class TokenRequest:
 
         else:
             channels = self.channels
+
+        claims: dict[str, Any] | None | Unset
+        if isinstance(self.claims, Unset):
+            claims = UNSET
+        elif isinstance(self.claims, TokenRequestClaimsType0):
+            claims = self.claims.to_dict()
+        else:
+            claims = self.claims
 
         collections: list[str] | None | Unset
         if isinstance(self.collections, Unset):
@@ -74,6 +91,8 @@ class TokenRequest:
         )
         if channels is not UNSET:
             field_dict["channels"] = channels
+        if claims is not UNSET:
+            field_dict["claims"] = claims
         if collections is not UNSET:
             field_dict["collections"] = collections
         if permissions is not UNSET:
@@ -85,6 +104,8 @@ class TokenRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.token_request_claims_type_0 import TokenRequestClaimsType0  # noqa: PLC0415
+
         d = dict(src_dict)
         sub = d.pop("sub")
 
@@ -104,6 +125,23 @@ class TokenRequest:
             return cast(list[str] | None | Unset, data)
 
         channels = _parse_channels(d.pop("channels", UNSET))
+
+        def _parse_claims(data: object) -> None | TokenRequestClaimsType0 | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                claims_type_0 = TokenRequestClaimsType0.from_dict(data)
+
+                return claims_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | TokenRequestClaimsType0 | Unset, data)
+
+        claims = _parse_claims(d.pop("claims", UNSET))
 
         def _parse_collections(data: object) -> list[str] | None | Unset:
             if data is None:
@@ -153,6 +191,7 @@ class TokenRequest:
         token_request = cls(
             sub=sub,
             channels=channels,
+            claims=claims,
             collections=collections,
             permissions=permissions,
             ttl_s=ttl_s,
