@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # one page of a range read or snapshot may hold (it ends early, with a cursor).
     max_txn_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
     max_json_depth: int = Field(default=64, ge=1, le=512)
+    # The most documents one filtered range page examines (`where`): a `where` no
+    # index serves is refused with `needs_index` past it (docs/queries.md).
+    max_scan: int = Field(default=10_000, ge=1)
     ws_queue_limit: int = Field(default=10_000, ge=1)
     # Connection caps (app/auth/gate.py): WebSockets and SSE streams together, each
     # kind's own ceiling (so one kind cannot take every place), and per key (tokens a
