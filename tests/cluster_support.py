@@ -38,6 +38,8 @@ BOTH_STORES = {
     "test_concurrency",
     "test_resume",
     "test_limits",
+    "test_queries",
+    "test_indexes",
 }
 T = TypeVar("T")
 
