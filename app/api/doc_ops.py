@@ -251,40 +251,48 @@ def _unb64(text: str) -> bytes:
 def encode_cursor(
     collection: str, last_key: str, reverse: bool, scan: IndexScan | None = None, at: bytes = b""
 ) -> str:
-    """The next page's cursor: the last key, and in an index walk the index and the
-    position in it (a position names a document's place exactly, so the walk goes on
-    after it whatever was written meanwhile)."""
-    data: dict[str, Any] = {"c": collection, "k": last_key, "r": reverse}
-    if scan is not None:
+    """The next page's cursor: the last key, or in an index walk the index and the
+    position in it (which ends with the key, and names the document's place exactly,
+    so the walk goes on after it whatever was written meanwhile)."""
+    data: dict[str, Any] = {"c": collection, "r": reverse}
+    if scan is None:
+        data["k"] = last_key
+    else:
         data["i"], data["p"] = scan.index_id, _b64(at)
     return _b64(orjson.dumps(data))
 
 
 def decode_cursor(
     cursor: str, collection: str, reverse: bool, scan: IndexScan | None = None
-) -> tuple[str, bytes | None]:
-    """The cursor's last key and (in an index walk) position."""
+) -> tuple[str | None, bytes | None]:
+    """The cursor's last key, or (in an index walk) its position."""
     try:
         data: Any = orjson.loads(_unb64(cursor))
-        key, same = data["k"], data["c"] == collection and data["r"] == reverse
-        index_id, position = data.get("i"), data.get("p")
+        same = data["c"] == collection and data["r"] == reverse
+        key, index_id, position = data.get("k"), data.get("i"), data.get("p")
         at = None if position is None else _unb64(position)
     except (binascii.Error, ValueError, KeyError, TypeError, AttributeError):
         raise BadRequest("cursor is not one this server issued") from None
-    if not same or not isinstance(key, str):
+    if not same:
         raise BadRequest("cursor belongs to another collection or direction")
-    if index_id != (None if scan is None else scan.index_id) or (index_id is None) != (at is None):
+    if index_id != (None if scan is None else scan.index_id):
         raise BadRequest(
             "cursor belongs to another query plan (an index was created or dropped since): "
             "start the read again"
         )
+    if scan is not None:
+        if not at or not isinstance(index_id, int):
+            raise BadRequest("cursor is not one this server issued")
+        return None, at
+    if not isinstance(key, str):
+        raise BadRequest("cursor is not one this server issued")
     # Cursors are client-held: a forged one must not smuggle in a key that no
     # document can have (control characters, empty, over 512 bytes).
     try:
         validate_key(key, "cursor")
     except ValidationFailed:
         raise BadRequest("cursor is not one this server issued") from None
-    return key, at
+    return key, None
 
 
 def _bound(value: str | None, name: str) -> str | None:

@@ -27,7 +27,7 @@ M = TypeVar("M", bound=BaseModel)
 Location = Literal["path", "query", "header"]
 
 MAX_PAGE = 1000  # documents of a range page, changes of a poll
-MAX_CURSOR = 4096  # characters of a range cursor (one in an index holds its position)
+MAX_CURSOR = 2048  # characters of a range cursor (ours are far shorter)
 
 PageLimit = Annotated[int, Field(ge=1, le=MAX_PAGE)]
 TtlSeconds = Annotated[float, Field(gt=0, le=MAX_TTL_S)]

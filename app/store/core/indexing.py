@@ -46,7 +46,7 @@ MAX_INDEXES = 16  # indexes of one collection (each costs every write of it)
 # A string is indexed by its first MAX_STRING_BYTES bytes (keeps positions, cursors and
 # PostgreSQL's btree rows bounded); longer strings sharing that prefix are one value
 # to the index, and the per-document check tells them apart.
-MAX_STRING_BYTES = 128
+MAX_STRING_BYTES = 64
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 MISSING, NULL, FALSE, TRUE, NUMBER, STRING, OTHER = (bytes([n]) for n in range(1, 8))
