@@ -23,6 +23,7 @@ from app.api import (
     channels,
     documents,
     health,
+    indexes,
     keys,
     problems,
     rules,
@@ -209,6 +210,7 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
     problems.install(app)
     routers = (
         documents,
+        indexes,
         batch,
         changes,
         stream,

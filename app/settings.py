@@ -40,8 +40,9 @@ class Settings(BaseSettings):
     # one page of a range read or snapshot may hold (it ends early, with a cursor).
     max_txn_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
     max_json_depth: int = Field(default=64, ge=1, le=512)
-    # Documents one range-read page may examine (LEVELSTREAM_MAX_SCAN): a page whose
-    # documents a read rule hides ends there, short, with a cursor.
+    # The most documents one range page examines (LEVELSTREAM_MAX_SCAN): a `where` no
+    # index serves is refused with `needs_index` past it (docs/queries.md); a page whose
+    # documents a read rule hides ends there, short, with a cursor (docs/rules.md).
     max_scan: int = Field(default=10_000, ge=1)
     ws_queue_limit: int = Field(default=10_000, ge=1)
     # Connection caps (app/auth/gate.py): WebSockets and SSE streams together, each

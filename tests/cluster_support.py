@@ -39,6 +39,8 @@ BOTH_STORES = {
     "test_resume",
     "test_limits",
     "test_rules",
+    "test_queries",
+    "test_indexes",
 }
 T = TypeVar("T")
 

@@ -98,6 +98,13 @@ CASES = [
         400,
     ),
     Case("range cursor too long", "GET", f"{RANGE}?cursor={'A' * 2049}", 422),
+    # where, order_by and explain: the same answers on every path
+    Case("range where", "GET", f"{RANGE}?where=doc.n%20%3E%201", 200),
+    Case("range where explain", "GET", f"{RANGE}?where=doc.n%20%3E%201&explain=true", 200),
+    Case("range where broken", "GET", f"{RANGE}?where=doc.n%20%3E", 422),
+    Case("range where unknown variable", "GET", f"{RANGE}?where=user%20%3D%3D%201", 422),
+    Case("range order_by unindexed", "GET", f"{RANGE}?order_by=n", 422),
+    Case("range order_by bad path", "GET", f"{RANGE}?order_by=a..b", 422),
     Case("range bound empty", "GET", f"{RANGE}?gt=", 422),
     Case("range bound control", "GET", f"{RANGE}?prefix=a%01", 422),
     # /v1/changes shares the page limit

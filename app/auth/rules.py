@@ -24,8 +24,8 @@ its version are always read together; `RuleBook` caches it and writes it through
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
@@ -36,7 +36,7 @@ from app.auth.principal import Principal
 from app.cel import RULE_VARIABLES, Program, compile_expression
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.store.base import Store
-from app.store.types import Page, RangeQuery, WriteOp
+from app.store.types import WriteOp
 
 RECORD = "rules:set"
 Entry = Literal["read", "create", "update", "delete"]
@@ -340,36 +340,3 @@ class RuleBook:
 
 
 ReadCheck = Callable[[str, int | None, Any], bool]
-
-
-async def visible_page(
-    read: Callable[[RangeQuery], Awaitable[Page]],
-    query: RangeQuery,
-    visible: ReadCheck,
-    max_scan: int,
-) -> Page:
-    """A range-read page of the documents `visible` lets through: pages of the store
-    are read until the page is full, the range ends, or `max_scan` documents were
-    examined (then the page is short, with a cursor after the last one examined)."""
-    items: list[bytes] = []
-    scanned = 0
-    after = query.after
-    seq: int | None = None
-    while True:
-        want = min(query.limit - len(items), max_scan - scanned)
-        page = await read(replace(query, limit=want, after=after, keys_only=False))
-        seq = page.seq if seq is None else seq
-        for item in page.items:
-            envelope = orjson.loads(item)
-            scanned += 1
-            after = envelope["key"]
-            if visible(envelope["key"], envelope["rev"], envelope["value"]):
-                if query.keys_only:
-                    del envelope["value"]
-                    item = orjson.dumps(envelope)
-                items.append(item)
-        if page.last_key is None:
-            return Page(items, None, seq)  # the range ended
-        after = page.last_key
-        if len(items) >= query.limit or scanned >= max_scan:
-            return Page(items, after, seq)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
 
+from app.store.core.indexing import IndexDef, Path
 from app.store.records import DocRecord
 from app.store.types import Change, ChangeBatch, ChangeFilter, Page, RangeQuery, TxResult, WriteOp
 
@@ -67,6 +68,26 @@ class Store(ABC):
     @abstractmethod
     async def range(self, query: RangeQuery) -> Page:
         """One page of a key range, from one consistent snapshot."""
+
+    # --- JSON field indexes (app/store/core/indexing.py) ---
+
+    @abstractmethod
+    async def create_index(
+        self, collection: str, name: str, fields: tuple[Path, ...]
+    ) -> tuple[IndexDef, bool]:
+        """Define an index and start building it online; (the index, created?).
+
+        An index of that name that exists is returned as it is (created False).
+        Raises Conflict when the collection has MAX_INDEXES already.
+        """
+
+    @abstractmethod
+    async def indexes(self, collection: str) -> list[IndexDef]:
+        """The collection's indexes (building or ready), by name."""
+
+    @abstractmethod
+    async def drop_index(self, collection: str, name: str) -> bool:
+        """Drop an index (no read uses it from now on); False if there was none."""
 
     @abstractmethod
     async def collections(self) -> list[tuple[str, int]]:

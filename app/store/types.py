@@ -89,14 +89,42 @@ class KeyRange:
         return not (self.lte is not None and not key <= self.lte)
 
 
+# The most documents one range page examines when it filters (LEVELSTREAM_MAX_SCAN).
+DEFAULT_MAX_SCAN = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class IndexScan:
+    """Walk index `index_id` (its `name`, for explain) over `ranges` of positions:
+    sorted, disjoint [start, stop) byte ranges (`app.store.core.indexing`)."""
+
+    index_id: int
+    name: str
+    ranges: tuple[tuple[bytes, bytes], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class RangeQuery:
+    """One page of a range read.
+
+    `match`, when set, is checked on every candidate document (the decoded envelope:
+    its `value`, `key` and `rev`), and every candidate examined counts against
+    `max_scan`: when that runs out before the page is full, the page ends there with
+    a cursor and `Page.exhausted_budget`. With `scan`, the candidates come from an
+    index in its order (`after_position` is the cursor's place in it); else from
+    the key range in key order (`after`).
+    """
+
     collection: str
     bounds: KeyRange = field(default_factory=KeyRange)
     limit: int = 100
     reverse: bool = False
     after: str | None = None  # the last key of the previous page (from the cursor)
     keys_only: bool = False
+    match: Callable[[Any], bool] | None = None
+    max_scan: int = DEFAULT_MAX_SCAN
+    scan: IndexScan | None = None
+    after_position: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +132,9 @@ class Page:
     items: Sequence[bytes]  # envelope JSON
     last_key: str | None  # set when there may be more
     seq: int  # the snapshot's head seq
+    scanned: int = 0  # candidate documents examined
+    exhausted_budget: bool = False  # the page ended at `max_scan`, not at `limit`
+    last_position: bytes | None = None  # with `scan`: the cursor's place in the index
 
 
 @dataclass(frozen=True, slots=True)

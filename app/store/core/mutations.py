@@ -45,11 +45,13 @@ class DocWrite:
 
     `record` is the new record (None: delete it); `stored_expires_ms` is the expiry
     of the record the backend holds now (0: none, or no record), so an index of
-    expiries can drop the old entry.
+    expiries can drop the old entry; `stored` is that record itself, so the JSON
+    field indexes can drop its entries (`app.store.core.indexing`).
     """
 
     record: DocRecord | None
     stored_expires_ms: int
+    stored: DocRecord | None = None
 
 
 class Mutations:

@@ -123,6 +123,12 @@ class Transaction:
         record = self.reader.get(doc[0], doc[1])
         return record, 0 if record is None else record.expires_ms
 
+    def _held(self, doc: DocId, stored: DocRecord | None) -> DocRecord | None:
+        """The record the backend holds at `doc` (before the group): `stored` unless
+        the group wrote `doc` already."""
+        written = self.out.docs.get(doc)
+        return stored if written is None else written.stored
+
     def _put(self, doc: DocId, written: DocWrite) -> None:
         docs = self.out.docs
         self._undo_docs.append((doc, docs.get(doc)))
@@ -238,7 +244,8 @@ class Transaction:
         created_ms = current.created_ms if current is not None else now
         envelope = envelope_json(collection, key, value_json, seq, created_ms, now, expires_ms)
         self._produce(len(envelope))
-        self._put(doc, DocWrite(DocRecord(seq, created_ms, expires_ms, envelope), stored_expires))
+        record = DocRecord(seq, created_ms, expires_ms, envelope)
+        self._put(doc, DocWrite(record, stored_expires, self._held(doc, stored)))
         if stored is None:
             self._count(collection, 1)
         prev_rev = current.rev if current is not None else None
@@ -255,7 +262,7 @@ class Transaction:
     ) -> OpResult:
         collection, key = doc
         seq = self.out.head_seq = self.out.head_seq + 1
-        self._put(doc, DocWrite(None, stored_expires))
+        self._put(doc, DocWrite(None, stored_expires, self._held(doc, stored)))
         self._count(collection, -1)
         self._log(seq, "delete", collection, key, None, prev_rev, reason)
         return OpResult(collection, key, seq, deleted_json(collection, key), deleted=True)

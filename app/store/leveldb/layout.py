@@ -10,6 +10,13 @@ byte first:
     n <coll>                 document count of a collection
     m <name>                 metadata (head seq, epoch, ...)
     a <name>                 auth records (API keys, tickets)
+    x <index id:8> <position>   JSON field index entry (value: document key)
+    y <coll> 00 <index name>    JSON field index definition (IndexDef JSON)
+
+An index entry's `<position>` is the order-preserving encoding of the document's
+field values followed by its key (`app.store.core.indexing`): byte order is CEL
+value order, so a range of values is a range of LevelDB keys. Entries live under
+the index's id, never reused, so dropping an index can clear its entries lazily.
 
 `<coll>` and `<key>` are UTF-8 with every 0x00 byte written as 0x00 0xFF (the
 FoundationDB tuple-layer escape), so `<coll> 00` is an unambiguous terminator:
@@ -33,6 +40,8 @@ TTL = b"t"
 COUNT = b"n"
 META = b"m"
 AUTH = b"a"
+INDEX_ENTRY = b"x"
+INDEX_DEF = b"y"
 
 _SEQ = struct.Struct(">Q")
 
@@ -102,3 +111,15 @@ def count_key(collection: str) -> bytes:
 
 def meta_key(name: str) -> bytes:
     return META + name.encode("ascii")
+
+
+def index_prefix(index_id: int) -> bytes:
+    return INDEX_ENTRY + _SEQ.pack(index_id)
+
+
+def index_entry_key(index_id: int, position: bytes) -> bytes:
+    return INDEX_ENTRY + _SEQ.pack(index_id) + position
+
+
+def index_def_key(collection: str, name: str) -> bytes:
+    return INDEX_DEF + collection_part(collection) + name.encode("utf-8")

@@ -91,24 +91,30 @@ def read_range(db: plyvel.DB, query: RangeQuery, max_bytes: int) -> Page:
         now = now_ms()
         items: list[bytes] = []
         size = 0
+        scanned = 0
+        exhausted = False
         last_dbkey = b""
         more = False
         # The loop runs once per document of the page: keep it to slicing bytes.
         reverse, limit, keys_only = query.reverse, query.limit, query.keys_only
+        match, max_scan = query.match, query.max_scan
         for dbkey, raw in iterator:
             if reverse and (dbkey < lower[0] or (lower[1] and dbkey == lower[0])):
                 break
             if len(items) == limit:
                 more = True
                 break
+            if match is not None and scanned >= max_scan:
+                more = exhausted = True
+                break
+            scanned += 1
             if record_expired(raw, now):
+                last_dbkey = dbkey
                 continue
-            if keys_only:
-                envelope = orjson.loads(raw[HEADER_SIZE:])
-                del envelope["value"]
-                item = orjson.dumps(envelope)
-            else:
-                item = raw[HEADER_SIZE:]
+            if match is not None and not match(orjson.loads(raw[HEADER_SIZE:])):
+                last_dbkey = dbkey
+                continue
+            item = _item(raw, keys_only)
             size += len(item)
             if size > max_bytes and items:
                 more = True
@@ -117,9 +123,105 @@ def read_range(db: plyvel.DB, query: RangeQuery, max_bytes: int) -> Page:
             items.append(item)
         iterator.close()
         last_key = None
-        if more:
+        if more and last_dbkey:
             last_key = layout.key_from_doc_key(query.collection, last_dbkey).decode("utf-8")
-        return Page(items, last_key, head)
+        return Page(items, last_key, head, scanned, exhausted)
+    finally:
+        snapshot.close()
+
+
+def _item(raw: bytes, keys_only: bool) -> bytes:
+    """A page item from a document record: its envelope, or without the value."""
+    if keys_only:
+        envelope = orjson.loads(raw[HEADER_SIZE:])
+        del envelope["value"]
+        return orjson.dumps(envelope)
+    return raw[HEADER_SIZE:]
+
+
+def _index_ranges(query: RangeQuery) -> list[tuple[bytes, bytes, bool, bool]]:
+    """The scan's ranges, in walking order, cut at the cursor's position:
+    (start, stop, include_start, include_stop) over positions."""
+    assert query.scan is not None
+    after = query.after_position
+    out = []
+    ranges = reversed(query.scan.ranges) if query.reverse else query.scan.ranges
+    for start, stop in ranges:
+        include_start, include_stop = True, False
+        if after is not None and not query.reverse:
+            if after >= stop:
+                continue
+            if after >= start:
+                start, include_start = after, False
+        elif after is not None:
+            if after <= start:
+                continue
+            if after < stop:
+                stop = after
+        out.append((start, stop, include_start, include_stop))
+    return out
+
+
+def read_index_range(db: plyvel.DB, query: RangeQuery, max_bytes: int) -> Page:
+    """One page from an index (`query.scan`): candidates in index order, each fetched
+    from the same snapshot and checked against the key bounds and `match`."""
+    assert query.scan is not None
+    base = layout.index_prefix(query.scan.index_id)
+    snapshot = db.snapshot()
+    try:
+        head = layout.seq_from(snapshot.get(layout.meta_key("head")))
+        now = now_ms()
+        items: list[bytes] = []
+        size = scanned = 0
+        exhausted = more = False
+        last_position: bytes | None = None
+        last_key: str | None = None
+        match, bounds, max_scan = query.match, query.bounds, query.max_scan
+        doc_prefix = layout.doc_prefix(query.collection)
+        for start, stop, include_start, include_stop in _index_ranges(query):
+            # In reverse, plyvel drops an item equal to an inclusive start (see
+            # `read_range`); a range start is a value prefix, never a whole position.
+            iterator = snapshot.iterator(
+                start=base + start,
+                stop=base + stop,
+                include_start=include_start,
+                include_stop=include_stop,
+                reverse=query.reverse,
+            )
+            try:
+                for dbkey, raw_key in iterator:
+                    if len(items) == query.limit:
+                        more = True
+                        break
+                    if scanned >= max_scan:
+                        more = exhausted = True
+                        break
+                    scanned += 1
+                    position = dbkey[len(base) :]
+                    key = raw_key.decode("utf-8")
+                    raw = snapshot.get(doc_prefix + layout.escape(raw_key))
+                    if (
+                        raw is None
+                        or record_expired(raw, now)
+                        or not bounds.matches(key)
+                        or (match is not None and not match(orjson.loads(raw[HEADER_SIZE:])))
+                    ):
+                        last_position, last_key = position, key
+                        continue
+                    item = _item(raw, query.keys_only)
+                    size += len(item)
+                    if size > max_bytes and items:
+                        more = True
+                        break
+                    last_position, last_key = position, key
+                    items.append(item)
+            finally:
+                iterator.close()
+            if more:
+                break
+        if not more or last_position is None:
+            return Page(items, None, head, scanned, exhausted)
+        return Page(items, last_key, head, scanned, exhausted, last_position)
     finally:
         snapshot.close()
 

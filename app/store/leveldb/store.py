@@ -20,11 +20,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.errors import Unavailable
+from app.errors import Conflict, Unavailable
 from app.store.base import DEFAULT_MAX_TXN_BYTES, CommitListener, ReadCheck, Store
-from app.store.leveldb import layout
+from app.store.core.indexing import MAX_INDEXES, IndexDef
+from app.store.core.indexing import Path as FieldPath
+from app.store.leveldb import indexes, layout
 from app.store.leveldb.maintenance import sweep_candidates, trim_log
-from app.store.leveldb.reads import read_changes, read_range, read_snapshot_page
+from app.store.leveldb.reads import (
+    read_changes,
+    read_index_range,
+    read_range,
+    read_snapshot_page,
+)
 from app.store.leveldb.writer import Writer
 from app.store.leveldb_driver import plyvel
 from app.store.maintenance import TRIM_CHUNK, Retention, parse_export
@@ -103,6 +110,7 @@ class LevelStore(Store):
         self._writer: Writer | None = None
         self._maintenance_task: asyncio.Task[None] | None = None
         self._pending_listeners: list[CommitListener] = []
+        self._index_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
     def _load_or_init_meta(self) -> str:
@@ -140,6 +148,14 @@ class LevelStore(Store):
         for listener in self._pending_listeners:
             self._writer.add_listener(listener)
         self._maintenance_task = asyncio.create_task(self._maintain_forever())
+        # Builds and purges a stop interrupted go on from where they were.
+        for catalog in self._writer.indexes.values():
+            for index in catalog:
+                if index.state == "building":
+                    self._background(self._build(index))
+        live = [index.id for catalog in self._writer.indexes.values() for index in catalog]
+        for index_id in indexes.orphan_ids(self.db, live):
+            self._background(self._purge(index_id))
 
     async def close(self) -> None:
         if self._closed:
@@ -149,6 +165,10 @@ class LevelStore(Store):
             self._maintenance_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance_task
+        for task in list(self._index_tasks):
+            task.cancel()
+        if self._index_tasks:
+            await asyncio.gather(*self._index_tasks, return_exceptions=True)
         if self._writer is not None:
             await asyncio.to_thread(self._writer.stop)
         self._readers.shutdown(wait=True)
@@ -215,6 +235,11 @@ class LevelStore(Store):
         return None if record.expired(now_ms()) else record
 
     async def range(self, query: RangeQuery) -> Page:
+        if query.scan is not None or query.match is not None:
+            # A filtered page may examine up to `max_scan` documents: a reader thread.
+            read = read_index_range if query.scan is not None else read_range
+            filtered: Page = await self._in_thread(read, self.db, query, self._max_txn_bytes)
+            return filtered
         if query.limit <= INLINE_RANGE_LIMIT:
             # A page this small reads in about as long as a GET (~50 µs); handing it
             # to a reader thread cost more than the read itself.
@@ -223,6 +248,59 @@ class LevelStore(Store):
             return read_range(self.db, query, self._max_txn_bytes)
         page: Page = await self._in_thread(read_range, self.db, query, self._max_txn_bytes)
         return page
+
+    # --- JSON field indexes ----------------------------------------------------
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._index_tasks.add(task)
+        task.add_done_callback(self._index_tasks.discard)
+
+    async def create_index(
+        self, collection: str, name: str, fields: tuple[FieldPath, ...]
+    ) -> tuple[IndexDef, bool]:
+        out: list[IndexDef] = []
+        task = partial(
+            indexes.create,
+            writer=self.writer,
+            collection=collection,
+            name=name,
+            fields=fields,
+            out=out,
+        )
+        created = await self.writer.run_maintenance(task)
+        if created < 0:
+            raise Conflict(
+                f"collection {collection!r} has {MAX_INDEXES} indexes already; drop one first"
+            )
+        if created:
+            self._background(self._build(out[0]))
+        return out[0], created == 1
+
+    async def _build(self, index: IndexDef) -> None:
+        """The online build: one batch at a time through the writer, between groups."""
+        while not self._closed:
+            task = partial(indexes.build_batch, writer=self.writer, index=index)
+            if await self.writer.run_maintenance(task):
+                return
+
+    async def _purge(self, index_id: int) -> None:
+        while not self._closed:
+            purged = await self.writer.run_maintenance(
+                partial(indexes.purge_batch, index_id=index_id)
+            )
+            if purged < indexes.PURGE_BATCH:
+                return
+
+    async def indexes(self, collection: str) -> list[IndexDef]:
+        return sorted(self.writer.catalog(collection), key=lambda index: index.name)
+
+    async def drop_index(self, collection: str, name: str) -> bool:
+        task = partial(indexes.drop, writer=self.writer, collection=collection, name=name)
+        index_id = await self.writer.run_maintenance(task)
+        if index_id:
+            self._background(self._purge(index_id))
+        return index_id != 0
 
     async def collections(self) -> list[tuple[str, int]]:
         def scan() -> list[tuple[str, int]]:

@@ -24,7 +24,9 @@ from typing import Any
 
 from app.errors import Unavailable
 from app.store.core import STOP, DocId, Group, Job, Mutations, Outcome, resolve, take_group
+from app.store.core.indexing import IndexDef, index_writes
 from app.store.leveldb import layout
+from app.store.leveldb.indexes import load_catalog
 from app.store.leveldb_driver import plyvel
 from app.store.records import DocRecord, decode_record, now_ms
 from app.store.types import Change, TxResult, WriteOp
@@ -90,6 +92,9 @@ class Writer:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._listeners: list[CommitListener] = []
         self._counts: dict[str, int] = {}
+        # The JSON field indexes by collection (both states); changed only in this
+        # thread, by the maintenance jobs of `app.store.leveldb.indexes`.
+        self.indexes: dict[str, list[IndexDef]] = load_catalog(db)
         self.head_seq = head_seq
         self.auto_id = auto_id
         # Group sizes of recent commits, for metrics and the benchmark.
@@ -117,6 +122,9 @@ class Writer:
         future: asyncio.Future[int] = self._loop.create_future()
         self._queue.put(_Maintenance(task, future))
         return await future
+
+    def catalog(self, collection: str) -> list[IndexDef]:
+        return self.indexes.get(collection, [])
 
     def reset_counts(self) -> None:
         """Forget cached collection counts (maintenance rewrote them); writer thread only."""
@@ -197,7 +205,13 @@ class Writer:
                 raw = self._db.get(layout.count_key(collection))
                 count = int(raw) if raw else 0
             new_counts[collection] = count + delta
+        indexed = index_writes(done, self.catalog) if self.indexes else None
         with self._db.write_batch(transaction=True, sync=self._sync) as batch:
+            if indexed is not None:
+                for index_id, position in indexed.removes:
+                    batch.delete(layout.index_entry_key(index_id, position))
+                for index_id, position, key in indexed.adds:
+                    batch.put(layout.index_entry_key(index_id, position), key.encode("utf-8"))
             for collection, key, expires_ms in done.stale_expiries:
                 batch.delete(layout.ttl_key(expires_ms, collection, key.encode("utf-8")))
             dbkey = reader.dbkey

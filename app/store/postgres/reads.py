@@ -317,3 +317,113 @@ async def snapshot_pages(
         if pending is not None:
             items.append(pending)
         yield items, head, True
+
+
+# Rows fetched per round trip by a filtered page (it may examine up to `max_scan`).
+FILTER_PREFETCH = 500
+
+
+async def read_filtered(pool: asyncpg.Pool, query: RangeQuery, max_bytes: int) -> Page:
+    """A page with `match` or an index `scan`: candidates walked with a server-side
+    cursor, in key or index order, in one REPEATABLE READ snapshot (with its head),
+    each checked here as the embedded store checks it (`leveldb.reads`)."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        head = int(await conn.fetchval("SELECT seq FROM ls_meta WHERE id = 1"))
+        walk = _Walk(query, max_bytes)
+        for statement, params in _candidate_statements(query):
+            async for row in conn.cursor(statement, *params, prefetch=FILTER_PREFETCH):
+                if not walk.offer(row):
+                    break
+            if walk.more:
+                break
+        return walk.page(head)
+
+
+def _candidate_statements(query: RangeQuery) -> list[tuple[str, list[Any]]]:
+    order = "DESC" if query.reverse else "ASC"
+    if query.scan is None:
+        lower, upper = key_bounds(query.bounds, query.after, query.reverse)
+        sql = Sql(query.collection)
+        sql.add("collection = $1")
+        sql.key_range(lower, upper)
+        if _empty(lower, upper):
+            sql.add("false")
+        statement = (
+            "SELECT NULL::bytea AS position, key, expires_ms, envelope FROM ls_docs "  # noqa: S608
+            f"WHERE {sql.clause} ORDER BY key {order}"
+        )
+        return [(statement, sql.params)]
+    statements = []
+    after = query.after_position
+    ranges = reversed(query.scan.ranges) if query.reverse else query.scan.ranges
+    for start, stop in ranges:
+        low, high = ">=", "<"
+        if after is not None and not query.reverse:
+            if after >= stop:
+                continue
+            if after >= start:
+                start, low = after, ">"
+        elif after is not None:
+            if after <= start:
+                continue
+            stop = min(stop, after)
+        statement = (
+            "SELECT e.position, e.key, d.expires_ms, d.envelope FROM ls_index_entries e "  # noqa: S608
+            "LEFT JOIN ls_docs d ON d.collection = $1 AND d.key = e.key "
+            f"WHERE e.index_id = $2 AND e.position {low} $3 AND e.position {high} $4 "
+            f"ORDER BY e.position {order}"
+        )
+        statements.append((statement, [query.collection, query.scan.index_id, start, stop]))
+    return statements
+
+
+class _Walk:
+    """A filtered page as its candidates arrive: the same rules as the embedded store."""
+
+    def __init__(self, query: RangeQuery, max_bytes: int) -> None:
+        self.query = query
+        self.max_bytes = max_bytes
+        self.now = now_ms()
+        self.items: list[bytes] = []
+        self.size = self.scanned = 0
+        self.more = self.exhausted = False
+        self.last_key: str | None = None
+        self.last_position: bytes | None = None
+
+    def offer(self, row: Any) -> bool:
+        """Consider one candidate; False once the page is over."""
+        query = self.query
+        if len(self.items) == query.limit:
+            self.more = True
+            return False
+        if self.scanned >= query.max_scan:
+            self.more = self.exhausted = True
+            return False
+        self.scanned += 1
+        key = bytes(row["key"]).decode("utf-8")
+        position = None if row["position"] is None else bytes(row["position"])
+        envelope = row["envelope"]
+        expires = row["expires_ms"]
+        if (
+            envelope is None
+            or (expires and expires <= self.now)
+            or not query.bounds.matches(key)
+            or (query.match is not None and not query.match(orjson.loads(bytes(envelope))))
+        ):
+            self.last_key, self.last_position = key, position
+            return True
+        item = _without_value(bytes(envelope)) if query.keys_only else bytes(envelope)
+        self.size += len(item)
+        if self.size > self.max_bytes and self.items:
+            self.more = True
+            return False
+        self.last_key, self.last_position = key, position
+        self.items.append(item)
+        return True
+
+    def page(self, head: int) -> Page:
+        if not self.more or self.last_key is None:
+            return Page(self.items, None, head, self.scanned, self.exhausted)
+        return Page(
+            self.items, self.last_key, head, self.scanned, self.exhausted, self.last_position
+        )

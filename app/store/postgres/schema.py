@@ -64,8 +64,36 @@ CREATE TABLE ls_auth (
 );
 """
 
+# JSON field indexes (app/store/core/indexing.py) as an index table kept in the
+# writers' own transactions: one row per document per index, its position (the
+# order-preserving encoding of the field values, then the key) compared as bytea
+# (memcmp), so ranges and order are those of the embedded store. `index_version`
+# changes with every definition change, under the write lock: each writer group
+# reads it with the lock and reloads the definitions when it moved.
+V2 = """
+ALTER TABLE ls_meta ADD COLUMN index_version bigint NOT NULL DEFAULT 0;
+CREATE TABLE ls_indexes (
+    id bigserial PRIMARY KEY,
+    collection text COLLATE "C" NOT NULL,
+    name text COLLATE "C" NOT NULL,
+    fields jsonb NOT NULL,
+    state text NOT NULL,
+    done bigint NOT NULL DEFAULT 0,
+    total bigint NOT NULL DEFAULT 0,
+    position bytea,
+    created_ms bigint NOT NULL,
+    UNIQUE (collection, name)
+);
+CREATE TABLE ls_index_entries (
+    index_id bigint NOT NULL,
+    position bytea NOT NULL,
+    key bytea NOT NULL,
+    PRIMARY KEY (index_id, position)
+);
+"""
+
 # Migration n (1-based) brings the schema from version n-1 to n. Append only.
-MIGRATIONS: tuple[str, ...] = (V1,)
+MIGRATIONS: tuple[str, ...] = (V1, V2)
 
 
 async def migrate(conn: asyncpg.Connection) -> None:

@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 
 from app.errors import Unavailable
 from app.store.base import DEFAULT_MAX_TXN_BYTES, CommitListener, ReadCheck, Store
+from app.store.core.indexing import IndexDef, Path
 from app.store.maintenance import TRIM_CHUNK, Retention
-from app.store.postgres import maintenance, reads
+from app.store.postgres import indexes, maintenance, reads
 from app.store.postgres.feed import ChangeFeed
 from app.store.postgres.schema import migrate
 from app.store.postgres.writer import LockMode, PgWriter
@@ -58,6 +60,7 @@ class PgStore(Store):
         self._feed: ChangeFeed | None = None
         self._pending_listeners: list[CommitListener] = []
         self._maintenance_task: asyncio.Task[None] | None = None
+        self._index_tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
     # --- lifecycle ----------------------------------------------------------
@@ -110,6 +113,9 @@ class PgStore(Store):
         self._feed.start()
         self._writer.start()
         self._maintenance_task = asyncio.create_task(self._maintain_forever())
+        # Builds a stop interrupted go on (on every node: batches take the write lock).
+        for index_id in await indexes.building(pool):
+            self._background(self._build(index_id))
 
     async def _load_identity(self) -> int:
         row = await self.pool.fetchrow("SELECT seq, epoch, cluster_id FROM ls_meta WHERE id = 1")
@@ -128,6 +134,10 @@ class PgStore(Store):
             self._maintenance_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance_task
+        for task in list(self._index_tasks):
+            task.cancel()
+        if self._index_tasks:
+            await asyncio.gather(*self._index_tasks, return_exceptions=True)
         if self._writer is not None:
             await self._writer.stop()
         if self._feed is not None:
@@ -195,7 +205,47 @@ class PgStore(Store):
         return None if record.expired(now_ms()) else record
 
     async def range(self, query: RangeQuery) -> Page:
+        if query.scan is not None or query.match is not None:
+            return await reads.read_filtered(self.pool, query, self._max_txn_bytes)
         return await reads.read_range(self.pool, query, self._max_txn_bytes)
+
+    # --- JSON field indexes ----------------------------------------------------
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._index_tasks.add(task)
+        task.add_done_callback(self._index_tasks.discard)
+
+    async def create_index(
+        self, collection: str, name: str, fields: tuple[Path, ...]
+    ) -> tuple[IndexDef, bool]:
+        index, created = await indexes.create(self.pool, self._lock, collection, name, fields)
+        if created:
+            self._background(self._build(index.id))
+        return index, created
+
+    async def _build(self, index_id: int) -> None:
+        while not self._closed:
+            try:
+                if await indexes.build_batch(self.pool, self._lock, index_id):
+                    return
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                log.warning("index build batch failed (%s); retrying", exc)
+                await asyncio.sleep(1)
+
+    async def _purge(self, index_id: int) -> None:
+        while not self._closed:
+            if await indexes.purge_batch(self.pool, index_id) < indexes.PURGE_BATCH:
+                return
+
+    async def indexes(self, collection: str) -> list[IndexDef]:
+        return await indexes.list_indexes(self.pool, collection)
+
+    async def drop_index(self, collection: str, name: str) -> bool:
+        index_id = await indexes.drop(self.pool, self._lock, collection, name)
+        if index_id:
+            self._background(self._purge(index_id))
+        return index_id != 0
 
     async def collections(self) -> list[tuple[str, int]]:
         rows = await self.pool.fetch(

@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal
 
 import asyncpg
+import orjson
 
 from app.errors import LevelstreamError, Unavailable
 from app.store.core import (
@@ -48,6 +49,7 @@ from app.store.core import (
     resolve,
     take_group,
 )
+from app.store.core.indexing import IndexDef, index_writes
 from app.store.postgres.schema import NOTIFY_CHANNEL, SEQ_LOCK
 from app.store.records import DocRecord, now_ms
 from app.store.types import Change, TxResult, WriteOp
@@ -58,10 +60,10 @@ LockMode = Literal["row", "advisory"]
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 
 LOCK_SQL: dict[LockMode, tuple[str, ...]] = {
-    "row": ("SELECT seq, auto_id FROM ls_meta WHERE id = 1 FOR UPDATE",),
+    "row": ("SELECT seq, auto_id, index_version FROM ls_meta WHERE id = 1 FOR UPDATE",),
     "advisory": (
         f"SELECT pg_advisory_xact_lock({SEQ_LOCK})",
-        "SELECT seq, auto_id FROM ls_meta WHERE id = 1",
+        "SELECT seq, auto_id, index_version FROM ls_meta WHERE id = 1",
     ),
 }
 
@@ -90,9 +92,20 @@ cnt AS (
     ON CONFLICT (collection) DO UPDATE SET count = ls_counts.count + EXCLUDED.count
     RETURNING 1),
 meta AS (
-    UPDATE ls_meta SET seq = $17, auto_id = $18 WHERE id = 1 RETURNING 1)
+    UPDATE ls_meta SET seq = $17, auto_id = $18 WHERE id = 1 RETURNING 1),
+idel AS (
+    DELETE FROM ls_index_entries e USING unnest($20::int8[], $21::bytea[]) AS x(i, p)
+    WHERE e.index_id = x.i AND e.position = x.p
+    RETURNING 1),
+iadd AS (
+    INSERT INTO ls_index_entries (index_id, position, key)
+    SELECT * FROM unnest($22::int8[], $23::bytea[], $24::bytea[])
+    ON CONFLICT (index_id, position) DO NOTHING
+    RETURNING 1)
 SELECT pg_notify($19, $17::text)
 """
+# The index definitions a writer maintains (both states), read under the write lock.
+CATALOG_SQL = "SELECT id, collection, name, fields, state FROM ls_indexes"
 
 # The documents a group touches, in one round trip. It runs after the lock, so its
 # snapshot (READ COMMITTED: per statement) sees every earlier commit.
@@ -186,6 +199,9 @@ class PgWriter:
         self.groups_committed = 0
         self.transactions_committed = 0
         self.on_group: Callable[[int, float], None] | None = None
+        # The JSON field indexes by collection, as of `_index_version`.
+        self._indexes: dict[str, list[IndexDef]] = {}
+        self._index_version = -1
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="levelstream-pg-writer")
@@ -238,6 +254,9 @@ class PgWriter:
                 for sql in self._lock_sql:
                     row = await conn.fetchrow(sql)
                 head, auto_id, now = int(row["seq"]), int(row["auto_id"]), now_ms()
+                if row["index_version"] != self._index_version:
+                    self._indexes = await load_catalog(conn)
+                    self._index_version = row["index_version"]
                 reader = Prefetched()
                 await reader.load(conn, touched(jobs, auto_id, now))
                 group = Group(
@@ -252,7 +271,9 @@ class PgWriter:
                     outcomes.append((job, await _apply(conn, reader, group, job.ops)))
                 done = group.mutations
                 if done.changes:
-                    await conn.fetchval(WRITE_SQL, *_write_args(done))
+                    indexes = self._indexes
+                    catalog = indexes.get if indexes else None
+                    await conn.fetchval(WRITE_SQL, *_write_args(done, catalog))
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             log.error("commit failed: %s", exc)
             await self._drop_connection()
@@ -325,7 +346,18 @@ def _fail(jobs: list[Job], error: LevelstreamError) -> None:
         resolve(job.future, error)
 
 
-def _write_args(done: Mutations) -> list[Any]:
+async def load_catalog(conn: asyncpg.Connection) -> dict[str, list[IndexDef]]:
+    catalog: dict[str, list[IndexDef]] = {}
+    for row in await conn.fetch(CATALOG_SQL):
+        fields = tuple(tuple(path) for path in orjson.loads(row["fields"]))
+        index = IndexDef(row["id"], row["collection"], row["name"], fields, row["state"])
+        catalog.setdefault(index.collection, []).append(index)
+    return catalog
+
+
+def _write_args(
+    done: Mutations, catalog: Callable[[str], list[IndexDef] | None] | None = None
+) -> list[Any]:
     """The group's mutations as the columns of WRITE_SQL's arrays."""
     up: list[list[Any]] = [[], [], [], [], [], []]
     gone: list[list[Any]] = [[], []]
@@ -361,4 +393,20 @@ def _write_args(done: Mutations) -> list[Any]:
         done.head_seq,
         done.auto_id,
         NOTIFY_CHANNEL,
+        *_index_args(done, catalog),
+    ]
+
+
+def _index_args(
+    done: Mutations, catalog: Callable[[str], list[IndexDef] | None] | None
+) -> list[list[Any]]:
+    if catalog is None:
+        return [[], [], [], [], []]
+    indexed = index_writes(done, lambda collection: catalog(collection) or ())
+    return [
+        [index_id for index_id, _ in indexed.removes],
+        [position for _, position in indexed.removes],
+        [index_id for index_id, _, _ in indexed.adds],
+        [position for _, position, _ in indexed.adds],
+        [key.encode("utf-8") for _, _, key in indexed.adds],
     ]
