@@ -50,12 +50,14 @@ var Levelstream = (() => {
     createKey: () => createKey,
     delay: () => delay,
     deleteDocument: () => deleteDocument,
+    deleteIndex: () => deleteIndex,
     deleteRule: () => deleteRule,
     errorFromClose: () => errorFromClose,
     errorFromProblem: () => errorFromProblem,
     exportDocuments: () => exportDocuments,
     getChanges: () => getChanges,
     getDocument: () => getDocument,
+    getIndex: () => getIndex,
     getKey: () => getKey,
     getPresence: () => getPresence,
     getRule: () => getRule,
@@ -65,6 +67,7 @@ var Levelstream = (() => {
     jwtExpiryMs: () => jwtExpiryMs,
     listCollections: () => listCollections,
     listDocuments: () => listDocuments,
+    listIndexes: () => listIndexes,
     listKeys: () => listKeys,
     listRules: () => listRules,
     metrics: () => metrics,
@@ -72,6 +75,7 @@ var Levelstream = (() => {
     patchDocument: () => patchDocument,
     publishMessage: () => publishMessage,
     putDocument: () => putDocument,
+    putIndex: () => putIndex,
     putRule: () => putRule,
     readyz: () => readyz,
     resolveToken: () => resolveToken,
@@ -990,6 +994,30 @@ var Levelstream = (() => {
   var putDocument = (options) => (options.client ?? client).put({
     security: [{ scheme: "bearer", type: "http" }, { name: "X-API-Key", type: "apiKey" }],
     url: "/v1/collections/{collection}/docs/{key}",
+    ...options,
+    headers: {
+      "Content-Type": "application/json",
+      ...options.headers
+    }
+  });
+  var listIndexes = (options) => (options.client ?? client).get({
+    security: [{ scheme: "bearer", type: "http" }, { name: "X-API-Key", type: "apiKey" }],
+    url: "/v1/collections/{collection}/indexes",
+    ...options
+  });
+  var deleteIndex = (options) => (options.client ?? client).delete({
+    security: [{ scheme: "bearer", type: "http" }, { name: "X-API-Key", type: "apiKey" }],
+    url: "/v1/collections/{collection}/indexes/{name}",
+    ...options
+  });
+  var getIndex = (options) => (options.client ?? client).get({
+    security: [{ scheme: "bearer", type: "http" }, { name: "X-API-Key", type: "apiKey" }],
+    url: "/v1/collections/{collection}/indexes/{name}",
+    ...options
+  });
+  var putIndex = (options) => (options.client ?? client).put({
+    security: [{ scheme: "bearer", type: "http" }, { name: "X-API-Key", type: "apiKey" }],
+    url: "/v1/collections/{collection}/indexes/{name}",
     ...options,
     headers: {
       "Content-Type": "application/json",

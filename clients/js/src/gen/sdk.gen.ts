@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { ApplyBatchData, ApplyBatchErrors, ApplyBatchResponses, CreateDocumentData, CreateDocumentErrors, CreateDocumentResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeleteDocumentData, DeleteDocumentErrors, DeleteDocumentResponses, DeleteRuleData, DeleteRuleErrors, DeleteRuleResponses, ExportDocumentsData, ExportDocumentsErrors, ExportDocumentsResponses, GetChangesData, GetChangesErrors, GetChangesResponses, GetDocumentData, GetDocumentErrors, GetDocumentResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetPresenceData, GetPresenceErrors, GetPresenceResponses, GetRuleData, GetRuleErrors, GetRuleResponses, HealthzData, HealthzResponses, ImportDocumentsData, ImportDocumentsErrors, ImportDocumentsResponses, IssueTicketData, IssueTicketErrors, IssueTicketResponses, ListCollectionsData, ListCollectionsErrors, ListCollectionsResponses, ListDocumentsData, ListDocumentsErrors, ListDocumentsResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListRulesData, ListRulesErrors, ListRulesResponses, MetricsData, MetricsResponses, MintTokenData, MintTokenErrors, MintTokenResponses, PatchDocumentData, PatchDocumentErrors, PatchDocumentResponses, PublishMessageData, PublishMessageErrors, PublishMessageResponses, PutDocumentData, PutDocumentErrors, PutDocumentResponses, PutRuleData, PutRuleErrors, PutRuleResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses } from './types.gen.js';
+import type { ApplyBatchData, ApplyBatchErrors, ApplyBatchResponses, CreateDocumentData, CreateDocumentErrors, CreateDocumentResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeleteDocumentData, DeleteDocumentErrors, DeleteDocumentResponses, DeleteIndexData, DeleteIndexErrors, DeleteIndexResponses, DeleteRuleData, DeleteRuleErrors, DeleteRuleResponses, ExportDocumentsData, ExportDocumentsErrors, ExportDocumentsResponses, GetChangesData, GetChangesErrors, GetChangesResponses, GetDocumentData, GetDocumentErrors, GetDocumentResponses, GetIndexData, GetIndexErrors, GetIndexResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetPresenceData, GetPresenceErrors, GetPresenceResponses, GetRuleData, GetRuleErrors, GetRuleResponses, HealthzData, HealthzResponses, ImportDocumentsData, ImportDocumentsErrors, ImportDocumentsResponses, IssueTicketData, IssueTicketErrors, IssueTicketResponses, ListCollectionsData, ListCollectionsErrors, ListCollectionsResponses, ListDocumentsData, ListDocumentsErrors, ListDocumentsResponses, ListIndexesData, ListIndexesErrors, ListIndexesResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListRulesData, ListRulesErrors, ListRulesResponses, MetricsData, MetricsResponses, MintTokenData, MintTokenErrors, MintTokenResponses, PatchDocumentData, PatchDocumentErrors, PatchDocumentResponses, PublishMessageData, PublishMessageErrors, PublishMessageResponses, PutDocumentData, PutDocumentErrors, PutDocumentResponses, PutIndexData, PutIndexErrors, PutIndexResponses, PutRuleData, PutRuleErrors, PutRuleResponses, ReadyzData, ReadyzErrors, ReadyzResponses, RevokeKeyData, RevokeKeyErrors, RevokeKeyResponses, StreamChangesData, StreamChangesErrors, StreamChangesResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -190,6 +190,46 @@ export const patchDocument = <ThrowOnError extends boolean = false>(options: Opt
 export const putDocument = <ThrowOnError extends boolean = false>(options: Options<PutDocumentData, ThrowOnError>) => (options.client ?? client).put<PutDocumentResponses, PutDocumentErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/v1/collections/{collection}/docs/{key}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List a collection's indexes
+ */
+export const listIndexes = <ThrowOnError extends boolean = false>(options: Options<ListIndexesData, ThrowOnError>) => (options.client ?? client).get<ListIndexesResponses, ListIndexesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/v1/collections/{collection}/indexes',
+    ...options
+});
+
+/**
+ * Drop an index
+ */
+export const deleteIndex = <ThrowOnError extends boolean = false>(options: Options<DeleteIndexData, ThrowOnError>) => (options.client ?? client).delete<DeleteIndexResponses, DeleteIndexErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/v1/collections/{collection}/indexes/{name}',
+    ...options
+});
+
+/**
+ * Read an index and its build progress
+ */
+export const getIndex = <ThrowOnError extends boolean = false>(options: Options<GetIndexData, ThrowOnError>) => (options.client ?? client).get<GetIndexResponses, GetIndexErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/v1/collections/{collection}/indexes/{name}',
+    ...options
+});
+
+/**
+ * Create an index (built online over existing documents)
+ */
+export const putIndex = <ThrowOnError extends boolean = false>(options: Options<PutIndexData, ThrowOnError>) => (options.client ?? client).put<PutIndexResponses, PutIndexErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/v1/collections/{collection}/indexes/{name}',
     ...options,
     headers: {
         'Content-Type': 'application/json',

@@ -407,6 +407,60 @@ export type ImportResult = {
 };
 
 /**
+ * Index
+ */
+export type Index = {
+    /**
+     * Done
+     *
+     * Documents indexed by the build so far
+     */
+    done: number;
+    /**
+     * Fields
+     */
+    fields: Array<string>;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * State
+     *
+     * `building` while the online build runs; reads use only `ready` indexes
+     */
+    state: 'building' | 'ready';
+    /**
+     * Total
+     *
+     * Documents of the collection (as the build last saw)
+     */
+    total: number;
+};
+
+/**
+ * IndexList
+ */
+export type IndexList = {
+    /**
+     * Items
+     */
+    items: Array<Index>;
+};
+
+/**
+ * IndexSpec
+ */
+export type IndexSpec = {
+    /**
+     * Fields
+     *
+     * Dotted field paths, in index order (the leading ones serve == and in)
+     */
+    fields: Array<string>;
+};
+
+/**
  * IssuedToken
  */
 export type IssuedToken = {
@@ -1345,6 +1399,24 @@ export type ListDocumentsData = {
          * Envelopes without values
          */
         keys_only?: boolean;
+        /**
+         * Where
+         *
+         * A CEL filter on doc, key and rev (docs/queries.md); without a usable index it examines at most LEVELSTREAM_MAX_SCAN documents
+         */
+        where?: string | null;
+        /**
+         * Order By
+         *
+         * A dotted field to order by (needs an index on it)
+         */
+        order_by?: string | null;
+        /**
+         * Explain
+         *
+         * The plan instead of the items: {"index", "scanned", "returned"}
+         */
+        explain?: boolean;
     };
     url: '/v1/collections/{collection}/docs';
 };
@@ -1754,6 +1826,218 @@ export type PutDocumentResponses = {
 };
 
 export type PutDocumentResponse = PutDocumentResponses[keyof PutDocumentResponses];
+
+export type ListIndexesData = {
+    body?: never;
+    path: {
+        /**
+         * Collection
+         */
+        collection: string;
+    };
+    query?: never;
+    url: '/v1/collections/{collection}/indexes';
+};
+
+export type ListIndexesErrors = {
+    /**
+     * Bad request (malformed JSON or header)
+     */
+    400: Problem;
+    /**
+     * Missing or invalid credential
+     */
+    401: Problem;
+    /**
+     * The credential lacks the permission
+     */
+    403: Problem;
+    /**
+     * Validation failed
+     */
+    422: Problem;
+    /**
+     * Rate limited
+     */
+    429: Problem;
+};
+
+export type ListIndexesError = ListIndexesErrors[keyof ListIndexesErrors];
+
+export type ListIndexesResponses = {
+    /**
+     * Successful Response
+     */
+    200: IndexList;
+};
+
+export type ListIndexesResponse = ListIndexesResponses[keyof ListIndexesResponses];
+
+export type DeleteIndexData = {
+    body?: never;
+    path: {
+        /**
+         * Collection
+         */
+        collection: string;
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/v1/collections/{collection}/indexes/{name}';
+};
+
+export type DeleteIndexErrors = {
+    /**
+     * Bad request (malformed JSON or header)
+     */
+    400: Problem;
+    /**
+     * Missing or invalid credential
+     */
+    401: Problem;
+    /**
+     * The credential lacks the permission
+     */
+    403: Problem;
+    /**
+     * Not found
+     */
+    404: Problem;
+    /**
+     * Validation failed
+     */
+    422: Problem;
+    /**
+     * Rate limited
+     */
+    429: Problem;
+};
+
+export type DeleteIndexError = DeleteIndexErrors[keyof DeleteIndexErrors];
+
+export type DeleteIndexResponses = {
+    /**
+     * Dropped
+     */
+    204: void;
+};
+
+export type DeleteIndexResponse = DeleteIndexResponses[keyof DeleteIndexResponses];
+
+export type GetIndexData = {
+    body?: never;
+    path: {
+        /**
+         * Collection
+         */
+        collection: string;
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/v1/collections/{collection}/indexes/{name}';
+};
+
+export type GetIndexErrors = {
+    /**
+     * Bad request (malformed JSON or header)
+     */
+    400: Problem;
+    /**
+     * Missing or invalid credential
+     */
+    401: Problem;
+    /**
+     * The credential lacks the permission
+     */
+    403: Problem;
+    /**
+     * Not found
+     */
+    404: Problem;
+    /**
+     * Validation failed
+     */
+    422: Problem;
+    /**
+     * Rate limited
+     */
+    429: Problem;
+};
+
+export type GetIndexError = GetIndexErrors[keyof GetIndexErrors];
+
+export type GetIndexResponses = {
+    /**
+     * Successful Response
+     */
+    200: Index;
+};
+
+export type GetIndexResponse = GetIndexResponses[keyof GetIndexResponses];
+
+export type PutIndexData = {
+    body: IndexSpec;
+    path: {
+        /**
+         * Collection
+         */
+        collection: string;
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/v1/collections/{collection}/indexes/{name}';
+};
+
+export type PutIndexErrors = {
+    /**
+     * Bad request (malformed JSON or header)
+     */
+    400: Problem;
+    /**
+     * Missing or invalid credential
+     */
+    401: Problem;
+    /**
+     * The credential lacks the permission
+     */
+    403: Problem;
+    /**
+     * Conflict
+     */
+    409: Problem;
+    /**
+     * Validation failed
+     */
+    422: Problem;
+    /**
+     * Rate limited
+     */
+    429: Problem;
+};
+
+export type PutIndexError = PutIndexErrors[keyof PutIndexErrors];
+
+export type PutIndexResponses = {
+    /**
+     * The index existed already (same fields)
+     */
+    200: Index;
+    /**
+     * Created; it builds in the background
+     */
+    201: unknown;
+};
+
+export type PutIndexResponse = PutIndexResponses[keyof PutIndexResponses];
 
 export type ListKeysData = {
     body?: never;

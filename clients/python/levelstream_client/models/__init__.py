@@ -18,6 +18,10 @@ from .document_page import DocumentPage
 from .envelope import Envelope
 from .health import Health
 from .import_result import ImportResult
+from .index import Index
+from .index_list import IndexList
+from .index_spec import IndexSpec
+from .index_state import IndexState
 from .issued_token import IssuedToken
 from .key_list import KeyList
 from .key_patch import KeyPatch
@@ -57,6 +61,10 @@ __all__ = (
     "Envelope",
     "Health",
     "ImportResult",
+    "Index",
+    "IndexList",
+    "IndexSpec",
+    "IndexState",
     "IssuedToken",
     "KeyList",
     "KeyPatch",

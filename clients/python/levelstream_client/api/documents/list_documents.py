@@ -23,6 +23,9 @@ def _get_kwargs(
     reverse: bool | Unset = False,
     cursor: None | str | Unset = UNSET,
     keys_only: bool | Unset = False,
+    where: None | str | Unset = UNSET,
+    order_by: None | str | Unset = UNSET,
+    explain: bool | Unset = False,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -74,6 +77,22 @@ def _get_kwargs(
     params["cursor"] = json_cursor
 
     params["keys_only"] = keys_only
+
+    json_where: None | str | Unset
+    if isinstance(where, Unset):
+        json_where = UNSET
+    else:
+        json_where = where
+    params["where"] = json_where
+
+    json_order_by: None | str | Unset
+    if isinstance(order_by, Unset):
+        json_order_by = UNSET
+    else:
+        json_order_by = order_by
+    params["order_by"] = json_order_by
+
+    params["explain"] = explain
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -151,6 +170,9 @@ def sync_detailed(
     reverse: bool | Unset = False,
     cursor: None | str | Unset = UNSET,
     keys_only: bool | Unset = False,
+    where: None | str | Unset = UNSET,
+    order_by: None | str | Unset = UNSET,
+    explain: bool | Unset = False,
 ) -> Response[DocumentPage | Problem]:
     """Read an ordered range of documents
 
@@ -165,6 +187,11 @@ def sync_detailed(
         reverse (bool | Unset):  Default: False.
         cursor (None | str | Unset): From next_cursor
         keys_only (bool | Unset): Envelopes without values Default: False.
+        where (None | str | Unset): A CEL filter on doc, key and rev (docs/queries.md); without a
+            usable index it examines at most LEVELSTREAM_MAX_SCAN documents
+        order_by (None | str | Unset): A dotted field to order by (needs an index on it)
+        explain (bool | Unset): The plan instead of the items: {"index", "scanned", "returned"}
+            Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,6 +212,9 @@ def sync_detailed(
         reverse=reverse,
         cursor=cursor,
         keys_only=keys_only,
+        where=where,
+        order_by=order_by,
+        explain=explain,
     )
 
     response = client.get_httpx_client().request(
@@ -207,6 +237,9 @@ def sync(
     reverse: bool | Unset = False,
     cursor: None | str | Unset = UNSET,
     keys_only: bool | Unset = False,
+    where: None | str | Unset = UNSET,
+    order_by: None | str | Unset = UNSET,
+    explain: bool | Unset = False,
 ) -> DocumentPage | Problem | None:
     """Read an ordered range of documents
 
@@ -221,6 +254,11 @@ def sync(
         reverse (bool | Unset):  Default: False.
         cursor (None | str | Unset): From next_cursor
         keys_only (bool | Unset): Envelopes without values Default: False.
+        where (None | str | Unset): A CEL filter on doc, key and rev (docs/queries.md); without a
+            usable index it examines at most LEVELSTREAM_MAX_SCAN documents
+        order_by (None | str | Unset): A dotted field to order by (needs an index on it)
+        explain (bool | Unset): The plan instead of the items: {"index", "scanned", "returned"}
+            Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -242,6 +280,9 @@ def sync(
         reverse=reverse,
         cursor=cursor,
         keys_only=keys_only,
+        where=where,
+        order_by=order_by,
+        explain=explain,
     ).parsed
 
 
@@ -258,6 +299,9 @@ async def asyncio_detailed(
     reverse: bool | Unset = False,
     cursor: None | str | Unset = UNSET,
     keys_only: bool | Unset = False,
+    where: None | str | Unset = UNSET,
+    order_by: None | str | Unset = UNSET,
+    explain: bool | Unset = False,
 ) -> Response[DocumentPage | Problem]:
     """Read an ordered range of documents
 
@@ -272,6 +316,11 @@ async def asyncio_detailed(
         reverse (bool | Unset):  Default: False.
         cursor (None | str | Unset): From next_cursor
         keys_only (bool | Unset): Envelopes without values Default: False.
+        where (None | str | Unset): A CEL filter on doc, key and rev (docs/queries.md); without a
+            usable index it examines at most LEVELSTREAM_MAX_SCAN documents
+        order_by (None | str | Unset): A dotted field to order by (needs an index on it)
+        explain (bool | Unset): The plan instead of the items: {"index", "scanned", "returned"}
+            Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -292,6 +341,9 @@ async def asyncio_detailed(
         reverse=reverse,
         cursor=cursor,
         keys_only=keys_only,
+        where=where,
+        order_by=order_by,
+        explain=explain,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -312,6 +364,9 @@ async def asyncio(
     reverse: bool | Unset = False,
     cursor: None | str | Unset = UNSET,
     keys_only: bool | Unset = False,
+    where: None | str | Unset = UNSET,
+    order_by: None | str | Unset = UNSET,
+    explain: bool | Unset = False,
 ) -> DocumentPage | Problem | None:
     """Read an ordered range of documents
 
@@ -326,6 +381,11 @@ async def asyncio(
         reverse (bool | Unset):  Default: False.
         cursor (None | str | Unset): From next_cursor
         keys_only (bool | Unset): Envelopes without values Default: False.
+        where (None | str | Unset): A CEL filter on doc, key and rev (docs/queries.md); without a
+            usable index it examines at most LEVELSTREAM_MAX_SCAN documents
+        order_by (None | str | Unset): A dotted field to order by (needs an index on it)
+        explain (bool | Unset): The plan instead of the items: {"index", "scanned", "returned"}
+            Default: False.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -348,5 +408,8 @@ async def asyncio(
             reverse=reverse,
             cursor=cursor,
             keys_only=keys_only,
+            where=where,
+            order_by=order_by,
+            explain=explain,
         )
     ).parsed
