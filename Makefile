@@ -198,7 +198,7 @@ lint-clients: $(SDK_PY_STAMP)
 # --- Benchmarks: the bench extra, suite peers (issue 6), the server profile -----------
 BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: bench-deps bench-peers bench-quick bench-profile
+.PHONY: bench-deps bench-peers bench-quick bench-profile bench-queries
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
@@ -220,3 +220,7 @@ bench-quick: bench-deps
 
 bench-profile: bench-deps
 	$(BIN)/python -m bench.profile
+
+# Filtered range pages in-process (issue 15): writes bench/results/queries.md.
+bench-queries: bench-deps
+	$(BIN)/python -m bench.queries

@@ -411,6 +411,40 @@ def test_range_scan_budget_gives_short_pages_with_cursor(
         assert keys == [f"k{i:03d}" for i in range(2 * MAX_SCAN, 2 * MAX_SCAN + 3)]
 
 
+def test_read_rule_holds_on_a_where_the_index_decides(
+    rules_server: ServerProcess, admin: httpx.Client
+) -> None:
+    """An index that answers the whole `where` spares the filter's check, never the
+    read rule's: the hidden documents stay hidden, on every page."""
+    coll = new_collection()
+    put_rule(admin, coll, {"read": "doc.ok == true"})
+    key = api_key(admin, [coll])
+    ops = [
+        {"op": "put", "collection": coll, "key": f"k{i}", "value": {"s": "a", "ok": i % 2 == 0}}
+        for i in range(6)
+    ]
+    assert admin.post("/v1/batch", json={"ops": ops}).status_code == 200
+    response = admin.put(f"/v1/collections/{coll}/indexes/by_s", json={"fields": ["s"]})
+    assert response.status_code == 201, response.text
+    for _ in range(200):
+        if admin.get(f"/v1/collections/{coll}/indexes/by_s").json()["state"] == "ready":
+            break
+        time.sleep(0.05)
+    where = {"where": 'doc.s == "a"', "limit": 2}
+    plan = admin.get(f"/v1/collections/{coll}/docs", params={**where, "explain": True}).json()
+    assert plan["index"] == "by_s"
+    with user(rules_server, key) as c:
+        keys: list[str] = []
+        params: dict[str, Any] = dict(where)
+        for _ in range(10):
+            page = c.get(f"/v1/collections/{coll}/docs", params=params).json()
+            keys += [i["key"] for i in page["items"]]
+            if page["next_cursor"] is None:
+                break
+            params["cursor"] = page["next_cursor"]
+        assert keys == ["k0", "k2", "k4"]
+
+
 def test_claims_in_minted_tokens(rules_server: ServerProcess, admin: httpx.Client) -> None:
     coll = new_collection()
     put_rule(admin, coll, {"read": 'auth.claims.role == "editor"', "create": "true"})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated, Any
@@ -324,17 +325,34 @@ def _where(source: str | None) -> Program | None:
     if source is None:
         return None
     try:
-        return compile_expression(source, FILTER_VARIABLES)
+        return _compiled_filter(source)
     except ValidationFailed as exc:
         exc.detail = f"where: {exc.detail}"
         exc.extra.setdefault("field", "where")
         raise
 
 
-def _matcher(
-    program: Program | None, visible: Callable[[str, int | None, Any], bool] | None
+@functools.lru_cache(maxsize=256)
+def _compiled_filter(source: str) -> Program:
+    """Compiling costs about as much as reading a small page, and clients repeat their
+    filters (paging, polling): programs are immutable, so recent ones are kept. A
+    refusal raises, and is not kept."""
+    return compile_expression(source, FILTER_VARIABLES)
+
+
+def range_match(
+    program: Program | None,
+    visible: Callable[[str, int | None, Any], bool] | None,
+    plan: planner.Plan | None,
 ) -> Callable[[Any], bool] | None:
-    """The store's `match` on a decoded envelope: the filter, and the caller's read rule."""
+    """The store's `match` on a decoded envelope: the filter, and the caller's read rule.
+
+    A filter the plan's index walk decides (`Plan.decided`) is not checked again: the
+    walk reaches only matching documents. The read rule always is. With neither, the
+    store need not decode a document at all.
+    """
+    if plan is not None and plan.decided and plan.scan is not None:
+        program = None
     if program is None and visible is None:
         return None
 
@@ -381,7 +399,7 @@ async def list_range(request: HttpRequest, collection: str) -> Response:
         reverse,
         after,
         params.keys_only,
-        match=_matcher(program, visible),
+        match=range_match(program, visible, plan),
         max_scan=settings.max_scan,
         scan=scan,
         after_position=at,

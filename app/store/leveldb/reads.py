@@ -164,9 +164,11 @@ def _index_ranges(query: RangeQuery) -> list[tuple[bytes, bytes, bool, bool]]:
 
 def read_index_range(db: plyvel.DB, query: RangeQuery, max_bytes: int) -> Page:
     """One page from an index (`query.scan`): candidates in index order, each fetched
-    from the same snapshot and checked against the key bounds and `match`."""
+    from the same snapshot and checked against the key bounds and `match` (a document
+    is decoded only for `match` or `keys_only`)."""
     assert query.scan is not None
     base = layout.index_prefix(query.scan.index_id)
+    skip = len(base)
     snapshot = db.snapshot()
     try:
         head = layout.seq_from(snapshot.get(layout.meta_key("head")))
@@ -174,10 +176,12 @@ def read_index_range(db: plyvel.DB, query: RangeQuery, max_bytes: int) -> Page:
         items: list[bytes] = []
         size = scanned = 0
         exhausted = more = False
-        last_position: bytes | None = None
-        last_key: str | None = None
-        match, bounds, max_scan = query.match, query.bounds, query.max_scan
+        last: tuple[bytes, bytes] | None = None  # (index entry key, document key)
+        match, max_scan = query.match, query.max_scan
+        limit, keys_only = query.limit, query.keys_only
+        bounds = None if query.bounds == KeyRange() else query.bounds
         doc_prefix = layout.doc_prefix(query.collection)
+        fetch = snapshot.get
         for start, stop, include_start, include_stop in _index_ranges(query):
             # In reverse, plyvel drops an item equal to an inclusive start (see
             # `read_range`); a range start is a value prefix, never a whole position.
@@ -189,38 +193,39 @@ def read_index_range(db: plyvel.DB, query: RangeQuery, max_bytes: int) -> Page:
                 reverse=query.reverse,
             )
             try:
+                # The loop runs once per candidate: the cursor's key and position
+                # are decoded once, for the last one (`last`).
                 for dbkey, raw_key in iterator:
-                    if len(items) == query.limit:
+                    if len(items) == limit:
                         more = True
                         break
                     if scanned >= max_scan:
                         more = exhausted = True
                         break
                     scanned += 1
-                    position = dbkey[len(base) :]
-                    key = raw_key.decode("utf-8")
-                    raw = snapshot.get(doc_prefix + layout.escape(raw_key))
+                    raw = fetch(doc_prefix + raw_key.replace(b"\x00", b"\x00\xff"))
                     if (
                         raw is None
                         or record_expired(raw, now)
-                        or not bounds.matches(key)
+                        or (bounds is not None and not bounds.matches(raw_key.decode("utf-8")))
                         or (match is not None and not match(orjson.loads(raw[HEADER_SIZE:])))
                     ):
-                        last_position, last_key = position, key
+                        last = dbkey, raw_key
                         continue
-                    item = _item(raw, query.keys_only)
+                    item = raw[HEADER_SIZE:] if not keys_only else _item(raw, True)
                     size += len(item)
                     if size > max_bytes and items:
                         more = True
                         break
-                    last_position, last_key = position, key
+                    last = dbkey, raw_key
                     items.append(item)
             finally:
                 iterator.close()
             if more:
                 break
-        if not more or last_position is None:
+        if not more or last is None:
             return Page(items, None, head, scanned, exhausted)
+        last_position, last_key = last[0][skip:], last[1].decode("utf-8")
         return Page(items, last_key, head, scanned, exhausted, last_position)
     finally:
         snapshot.close()

@@ -36,7 +36,15 @@ from app.store.leveldb.writer import Writer
 from app.store.leveldb_driver import plyvel
 from app.store.maintenance import TRIM_CHUNK, Retention, parse_export
 from app.store.records import DocRecord, decode_record, now_ms
-from app.store.types import ChangeBatch, ChangeFilter, Page, RangeQuery, TxResult, WriteOp
+from app.store.types import (
+    ChangeBatch,
+    ChangeFilter,
+    KeyRange,
+    Page,
+    RangeQuery,
+    TxResult,
+    WriteOp,
+)
 
 log = logging.getLogger("levelstream.store")
 T = TypeVar("T")
@@ -45,6 +53,13 @@ FORMAT_VERSION = b"1"
 PAST_ALL_KEYS = b"\xff"
 # Range pages up to this many documents are read on the event loop (see `range`).
 INLINE_RANGE_LIMIT = 100
+
+
+def _examines_no_more_than_it_returns(query: RangeQuery) -> bool:
+    """Whether every document a page reaches is in it (but expired ones, which a plain
+    range read skips too): no `match`, and no key bounds on an index walk (which may
+    pass up to `max_scan` entries outside them). Such a page costs about its `limit`."""
+    return query.match is None and (query.scan is None or query.bounds == KeyRange())
 
 
 def held_by_another_process(path: Path) -> bool:
@@ -235,18 +250,16 @@ class LevelStore(Store):
         return None if record.expired(now_ms()) else record
 
     async def range(self, query: RangeQuery) -> Page:
-        if query.scan is not None or query.match is not None:
-            # A filtered page may examine up to `max_scan` documents: a reader thread.
-            read = read_index_range if query.scan is not None else read_range
-            filtered: Page = await self._in_thread(read, self.db, query, self._max_txn_bytes)
-            return filtered
-        if query.limit <= INLINE_RANGE_LIMIT:
+        read = read_index_range if query.scan is not None else read_range
+        if query.limit <= INLINE_RANGE_LIMIT and _examines_no_more_than_it_returns(query):
             # A page this small reads in about as long as a GET (~50 µs); handing it
             # to a reader thread cost more than the read itself.
             if self._closed:
                 raise Unavailable("the store is closed")
-            return read_range(self.db, query, self._max_txn_bytes)
-        page: Page = await self._in_thread(read_range, self.db, query, self._max_txn_bytes)
+            inline: Page = read(self.db, query, self._max_txn_bytes)
+            return inline
+        # A filtered page may examine up to `max_scan` documents: a reader thread.
+        page: Page = await self._in_thread(read, self.db, query, self._max_txn_bytes)
         return page
 
     # --- JSON field indexes ----------------------------------------------------
