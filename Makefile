@@ -192,6 +192,7 @@ lint-clients: $(SDK_PY_STAMP)
 	$(BIN)/ruff check clients/python
 	$(BIN)/ruff format --check clients/python
 	$(BIN)/mypy --strict --follow-imports=silent clients/python/levelstream_client/sdk.py \
+	  clients/python/levelstream_client/queries.py clients/python/levelstream_client/admin.py \
 	  clients/python/levelstream_client/exceptions.py clients/python/levelstream_client/realtime*.py \
 	  clients/python/examples
 

@@ -17,7 +17,7 @@ SPEC=$ROOT/openapi/openapi.json
 TOOLS=$ROOT/.venv-tools/bin
 PY_PKG=clients/python/levelstream_client
 # Hand-written modules inside the generated package: kept by every regeneration.
-PY_HANDWRITTEN="exceptions.py sdk.py realtime.py realtime_streams.py realtime_types.py py.typed"
+PY_HANDWRITTEN="exceptions.py sdk.py queries.py admin.py realtime.py realtime_streams.py realtime_types.py py.typed"
 JS_GEN=clients/js/src/gen
 
 tmp=$(mktemp -d)

@@ -122,6 +122,42 @@ try {
   say('written', { written, shown: await formEntry.textContent(), problem });
   await goAhead();
 
+  // 4b. The rules editor: a bad rule shows the problem and its position; a good one is listed.
+  await page.getByLabel('Glob').fill('notes');
+  await page.getByLabel('read', { exact: true }).fill('doc.public ||');
+  await page.getByLabel('create', { exact: true }).fill('new.owner == auth.sub');
+  await page.getByRole('button', { name: 'Save rule' }).click();
+  await page.locator('#rule-error', { hasText: 'validation_failed' }).waitFor(WAIT);
+  const ruleProblem = await page.locator('#rule-error').textContent();
+  const caret = await page.evaluate(() => ({
+    field: document.activeElement.id,
+    at: document.activeElement.selectionStart,
+  }));
+  const listedBefore = await page.locator('#rules tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.glob));
+  await page.getByLabel('read', { exact: true }).fill('doc.public || doc.owner == auth.sub');
+  await page.getByRole('button', { name: 'Save rule' }).click();
+  await page.locator('#rule-result', { hasText: 'Saved the rule of notes' }).waitFor(WAIT);
+  const ruleRow = page.locator('#rules tbody tr[data-glob="notes"]');
+  await ruleRow.waitFor(WAIT);
+  const ruleErrorHidden = await page.locator('#rule-error').isHidden();
+
+  // 4c. An index on the open collection: created, shown building or ready, then ready.
+  await page.getByLabel('Index name').fill('by_n');
+  await page.getByLabel('Fields (comma-separated)').fill('n');
+  await page.getByRole('button', { name: 'Create index' }).click();
+  await page.locator('#index-result', { hasText: 'Index by_n' }).waitFor(WAIT);
+  const indexRow = page.locator('#indexes tbody tr[data-name="by_n"][data-state="ready"]');
+  await indexRow.waitFor(WAIT);
+  say('admin', {
+    ruleProblem,
+    caret,
+    listedBefore,
+    rule: await ruleRow.textContent(),
+    ruleErrorHidden,
+    index: await indexRow.textContent(),
+    progress: await indexRow.locator('progress').evaluate((bar) => [bar.value, bar.max]),
+  });
+
   // 5. Join a channel with a name; the test's member joins, and is listed live.
   await page.getByLabel('Channel', { exact: true }).fill(channel);
   await page.getByLabel('Your name').fill('Ada');

@@ -2,7 +2,9 @@
 (tests/console_browser.mjs), against a real server on loopback. The page is opened,
 an admin token pasted, a collection picked and paged; a change written through REST
 arrives live; a document is written with the form (and a refused one shows its
-problem+json); the page joins a channel with a name, sees a second member (this test,
+problem+json); the rules editor refuses a bad rule showing the problem and its position,
+then saves and lists a good one; an index is created and shown ready with its progress;
+the page joins a channel with a name, sees a second member (this test,
 over a WebSocket) come and go live, and publishes to it. A screenshot is kept in
 tests/artifacts/console.png (a CI artifact).
 
@@ -199,6 +201,26 @@ def test_console_in_chromium(console_server: ServerProcess, tmp_path: Path) -> N
         stored = client.get(f"/v1/collections/{COLLECTION}/docs/from-form").json()
         assert stored["value"] == {"title": "typed in the console", "n": 7}
         go()
+
+        # The rules editor shows a refusal as its problem, at its position; then saves.
+        edited = step("admin")
+        assert '"code": "validation_failed"' in edited["ruleProblem"]
+        assert edited["ruleProblem"].startswith("read, line 1, column 14")
+        assert '"offset": 13' in edited["ruleProblem"]
+        assert edited["caret"] == {"field": "rule-read", "at": 13}
+        assert "notes" not in edited["listedBefore"]  # the refused rule was not saved
+        assert "read: doc.public || doc.owner == auth.sub" in edited["rule"]
+        assert "create: new.owner == auth.sub" in edited["rule"]
+        assert edited["ruleErrorHidden"] is True
+        saved = client.get("/v1/rules/notes").json()
+        assert saved["read"] == "doc.public || doc.owner == auth.sub"
+        # The index built over the collection's documents, and its progress says so.
+        assert "by_n" in edited["index"] and "ready" in edited["index"]
+        total = len(SEEDS) + 2  # the seeds, from-rest and from-form
+        assert f"{total} / {total}" in edited["index"]
+        assert edited["progress"] == [total, total]
+        index = client.get(f"/v1/collections/{COLLECTION}/indexes/by_n").json()
+        assert (index["state"], index["done"], index["total"]) == ("ready", total, total)
 
         # Presence: the page joins as Ada, this test's member comes, hears, and goes.
         joined = step("joined")

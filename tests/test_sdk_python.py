@@ -23,7 +23,7 @@ try:
 except ImportError:
     missing("the Python SDK is not installed: run `make sdk-deps`")
 
-from levelstream_client import AuthenticatedClient
+from levelstream_client import AuthenticatedClient, admin
 from levelstream_client.api.admin import export_documents, import_documents
 from levelstream_client.api.auth import issue_ticket, mint_token
 from levelstream_client.api.batch import apply_batch
@@ -39,6 +39,7 @@ from levelstream_client.api.documents import (
 )
 from levelstream_client.api.keys import create_key, get_key, list_keys, revoke_key
 from levelstream_client.exceptions import (
+    ConflictError,
     ForbiddenError,
     NotFoundError,
     PreconditionFailedError,
@@ -51,10 +52,12 @@ from levelstream_client.models import (
     DocumentPage,
     Envelope,
     ImportResult,
+    Index,
     KeySpec,
     Problem,
     TokenRequest,
 )
+from levelstream_client.queries import explain, query, query_pages
 from levelstream_client.realtime import (
     Change,
     Message,
@@ -94,6 +97,129 @@ def read_only_key(api: AuthenticatedClient, collection: str) -> str:
     created = create_key.sync(client=api, body=spec)
     assert created is not None and not isinstance(created, Problem)
     return created.token
+
+
+# --- queries, indexes, rules ---------------------------------------------------------
+
+NOTES_RULE = {
+    "read": "doc.public || doc.owner == auth.sub",
+    "create": "new.owner == auth.sub",
+    "update": "doc.owner == auth.sub && new.owner == doc.owner",
+    "delete": 'doc.owner == auth.sub || auth.claims.role == "moderator"',
+}
+
+
+def test_notes_app_with_rules_and_two_users(
+    server: ServerProcess, api: AuthenticatedClient, coll: str
+) -> None:
+    """docs/rules.md's notes app: each user sees public notes and their own, writes only
+    their own; a moderator (a claim in the token) may delete anyone's."""
+    with pytest.raises(ValidationFailedError) as bad:
+        admin.put_rule(api, coll, read="doc.public ||", create="new.owner == auth.sub")
+    assert bad.value.problem["entry"] == "read"
+    assert (bad.value.problem["offset"], bad.value.problem["line"]) == (13, 1)
+    with pytest.raises(NotFoundError):  # nothing was saved
+        admin.get_rule(api, coll)
+
+    saved = admin.put_rule(api, coll, **NOTES_RULE)
+    try:
+        assert saved.glob == coll and saved.read == NOTES_RULE["read"]
+        listed = admin.list_rules(api)
+        assert listed.version >= saved.version
+        assert [r.read for r in listed.items if r.glob == coll] == [NOTES_RULE["read"]]
+        assert admin.get_rule(api, coll).delete == NOTES_RULE["delete"]
+
+        app_key = create_key.sync(
+            client=api,
+            body=KeySpec(
+                name="notes-app", permissions=["read", "write", "delete"], collections=[coll]
+            ),
+        )
+        assert app_key is not None and not isinstance(app_key, Problem)
+        with connect(server.url, app_key.token) as app:
+            alice_jwt = admin.mint_token(app, "alice", ttl_s=600).token
+            bob_jwt = admin.mint_token(app, "bob", ttl_s=600, claims={"team": "blue"}).token
+            mod_jwt = admin.mint_token(app, "mo", ttl_s=600, claims={"role": "moderator"}).token
+        put_document.sync(coll, "welcome", client=api, body={"public": True, "owner": "admin"})
+        with connect(server.url, alice_jwt) as alice, connect(server.url, bob_jwt) as bob:
+            put_document.sync(coll, "alice-todo", client=alice, body={"owner": "alice", "t": 1})
+            put_document.sync(coll, "bob-todo", client=bob, body={"owner": "bob", "t": 2})
+            assert [d.key for d in query(alice, coll)] == ["alice-todo", "welcome"]
+            assert [d.key for d in query(bob, coll, limit=1)] == ["bob-todo", "welcome"]
+            mine = query(bob, coll, where='doc.owner == "bob"')
+            assert [d.value for d in mine] == [{"owner": "bob", "t": 2}]
+            with pytest.raises(NotFoundError):
+                get_document.sync(coll, "alice-todo", client=bob)
+            with pytest.raises(ForbiddenError) as refused:
+                put_document.sync(coll, "bob-fake", client=bob, body={"owner": "alice"})
+            assert refused.value.problem["entry"] == "create"
+            with pytest.raises(ForbiddenError):
+                put_document.sync(coll, "bob-todo", client=bob, body={"owner": "alice"})
+            with pytest.raises(ForbiddenError):
+                delete_document.sync(coll, "alice-todo", client=bob)
+        with connect(server.url, mod_jwt) as moderator:
+            assert (
+                delete_document.sync_detailed(coll, "alice-todo", client=moderator).status_code
+                == 204
+            )
+        assert [d.key for d in query(api, coll)] == ["bob-todo", "welcome"]
+    finally:
+        deleted = admin.delete_rule(api, coll)
+    assert deleted.glob == coll and deleted.version > saved.version
+    assert coll not in [r.glob for r in admin.list_rules(api).items]
+
+
+def test_where_through_an_index_with_progress_and_explain(
+    api: AuthenticatedClient, coll: str
+) -> None:
+    owners = ["u1", "u2", "u3"]
+    ops = [
+        BatchOp(
+            op="put",
+            collection=coll,
+            key=f"t{i:03d}",
+            value={"owner": owners[i % 3], "status": "open" if i % 2 else "done", "n": 40 - i},
+        )
+        for i in range(40)
+    ]
+    apply_batch.sync(client=api, body=BatchRequest(ops=ops))
+    where = 'doc.owner == "u2" && doc.status == "open"'
+    expected = [f"t{i:03d}" for i in range(40) if i % 3 == 1 and i % 2 == 1]
+
+    before = explain(api, coll, where=where)
+    assert before.index is None and before.scanned == 40 and before.returned == len(expected)
+    with pytest.raises(ValidationFailedError) as unordered:
+        list(query(api, coll, order_by="n"))
+    assert unordered.value.problem["needs_index"] == ["n"]
+    with pytest.raises(ValidationFailedError) as broken:
+        explain(api, coll, where="doc.owner ==")
+    assert broken.value.problem["column"] == 13
+
+    seen: list[Index] = []
+    ready = admin.ensure_index(
+        api, coll, "by_owner_status", ["owner", "status"], on_progress=seen.append
+    )
+    assert ready.state == "ready" and ready.done == ready.total == 40
+    assert seen and seen[-1].state == "ready"
+    assert all(0 <= ix.done <= ix.total for ix in seen)
+    assert admin.create_index(api, coll, "by_owner_status", ["owner", "status"]).state == "ready"
+    with pytest.raises(ConflictError):
+        admin.create_index(api, coll, "by_owner_status", ["owner"])
+    admin.ensure_index(api, coll, "by_n", ["n"])
+    assert sorted(ix.name for ix in admin.list_indexes(api, coll)) == ["by_n", "by_owner_status"]
+
+    plan = explain(api, coll, where=where)
+    assert plan.index == "by_owner_status" and plan.scanned == plan.returned == len(expected)
+    assert [d.key for d in query(api, coll, where=where, limit=2)] == expected
+    pages = list(query_pages(api, coll, where=where, limit=2))
+    assert len(pages) >= 3 and pages[-1].next_cursor is None
+    by_n = [d.value["n"] for d in query(api, coll, order_by="n", reverse=True, limit=7)]
+    assert by_n == sorted(range(1, 41), reverse=True)
+
+    admin.delete_index(api, coll, "by_owner_status")
+    with pytest.raises(NotFoundError):
+        admin.get_index(api, coll, "by_owner_status")
+    assert explain(api, coll, where=where).index is None
 
 
 # --- REST ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // Levelstream console: browse a collection, watch its change stream, write documents,
-// publish to a channel and see who is there. Plain script on top of the JS SDK's
+// publish to a channel and see who is there, edit the rules, build indexes. Plain script on top of the JS SDK's
 // browser bundle (global `Levelstream`, loaded just before this file).
 //
 // The token lives in sessionStorage only (this tab, until it closes): never in
@@ -30,7 +30,10 @@
     channelSub: null,
     members: new Map(), // client_id -> display name
     membersAsked: 0,
+    indexTimer: null, // polls the open collection's indexes while one builds
   };
+  const RULE_ENTRIES = ['read', 'create', 'update', 'delete'];
+  const INDEX_POLL_MS = 500;
 
   // --- small helpers -------------------------------------------------------------------
 
@@ -124,6 +127,7 @@
     show('error', null);
     setConnection('Connected', true);
     $('connected').disabled = false;
+    void loadRules();
   }
 
   async function disconnect() {
@@ -141,15 +145,16 @@
     state.collection = null;
     $('documents-of').textContent = '';
     $('write-to').textContent = '';
+    $('indexes-of').textContent = '';
+    $('rules-version').textContent = '';
     $('page-info').textContent = 'Open a collection';
     $('stream-status').textContent = 'Not subscribed';
     $('collection').replaceChildren(el('option', { text: '(connect to list them)', attrs: { value: '' } }));
     for (const id of ['changes', 'messages', 'members']) $(id).replaceChildren();
-    $('documents').tBodies[0].replaceChildren();
+    for (const id of ['documents', 'rules', 'indexes']) $(id).tBodies[0].replaceChildren();
     for (const id of ['first-page', 'prev-page', 'next-page']) $(id).disabled = true;
-    $('write-result').textContent = '';
-    $('publish-result').textContent = '';
-    for (const id of ['error', 'write-error', 'channel-error']) show(id, null);
+    for (const id of ['write-result', 'publish-result', 'rule-result', 'index-result']) $(id).textContent = '';
+    for (const id of ['error', 'write-error', 'channel-error', 'rule-error', 'index-error']) show(id, null);
   }
 
   async function forgetToken() {
@@ -177,6 +182,8 @@
   }
 
   function closeCollection() {
+    clearTimeout(state.indexTimer);
+    state.indexTimer = null;
     if (state.sub !== null) state.sub.close();
     state.sub = null;
     state.snapshotEntry = null;
@@ -191,9 +198,11 @@
     state.page = 0;
     $('documents-of').textContent = `in ${name}`;
     $('write-to').textContent = `to ${name}`;
+    $('indexes-of').textContent = `of ${name}`;
     $('changes').replaceChildren();
     show('error', null);
     subscribe(name);
+    void loadIndexes();
     await loadPage();
   }
 
@@ -478,6 +487,160 @@
     }
   }
 
+  // --- rules ---------------------------------------------------------------------------
+
+  async function loadRules() {
+    if (state.api === null) return;
+    let listed;
+    try {
+      listed = await LS.admin.listRules(state.api);
+    } catch (error) {
+      show('rule-error', error);
+      return;
+    }
+    $('rules-version').textContent = `version ${listed.version}`;
+    const rows = listed.items.map((rule) => {
+      const entries = RULE_ENTRIES.filter((entry) => typeof rule[entry] === 'string');
+      const text = entries.map((entry) => `${entry}: ${rule[entry]}`);
+      const edit = el('button', { text: 'Edit', attrs: { type: 'button', 'aria-label': `Edit the rule of ${rule.glob}` } });
+      edit.addEventListener('click', () => editRule(rule));
+      return el(
+        'tr',
+        { data: { glob: rule.glob } },
+        el('th', { attrs: { scope: 'row' } }, el('code', { text: rule.glob })),
+        el('td', {}, ...text.map((line) => el('code', { className: 'entry', text: line }))),
+        el('td', {}, edit),
+      );
+    });
+    $('rules').tBodies[0].replaceChildren(...rows);
+  }
+
+  function editRule(rule) {
+    $('rule-glob').value = rule.glob;
+    for (const entry of RULE_ENTRIES) $(`rule-${entry}`).value = rule[entry] ?? '';
+    $('rule-glob').focus();
+  }
+
+  /** A refused rule: the problem document, and the caret put where the server points. */
+  function showRuleProblem(error) {
+    show('rule-error', error);
+    const problem = error instanceof LS.LevelstreamError ? error.problem : {};
+    if (!RULE_ENTRIES.includes(problem.entry) || typeof problem.offset !== 'number') return;
+    const box = $('rule-error');
+    box.textContent = `${problem.entry}, line ${problem.line}, column ${problem.column}\n${box.textContent}`;
+    const field = $(`rule-${problem.entry}`);
+    field.focus();
+    field.setSelectionRange(problem.offset, Math.min(problem.offset + 1, field.value.length));
+  }
+
+  async function saveRule() {
+    $('rule-result').textContent = '';
+    show('rule-error', null);
+    const glob = $('rule-glob').value.trim();
+    const spec = {};
+    for (const entry of RULE_ENTRIES) {
+      const text = $(`rule-${entry}`).value;
+      if (text.trim() !== '') spec[entry] = text;
+    }
+    try {
+      const saved = await LS.admin.putRule(state.api, glob, spec);
+      $('rule-result').textContent = `Saved the rule of ${saved.glob}: version ${saved.version}`;
+    } catch (error) {
+      showRuleProblem(error);
+      return;
+    }
+    await loadRules();
+  }
+
+  async function deleteRule() {
+    $('rule-result').textContent = '';
+    show('rule-error', null);
+    const glob = $('rule-glob').value.trim();
+    try {
+      const deleted = await LS.admin.deleteRule(state.api, glob);
+      $('rule-result').textContent = `Deleted the rule of ${deleted.glob}: version ${deleted.version}`;
+    } catch (error) {
+      show('rule-error', error);
+      return;
+    }
+    await loadRules();
+  }
+
+  // --- indexes -------------------------------------------------------------------------
+
+  async function loadIndexes() {
+    clearTimeout(state.indexTimer);
+    state.indexTimer = null;
+    const collection = state.collection;
+    if (state.api === null || collection === null) return;
+    let items;
+    try {
+      items = await LS.admin.listIndexes(state.api, collection);
+    } catch (error) {
+      if (collection === state.collection) show('index-error', error);
+      return;
+    }
+    if (collection !== state.collection) return;
+    renderIndexes(collection, items);
+    // While one builds, ask again shortly: its progress is only known by asking.
+    if (items.some((index) => index.state !== 'ready')) {
+      state.indexTimer = setTimeout(() => void loadIndexes(), INDEX_POLL_MS);
+    }
+  }
+
+  function renderIndexes(collection, items) {
+    const rows = items.map((index) => {
+      const bar = el('progress', {
+        attrs: { max: String(Math.max(index.total, 1)), value: String(index.state === 'ready' ? Math.max(index.total, 1) : index.done), 'aria-label': `Build of ${index.name}` },
+      });
+      const drop = el('button', { text: 'Drop', attrs: { type: 'button', 'aria-label': `Drop ${index.name}` } });
+      drop.addEventListener('click', () => void dropIndex(collection, index.name));
+      return el(
+        'tr',
+        { data: { name: index.name, state: index.state } },
+        el('th', { attrs: { scope: 'row' } }, el('code', { text: index.name })),
+        el('td', {}, el('code', { text: index.fields.join(', ') })),
+        el('td', { className: `state state-${index.state}`, text: index.state }),
+        el('td', {}, bar, ' ', el('span', { className: 'muted', text: `${index.done} / ${index.total}` })),
+        el('td', {}, drop),
+      );
+    });
+    $('indexes').tBodies[0].replaceChildren(...rows);
+  }
+
+  async function createIndex() {
+    $('index-result').textContent = '';
+    show('index-error', null);
+    const collection = state.collection;
+    if (collection === null) {
+      show('index-error', new Error('Open a collection first.'));
+      return;
+    }
+    const name = $('index-name').value.trim();
+    const fields = $('index-fields').value.split(',').map((f) => f.trim()).filter((f) => f !== '');
+    try {
+      const index = await LS.admin.createIndex(state.api, collection, name, fields);
+      $('index-result').textContent = `Index ${index.name} on ${collection}: ${index.state}`;
+    } catch (error) {
+      show('index-error', error);
+      return;
+    }
+    await loadIndexes();
+  }
+
+  async function dropIndex(collection, name) {
+    $('index-result').textContent = '';
+    show('index-error', null);
+    try {
+      await LS.admin.deleteIndex(state.api, collection, name);
+      $('index-result').textContent = `Dropped ${name} of ${collection}`;
+    } catch (error) {
+      show('index-error', error);
+      return;
+    }
+    await loadIndexes();
+  }
+
   // --- wiring --------------------------------------------------------------------------
 
   function onSubmit(id, handler) {
@@ -529,6 +692,10 @@
   onSubmit('channel-form', () => joinChannel($('channel').value.trim(), $('member-name').value.trim()));
   onClick('leave-channel', leaveChannel);
   onSubmit('publish-form', publish);
+  onClick('refresh-rules', loadRules);
+  onSubmit('rule-form', saveRule);
+  onClick('delete-rule', deleteRule);
+  onSubmit('index-form', createIndex);
 
   // A token from earlier in this tab's session: connect again.
   const saved = storedToken();

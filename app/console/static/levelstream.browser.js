@@ -42,6 +42,7 @@ var Levelstream = (() => {
     UnauthorizedError: () => UnauthorizedError,
     UnavailableError: () => UnavailableError,
     ValidationFailedError: () => ValidationFailedError,
+    admin: () => admin_exports,
     applyBatch: () => applyBatch,
     connect: () => connect,
     createClient: () => createClient,
@@ -54,6 +55,7 @@ var Levelstream = (() => {
     deleteRule: () => deleteRule,
     errorFromClose: () => errorFromClose,
     errorFromProblem: () => errorFromProblem,
+    explain: () => explain,
     exportDocuments: () => exportDocuments,
     getChanges: () => getChanges,
     getDocument: () => getDocument,
@@ -77,6 +79,8 @@ var Levelstream = (() => {
     putDocument: () => putDocument,
     putIndex: () => putIndex,
     putRule: () => putRule,
+    query: () => query,
+    queryPages: () => queryPages,
     readyz: () => readyz,
     resolveToken: () => resolveToken,
     revokeKey: () => revokeKey,
@@ -412,7 +416,7 @@ var Levelstream = (() => {
   var getUrl = ({
     baseUrl,
     path,
-    query,
+    query: query2,
     querySerializer,
     url: _url
   }) => {
@@ -421,7 +425,7 @@ var Levelstream = (() => {
     if (path) {
       url = defaultPathSerializer({ path, url });
     }
-    let search = query ? querySerializer(query) : "";
+    let search = query2 ? querySerializer(query2) : "";
     if (search.startsWith("?")) {
       search = search.substring(1);
     }
@@ -2005,5 +2009,96 @@ var Levelstream = (() => {
       });
     }
   };
+
+  // src/queries.ts
+  async function* queryPages(client2, collection, range = {}, cursor = null) {
+    for (; ; ) {
+      const { data } = await listDocuments({
+        client: client2,
+        throwOnError: true,
+        path: { collection },
+        query: cursor === null ? range : { ...range, cursor }
+      });
+      yield data;
+      cursor = data.next_cursor ?? null;
+      if (cursor === null) return;
+    }
+  }
+  async function* query(client2, collection, range = {}) {
+    for await (const page of queryPages(client2, collection, range)) yield* page.items;
+  }
+  async function explain(client2, collection, range = {}) {
+    const { data } = await listDocuments({
+      client: client2,
+      throwOnError: true,
+      path: { collection },
+      query: { ...range, explain: true }
+    });
+    return data;
+  }
+
+  // src/admin.ts
+  var admin_exports = {};
+  __export(admin_exports, {
+    createIndex: () => createIndex,
+    deleteIndex: () => deleteIndex2,
+    deleteRule: () => deleteRule2,
+    ensureIndex: () => ensureIndex,
+    getIndex: () => getIndex2,
+    getRule: () => getRule2,
+    listIndexes: () => listIndexes2,
+    listRules: () => listRules2,
+    mintToken: () => mintToken2,
+    putRule: () => putRule2,
+    waitForIndex: () => waitForIndex
+  });
+  async function createIndex(client2, collection, name, fields) {
+    const { data } = await putIndex({ client: client2, throwOnError: true, path: { collection, name }, body: { fields } });
+    return data;
+  }
+  async function getIndex2(client2, collection, name) {
+    return (await getIndex({ client: client2, throwOnError: true, path: { collection, name } })).data;
+  }
+  async function listIndexes2(client2, collection) {
+    return (await listIndexes({ client: client2, throwOnError: true, path: { collection } })).data.items;
+  }
+  async function deleteIndex2(client2, collection, name) {
+    await deleteIndex({ client: client2, throwOnError: true, path: { collection, name } });
+  }
+  async function waitForIndex(client2, collection, name, options = {}) {
+    const deadline = Date.now() + (options.timeoutMs ?? 3e5);
+    for (; ; ) {
+      const index = await getIndex2(client2, collection, name);
+      options.onProgress?.(index);
+      if (index.state === "ready") return index;
+      if (Date.now() >= deadline) {
+        throw new Error(`index '${name}' of '${collection}' is still building (${index.done} of ${index.total})`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
+    }
+  }
+  async function ensureIndex(client2, collection, name, fields, options = {}) {
+    const index = await createIndex(client2, collection, name, fields);
+    if (index.state === "ready") {
+      options.onProgress?.(index);
+      return index;
+    }
+    return waitForIndex(client2, collection, name, options);
+  }
+  async function putRule2(client2, glob, rule) {
+    return (await putRule({ client: client2, throwOnError: true, path: { glob }, body: rule })).data;
+  }
+  async function getRule2(client2, glob) {
+    return (await getRule({ client: client2, throwOnError: true, path: { glob } })).data;
+  }
+  async function listRules2(client2) {
+    return (await listRules({ client: client2, throwOnError: true })).data;
+  }
+  async function deleteRule2(client2, glob) {
+    return (await deleteRule({ client: client2, throwOnError: true, path: { glob } })).data;
+  }
+  async function mintToken2(client2, sub, options = {}) {
+    return (await mintToken({ client: client2, throwOnError: true, body: { ...options, sub } })).data;
+  }
   return __toCommonJS(browser_exports);
 })();

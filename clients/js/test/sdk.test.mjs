@@ -7,11 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { EventSource } from 'eventsource';
 import {
+  admin,
   applyBatch,
+  ConflictError,
   connect,
   createDocument,
   createKey,
   deleteDocument,
+  explain,
   ForbiddenError,
   getChanges,
   getDocument,
@@ -25,6 +28,8 @@ import {
   patchDocument,
   PreconditionFailedError,
   putDocument,
+  query,
+  queryPages,
   RealtimeClient,
   revokeKey,
   UnauthorizedError,
@@ -65,6 +70,116 @@ async function readOnlyKey(collections) {
   const { data } = await createKey({ client: api, body: { name: 'reader', permissions: ['read'], collections } });
   return data.token;
 }
+
+/** Every item of an async iterator (bounded by the server's cursors). */
+async function all(iterator) {
+  const out = [];
+  for await (const item of iterator) out.push(item);
+  return out;
+}
+
+describe('queries, indexes and rules', () => {
+  const NOTES_RULE = {
+    read: 'doc.public || doc.owner == auth.sub',
+    create: 'new.owner == auth.sub',
+    update: 'doc.owner == auth.sub && new.owner == doc.owner',
+    delete: 'doc.owner == auth.sub || auth.claims.role == "moderator"',
+  };
+
+  test('the notes app of docs/rules.md with two users', async () => {
+    const c = coll();
+    await assert.rejects(
+      admin.putRule(api, c, { read: 'doc.public ||', create: 'new.owner == auth.sub' }),
+      (err) => err instanceof ValidationFailedError && err.problem.entry === 'read' && err.problem.offset === 13 && err.problem.line === 1,
+    );
+    await assert.rejects(admin.getRule(api, c), NotFoundError); // nothing was saved
+    const saved = await admin.putRule(api, c, NOTES_RULE);
+    try {
+      assert.equal(saved.glob, c);
+      const listed = await admin.listRules(api);
+      assert.ok(listed.version >= saved.version);
+      assert.deepEqual(listed.items.filter((r) => r.glob === c).map((r) => r.read), [NOTES_RULE.read]);
+      assert.equal((await admin.getRule(api, c)).delete, NOTES_RULE.delete);
+
+      const { data: appKey } = await createKey({
+        client: api,
+        body: { name: 'notes-app', permissions: ['read', 'write', 'delete'], collections: [c] },
+      });
+      const app = connect({ baseUrl, token: appKey.token });
+      const alice = connect({ baseUrl, token: (await admin.mintToken(app, 'alice', { ttl_s: 600 })).token });
+      const bob = connect({ baseUrl, token: (await admin.mintToken(app, 'bob', { ttl_s: 600, claims: { team: 'blue' } })).token });
+      const mo = connect({ baseUrl, token: (await admin.mintToken(app, 'mo', { ttl_s: 600, claims: { role: 'moderator' } })).token });
+      await putDocument({ client: api, path: { collection: c, key: 'welcome' }, body: { public: true, owner: 'admin' } });
+      await putDocument({ client: alice, path: { collection: c, key: 'alice-todo' }, body: { owner: 'alice', t: 1 } });
+      await putDocument({ client: bob, path: { collection: c, key: 'bob-todo' }, body: { owner: 'bob', t: 2 } });
+
+      assert.deepEqual((await all(query(alice, c))).map((d) => d.key), ['alice-todo', 'welcome']);
+      assert.deepEqual((await all(query(bob, c, { limit: 1 }))).map((d) => d.key), ['bob-todo', 'welcome']);
+      const mine = await all(query(bob, c, { where: 'doc.owner == "bob"' }));
+      assert.deepEqual(mine.map((d) => d.value), [{ owner: 'bob', t: 2 }]);
+      await assert.rejects(getDocument({ client: bob, path: { collection: c, key: 'alice-todo' } }), NotFoundError);
+      await assert.rejects(
+        putDocument({ client: bob, path: { collection: c, key: 'bob-fake' }, body: { owner: 'alice' } }),
+        (err) => err instanceof ForbiddenError && err.problem.entry === 'create',
+      );
+      await assert.rejects(putDocument({ client: bob, path: { collection: c, key: 'bob-todo' }, body: { owner: 'alice' } }), ForbiddenError);
+      await assert.rejects(deleteDocument({ client: bob, path: { collection: c, key: 'alice-todo' } }), ForbiddenError);
+      const removed = await deleteDocument({ client: mo, path: { collection: c, key: 'alice-todo' } });
+      assert.equal(removed.response.status, 204);
+      assert.deepEqual((await all(query(api, c))).map((d) => d.key), ['bob-todo', 'welcome']);
+    } finally {
+      const deleted = await admin.deleteRule(api, c);
+      assert.ok(deleted.version > saved.version);
+    }
+    assert.ok(!(await admin.listRules(api)).items.some((r) => r.glob === c));
+  });
+
+  test('where through an index, with build progress and explain', async () => {
+    const c = coll();
+    const owners = ['u1', 'u2', 'u3'];
+    const ops = Array.from({ length: 40 }, (_, i) => ({
+      op: 'put',
+      collection: c,
+      key: `t${String(i).padStart(3, '0')}`,
+      value: { owner: owners[i % 3], status: i % 2 ? 'open' : 'done', n: 40 - i },
+    }));
+    await applyBatch({ client: api, body: { ops } });
+    const where = 'doc.owner == "u2" && doc.status == "open"';
+    const expected = ops.filter((_, i) => i % 3 === 1 && i % 2 === 1).map((op) => op.key);
+
+    const before = await explain(api, c, { where });
+    assert.deepEqual(before, { index: null, scanned: 40, returned: expected.length });
+    await assert.rejects(all(query(api, c, { order_by: 'n' })), (err) =>
+      err instanceof ValidationFailedError && JSON.stringify(err.problem.needs_index) === '["n"]');
+    await assert.rejects(explain(api, c, { where: 'doc.owner ==' }), (err) =>
+      err instanceof ValidationFailedError && err.problem.column === 13);
+
+    const seen = [];
+    const ready = await admin.ensureIndex(api, c, 'by_owner_status', ['owner', 'status'], { onProgress: (ix) => seen.push(ix) });
+    assert.equal(ready.state, 'ready');
+    assert.equal(ready.done, 40);
+    assert.equal(ready.total, 40);
+    assert.equal(seen.at(-1).state, 'ready');
+    assert.ok(seen.every((ix) => ix.done >= 0 && ix.done <= ix.total));
+    assert.equal((await admin.createIndex(api, c, 'by_owner_status', ['owner', 'status'])).state, 'ready');
+    await assert.rejects(admin.createIndex(api, c, 'by_owner_status', ['owner']), ConflictError);
+    await admin.ensureIndex(api, c, 'by_n', ['n']);
+    assert.deepEqual((await admin.listIndexes(api, c)).map((ix) => ix.name).sort(), ['by_n', 'by_owner_status']);
+
+    const plan = await explain(api, c, { where });
+    assert.deepEqual(plan, { index: 'by_owner_status', scanned: expected.length, returned: expected.length });
+    assert.deepEqual((await all(query(api, c, { where, limit: 2 }))).map((d) => d.key), expected);
+    const pages = await all(queryPages(api, c, { where, limit: 2 }));
+    assert.ok(pages.length >= 3);
+    assert.equal(pages.at(-1).next_cursor, null);
+    const byN = (await all(query(api, c, { order_by: 'n', reverse: true, limit: 7 }))).map((d) => d.value.n);
+    assert.deepEqual(byN, Array.from({ length: 40 }, (_, i) => 40 - i));
+
+    await admin.deleteIndex(api, c, 'by_owner_status');
+    await assert.rejects(admin.getIndex(api, c, 'by_owner_status'), NotFoundError);
+    assert.equal((await explain(api, c, { where })).index, null);
+  });
+});
 
 describe('REST', () => {
   test('CRUD round trip', async () => {
