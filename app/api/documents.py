@@ -18,6 +18,7 @@ from app.api.models import (
     CollectionList,
     DocumentPage,
     Envelope,
+    QueryPlan,
     authenticated_problems,
     json_body,
     optional_param,
@@ -176,7 +177,10 @@ async def create_document(request: Request) -> Response:
     summary="Read an ordered range of documents",
     response_model=None,
     responses={
-        200: {"model": DocumentPage, "description": "One page"},
+        200: {
+            "model": DocumentPage | QueryPlan,
+            "description": "One page; with `explain=true`, the plan instead",
+        },
         **problems(400, 401, 403, 422),
     },
     openapi_extra=described((CollectionPath, "path"), (RangeParams, "query")),

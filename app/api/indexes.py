@@ -54,7 +54,7 @@ def _public(index: IndexDef) -> Index:
     response_model=Index,
     responses={
         200: {"description": "The index existed already (same fields)"},
-        201: {"description": "Created; it builds in the background"},
+        201: {"model": Index, "description": "Created; it builds in the background"},
         **problems(401, 403, 409, 422),
     },
 )

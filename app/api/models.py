@@ -79,6 +79,19 @@ class DocumentPage(BaseModel):
     )
 
 
+class QueryPlan(BaseModel):
+    """The answer of a range read with `explain=true`: the plan instead of the items."""
+
+    index: str | None = Field(description="The index the read used; null: it scanned")
+    scanned: int = Field(description="Documents (or index entries) examined for this page")
+    returned: int = Field(description="Documents the page would hold")
+    needs_index: list[str] | None = Field(
+        default=None,
+        description="Set when a filter no index serves ran out of LEVELSTREAM_MAX_SCAN: "
+        "the fields to index",
+    )
+
+
 class CollectionInfo(BaseModel):
     name: str
     count: int

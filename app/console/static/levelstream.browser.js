@@ -2019,8 +2019,9 @@ var Levelstream = (() => {
         path: { collection },
         query: cursor === null ? range : { ...range, cursor }
       });
-      yield data;
-      cursor = data.next_cursor ?? null;
+      const page = data;
+      yield page;
+      cursor = page.next_cursor ?? null;
       if (cursor === null) return;
     }
   }

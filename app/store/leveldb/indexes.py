@@ -15,6 +15,7 @@ indexed and a write then changes has the builder's entry removed by that write
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from app.store.core.indexing import MAX_INDEXES, IndexDef, Path, build_entries
@@ -99,16 +100,21 @@ def build_batch(db: plyvel.DB, sync: bool, writer: Writer, index: IndexDef) -> i
                 break
     finished = len(docs) < BUILD_BATCH
     done = index.done + len(docs)
+    progress = replace(
+        index,
+        done=done,
+        total=done if finished else max(done, _count(db, index.collection)),
+        position=docs[-1][0] if docs else index.position,
+        state="ready" if finished else index.state,
+    )
     with db.write_batch(transaction=True, sync=sync) as batch:
         for position, key in build_entries(index, docs):
             batch.put(layout.index_entry_key(index.id, position), key.encode("utf-8"))
-        index.done = done
-        index.total = done if finished else max(done, _count(db, index.collection))
-        if docs:
-            index.position = docs[-1][0]
-        if finished:
-            index.state = "ready"
-        batch.put(layout.index_def_key(index.collection, index.name), index.to_json())
+        batch.put(layout.index_def_key(index.collection, index.name), progress.to_json())
+    # Published to the catalog (which readers plan with, on another thread) only once the
+    # batch is written: a reader that sees "ready" finds every entry.
+    index.done, index.total = progress.done, progress.total
+    index.position, index.state = progress.position, progress.state
     return 1 if finished else 0
 
 

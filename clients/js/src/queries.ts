@@ -42,8 +42,10 @@ export async function* queryPages(
       path: { collection },
       query: cursor === null ? range : { ...range, cursor },
     });
-    yield data;
-    cursor = data.next_cursor ?? null;
+    // Without explain=true the answer is always a page (the other member of the union).
+    const page = data as DocumentPage;
+    yield page;
+    cursor = page.next_cursor ?? null;
     if (cursor === null) return;
   }
 }

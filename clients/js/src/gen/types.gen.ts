@@ -656,6 +656,38 @@ export type Published = {
 };
 
 /**
+ * QueryPlan
+ *
+ * The answer of a range read with `explain=true`: the plan instead of the items.
+ */
+export type QueryPlan = {
+    /**
+     * Index
+     *
+     * The index the read used; null: it scanned
+     */
+    index: string | null;
+    /**
+     * Needs Index
+     *
+     * Set when a filter no index serves ran out of LEVELSTREAM_MAX_SCAN: the fields to index
+     */
+    needs_index?: Array<string> | null;
+    /**
+     * Returned
+     *
+     * Documents the page would hold
+     */
+    returned: number;
+    /**
+     * Scanned
+     *
+     * Documents (or index entries) examined for this page
+     */
+    scanned: number;
+};
+
+/**
  * RuleDeleted
  */
 export type RuleDeleted = {
@@ -1448,9 +1480,11 @@ export type ListDocumentsError = ListDocumentsErrors[keyof ListDocumentsErrors];
 
 export type ListDocumentsResponses = {
     /**
-     * One page
+     * Response 200 List Documents
+     *
+     * One page; with `explain=true`, the plan instead
      */
-    200: DocumentPage;
+    200: DocumentPage | QueryPlan;
 };
 
 export type ListDocumentsResponse = ListDocumentsResponses[keyof ListDocumentsResponses];
@@ -2034,7 +2068,7 @@ export type PutIndexResponses = {
     /**
      * Created; it builds in the background
      */
-    201: unknown;
+    201: Index;
 };
 
 export type PutIndexResponse = PutIndexResponses[keyof PutIndexResponses];

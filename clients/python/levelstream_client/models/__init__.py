@@ -33,6 +33,7 @@ from .presence_member import PresenceMember
 from .problem import Problem
 from .problem_code import ProblemCode
 from .published import Published
+from .query_plan import QueryPlan
 from .rule_deleted import RuleDeleted
 from .rule_list import RuleList
 from .rule_spec import RuleSpec
@@ -76,6 +77,7 @@ __all__ = (
     "Problem",
     "ProblemCode",
     "Published",
+    "QueryPlan",
     "RuleDeleted",
     "RuleList",
     "RuleSpec",

@@ -8,6 +8,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.document_page import DocumentPage
 from ...models.problem import Problem
+from ...models.query_plan import QueryPlan
 from ...types import UNSET, Response, Unset
 
 
@@ -109,9 +110,25 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> DocumentPage | Problem | None:
+) -> DocumentPage | QueryPlan | Problem | None:
     if response.status_code == 200:
-        response_200 = DocumentPage.from_dict(response.json())
+
+        def _parse_response_200(data: object) -> DocumentPage | QueryPlan:
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                response_200_type_0 = DocumentPage.from_dict(data)
+
+                return response_200_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            if not isinstance(data, dict):
+                raise TypeError()
+            response_200_type_1 = QueryPlan.from_dict(data)
+
+            return response_200_type_1
+
+        response_200 = _parse_response_200(response.json())
 
         return response_200
 
@@ -148,7 +165,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[DocumentPage | Problem]:
+) -> Response[DocumentPage | QueryPlan | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -173,7 +190,7 @@ def sync_detailed(
     where: None | str | Unset = UNSET,
     order_by: None | str | Unset = UNSET,
     explain: bool | Unset = False,
-) -> Response[DocumentPage | Problem]:
+) -> Response[DocumentPage | QueryPlan | Problem]:
     """Read an ordered range of documents
 
     Args:
@@ -198,7 +215,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DocumentPage | Problem]
+        Response[DocumentPage | QueryPlan | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -240,7 +257,7 @@ def sync(
     where: None | str | Unset = UNSET,
     order_by: None | str | Unset = UNSET,
     explain: bool | Unset = False,
-) -> DocumentPage | Problem | None:
+) -> DocumentPage | QueryPlan | Problem | None:
     """Read an ordered range of documents
 
     Args:
@@ -265,7 +282,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DocumentPage | Problem
+        DocumentPage | QueryPlan | Problem
     """
 
     return sync_detailed(
@@ -302,7 +319,7 @@ async def asyncio_detailed(
     where: None | str | Unset = UNSET,
     order_by: None | str | Unset = UNSET,
     explain: bool | Unset = False,
-) -> Response[DocumentPage | Problem]:
+) -> Response[DocumentPage | QueryPlan | Problem]:
     """Read an ordered range of documents
 
     Args:
@@ -327,7 +344,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DocumentPage | Problem]
+        Response[DocumentPage | QueryPlan | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -367,7 +384,7 @@ async def asyncio(
     where: None | str | Unset = UNSET,
     order_by: None | str | Unset = UNSET,
     explain: bool | Unset = False,
-) -> DocumentPage | Problem | None:
+) -> DocumentPage | QueryPlan | Problem | None:
     """Read an ordered range of documents
 
     Args:
@@ -392,7 +409,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DocumentPage | Problem
+        DocumentPage | QueryPlan | Problem
     """
 
     return (

@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -38,14 +38,15 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | Index | Problem | None:
+) -> Index | Problem | None:
     if response.status_code == 200:
         response_200 = Index.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 201:
-        response_201 = cast(Any, None)
+        response_201 = Index.from_dict(response.json())
+
         return response_201
 
     if response.status_code == 400:
@@ -86,7 +87,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | Index | Problem]:
+) -> Response[Index | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -101,7 +102,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: IndexSpec,
-) -> Response[Any | Index | Problem]:
+) -> Response[Index | Problem]:
     """Create an index (built online over existing documents)
 
     Args:
@@ -114,7 +115,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Index | Problem]
+        Response[Index | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -136,7 +137,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: IndexSpec,
-) -> Any | Index | Problem | None:
+) -> Index | Problem | None:
     """Create an index (built online over existing documents)
 
     Args:
@@ -149,7 +150,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Index | Problem
+        Index | Problem
     """
 
     return sync_detailed(
@@ -166,7 +167,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: IndexSpec,
-) -> Response[Any | Index | Problem]:
+) -> Response[Index | Problem]:
     """Create an index (built online over existing documents)
 
     Args:
@@ -179,7 +180,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | Index | Problem]
+        Response[Index | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -199,7 +200,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: IndexSpec,
-) -> Any | Index | Problem | None:
+) -> Index | Problem | None:
     """Create an index (built online over existing documents)
 
     Args:
@@ -212,7 +213,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | Index | Problem
+        Index | Problem
     """
 
     return (
