@@ -9,7 +9,6 @@ running iterator would crash the process).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import logging
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.errors import Conflict, Unavailable
+from app.store.background import BackgroundWork
 from app.store.base import DEFAULT_MAX_TXN_BYTES, CommitListener, ReadCheck, Store
 from app.store.core.indexing import MAX_INDEXES, IndexDef
 from app.store.core.indexing import Path as FieldPath
@@ -123,9 +123,9 @@ class LevelStore(Store):
         self.epoch = self._load_or_init_meta()
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="levelstream-read")
         self._writer: Writer | None = None
-        self._maintenance_task: asyncio.Task[None] | None = None
         self._pending_listeners: list[CommitListener] = []
-        self._index_tasks: set[asyncio.Task[None]] = set()
+        # Maintenance, index builds and purges.
+        self._work = BackgroundWork()
         self._closed = False
 
     def _load_or_init_meta(self) -> str:
@@ -162,28 +162,21 @@ class LevelStore(Store):
         )
         for listener in self._pending_listeners:
             self._writer.add_listener(listener)
-        self._maintenance_task = asyncio.create_task(self._maintain_forever())
+        self._work.start(self._maintain_forever())
         # Builds and purges a stop interrupted go on from where they were.
         for catalog in self._writer.indexes.values():
             for index in catalog:
                 if index.state == "building":
-                    self._background(self._build(index))
+                    self._work.start(self._build(index))
         live = [index.id for catalog in self._writer.indexes.values() for index in catalog]
         for index_id in indexes.orphan_ids(self.db, live):
-            self._background(self._purge(index_id))
+            self._work.start(self._purge(index_id))
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        if self._maintenance_task is not None:
-            self._maintenance_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance_task
-        for task in list(self._index_tasks):
-            task.cancel()
-        if self._index_tasks:
-            await asyncio.gather(*self._index_tasks, return_exceptions=True)
+        await self._work.stop()
         if self._writer is not None:
             await asyncio.to_thread(self._writer.stop)
         self._readers.shutdown(wait=True)
@@ -264,11 +257,6 @@ class LevelStore(Store):
 
     # --- JSON field indexes ----------------------------------------------------
 
-    def _background(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._index_tasks.add(task)
-        task.add_done_callback(self._index_tasks.discard)
-
     async def create_index(
         self, collection: str, name: str, fields: tuple[FieldPath, ...]
     ) -> tuple[IndexDef, bool]:
@@ -287,7 +275,7 @@ class LevelStore(Store):
                 f"collection {collection!r} has {MAX_INDEXES} indexes already; drop one first"
             )
         if created:
-            self._background(self._build(out[0]))
+            self._work.start(self._build(out[0]))
         return out[0], created == 1
 
     async def _build(self, index: IndexDef) -> None:
@@ -312,7 +300,7 @@ class LevelStore(Store):
         task = partial(indexes.drop, writer=self.writer, collection=collection, name=name)
         index_id = await self.writer.run_maintenance(task)
         if index_id:
-            self._background(self._purge(index_id))
+            self._work.start(self._purge(index_id))
         return index_id != 0
 
     async def collections(self) -> list[tuple[str, int]]:

@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
 
 from app.errors import Unavailable
+from app.store.background import BackgroundWork
 from app.store.base import DEFAULT_MAX_TXN_BYTES, CommitListener, ReadCheck, Store
 from app.store.core.indexing import IndexDef, Path
 from app.store.maintenance import TRIM_CHUNK, Retention
@@ -59,8 +59,8 @@ class PgStore(Store):
         self._writer: PgWriter | None = None
         self._feed: ChangeFeed | None = None
         self._pending_listeners: list[CommitListener] = []
-        self._maintenance_task: asyncio.Task[None] | None = None
-        self._index_tasks: set[asyncio.Task[None]] = set()
+        # Maintenance, index builds and purges.
+        self._work = BackgroundWork()
         self._closed = False
 
     # --- lifecycle ----------------------------------------------------------
@@ -112,10 +112,10 @@ class PgStore(Store):
         self._writer.committed_head = head
         self._feed.start()
         self._writer.start()
-        self._maintenance_task = asyncio.create_task(self._maintain_forever())
+        self._work.start(self._maintain_forever())
         # Builds a stop interrupted go on (on every node: batches take the write lock).
         for index_id in await indexes.building(pool):
-            self._background(self._build(index_id))
+            self._work.start(self._build(index_id))
 
     async def _load_identity(self) -> int:
         row = await self.pool.fetchrow("SELECT seq, epoch, cluster_id FROM ls_meta WHERE id = 1")
@@ -130,14 +130,7 @@ class PgStore(Store):
         if self._closed:
             return
         self._closed = True
-        if self._maintenance_task is not None:
-            self._maintenance_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._maintenance_task
-        for task in list(self._index_tasks):
-            task.cancel()
-        if self._index_tasks:
-            await asyncio.gather(*self._index_tasks, return_exceptions=True)
+        await self._work.stop()
         if self._writer is not None:
             await self._writer.stop()
         if self._feed is not None:
@@ -211,17 +204,12 @@ class PgStore(Store):
 
     # --- JSON field indexes ----------------------------------------------------
 
-    def _background(self, work: Any) -> None:
-        task = asyncio.create_task(work)
-        self._index_tasks.add(task)
-        task.add_done_callback(self._index_tasks.discard)
-
     async def create_index(
         self, collection: str, name: str, fields: tuple[Path, ...]
     ) -> tuple[IndexDef, bool]:
         index, created = await indexes.create(self.pool, self._lock, collection, name, fields)
         if created:
-            self._background(self._build(index.id))
+            self._work.start(self._build(index.id))
         return index, created
 
     async def _build(self, index_id: int) -> None:
@@ -244,7 +232,7 @@ class PgStore(Store):
     async def drop_index(self, collection: str, name: str) -> bool:
         index_id = await indexes.drop(self.pool, self._lock, collection, name)
         if index_id:
-            self._background(self._purge(index_id))
+            self._work.start(self._purge(index_id))
         return index_id != 0
 
     async def collections(self) -> list[tuple[str, int]]:
