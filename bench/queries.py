@@ -31,7 +31,7 @@ from pathlib import Path
 
 import orjson
 
-from app.api.doc_ops import _where, range_match
+from app.api.ranges import _where, range_match
 from app.errors import ValidationFailed
 from app.store.core import planner
 from app.store.core.indexing import IndexDef, parse_fields

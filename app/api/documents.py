@@ -6,9 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from app.api import doc_ops
+from app.api import doc_ops, ranges
 from app.api.deps import PrincipalDep, StoreDep
-from app.api.doc_ops import RangeParams, WriteQuery
+from app.api.doc_ops import WriteQuery
 from app.api.models import (
     ENVELOPE_EXAMPLE,
     IF_MATCH_SCHEMA,
@@ -25,6 +25,7 @@ from app.api.models import (
     problems,
 )
 from app.api.params import described
+from app.api.ranges import RangeParams
 from app.api.requests import HttpRequest
 
 router = APIRouter(prefix="/v1/collections", tags=["documents"], responses=authenticated_problems())
@@ -186,7 +187,7 @@ async def create_document(request: Request) -> Response:
     openapi_extra=described((CollectionPath, "path"), (RangeParams, "query")),
 )
 async def list_documents(request: Request) -> Response:
-    return await doc_ops.list_range(HttpRequest.of(request), request.path_params["collection"])
+    return await ranges.list_range(HttpRequest.of(request), request.path_params["collection"])
 
 
 @router.get(

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from app.api import doc_ops, stream
+from app.api import doc_ops, ranges, stream
 from app.api.problems import error_response
 from app.api.requests import HttpRequest
 from app.api.sse import EventStream
@@ -70,7 +70,7 @@ _DOC_OPS: dict[str, DocOp] = {
     "DELETE": doc_ops.delete,
 }
 _COLLECTION_OPS: dict[str, CollectionOp] = {
-    "GET": doc_ops.list_range,
+    "GET": ranges.list_range,
     "POST": doc_ops.create,
 }
 
