@@ -163,3 +163,23 @@ def test_the_offline_import_checks_the_same(tmp_path: Path) -> None:
     done = cli(data, "import", "--input", str(path))
     assert done.returncode == 0, done.stderr
     assert "imported 2 documents" in done.stdout
+
+
+def test_an_import_into_a_database_with_an_index_is_refused(empty_server: ServerProcess) -> None:
+    """An import writes no index entries, so an index defined before it would answer
+    wrong: the import is refused until the index is dropped, and then succeeds."""
+    with empty_server.client() as client:
+        made = client.put("/v1/collections/imp/indexes/by_n", json={"fields": ["n"]})
+        assert made.status_code == 201, made.text
+        refused = client.post(
+            "/v1/admin/import", content=backup(envelope("imp", "a")), headers=NDJSON
+        )
+        assert refused.status_code == 409, refused.text
+        assert "no indexes" in refused.json()["detail"]
+        assert client.get("/v1/collections/imp/docs/a").status_code == 404
+        assert client.delete("/v1/collections/imp/indexes/by_n").status_code == 204
+        loaded = client.post(
+            "/v1/admin/import", content=backup(envelope("imp", "a")), headers=NDJSON
+        )
+        assert loaded.status_code == 200, loaded.text
+        assert client.get("/v1/collections/imp/docs/a").status_code == 200

@@ -111,7 +111,7 @@ class Store(ABC):
 
     @abstractmethod
     async def is_empty(self) -> bool:
-        """No document and no change was ever written."""
+        """No document and no change was ever written, and no index is defined."""
 
     @abstractmethod
     async def import_documents(self, epoch: str, seq: int, envelopes: list[bytes]) -> int:

@@ -106,7 +106,11 @@ async def load_export(
     changes nothing (not even the epoch).
     """
     if not await store.is_empty():
-        raise Conflict("import needs an empty database")
+        # An import writes no index entries: an index defined first would miss them.
+        raise Conflict(
+            "import needs an empty database: no documents, no changes and no indexes "
+            "(create the indexes after the import)"
+        )
     documents = _non_blank(lines)
     header = await anext(documents, None)
     if header is None:

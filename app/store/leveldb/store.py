@@ -350,7 +350,7 @@ class LevelStore(Store):
         return self._meta_seq("oldest")
 
     async def is_empty(self) -> bool:
-        if self.head_seq != 0:
+        if self.head_seq != 0 or any(self.writer.indexes.values()):
             return False
         return not any(True for _ in self.db.iterator(prefix=layout.DOC, include_value=False))
 

@@ -261,9 +261,10 @@ class PgStore(Store):
 
     async def is_empty(self) -> bool:
         row = await self.pool.fetchrow(
-            "SELECT seq, EXISTS (SELECT 1 FROM ls_docs) AS docs FROM ls_meta WHERE id = 1"
+            "SELECT seq, EXISTS (SELECT 1 FROM ls_docs) AS docs, "
+            "EXISTS (SELECT 1 FROM ls_indexes) AS indexes FROM ls_meta WHERE id = 1"
         )
-        return int(row["seq"]) == 0 and not row["docs"]
+        return int(row["seq"]) == 0 and not row["docs"] and not row["indexes"]
 
     async def import_documents(self, epoch: str, seq: int, envelopes: list[bytes]) -> int:
         loaded = await maintenance.import_documents(self.pool, epoch, seq, envelopes)
