@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make run    serve on http://127.0.0.1:8000 (HOST/PORT: environment or .env), data in ./data"
-	@echo "make test   set up everything and run lint plus the whole test suite (half an hour or more)"
+	@echo "make test   set up everything, lint, the whole suite (about 12 minutes on 2 cores)"
 	@echo "make test-fast  the test suite only, stopping at the first failure"
 	@echo "make services-stop  stop the PostgreSQL and Redis that make test started"
 	@echo "make lint   ruff + mypy;  make fmt  format;  make bench  benchmarks"
