@@ -230,6 +230,7 @@ def rules_text(data: dict[str, Any]) -> list[str]:
     return [
         "## Issue 15: rules on vs rules off",
         "",
+        f"Commit {data['machine'].get('commit', 'not recorded')}. "
         "Both targets are `ls-sync`'s server driven by a non-admin user's JWT (minted by an "
         "API key with read/write/delete on the collection; rules never apply to admin); "
         "`ls-rules` has the contract's example rule saved on the collection, `ls-norules` "
