@@ -224,4 +224,4 @@ bench-profile: bench-deps
 
 # Filtered range pages in-process (issue 15): writes bench/results/queries.md.
 bench-queries: bench-deps
-	$(BIN)/python -m bench.queries
+	$(BIN)/python -m bench.queries --docs 100000 1000000

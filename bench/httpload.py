@@ -71,6 +71,7 @@ def run_wrk(
     run: str = "r",
     keys: int = 1000,
     auth: str = "",
+    body: bytes = payload.VALUE,
 ) -> WrkResult:
     """One wrk window: `mode` is put (fresh keys), get (random k..) or range (100 docs)."""
     prefix = DOCS_PREFIX if mode == "range" else DOCS_PREFIX + "/"
@@ -80,7 +81,7 @@ def run_wrk(
         "BENCH_WRK_PREFIX": prefix,
         "BENCH_WRK_RUN": run,
         "BENCH_WRK_KEYS": str(keys),
-        "BENCH_WRK_BODY": payload.VALUE.decode(),
+        "BENCH_WRK_BODY": body.decode(),
         "BENCH_WRK_AUTH": auth,
     }
     cmd = [
@@ -139,9 +140,11 @@ def doc_key(i: int, prefix: str = "k") -> str:
     return f"{prefix}{i:06d}"
 
 
-async def _seed(port: int, count: int, headers: dict[str, str], batch: bool, prefix: str) -> int:
+async def _seed(
+    port: int, count: int, headers: dict[str, str], batch: bool, prefix: str, doc: bytes
+) -> int:
     headers = {**headers, "Content-Type": "application/json"}
-    value = payload.VALUE.decode()
+    value = doc.decode()
     if batch:  # Levelstream: POST /v1/batch, 1000 puts per request
         client = RawHttp1("127.0.0.1", port, headers)
         try:
@@ -164,7 +167,7 @@ async def _seed(port: int, count: int, headers: dict[str, str], batch: bool, pre
     async def put(worker: int) -> None:
         for i in range(worker, count, len(clients)):
             path = f"{DOCS_PREFIX}/{doc_key(i, prefix)}"
-            status, body = await clients[worker].request("PUT", path, payload.VALUE)
+            status, body = await clients[worker].request("PUT", path, doc)
             if status not in (200, 201):
                 raise RuntimeError(f"seeding: PUT {path} {status}: {body[:300]!r}")
 
@@ -176,12 +179,18 @@ async def _seed(port: int, count: int, headers: dict[str, str], batch: bool, pre
 
 
 def seed_docs(
-    port: int, count: int, headers: dict[str, str], *, batch: bool, prefix: str = "k"
+    port: int,
+    count: int,
+    headers: dict[str, str],
+    *,
+    batch: bool,
+    prefix: str = "k",
+    value: bytes = payload.VALUE,
 ) -> int:
     """Write documents <prefix>000000.. (100-byte values), `batch`: 1000 per /v1/batch."""
     import uvloop
 
-    return uvloop.run(_seed(port, count, headers, batch, prefix))
+    return uvloop.run(_seed(port, count, headers, batch, prefix, value))
 
 
 def check_range(port: int, headers: dict[str, str]) -> int:
@@ -220,6 +229,7 @@ def wrk_cell(
     cpus: set[int] | None,
     keys: int = 1000,
     auth: str = "",
+    body: bytes = payload.VALUE,
     writes: Callable[[], int] | None = None,
 ) -> Cell:
     """Warm up, then measure one wrk window. With `writes` (the server's count of
@@ -236,6 +246,7 @@ def wrk_cell(
             run=run,
             keys=keys,
             auth=auth,
+            body=body,
         )
 
     if warmup_s > 0:

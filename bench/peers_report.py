@@ -181,6 +181,69 @@ def idle_max_text(data: dict[str, Any]) -> list[str]:
     return ["## W6: how many idle connections", "", text, ""]
 
 
+RULES_BAR = 0.90  # issue 15: rules on within 10 % of rules off
+
+
+def rules_text(data: dict[str, Any]) -> list[str]:
+    """Issue 15, rules on vs off: W1/W2 of `ls-rules` over `ls-norules`, per round and worst.
+
+    Rounds pair the two targets of one round (they run back to back on the same
+    machine state); the target is met only if the worst valid round meets it.
+    """
+    by: dict[tuple[str, str, int], dict[str, Any]] = {
+        (c["workload"], c["target"], c["round"]): c
+        for c in data["cells"]
+        if c["target"] in ("ls-rules", "ls-norules")
+    }
+    rows, verdicts = [], []
+    for workload in ("W1", "W2"):
+        ratios: list[float] = []
+        for rnd in sorted({k[2] for k in by if k[0] == workload}):
+            on, off = by.get((workload, "ls-rules", rnd)), by.get((workload, "ls-norules", rnd))
+            if not on or not off:
+                continue
+            valid = not on["void"] and not off["void"] and on["value"] and off["value"]
+            ratio = on["value"] / off["value"] if valid else None
+            if ratio is not None:
+                ratios.append(ratio)
+            noisy = "*" if on["noisy"] or off["noisy"] else ""
+            rows.append(
+                [
+                    f"{TITLES[workload]}, round {rnd}",
+                    report.rate(off["value"]) if off["value"] else "-",
+                    report.rate(on["value"]) if on["value"] else "-",
+                    (f"{ratio:.3f}" if ratio is not None else "VOID") + noisy,
+                    f"{report.ms(off['p99_ms'])} / {report.ms(on['p99_ms'])}",
+                ]
+            )
+        if ratios:
+            worst = min(ratios)
+            status = "MET" if worst >= RULES_BAR else "NOT MET"
+            verdicts.append(
+                f"- **{status}** {TITLES[workload]}: rules on / off worst round {worst:.3f}, "
+                f"median {sorted(ratios)[len(ratios) // 2]:.3f} over {len(ratios)} round(s) "
+                f"(bar >= {RULES_BAR:.2f})"
+            )
+    if not rows:
+        return []
+    heads = ["workload", "rules off /s", "rules on /s", "on / off", "p99 ms off / on"]
+    return [
+        "## Issue 15: rules on vs rules off",
+        "",
+        f"Commit {data['machine'].get('commit', 'not recorded')}. "
+        "Both targets are `ls-sync`'s server driven by a non-admin user's JWT (minted by an "
+        "API key with read/write/delete on the collection; rules never apply to admin); "
+        "`ls-rules` has the contract's example rule saved on the collection, `ls-norules` "
+        "none. Every document carries `owner` = the JWT's `sub`, so every request is "
+        "allowed. `*`: noisy round.",
+        "",
+        report.table(heads, rows, "lrrrr"),
+        "",
+        *verdicts,
+        "",
+    ]
+
+
 def render(data: dict[str, Any]) -> str:
     profile, plan, machine = data["profile"], data["plan"], data["machine"]
     problems = [f"- {k}: {v}" for k, v in data["skipped"].items()]
@@ -221,6 +284,7 @@ def render(data: dict[str, Any]) -> str:
             "",
             verdict_list(data),
             "",
+            *rules_text(data),
             *idle_max_text(data),
             *(["## Skipped", "", *problems, ""] if problems else []),
             *(["## Failures", "", *failures, ""] if failures else []),

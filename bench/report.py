@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -48,10 +49,29 @@ def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def commit() -> str:
+    """The checkout measured: HEAD's short hash, and whether app/ differs from it."""
+    here = Path(__file__).resolve().parent
+    head = subprocess.run(
+        ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(here), "status", "--porcelain", "../app"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return (head or "unknown") + (" (+ uncommitted changes in app/)" if dirty else "")
+
+
 def machine() -> dict[str, Any]:
     from app.store.leveldb_driver import plyvel
 
     return {
+        "commit": commit(),
         "cpus": os.cpu_count(),
         "affinity": sorted(os.sched_getaffinity(0)),
         "python": sys.version.split()[0],

@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import payload
+from bench.peers.rules import OWNED_VALUE
 from bench.servers import ADMIN_TOKEN, Levelstream, ServerProcess
 
 SEED_DIR = Path(__file__).resolve().parent / "seed-stack"
@@ -130,6 +132,10 @@ class Target:
     `ws`/`sse`: the subscriber protocol of the real-time generator (None: not
     offered); `writer`: how a write enters (`put` = HTTP PUT of a document,
     `ws-publish` = a frame on a publisher socket, `post` = HTTP POST /publish).
+    `workloads`: the only workloads this target runs (None: every one that
+    applies); `value`: the document W1 writes and W2/W3 read; `principal`:
+    "jwt" = `headers` are replaced at start by a non-admin user's JWT
+    (`bench.peers.rules`), with the example rule saved when `rules`.
     """
 
     id: str
@@ -141,6 +147,13 @@ class Target:
     sse: str | None = None  # ls | raw
     writer: str = "put"
     headers: dict[str, str] = field(default_factory=dict)
+    workloads: frozenset[str] | None = None
+    value: bytes = payload.VALUE
+    principal: str = "admin"
+    rules: bool = False
+
+    def runs(self, workload: str) -> bool:
+        return self.workloads is None or workload in self.workloads
 
     def server(self, workdir: Path, cpus: set[int] | None) -> ServerProcess:
         if self.kind == "levelstream":
@@ -161,6 +174,12 @@ TARGETS = (
            headers=LS_HEADERS),
     Target("ls-async", "Levelstream, async", "levelstream", "async", True, "ls", "ls",
            headers=LS_HEADERS),
+    # Issue 15, rules on vs off: the same server as ls-sync, a user's JWT instead of admin.
+    Target("ls-rules", "Levelstream, sync, user JWT, example rule", "levelstream", "sync",
+           True, workloads=frozenset({"W1", "W2"}), value=OWNED_VALUE, principal="jwt",
+           rules=True),
+    Target("ls-norules", "Levelstream, sync, user JWT, no rule", "levelstream", "sync", True,
+           workloads=frozenset({"W1", "W2"}), value=OWNED_VALUE, principal="jwt"),
     Target("seed", "seed stack: express + level + socket.io", "seed", http=True, ws="sio"),
     Target("raw-asgi", "ceiling: raw ASGI on uvicorn + plyvel", "raw-asgi", http=True),
     Target("raw-ws", "ceiling: raw websockets broadcast", "raw-ws", ws="raw",

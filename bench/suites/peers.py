@@ -26,6 +26,7 @@ from bench import chart, cpus, grid, httpload, report, rtgen
 from bench.compare import Cell, summarize
 from bench.config import Profile
 from bench.cpus import pinned
+from bench.peers import rules
 from bench.peers.targets import TARGETS, Target, raise_nofile, seed_problem
 from bench.peers_report import render
 from bench.plan import Plan, plan_for
@@ -89,15 +90,22 @@ class Run:
 
     def http(self, target: Target, rnd: int) -> None:
         plan = self.plan
-        wants = {w for w in ("W1", "W2", "W3") if plan.wants(w) and self.wrk_ok}
-        if not wants and not (plan.wants("W7") and target.kind == "levelstream"):
+        wants = {w for w in ("W1", "W2", "W3") if plan.wants(w) and target.runs(w) and self.wrk_ok}
+        catch_up = plan.wants("W7") and target.runs("W7") and target.kind == "levelstream"
+        if not wants and not catch_up:
             return
         server = self.server(target, "http")
         with server:
+            if target.principal == "jwt":  # a user's JWT, the example rule saved or not
+                target = rules.as_user(target, server.port)
             args = (target, server, rnd, plan, self.loadgen_cpus)
             if wants & {"W2", "W3"}:
                 httpload.seed_docs(
-                    server.port, plan.docs, target.headers, batch=target.kind == "levelstream"
+                    server.port,
+                    plan.docs,
+                    target.headers,
+                    batch=target.kind == "levelstream",
+                    value=target.value,
                 )
             if "W1" in wants:
                 self.add([puts.run(*args)])
@@ -105,7 +113,7 @@ class Run:
                 self.add([gets.run(*args)])
             if "W3" in wants:
                 self.add([ranges.run(*args)])
-            if plan.wants("W7") and target.kind == "levelstream":
+            if catch_up:
                 self.add(catchup.run(*args))
         self.area.discard(server.workdir)
 
@@ -171,7 +179,7 @@ class Run:
     def round(self, order: list[Target], rnd: int) -> None:
         plan, where = self.plan, f"round {rnd}"
         for t in order:
-            if t.http and any(plan.wants(w) for w in HTTP):
+            if t.http and any(plan.wants(w) and t.runs(w) for w in HTTP):
                 self.attempt(f"{t.id}/http", where, self.http, t, rnd)
         if any(plan.wants(w) for w in ("W1", "W2", "W3")) and self.profile.wants("plyvel"):
             self.attempt("plyvel", where, self.plyvel, rnd)
@@ -183,7 +191,7 @@ class Run:
                 self.attempt(f"{t.id}/sse", where, self.realtime, t, rnd, "sse")
         if plan.wants("W8"):
             for t in order:
-                if t.kind in ("levelstream", "seed"):
+                if t.kind in ("levelstream", "seed") and t.runs("W8"):
                     self.attempt(f"{t.id}/cold", where, self.cold, t, rnd)
 
 

@@ -36,5 +36,6 @@ def run(target: Target, server: ServerProcess, rnd: int, plan: Plan, cpus: set[i
         seconds=plan.wrk_seconds,
         cpus=cpus,
         auth=target.headers.get("Authorization", ""),
+        body=target.value,
         writes=lambda: acknowledged_writes(target, server),
     )
