@@ -2,8 +2,8 @@
 
 Allowed: `LEVELSTREAM_ALLOWED_ORIGINS` plus every key's `allowed_origins`
 (a preflight carries no credential, so it cannot know which key will follow).
-The actual request is judged with its credential when it authenticates
-(`Authenticator`: an origin only keys allow admits only those keys); a request
+The actual request is judged with its credential when it is admitted
+(`app/auth/gate.py`: an origin only keys allow admits only those keys); a request
 refused there (403 with `auth_error` "forbidden" in its scope) gets no CORS
 headers, so the page that sent it cannot read the answer either.
 Credentials mode is never enabled (tokens travel in headers, not cookies),
