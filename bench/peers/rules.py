@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 SUB = "bench-user"
 
-# The example of the contract's "Rules" section (/work/shared/api-contract.md).
+# The example of the API contract's "Rules" section (docs/rules.md has it too).
 EXAMPLE_RULE = {
     "read": "doc.public || doc.owner == auth.sub",
     "create": "new.owner == auth.sub",
