@@ -120,9 +120,7 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         shared.rules.on_change(lambda current: end_refused_subscriptions(hub, current))
         authenticator = Authenticator(token, shared.keys, jwt_codec, shared.tickets)
         # The one admission of every way in (app/auth/gate.py).
-        gate = Gate(
-            authenticator, shared.rate_limiter, caps, ws_origins, settings.allowed_origin_list
-        )
+        gate = Gate(authenticator, shared.rate_limiter, caps, settings.allowed_origin_list)
         keeper = StreamKeeper(settings.sse_ping_s, settings.sse_send_timeout_s)
         services = Services(
             settings=settings,
@@ -188,9 +186,6 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
     def key_origins() -> set[str]:
         services = started_services(app)
         return services.keys.all_origins() if services is not None else set()
-
-    def ws_origins() -> set[str]:
-        return set(settings.allowed_origin_list) | key_origins()
 
     context: dict[str, Any] = {
         "max_body_bytes": settings.max_body_bytes,

@@ -23,10 +23,10 @@ def build_filter(
     """The subscription filter of the contract: a collection, then at most one key filter."""
     if collection != "*":
         validate_name(collection)
-        if not principal.may("read", collection):
-            raise Forbidden(f"this credential may not read collection {collection!r}")
-    elif "read" not in principal.permissions and not principal.is_admin:
-        raise Forbidden("this credential may not read")
+    if not principal.may_subscribe(collection):
+        if collection == "*":
+            raise Forbidden("this credential may not read")
+        raise Forbidden(f"this credential may not read collection {collection!r}")
     ranged = any(b is not None for b in (gt, gte, lt, lte))
     if sum((key is not None, prefix is not None, ranged)) > 1:
         raise ValidationFailed("use at most one of key, prefix, or a gt/gte/lt/lte range")

@@ -41,7 +41,6 @@ here, so that they apply to every way in and to every re-check, once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal, NamedTuple, Protocol
 
 import orjson
@@ -139,16 +138,15 @@ class Gate:
         authenticator: Authenticator,
         limiter: RateLimiter,
         caps: ConnectionCaps,
-        allowed_origins: Callable[[], set[str]],
         server_origins: list[str] | tuple[str, ...] = (),
         checks: tuple[Check, ...] = (),
     ) -> None:
         self.authenticator = authenticator
         self.limiter = limiter
         self.caps = caps
-        # The server's and every key's origins, for WebSocket handshakes (as CORS allows).
-        self._allowed_origins = allowed_origins
-        # LEVELSTREAM_ALLOWED_ORIGINS: origins every credential may be used from.
+        # LEVELSTREAM_ALLOWED_ORIGINS: origins every credential may be used from. With
+        # every key's `allowed_origins` they are the origins a WebSocket handshake may
+        # come from (as CORS allows them for requests).
         self._server_origins = frozenset(o.lower() for o in server_origins)
         self.checks = checks
         self._open = {"ws": 0, "sse": 0}
@@ -214,7 +212,8 @@ class Gate:
         origin = entry.origin
         if origin is None or origin == entry.own_origin:
             return True
-        return origin.lower() in self._allowed_origins()
+        origin = origin.lower()
+        return origin in self._server_origins or origin in self.authenticator.keys.all_origins()
 
     # --- connection caps ------------------------------------------------------------
 

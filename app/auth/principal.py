@@ -58,6 +58,11 @@ class Principal:
             return False
         return collection is None or matches_any(collection, self.collections)
 
+    def may_subscribe(self, collection: str) -> bool:
+        """Whether a subscription's `collection` is allowed: a readable name, or `*`
+        (all this principal may read, filtered per change) with the read permission."""
+        return self.may("read", None if collection == "*" else collection)
+
     def may_channel(self, permission: Permission, channel: str) -> bool:
         if self.is_admin:
             return True

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.auth.principal import Principal
+from app.auth.principal import Principal, matches_any
 from app.cel import RULE_VARIABLES, Program, compile_expression
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.store.base import Store
@@ -212,12 +212,6 @@ class RuleSet:
 
         return visible
 
-    def read_visible(
-        self, principal: Principal, collection: str, key: str, rev: int, value: Any
-    ) -> bool:
-        check = self.read_check(principal, collection)
-        return check is None or check(key, rev, value)
-
     def write_guard(self, principal: Principal, op: WriteOp) -> OpGuard | None:
         """The guard of one write op, or None when no rule applies to it."""
         if principal.is_admin:
@@ -234,7 +228,7 @@ class RuleSet:
             return False
         globs = [g for g, rule in self.rules.items() if "read" in rule.programs]
         if collection != "*":
-            return any(fnmatchcase(collection, g) for g in globs)
+            return matches_any(collection, tuple(globs))
         return any(globs_overlap(g, scope) for g in globs for scope in principal.collections)
 
     def refuse_live(self, principal: Principal, collection: str) -> None:

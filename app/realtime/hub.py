@@ -208,7 +208,7 @@ class Hub:
         self.credentials.refreshed(connection)
         for sub in list(connection.subscriptions.values()):
             collection = sub.flt.collection
-            if not principal.may("read", None if collection == "*" else collection):
+            if not principal.may_subscribe(collection):
                 self._end(sub)
                 where = "" if collection == "*" else f" collection {collection!r}"
                 denied = Forbidden(f"the new credential may not read{where}")
