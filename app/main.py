@@ -33,7 +33,7 @@ from app.api import (
 )
 from app.api.metrics import Metrics
 from app.api.models import Problem
-from app.api.rules import end_refused_subscriptions
+from app.api.rules import resync_subscriptions
 from app.api.services import Services, install, started_services
 from app.api.sessions import close_lapsed_sessions
 from app.api.sse import StreamKeeper
@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         shared = open_shared(settings, store)
         await shared.keys.load()
         await shared.rules.load()
-        shared.rules.on_change(lambda current: end_refused_subscriptions(hub, current))
+        shared.rules.on_change(lambda old, new: resync_subscriptions(hub, old, new))
         authenticator = Authenticator(token, shared.keys, jwt_codec, shared.tickets)
         # The one admission of every way in (app/auth/gate.py).
         gate = Gate(authenticator, shared.rate_limiter, caps, settings.allowed_origin_list)

@@ -41,6 +41,7 @@ BOTH_STORES = {
     "test_rules",
     "test_queries",
     "test_indexes",
+    "test_live_queries",
 }
 T = TypeVar("T")
 

@@ -1,6 +1,7 @@
 """Rules as data (docs/rules.md) through a real server, on both stores: the rule API,
 the notes app of the contract with two users' JWTs, a matrix of every document route
-and WebSocket op x each rule entry allowed/refused, and the live paths' refusal."""
+and WebSocket op x each rule entry allowed/refused, and the live paths (WebSocket,
+SSE, long-poll, snapshots) showing what the read rule shows, with enter/leave."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 
 from tests.cluster_support import running_cluster, store_env
 from tests.helpers import assert_problem
-from tests.realtime_clients import ws_client
+from tests.realtime_clients import sse_stream, ws_client
 from tests.server import ServerProcess
 
 ORIGIN = "https://app.example.com"
@@ -86,6 +87,10 @@ def user(server: ServerProcess, token: str, origin: bool = False) -> httpx.Clien
     if origin:
         headers["Origin"] = ORIGIN
     return httpx.Client(base_url=server.url, headers=headers, timeout=30)
+
+
+def async_user(server: ServerProcess, token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=server.url, headers=server.headers(token), timeout=30)
 
 
 def problem_shape(response: httpx.Response) -> tuple[int, str, str, dict[str, str]]:
@@ -475,58 +480,116 @@ def test_api_key_sub(rules_server: ServerProcess, admin: httpx.Client) -> None:
         assert_problem(k.put(f"{url}/b", json={"by": "someone"}), 403, "forbidden")
 
 
-# --- live paths: refused while a read rule governs the collection ---------------------------
+# --- live paths: what the read rule shows, with enter/leave ----------------------------
 
 
-def test_live_paths_refused_under_a_read_rule(
+def test_live_reads_show_what_the_read_rule_shows(
     rules_server: ServerProcess, admin: httpx.Client
 ) -> None:
-    coll, other = new_collection(), new_collection()
-    key = api_key(admin, [coll])
-    narrow = api_key(admin, [other])
-    with user(rules_server, key) as c:
-        # Before any rule: allowed.
-        assert c.get("/v1/changes", params={"collection": coll}).status_code == 200
-        put_rule(admin, coll, {"read": "doc.ok == true"})
-        for params in ({"collection": coll}, {"collection": "*"}, {"collection": coll, "wait": 1}):
-            problem = assert_problem(c.get("/v1/changes", params=params), 403, "forbidden")
-            assert "live reads" in problem["detail"]
-        for params in ({"collection": coll}, {"collection": "*", "snapshot": "true"}):
-            assert_problem(c.get("/v1/stream", params=params), 403, "forbidden")
-    with user(rules_server, key, origin=True) as c:
-        assert_problem(c.get("/v1/stream", params={"collection": coll}), 403, "forbidden")
-    # A key whose scopes cannot reach the governed collection, and the admin: not refused.
-    with user(rules_server, narrow) as n:
-        assert n.get("/v1/changes", params={"collection": "*"}).status_code == 200
-    assert admin.get("/v1/changes", params={"collection": coll}).status_code == 200
+    """Alice's WebSocket (snapshot, then live; her own collection and `*`), SSE and
+    long-poll see public notes and her own; a note of Bob's enters her view when it
+    becomes public and leaves it when it stops being; nothing hidden leaks."""
+    notes = new_collection()
+    put_rule(admin, notes, NOTES_RULE)
+    key = api_key(admin, [notes])
+    alice = mint(rules_server, key, "alice")
+    url = f"/v1/collections/{notes}/docs"
+    admin.put(f"{url}/b-priv", json={"owner": "bob", "public": False, "s": SECRET})
+    admin.put(f"{url}/b-pub", json={"owner": "bob", "public": True})
+    admin.put(f"{url}/a-own", json={"owner": "alice", "public": False})
+    start = int(admin.get("/v1/changes", params={"collection": notes}).json()["head_seq"])
+    writes: list[tuple[str, dict[str, Any] | None]] = [
+        ("b-priv", {"owner": "bob", "public": False, "s": SECRET, "n": 1}),  # hidden: nothing
+        ("b-priv", {"owner": "bob", "public": True}),  # enters
+        ("b-priv", {"owner": "bob", "public": False, "s": SECRET}),  # leaves
+        ("b-pub", None),  # a visible delete
+        ("b-priv", None),  # a hidden delete: nothing
+        ("a-new", {"owner": "alice", "public": False}),  # her own: enters
+    ]
+    want = [
+        ("put", "b-priv", "enter"),
+        ("leave", "b-priv", None),
+        ("delete", "b-pub", None),
+        ("put", "a-new", "enter"),
+    ]
 
-    async def ws() -> None:
-        async with ws_client(rules_server, key) as c:
-            for fields in ({"collection": coll}, {"collection": "*", "snapshot": True}):
-                reply = await c.request("subscribe", sub=uuid.uuid4().hex, **fields)
-                assert reply["ok"] is False and reply["error"]["code"] == "forbidden"
-
-    asyncio.run(ws())
-
-
-def test_open_subscription_ends_when_a_read_rule_arrives(
-    rules_server: ServerProcess, admin: httpx.Client
-) -> None:
-    coll = new_collection()
-    key = api_key(admin, [coll])
+    def shape(changes: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
+        return [(c["op"], c["key"], c.get("match")) for c in changes]
 
     async def run() -> None:
-        async with ws_client(rules_server, key) as c:
+        async with (
+            ws_client(rules_server, alice) as ws,
+            async_user(rules_server, alice) as client,
+            sse_stream(client, collection=notes) as sse,
+        ):
+            await ws.subscribe("n", collection=notes, snapshot=True)
+            await ws.subscribe("all", collection="*")
+            snapshot = await ws.expect(lambda f: f.get("type") == "snapshot")
+            assert [i["key"] for i in snapshot["items"]] == ["a-own", "b-pub"]
+            until = 0
+            for doc_key, value in writes:
+                if value is None:
+                    response = admin.delete(f"{url}/{doc_key}")
+                    assert response.status_code in (204, 404)
+                else:
+                    response = admin.put(f"{url}/{doc_key}", json=value)
+                    until = int(response.json()["rev"])
+            got = {sub: await ws.changes(sub, until) for sub in ("n", "all")}
+            got_sse = await sse.changes(until)
+            for changes in (got["n"], got["all"], got_sse):
+                assert shape(changes) == want
+                assert SECRET not in json.dumps(changes)
+            polled = await client.get(
+                "/v1/changes", params={"collection": notes, "since": start, "wait": 5}
+            )
+            assert shape(polled.json()["changes"]) == want
+            assert SECRET not in polled.text
+            assert all(f.get("type") != "change" for f in ws.pending)
+
+    asyncio.run(run())
+    # With an Origin (a browser): the same events.
+    with user(rules_server, alice, origin=True) as c:
+        polled = c.get("/v1/changes", params={"collection": notes, "since": start})
+        assert shape(polled.json()["changes"]) == want
+
+
+def test_a_read_rule_change_resets_open_subscriptions(
+    rules_server: ServerProcess, admin: httpx.Client
+) -> None:
+    """A rule change that alters what a subscription sees ends it with a `reset`
+    (reason `rules_changed`) before the next change: the client takes a new snapshot.
+    One that leaves its view alone (a write rule) does not touch it."""
+    coll = new_collection()
+    key = api_key(admin, [coll])
+    url = f"/v1/collections/{coll}/docs"
+
+    async def run() -> None:
+        async with (
+            ws_client(rules_server, key) as c,
+            async_user(rules_server, key) as client,
+            sse_stream(client, collection=coll) as sse,
+        ):
             await c.subscribe("s", collection=coll)
-            put_rule(admin, coll, {"read": "doc.ok == true"})
-            admin.put(f"/v1/collections/{coll}/docs/x", json={"ok": False, "s": SECRET})
-            frame = await c.expect(lambda f: f.get("type") in ("error", "change"))
-            assert frame["type"] == "error" and frame["sub"] == "s"
-            assert frame["code"] == "forbidden"
-            # Nothing of the change follows.
+            await c.subscribe("all", collection="*")
+            put_rule(admin, coll, {"create": "new.ok == true"})  # writes only: no reset
+            admin.put(f"{url}/x", json={"ok": True})
+            assert [ch["key"] for ch in await c.changes("s", 0)] == ["x"]
+            assert [ch["key"] for ch in await c.changes("all", 0)] == ["x"]
+            put_rule(admin, coll, {"read": "doc.ok == true", "create": "new.ok == true"})
+            admin.put(f"{url}/y", json={"ok": False, "s": SECRET})
+            for sub in ("s", "all"):
+                frame = await c.expect(lambda f, sub=sub: f.get("sub") == sub)
+                assert frame == {"type": "reset", "sub": sub, "reason": "rules_changed"}
+            reset = await sse.expect("reset")
+            assert reset.json() == {"reason": "rules_changed"}
+            assert SECRET not in json.dumps([e.data for e in await sse.end()])
+            # Subscribing again: the new rules' view, from a snapshot.
+            await c.subscribe("s2", collection=coll, snapshot=True)
+            snapshot = await c.expect(lambda f: f.get("type") == "snapshot")
+            assert [i["key"] for i in snapshot["items"]] == ["x"]
             pong = await c.request("ping")
             assert pong["type"] == "pong"
-            assert all(f.get("type") != "change" for f in c.pending)
+            assert all(SECRET not in json.dumps(f) for f in c.pending)
 
     asyncio.run(run())
 

@@ -31,6 +31,7 @@ from app.api.models import (
 from app.api.params import PageLimit, described, parse_query
 from app.api.requests import HttpRequest
 from app.auth.principal import Principal
+from app.auth.rules import RuleSet
 from app.store.types import ChangeBatch, ChangeFilter
 
 router = APIRouter(prefix="/v1", tags=["changes"], responses=authenticated_problems())
@@ -55,10 +56,23 @@ class ChangesQuery(BaseModel):
     ] = None
     limit: PageLimit = 100
     wait: float = Field(0, ge=0, le=60, description="Long-poll: seconds to wait for a change")
+    where: str | None = Field(
+        None,
+        description="A CEL filter on doc, key and rev: enter/leave events (docs/queries.md)",
+    )
 
-    def filter_for(self, principal: Principal) -> ChangeFilter:
+    def filter_for(self, principal: Principal, rules: RuleSet) -> ChangeFilter:
         return build_filter(
-            principal, self.collection, self.key, self.prefix, self.gt, self.gte, self.lt, self.lte
+            principal,
+            self.collection,
+            self.key,
+            self.prefix,
+            self.gt,
+            self.gte,
+            self.lt,
+            self.lte,
+            rules=rules,
+            where=self.where,
         )
 
 
@@ -91,8 +105,7 @@ async def read_changes(request: HttpRequest) -> Response:
     query = parse_query(ChangesQuery, request.query)
     services = request.services
     store, notifier, gate = services.store, services.notifier, services.gate
-    flt = query.filter_for(principal)
-    services.rules.current.refuse_live(principal, flt.collection)
+    flt = query.filter_for(principal, services.rules.current)
     can_read = principal.read_check()
     start = store.head_seq if query.since is None else query.since
     deadline = time.monotonic() + query.wait
@@ -115,6 +128,5 @@ async def read_changes(request: HttpRequest) -> Response:
         # Re-admitted before the next read: the credential may have been revoked or
         # narrowed while this poll waited.
         principal = gate.recheck(principal, request.entry("http"))
-        flt = query.filter_for(principal)
-        services.rules.current.refuse_live(principal, flt.collection)  # a rule saved meanwhile
+        flt = query.filter_for(principal, services.rules.current)  # rules saved meanwhile
         can_read = principal.read_check()

@@ -1,13 +1,43 @@
-"""The subscription filter, shared by poll, SSE and WebSocket."""
+"""The subscription filter, shared by poll, SSE and WebSocket, and the `where` of every
+read (range reads too): compiled once, refused with the position."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 from app.auth.principal import Principal
+from app.auth.rules import RuleSet
+from app.cel import FILTER_VARIABLES, Program, compile_expression
 from app.errors import Forbidden, ValidationFailed
+from app.realtime.connection import Connection
+from app.realtime.hub import Hub
 from app.store.keys import validate_key, validate_name
 from app.store.types import ChangeFilter, KeyRange
 
 MAX_SEQ = 2**63 - 1
+
+
+def compile_where(source: str | None) -> Program | None:
+    """A `where`, compiled once; a refusal names the parameter and the position."""
+    if source is None:
+        return None
+    if not isinstance(source, str):
+        raise ValidationFailed("where must be a string (a CEL expression)", field="where")
+    try:
+        return _compiled_filter(source)
+    except ValidationFailed as exc:
+        exc.detail = f"where: {exc.detail}"
+        exc.extra.setdefault("field", "where")
+        raise
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_filter(source: str) -> Program:
+    """Compiling costs about as much as reading a small page, and clients repeat their
+    filters (paging, polling, reconnecting): programs are immutable, so recent ones are
+    kept. A refusal raises, and is not kept."""
+    return compile_expression(source, FILTER_VARIABLES)
 
 
 def build_filter(
@@ -19,8 +49,12 @@ def build_filter(
     gte: str | None,
     lt: str | None,
     lte: str | None,
+    *,
+    rules: RuleSet,
+    where: str | None = None,
 ) -> ChangeFilter:
-    """The subscription filter of the contract: a collection, then at most one key filter."""
+    """The subscription filter of the contract: a collection, at most one key filter,
+    and the documents its `where` and the read rules show (`RuleSet.live_match`)."""
     if collection != "*":
         validate_name(collection)
     if not principal.may_subscribe(collection):
@@ -43,7 +77,31 @@ def build_filter(
     bounds = None
     if prefix is not None or ranged:
         bounds = KeyRange(gt=gt, gte=gte, lt=lt, lte=lte, prefix=prefix)
-    return ChangeFilter(collection, key=key, bounds=bounds)
+    program = compile_where(where)
+    match = rules.live_match(principal, collection, program)
+    return ChangeFilter(collection, key=key, bounds=bounds, where=program, match=match)
+
+
+def resync_views(
+    hub: Hub,
+    connection: Connection,
+    before: tuple[RuleSet, Principal],
+    after: tuple[RuleSet, Principal],
+) -> None:
+    """The rules or the connection's credential changed. A subscription whose view the
+    change alters (`RuleSet.read_view`: the read rules that apply, the principal as they
+    see it) ends with a `reset` (`reason: rules_changed`): documents it showed may be
+    hidden now without changing, so no event could say so, and the client takes a new
+    snapshot under the new rules. The others go on, judged by the new rules (the same
+    view: the same documents) from the next change on."""
+    (old_rules, old_principal), (rules, principal) = before, after
+    for sub in list(connection.subscriptions.values()):
+        flt = sub.flt
+        collection = flt.collection
+        if old_rules.read_view(old_principal, collection) != rules.read_view(principal, collection):
+            hub.reset(sub, "rules_changed")
+            continue
+        sub.flt = dataclasses.replace(flt, match=rules.live_match(principal, collection, flt.where))
 
 
 def parse_since(value: object, what: str = "since") -> int | None:

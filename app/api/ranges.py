@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -20,10 +19,11 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from app.api.doc_ops import JSON
+from app.api.filters import compile_where
 from app.api.models import KEY_SCHEMA, optional_param
 from app.api.params import MAX_CURSOR, PageLimit, parse_query
 from app.api.requests import HttpRequest
-from app.cel import FILTER_VARIABLES, Program, compile_expression
+from app.cel import Program
 from app.errors import BadRequest, ValidationFailed
 from app.store.core import planner
 from app.store.core.indexing import parse_path
@@ -123,26 +123,6 @@ def _bound(value: str | None, name: str) -> str | None:
     return value
 
 
-def _where(source: str | None) -> Program | None:
-    """The filter, compiled once; a refusal names the parameter and the position."""
-    if source is None:
-        return None
-    try:
-        return _compiled_filter(source)
-    except ValidationFailed as exc:
-        exc.detail = f"where: {exc.detail}"
-        exc.extra.setdefault("field", "where")
-        raise
-
-
-@functools.lru_cache(maxsize=256)
-def _compiled_filter(source: str) -> Program:
-    """Compiling costs about as much as reading a small page, and clients repeat their
-    filters (paging, polling): programs are immutable, so recent ones are kept. A
-    refusal raises, and is not kept."""
-    return compile_expression(source, FILTER_VARIABLES)
-
-
 def range_match(
     program: Program | None,
     visible: Callable[[str, int | None, Any], bool] | None,
@@ -180,7 +160,7 @@ async def list_range(request: HttpRequest, collection: str) -> Response:
         lte=_bound(params.lte, "lte"),
         prefix=_bound(params.prefix, "prefix"),
     )
-    program = _where(params.where)
+    program = compile_where(params.where)
     order_by = None if params.order_by is None else parse_path(params.order_by, "order_by")
     store, settings = request.services.store, request.services.settings
     # A read rule hides documents like a filter does, within the same scan budget (a page

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from app.api.deps import AdminDep
+from app.api.filters import resync_views
 from app.api.models import authenticated_problems, problems
 from app.api.services import services_of
 from app.auth.principal import PATTERN_RE
 from app.auth.rules import RuleBook, RuleSet, RuleSpec, RuleView
-from app.errors import Forbidden
 from app.realtime.hub import Hub
 
 router = APIRouter(prefix="/v1/rules", tags=["rules"], responses=authenticated_problems(403))
@@ -99,16 +99,10 @@ async def delete_rule(request: Request, glob: Glob, _admin: AdminDep) -> RuleDel
     return RuleDeleted(glob=glob, version=version)
 
 
-def end_refused_subscriptions(hub: Hub, rules: RuleSet) -> None:
-    """After a rule change (here or on another node): end every open subscription the new
-    rules refuse (`RuleSet.refuse_live`), with a `forbidden` error, before the next change."""
+def resync_subscriptions(hub: Hub, previous: RuleSet, current: RuleSet) -> None:
+    """After a rule change (here or on another node), before the next change: every open
+    subscription is judged by the new rules, or reset if they change what it sees
+    (`filters.resync_views`)."""
     for connection in list(hub.connections):
         principal = connection.principal
-        for sub in list(connection.subscriptions.values()):
-            try:
-                rules.refuse_live(principal, sub.flt.collection)
-            except Forbidden as refused:
-                hub.unsubscribe(connection, sub.sub_id)
-                connection.outbox.push(hub.error_frame(sub, refused))
-                if connection.transport == "sse":
-                    connection.end(1000, "rules changed")
+        resync_views(hub, connection, (previous, principal), (current, principal))

@@ -40,6 +40,10 @@ class StreamQuery(BaseModel):
     lte: str | None = None
     since: Annotated[int | None, Field(ge=0, le=MAX_SEQ)] = None
     snapshot: bool = False
+    where: str | None = Field(
+        None,
+        description="A CEL filter on doc, key and rev: enter/leave events (docs/queries.md)",
+    )
     epoch: str | None = Field(None, description="The epoch the cursor came from")
     channel: str | None = Field(None, description="Also receive this channel")
     token: str | None = Field(
@@ -99,8 +103,18 @@ async def open_stream(request: HttpRequest) -> Response:
     flt = None
     if collection is not None:
         p = params
-        flt = build_filter(principal, collection, p.key, p.prefix, p.gt, p.gte, p.lt, p.lte)
-        services.rules.current.refuse_live(principal, collection)
+        flt = build_filter(
+            principal,
+            collection,
+            p.key,
+            p.prefix,
+            p.gt,
+            p.gte,
+            p.lt,
+            p.lte,
+            rules=services.rules.current,
+            where=p.where,
+        )
     if channel is not None:
         validate_name(channel, "channel")
         principal.require_channel("read", channel)

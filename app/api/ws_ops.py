@@ -17,7 +17,7 @@ import orjson
 from app.api.batch import parse_op, parse_ops, render_results, write_ops
 from app.api.channels import channel_for, presence, publish
 from app.api.doc_ops import commit, read_doc
-from app.api.filters import build_filter, parse_since
+from app.api.filters import build_filter, parse_since, resync_views
 from app.auth.disclosure import shown_result
 from app.auth.gate import Entry, Gate
 from app.auth.rules import RuleBook
@@ -143,7 +143,10 @@ class WsSession:
         ):
             # Refreshing is for the same identity: subscriptions were authorized for it.
             raise Forbidden("re-authentication must present a credential for the same identity")
+        rules = self.rules.current
         self.hub.reauthorize(self.connection, principal, self.bus)
+        # Claims may differ, and rules see them.
+        resync_views(self.hub, self.connection, (rules, current), (rules, principal))
         return b',"client_id":%s' % orjson.dumps(self.connection.client_id)
 
     async def op_subscribe(self, frame: dict[str, Any]) -> bytes:
@@ -161,7 +164,6 @@ class WsSession:
             self.bus.subscribe(connection, sub_id, channel)
             return b',"sub":%s,"channel":%s' % (orjson.dumps(sub_id), orjson.dumps(channel))
         flt = self._filter(frame)
-        self.rules.current.refuse_live(principal, flt.collection)
         since = parse_since(frame.get("since"))
         snapshot = frame.get("snapshot", False)
         if not isinstance(snapshot, bool):
@@ -213,7 +215,14 @@ class WsSession:
             if value is not None and not isinstance(value, str):
                 raise ValidationFailed(f"{name} must be a string")
             bounds[name] = value
-        return build_filter(self.connection.principal, collection, **bounds)
+        where = frame.get("where")
+        return build_filter(
+            self.connection.principal,
+            collection,
+            **bounds,
+            rules=self.rules.current,
+            where=where,
+        )
 
     async def op_unsubscribe(self, frame: dict[str, Any]) -> bytes:
         sub_id = frame.get("sub")

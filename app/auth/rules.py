@@ -13,9 +13,9 @@ This module is the one place rules are decided; every path calls it:
 - writes: `RuleSet.write_guard` builds the per-op `WriteOp.guard` that the store core
   calls inside the write transaction with the current value (`app/store/core/txn.py`),
   so a rule judges the document as it is when the write applies, atomically;
-- live reads: `RuleSet.refuse_live` refuses changes, SSE and WS subscriptions (and
-  their snapshots) over collections a `read` rule governs, until enter/leave
-  delivery exists (docs/rules.md).
+- live reads: `RuleSet.live_match` is what changes, SSE and WS subscriptions (and
+  their snapshots) see: their `where` and the `read` rules, with enter/leave events
+  when a document's visibility changes (`app/store/core/events.py`).
 
 The whole rule set is one store record (`RECORD`), with its version, so a set and
 its version are always read together; `RuleBook` caches it and writes it through.
@@ -36,7 +36,7 @@ from app.auth.principal import Principal, matches_any
 from app.cel import RULE_VARIABLES, Program, compile_expression
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.store.base import Store
-from app.store.types import WriteOp
+from app.store.types import DocMatch, WriteOp
 
 RECORD = "rules:set"
 Entry = Literal["read", "create", "update", "delete"]
@@ -120,6 +120,8 @@ def globs_overlap(a: str, b: str) -> bool:
     return head_a.startswith(head_b) or head_b.startswith(head_a)
 
 
+# visible(key, rev, doc): whether a `read` rule shows a document.
+ReadCheck = Callable[[str, int | None, Any], bool]
 # (entry, rule glob, specialised program) of one principal on one collection.
 Bound = tuple[tuple[str, str, Program], ...]
 
@@ -231,13 +233,52 @@ class RuleSet:
             return matches_any(collection, tuple(globs))
         return any(globs_overlap(g, scope) for g in globs for scope in principal.collections)
 
-    def refuse_live(self, principal: Principal, collection: str) -> None:
-        """The one decision for changes, SSE, WS subscribe and snapshots (see module doc)."""
-        if self.governs_reads(principal, collection):
-            raise Forbidden(
-                "live reads (changes, stream, subscribe, snapshot) of collections governed "
-                "by a read rule are not available yet; read documents with GET or range reads"
-            )
+    def read_view(self, principal: Principal, collection: str) -> tuple[object, ...] | None:
+        """What decides which documents a live read of `collection` (`*`: all) shows
+        `principal`: the `read` rules that apply, and the principal as rules see it.
+        Equal views show the same documents; None: no read rule applies."""
+        if not self.governs_reads(principal, collection):
+            return None
+        reads = sorted((g, r.sources["read"]) for g, r in self.rules.items() if "read" in r.sources)
+        if collection != "*":
+            applies = [(g, source) for g, source in reads if fnmatchcase(collection, g)]
+        else:
+            scopes = principal.collections
+            applies = [(g, s) for g, s in reads if any(globs_overlap(g, c) for c in scopes)]
+        return (tuple(applies), *_identity(principal))
+
+    def live_match(
+        self, principal: Principal, collection: str, where: Program | None
+    ) -> DocMatch | None:
+        """The documents a live read (changes, SSE, WS subscribe, snapshots) of
+        `collection` (`*`: all) shows `principal`: its `where` and the `read` rules, as
+        the store's `ChangeFilter.match`; None when neither applies. Its changes then
+        have enter/leave semantics, so a document leaves the view when the rules stop
+        showing it and enters when they start (docs/rules.md)."""
+        matches = None if where is None else where.matches
+        if not self.governs_reads(principal, collection):
+            if matches is None:
+                return None
+
+            def filtered(collection: str, key: str, rev: int | None, value: Any) -> bool:
+                return matches({"doc": value, "key": key, "rev": rev})
+
+            return filtered
+        # A `*` read meets each collection's rules: each is looked up once (bounded).
+        checks: dict[str, ReadCheck | None] = {}
+
+        def visible(collection: str, key: str, rev: int | None, value: Any) -> bool:
+            try:
+                check = checks[collection]
+            except KeyError:
+                if len(checks) >= MAX_BOUND:
+                    checks.clear()
+                check = checks[collection] = self.read_check(principal, collection)
+            if check is not None and not check(key, rev, value):
+                return False
+            return matches is None or matches({"doc": value, "key": key, "rev": rev})
+
+        return visible
 
     def record(self) -> bytes:
         return orjson.dumps(
@@ -254,7 +295,8 @@ class RuleSet:
 EMPTY = RuleSet(0, {})
 # announce(record JSON): tells the other nodes of a cluster (app/backends.py).
 Announce = Callable[[str], None]
-Listener = Callable[[RuleSet], None]
+# listener(previous, current): called with each newer rule set this node takes.
+Listener = Callable[[RuleSet, RuleSet], None]
 
 
 class RuleBook:
@@ -285,11 +327,12 @@ class RuleBook:
         self._take(RuleSet.from_record(record))
 
     def _take(self, rules: RuleSet) -> None:
-        if rules.version <= self.current.version:
+        previous = self.current
+        if rules.version <= previous.version:
             return
         self.current = rules
         for listener in self._listeners:
-            listener(rules)
+            listener(previous, rules)
 
     def get(self, glob: str) -> RuleView:
         rule = self.current.rules.get(glob)
@@ -331,6 +374,3 @@ class RuleBook:
         if self._announce is not None:
             self._announce(record.decode())
         return saved
-
-
-ReadCheck = Callable[[str, int | None, Any], bool]

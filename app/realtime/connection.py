@@ -13,7 +13,8 @@ import orjson
 
 from app.auth.principal import Principal
 from app.realtime.outbox import Frame, Outbox
-from app.store.types import ChangeFilter
+from app.store.core.events import ChangeEvents
+from app.store.types import ChangeFilter, DocMatch
 
 Transport = Literal["ws", "sse"]
 
@@ -37,14 +38,59 @@ def change_prefix(sub_id: str) -> bytes:
 class EncodedChange:
     """One change and its wire forms, each computed at most once for all subscribers."""
 
-    __slots__ = ("__dict__", "_ws_frames", "collection", "data", "key", "seq")
+    __slots__ = (
+        "__dict__",
+        "_event_frames",
+        "_events",
+        "_ws_frames",
+        "collection",
+        "data",
+        "key",
+        "prev",
+        "seq",
+    )
 
-    def __init__(self, seq: int, data: bytes, collection: str = "", key: str = "") -> None:
+    def __init__(
+        self,
+        seq: int,
+        data: bytes,
+        collection: str = "",
+        key: str = "",
+        prev: bytes | None = None,
+    ) -> None:
         self.seq = seq
         self.data = data
         self.collection = collection
         self.key = key
+        self.prev = prev
         self._ws_frames: dict[bytes, bytes] | None = None
+        self._events: ChangeEvents | None = None
+        self._event_frames: dict[tuple[bytes, bytes], Frame] | None = None
+
+    def event(self, match: DocMatch) -> bytes | None:
+        """What this change delivers to a filtered subscription (enter/update/leave, the
+        change itself, or None): `app/store/core/events.py`, decided once per change."""
+        events = self._events
+        if events is None:
+            events = self._events = ChangeEvents(self.data, self.prev)
+        return events.event(match)
+
+    def event_frame(self, event: bytes, prefix: bytes | None) -> Frame:
+        """The frame of one of this change's events: SSE (prefix None) or WebSocket,
+        built once for every subscription that gets the same event."""
+        frames = self._event_frames
+        if frames is None:
+            frames = self._event_frames = {}
+        cache_key = (prefix or b"", event)
+        frame = frames.get(cache_key)
+        if frame is None:
+            if prefix is None:
+                frame = b"id: %d\nevent: change\ndata: %s\n\n" % (self.seq, event)
+            else:
+                frame = prefix + event + b"}"
+            if len(frames) < WS_FRAME_CACHE:
+                frames[cache_key] = frame
+        return frame
 
     @cached_property
     def sse(self) -> bytes:
@@ -207,7 +253,17 @@ class Subscription:
         self.last_seq = seq
         connection = self.connection
         outbox = connection.outbox
-        frame = change.sse if connection.transport == "sse" else change.ws_frame(self._prefix)
+        match = self.flt.match
+        if match is not None:
+            event = change.event(match)
+            if event is None:
+                return
+            prefix = None if connection.transport == "sse" else self._prefix
+            frame = change.event_frame(event, prefix)
+        elif connection.transport == "sse":
+            frame = change.sse
+        else:
+            frame = change.ws_frame(self._prefix)
         if not outbox.push(frame, seq) and outbox.overflowed and connection.close_code is None:
             # A slow consumer: close it (4008) rather than slow the write path or grow memory.
             connection.request_close(4008, connection.resume_hint)

@@ -28,7 +28,7 @@ from app.realtime.connection import Connection, EncodedChange, Subscription, seq
 from app.realtime.credentials import CredentialIndex
 from app.realtime.outbox import Flusher
 from app.store.base import Store
-from app.store.types import Change
+from app.store.types import Change, DocMatch
 
 log = logging.getLogger("levelstream.realtime")
 
@@ -58,7 +58,9 @@ class Hub:
             subs = by_collection.get(change.collection)
             if not subs and not wildcard:
                 continue
-            encoded = EncodedChange(change.seq, change.data, change.collection, change.key)
+            encoded = EncodedChange(
+                change.seq, change.data, change.collection, change.key, change.prev
+            )
             if subs:
                 for sub in subs:
                     if (sub.flt.key is None and sub.flt.bounds is None) or sub.flt.matches(
@@ -153,6 +155,11 @@ class Hub:
                     if sub.can_read is not can_read:
                         # Re-authenticated with other rights while this page was read.
                         items = [item for item in items if _readable(sub, item)]
+                    match = sub.flt.match
+                    if match is not None:
+                        items = [item for item in items if _matches(match, item)]
+                        if not items and not done:
+                            continue
                     outbox.push(self.snapshot_frame(sub, items, seq, done))
                     start = seq
             while True:
@@ -196,6 +203,18 @@ class Hub:
         finally:
             if sub.replay is asyncio.current_task():
                 sub.replay = None
+
+    def reset(self, sub: Subscription, reason: str) -> None:
+        """End `sub` with a `reset` frame naming `reason`: the client starts over from a
+        new snapshot (an SSE stream ends after it, as for `history_compacted`)."""
+        self._end(sub)
+        connection = sub.connection
+        if connection.transport == "sse":
+            connection.outbox.push(b'event: reset\ndata: {"reason":"%s"}\n\n' % reason.encode())
+            connection.end(1000, reason)
+        else:
+            frame = {"type": "reset", "sub": sub.sub_id, "reason": reason}
+            connection.outbox.push(orjson.dumps(frame).decode())
 
     # --- re-authentication -----------------------------------------------------------
 
@@ -265,6 +284,12 @@ class Hub:
         for connection in connections:
             connection.request_close(code, reason)
         return len(connections)
+
+
+def _matches(match: DocMatch, envelope: bytes) -> bool:
+    """Whether a filtered subscription's snapshot holds a document (its envelope)."""
+    doc = orjson.loads(envelope)
+    return match(doc["collection"], doc["key"], doc["rev"], doc["value"])
 
 
 def _readable(sub: Subscription, envelope: bytes) -> bool:

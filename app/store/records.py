@@ -156,6 +156,38 @@ def change_json(
     return b"".join(parts)
 
 
+# A stored change record is the change's JSON (what subscribers get), then, when the
+# change replaced or deleted a document, a NUL byte and that document's previous value
+# (JSON never holds a raw NUL). The previous value lets a filtered subscription decide
+# "did it match before" from the log alone (enter/leave, `app/store/core/events.py`).
+_PREV_MARK = b"\x00"
+
+
+def change_record(data: bytes, prev: bytes | None) -> bytes:
+    return data if prev is None else data + _PREV_MARK + prev
+
+
+def split_change_record(raw: bytes) -> tuple[bytes, bytes | None]:
+    """(the change's JSON, the previous value's JSON or None)."""
+    cut = raw.find(_PREV_MARK)
+    if cut < 0:
+        return raw, None
+    return raw[:cut], raw[cut + 1 :]
+
+
+def change_seq(data: bytes) -> int:
+    """The seq of a change's JSON; the store always writes it first: {"seq":N,..."""
+    return int(data[7 : data.index(b",", 7)])
+
+
+def envelope_value(envelope: bytes, collection: str, key: str) -> bytes:
+    """The value JSON inside an envelope built by `envelope_json`, without decoding it:
+    it starts after the `"value":` that follows the key and ends at the last `,"rev":`
+    (no field after it can hold that text)."""
+    start = len(orjson.dumps(collection)) + len(orjson.dumps(key)) + 30
+    return envelope[start : envelope.rindex(b',"rev":')]
+
+
 def deleted_json(collection: str, key: str) -> bytes:
     return b'{"collection":%s,"key":%s,"deleted":true}' % (
         orjson.dumps(collection),

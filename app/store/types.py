@@ -6,9 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from app.cel import Program
+
 OpKind = Literal["put", "create", "patch", "delete", "expire"]
 # guard(op, key, current rev, current value, new value): see `WriteOp`.
 Guard = Callable[[str, str, "int | None", Any, Any], None]
+# match(collection, key, rev, value): whether a filtered subscription sees a document.
+DocMatch = Callable[[str, str, "int | None", Any], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +61,16 @@ class TxResult:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A committed change, encoded once: `data` is the JSON every subscriber gets."""
+    """A committed change, encoded once: `data` is the JSON every subscriber gets;
+    `prev` the previous value's JSON when the change replaced or deleted a document
+    (kept in the log beside `data` for filtered subscriptions: `change_record`)."""
 
     seq: int
     collection: str
     key: str
     op: str
     data: bytes
+    prev: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +151,12 @@ class ChangeFilter:
     collection: str
     key: str | None = None
     bounds: KeyRange | None = None
+    # The subscription's own `where` (kept to rebuild `match` when the rules change).
+    where: Program | None = field(default=None, compare=False)
+    # Set for a filtered subscription (a `where`, a read rule): which documents it sees,
+    # as match(collection, key, rev, value); its changes then have enter/leave semantics
+    # (`app/store/core/events.py`). Built above the store, which only calls it.
+    match: DocMatch | None = field(default=None, compare=False)
 
     def matches(self, collection: str, key: str) -> bool:
         if self.collection != "*" and collection != self.collection:

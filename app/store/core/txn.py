@@ -30,7 +30,14 @@ from app.errors import (
 )
 from app.store.core.mutations import DocId, DocReader, DocWrite, Mutations, NotLoaded
 from app.store.mergepatch import merge_patch
-from app.store.records import DocRecord, auto_key, change_json, deleted_json, envelope_json
+from app.store.records import (
+    DocRecord,
+    auto_key,
+    change_json,
+    deleted_json,
+    envelope_json,
+    envelope_value,
+)
 from app.store.types import Change, OpResult, WriteOp
 
 
@@ -248,8 +255,10 @@ class Transaction:
         self._put(doc, DocWrite(record, stored_expires, self._held(doc, stored)))
         if stored is None:
             self._count(collection, 1)
-        prev_rev = current.rev if current is not None else None
-        self._log(seq, "put", collection, key, value_json, prev_rev, None)
+        prev_rev, prev = None, None
+        if current is not None:
+            prev_rev, prev = current.rev, envelope_value(current.envelope, collection, key)
+        self._log(seq, "put", collection, key, value_json, prev_rev, None, prev)
         return OpResult(collection, key, seq, envelope, created=current is None)
 
     def _delete(
@@ -264,7 +273,8 @@ class Transaction:
         seq = self.out.head_seq = self.out.head_seq + 1
         self._put(doc, DocWrite(None, stored_expires, self._held(doc, stored)))
         self._count(collection, -1)
-        self._log(seq, "delete", collection, key, None, prev_rev, reason)
+        prev = envelope_value(stored.envelope, collection, key)
+        self._log(seq, "delete", collection, key, None, prev_rev, reason, prev)
         return OpResult(collection, key, seq, deleted_json(collection, key), deleted=True)
 
     def _expire(
@@ -288,7 +298,8 @@ class Transaction:
         value_json: bytes | None,
         prev_rev: int | None,
         reason: str | None,
+        prev: bytes | None,
     ) -> None:
         data = change_json(seq, op, collection, key, value_json, prev_rev, self.now, reason)
-        self._produce(len(data))
-        self.out.changes.append(Change(seq, collection, key, op, data))
+        self._produce(len(data) + (0 if prev is None else len(prev)))
+        self.out.changes.append(Change(seq, collection, key, op, data, prev))

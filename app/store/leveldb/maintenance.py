@@ -14,7 +14,7 @@ import orjson
 from app.store.leveldb import layout
 from app.store.leveldb_driver import plyvel
 from app.store.maintenance import TRIM_CHUNK, Retention
-from app.store.records import now_ms
+from app.store.records import now_ms, split_change_record
 from app.store.types import WriteOp
 
 
@@ -48,7 +48,7 @@ def trim_log(db: plyvel.DB, sync: bool, *, retention: Retention) -> int:
     iterator = db.iterator(start=layout.log_key(oldest), stop=layout.log_key(head + 1))
     for dbkey, data in iterator:
         seq = layout.seq_from(dbkey[1:])
-        change = orjson.loads(data)
+        change = orjson.loads(split_change_record(data)[0])
         if seq >= keep_from and _ts_ms(change) >= cutoff_ms:
             break
         dropped.append((seq, change["collection"]))

@@ -14,9 +14,16 @@ import orjson
 
 from app.errors import BadRequest, HistoryCompacted
 from app.store.base import INDEX_WALK_MAX, SCAN_BUDGET, ReadCheck
+from app.store.core.events import deliverable
 from app.store.leveldb import layout
 from app.store.leveldb_driver import plyvel
-from app.store.records import HEADER_SIZE, decode_record, now_ms, record_expired
+from app.store.records import (
+    HEADER_SIZE,
+    decode_record,
+    now_ms,
+    record_expired,
+    split_change_record,
+)
 from app.store.types import ChangeBatch, ChangeFilter, KeyRange, Page, RangeQuery
 
 # (key bytes, exclusive?) lower bound and (key bytes, inclusive?) upper bound.
@@ -328,7 +335,9 @@ def _walk_indexes(
         merged = heapq.merge(*walks)
         for examined, (seq, name, key) in enumerate(merged, 1):
             if unfiltered or flt.matches(name, key.decode("utf-8")):
-                out.append(snapshot.get(layout.log_key(seq)))
+                data = deliverable(flt.match, snapshot.get(layout.log_key(seq)))
+                if data is not None:
+                    out.append(data)
                 if len(out) == limit:
                     last = seq
                     break
@@ -356,15 +365,17 @@ def _scan_log(
     last = head
     unfiltered = flt.key is None and flt.bounds is None and can_read is None
     iterator = snapshot.iterator(start=layout.log_key(since + 1), stop=layout.log_key(head + 1))
-    for examined, (dbkey, data) in enumerate(iterator, 1):
+    for examined, (dbkey, raw) in enumerate(iterator, 1):
         if unfiltered:
             matched = True
         else:
-            change = orjson.loads(data)
+            change = orjson.loads(split_change_record(raw)[0])
             collection, key = change["collection"], change["key"]
             matched = (can_read is None or can_read(collection)) and flt.matches(collection, key)
         if matched:
-            out.append(data)
+            data = deliverable(flt.match, raw)
+            if data is not None:
+                out.append(data)
             if len(out) == limit:
                 last = layout.seq_from(dbkey[1:])
                 break

@@ -28,7 +28,7 @@ from app.store.core.indexing import IndexDef, index_writes
 from app.store.leveldb import layout
 from app.store.leveldb.indexes import load_catalog
 from app.store.leveldb_driver import plyvel
-from app.store.records import DocRecord, decode_record, now_ms
+from app.store.records import DocRecord, change_record, decode_record, now_ms
 from app.store.types import Change, TxResult, WriteOp
 
 log = logging.getLogger("levelstream.store")
@@ -228,7 +228,7 @@ class Writer:
                 if new_expiry and new_expiry != old_expiry:
                     batch.put(layout.ttl_key(new_expiry, doc[0], doc[1].encode("utf-8")), b"")
             for change in done.changes:
-                batch.put(layout.log_key(change.seq), change.data)
+                batch.put(layout.log_key(change.seq), change_record(change.data, change.prev))
                 batch.put(
                     layout.log_index_key(change.collection, change.seq),
                     change.key.encode("utf-8"),

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import asyncpg
 
 from app.store.postgres.schema import NOTIFY_CHANNEL, RESET_PAYLOAD
+from app.store.records import split_change_record
 from app.store.types import Change
 
 log = logging.getLogger("levelstream.store")
@@ -164,15 +165,9 @@ class ChangeFeed:
             for row in rows:
                 if row["seq"] != expected:
                     break
-                changes.append(
-                    Change(
-                        expected,
-                        row["collection"],
-                        bytes(row["key"]).decode("utf-8"),
-                        row["op"],
-                        bytes(row["data"]),
-                    )
-                )
+                data, prev = split_change_record(bytes(row["data"]))
+                key = bytes(row["key"]).decode("utf-8")
+                changes.append(Change(expected, row["collection"], key, row["op"], data, prev))
                 expected += 1
             if changes:
                 self._deliver(changes)

@@ -18,7 +18,8 @@ import orjson
 from app.errors import BadRequest, HistoryCompacted
 from app.store import keys
 from app.store.base import INDEX_WALK_MAX, SCAN_BUDGET, ReadCheck
-from app.store.records import now_ms
+from app.store.core.events import deliverable
+from app.store.records import change_seq, now_ms
 from app.store.types import ChangeBatch, ChangeFilter, KeyRange, Page, RangeQuery
 
 # (key bytes, exclusive?) lower bound and (key bytes, inclusive?) upper bound.
@@ -185,18 +186,28 @@ async def read_changes(
             pass
         elif flt.collection != "*" or can_read is None:
             if can_read is None or can_read(flt.collection):
-                changes = await _select_log(conn, flt, since, head, limit)
-                if len(changes) == limit:
-                    last = orjson.loads(changes[-1])["seq"]
+                records = await _select_log(conn, flt, since, head, limit)
+                changes, last = _delivered(flt, records, limit, head)
         else:
             readable = await _readable_collections(conn, can_read, budget)
             if readable is not None:
-                changes = await _select_log(conn, flt, since, head, limit, readable)
-                if len(changes) == limit:
-                    last = orjson.loads(changes[-1])["seq"]
+                records = await _select_log(conn, flt, since, head, limit, readable)
+                changes, last = _delivered(flt, records, limit, head)
             else:
-                changes, last = await _scan_log(conn, flt, since, head, limit, can_read, budget)
+                records, last = await _scan_log(conn, flt, since, head, limit, can_read, budget)
+                changes = _delivered(flt, records, limit + 1, last)[0]
         return ChangeBatch(changes, last, head)
+
+
+def _delivered(
+    flt: ChangeFilter, records: list[bytes], limit: int, head: int
+) -> tuple[list[bytes], int]:
+    """What `records` (change records in seq order, at most `limit`) deliver under
+    `flt.match`, and how far they reach: the last one's seq when there were `limit`
+    (more may follow), else `head`."""
+    out = [data for raw in records if (data := deliverable(flt.match, raw)) is not None]
+    last = change_seq(records[-1]) if len(records) == limit else head
+    return out, last
 
 
 async def _readable_collections(

@@ -51,7 +51,7 @@ from app.store.core import (
 )
 from app.store.core.indexing import IndexDef, index_writes
 from app.store.postgres.schema import NOTIFY_CHANNEL, SEQ_LOCK
-from app.store.records import DocRecord, now_ms
+from app.store.records import DocRecord, change_record, now_ms
 from app.store.types import Change, TxResult, WriteOp
 
 log = logging.getLogger("levelstream.store")
@@ -387,7 +387,7 @@ def _write_args(
         [c.collection for c in changes],
         [c.key.encode("utf-8") for c in changes],
         [c.op for c in changes],
-        [c.data for c in changes],
+        [change_record(c.data, c.prev) for c in changes],
         [c for c, _ in counts],
         [n for _, n in counts],
         done.head_seq,

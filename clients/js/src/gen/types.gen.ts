@@ -1181,6 +1181,12 @@ export type GetChangesData = {
          * Long-poll: seconds to wait for a change
          */
         wait?: number;
+        /**
+         * Where
+         *
+         * A CEL filter on doc, key and rev: enter/leave events (docs/queries.md)
+         */
+        where?: string | null;
     };
     url: '/v1/changes';
 };
@@ -2554,6 +2560,12 @@ export type StreamChangesData = {
          * Snapshot
          */
         snapshot?: boolean;
+        /**
+         * Where
+         *
+         * A CEL filter on doc, key and rev: enter/leave events (docs/queries.md)
+         */
+        where?: string | null;
         /**
          * Epoch
          *

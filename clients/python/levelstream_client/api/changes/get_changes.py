@@ -22,6 +22,7 @@ def _get_kwargs(
     since: int | None | Unset = UNSET,
     limit: int | Unset = 100,
     wait: float | Unset = 0.0,
+    where: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -80,6 +81,13 @@ def _get_kwargs(
     params["limit"] = limit
 
     params["wait"] = wait
+
+    json_where: None | str | Unset
+    if isinstance(where, Unset):
+        json_where = UNSET
+    else:
+        json_where = where
+    params["where"] = json_where
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -160,6 +168,7 @@ def sync_detailed(
     since: int | None | Unset = UNSET,
     limit: int | Unset = 100,
     wait: float | Unset = 0.0,
+    where: None | str | Unset = UNSET,
 ) -> Response[ChangesPage | Problem]:
     """Read changes after a seq (long-poll with wait)
 
@@ -174,6 +183,8 @@ def sync_detailed(
         since (int | None | Unset): Deliver changes with seq > since
         limit (int | Unset):  Default: 100.
         wait (float | Unset): Long-poll: seconds to wait for a change Default: 0.0.
+        where (None | str | Unset): A CEL filter on doc, key and rev: enter/leave events
+            (docs/queries.md)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -194,6 +205,7 @@ def sync_detailed(
         since=since,
         limit=limit,
         wait=wait,
+        where=where,
     )
 
     response = client.get_httpx_client().request(
@@ -216,6 +228,7 @@ def sync(
     since: int | None | Unset = UNSET,
     limit: int | Unset = 100,
     wait: float | Unset = 0.0,
+    where: None | str | Unset = UNSET,
 ) -> ChangesPage | Problem | None:
     """Read changes after a seq (long-poll with wait)
 
@@ -230,6 +243,8 @@ def sync(
         since (int | None | Unset): Deliver changes with seq > since
         limit (int | Unset):  Default: 100.
         wait (float | Unset): Long-poll: seconds to wait for a change Default: 0.0.
+        where (None | str | Unset): A CEL filter on doc, key and rev: enter/leave events
+            (docs/queries.md)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -251,6 +266,7 @@ def sync(
         since=since,
         limit=limit,
         wait=wait,
+        where=where,
     ).parsed
 
 
@@ -267,6 +283,7 @@ async def asyncio_detailed(
     since: int | None | Unset = UNSET,
     limit: int | Unset = 100,
     wait: float | Unset = 0.0,
+    where: None | str | Unset = UNSET,
 ) -> Response[ChangesPage | Problem]:
     """Read changes after a seq (long-poll with wait)
 
@@ -281,6 +298,8 @@ async def asyncio_detailed(
         since (int | None | Unset): Deliver changes with seq > since
         limit (int | Unset):  Default: 100.
         wait (float | Unset): Long-poll: seconds to wait for a change Default: 0.0.
+        where (None | str | Unset): A CEL filter on doc, key and rev: enter/leave events
+            (docs/queries.md)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -301,6 +320,7 @@ async def asyncio_detailed(
         since=since,
         limit=limit,
         wait=wait,
+        where=where,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -321,6 +341,7 @@ async def asyncio(
     since: int | None | Unset = UNSET,
     limit: int | Unset = 100,
     wait: float | Unset = 0.0,
+    where: None | str | Unset = UNSET,
 ) -> ChangesPage | Problem | None:
     """Read changes after a seq (long-poll with wait)
 
@@ -335,6 +356,8 @@ async def asyncio(
         since (int | None | Unset): Deliver changes with seq > since
         limit (int | Unset):  Default: 100.
         wait (float | Unset): Long-poll: seconds to wait for a change Default: 0.0.
+        where (None | str | Unset): A CEL filter on doc, key and rev: enter/leave events
+            (docs/queries.md)
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -357,5 +380,6 @@ async def asyncio(
             since=since,
             limit=limit,
             wait=wait,
+            where=where,
         )
     ).parsed

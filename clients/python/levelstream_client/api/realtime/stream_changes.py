@@ -20,6 +20,7 @@ def _get_kwargs(
     lte: None | str | Unset = UNSET,
     since: int | None | Unset = UNSET,
     snapshot: bool | Unset = False,
+    where: None | str | Unset = UNSET,
     epoch: None | str | Unset = UNSET,
     channel: None | str | Unset = UNSET,
     token: None | str | Unset = UNSET,
@@ -89,6 +90,13 @@ def _get_kwargs(
     params["since"] = json_since
 
     params["snapshot"] = snapshot
+
+    json_where: None | str | Unset
+    if isinstance(where, Unset):
+        json_where = UNSET
+    else:
+        json_where = where
+    params["where"] = json_where
 
     json_epoch: None | str | Unset
     if isinstance(epoch, Unset):
@@ -191,6 +199,7 @@ def sync_detailed(
     lte: None | str | Unset = UNSET,
     since: int | None | Unset = UNSET,
     snapshot: bool | Unset = False,
+    where: None | str | Unset = UNSET,
     epoch: None | str | Unset = UNSET,
     channel: None | str | Unset = UNSET,
     token: None | str | Unset = UNSET,
@@ -209,6 +218,8 @@ def sync_detailed(
         lte (None | str | Unset):
         since (int | None | Unset):
         snapshot (bool | Unset):  Default: False.
+        where (None | str | Unset): A CEL filter on doc, key and rev: enter/leave events
+            (docs/queries.md)
         epoch (None | str | Unset): The epoch the cursor came from
         channel (None | str | Unset): Also receive this channel
         token (None | str | Unset): A credential, for browsers (EventSource cannot set headers)
@@ -233,6 +244,7 @@ def sync_detailed(
         lte=lte,
         since=since,
         snapshot=snapshot,
+        where=where,
         epoch=epoch,
         channel=channel,
         token=token,
@@ -259,6 +271,7 @@ def sync(
     lte: None | str | Unset = UNSET,
     since: int | None | Unset = UNSET,
     snapshot: bool | Unset = False,
+    where: None | str | Unset = UNSET,
     epoch: None | str | Unset = UNSET,
     channel: None | str | Unset = UNSET,
     token: None | str | Unset = UNSET,
@@ -277,6 +290,8 @@ def sync(
         lte (None | str | Unset):
         since (int | None | Unset):
         snapshot (bool | Unset):  Default: False.
+        where (None | str | Unset): A CEL filter on doc, key and rev: enter/leave events
+            (docs/queries.md)
         epoch (None | str | Unset): The epoch the cursor came from
         channel (None | str | Unset): Also receive this channel
         token (None | str | Unset): A credential, for browsers (EventSource cannot set headers)
@@ -302,6 +317,7 @@ def sync(
         lte=lte,
         since=since,
         snapshot=snapshot,
+        where=where,
         epoch=epoch,
         channel=channel,
         token=token,
@@ -322,6 +338,7 @@ async def asyncio_detailed(
     lte: None | str | Unset = UNSET,
     since: int | None | Unset = UNSET,
     snapshot: bool | Unset = False,
+    where: None | str | Unset = UNSET,
     epoch: None | str | Unset = UNSET,
     channel: None | str | Unset = UNSET,
     token: None | str | Unset = UNSET,
@@ -340,6 +357,8 @@ async def asyncio_detailed(
         lte (None | str | Unset):
         since (int | None | Unset):
         snapshot (bool | Unset):  Default: False.
+        where (None | str | Unset): A CEL filter on doc, key and rev: enter/leave events
+            (docs/queries.md)
         epoch (None | str | Unset): The epoch the cursor came from
         channel (None | str | Unset): Also receive this channel
         token (None | str | Unset): A credential, for browsers (EventSource cannot set headers)
@@ -364,6 +383,7 @@ async def asyncio_detailed(
         lte=lte,
         since=since,
         snapshot=snapshot,
+        where=where,
         epoch=epoch,
         channel=channel,
         token=token,
@@ -388,6 +408,7 @@ async def asyncio(
     lte: None | str | Unset = UNSET,
     since: int | None | Unset = UNSET,
     snapshot: bool | Unset = False,
+    where: None | str | Unset = UNSET,
     epoch: None | str | Unset = UNSET,
     channel: None | str | Unset = UNSET,
     token: None | str | Unset = UNSET,
@@ -406,6 +427,8 @@ async def asyncio(
         lte (None | str | Unset):
         since (int | None | Unset):
         snapshot (bool | Unset):  Default: False.
+        where (None | str | Unset): A CEL filter on doc, key and rev: enter/leave events
+            (docs/queries.md)
         epoch (None | str | Unset): The epoch the cursor came from
         channel (None | str | Unset): Also receive this channel
         token (None | str | Unset): A credential, for browsers (EventSource cannot set headers)
@@ -432,6 +455,7 @@ async def asyncio(
             lte=lte,
             since=since,
             snapshot=snapshot,
+            where=where,
             epoch=epoch,
             channel=channel,
             token=token,
