@@ -144,6 +144,7 @@ def run_accepts(sequential: int, concurrent: int, rounds: int) -> None:
             f"round {rnd + 1}: {seq['per_s']:,.0f}/s sequential ({sequential}), "
             f"{conc['per_s']:,.0f}/s with 200 in flight ({concurrent}; "
             f"server CPU {conc['cpu_server_pct']:.0f} %, "
+            f"{conc['cpu_server_pct'] * 1e4 / max(conc['per_s'], 1):.0f} µs per connection, "
             f"generator {conc['cpu_loadgen_pct']:.0f} %, "
             f"others {conc['cpu_other_pct']:.0f} %)"
         )
