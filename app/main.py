@@ -47,7 +47,7 @@ from app.realtime.hub import Hub
 from app.realtime.notifier import CommitNotifier
 from app.server.access_log import AccessLog
 from app.server.context import RequestContext
-from app.server.cors import DynamicCORS
+from app.server.cors import CorsPolicy
 from app.server.front_door import FastLane, FrontDoor
 from app.settings import Settings
 
@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         authenticator = Authenticator(token, shared.keys, jwt_codec, shared.tickets)
         # The one admission of every way in (app/auth/gate.py).
         gate = Gate(authenticator, shared.rate_limiter, caps, settings.allowed_origin_list)
+        cors.listed = gate.origin_listed
         keeper = StreamKeeper(settings.sse_ping_s, settings.sse_send_timeout_s)
         services = Services(
             settings=settings,
@@ -178,14 +179,12 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         load_trusted_issuers(settings.jwt_trusted_issuers),
     )
 
+    cors = CorsPolicy(settings.allowed_origin_list)
+
     # Read per request; before the app has started (no services yet) there are none.
     def epoch() -> str:
         services = started_services(app)
         return services.store.epoch if services is not None else ""
-
-    def key_origins() -> set[str]:
-        services = started_services(app)
-        return services.keys.all_origins() if services is not None else set()
 
     context: dict[str, Any] = {
         "max_body_bytes": settings.max_body_bytes,
@@ -195,11 +194,10 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         "allowed_ips": parse_networks(settings.allowed_ip_list),
         "access_log": AccessLog(enabled=settings.access_log),
         "metrics": metrics,
+        # CORS for both ways a request is served; which origins, the gate says (lifespan).
+        "cors": cors,
     }
     app.add_middleware(FastLane)
-    app.add_middleware(
-        DynamicCORS, static_origins=settings.allowed_origin_list, key_origins=key_origins
-    )
     app.add_middleware(RequestContext, **context)
     app.front_door = FrontDoor(RequestContext(app, **context))
     problems.install(app)

@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 
 from tests.realtime_clients import ws_client
-from tests.server import ServerProcess
+from tests.security_helpers import ALLOWED_ORIGIN
+from tests.server import ADMIN_TOKEN, ServerProcess
 from tests.test_http_details import AUTH, WS_HEAD, exchange, split
+from tests.test_sec_network import assert_browser_answers
 
 MALFORMED_HANDSHAKE = WS_HEAD + b"Sec-WebSocket-Version: 13\r\n\r\n"  # no Sec-WebSocket-Key
 
@@ -65,6 +67,15 @@ async def test_with_the_hooks_off_the_stock_paths_serve(tmp_path: Path) -> None:
                         break
             got = await rest.get("/v1/collections/stock/docs/a")
             assert got.json()["value"] == {"v": 1}
+    finally:
+        server.stop()
+
+
+def test_with_the_hooks_off_browsers_get_the_same_cors_answers(tmp_path: Path) -> None:
+    env = {"LEVELSTREAM_UVICORN_HOOKS": "off", "LEVELSTREAM_ALLOWED_ORIGINS": ALLOWED_ORIGIN}
+    server = ServerProcess(tmp_path / "data", **env).start()
+    try:
+        assert_browser_answers(server.url, ADMIN_TOKEN, "browser")
     finally:
         server.stop()
 

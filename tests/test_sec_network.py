@@ -363,8 +363,8 @@ def test_cors_answers_the_allowed_origin_without_credentials(sec_server: SecServ
 
 
 def test_document_routes_answer_alike_with_and_without_an_origin(sec_server: SecServer) -> None:
-    """Document reads and writes take a fast path unless an Origin asks for CORS:
-    both paths give the same answer and the same headers, bar the CORS ones."""
+    """A browser's document reads and writes (an Origin) get the same answer and the
+    same headers as a non-browser client's, bar the CORS ones."""
     client = sec_server.http()
     coll = uid("cors")
     url = f"/v1/collections/{coll}/docs/k"
@@ -396,6 +396,102 @@ def test_document_routes_answer_alike_with_and_without_an_origin(sec_server: Sec
             assert len(response.headers["x-request-id"]) == 32
     echoed = client.get(url, headers={"X-Request-ID": "trace-42"})
     assert echoed.headers["x-request-id"] == "trace-42"
+
+
+EVIL_ORIGIN = "https://app.example.com.evil.com"
+
+
+def assert_browser_answers(base_url: str, admin_token: str, collection: str) -> None:
+    """What a browser page reads from the server: CORS answers to an allowed origin on
+    every answer (the document routes' and others', preflights, problems refused before
+    routing and refused by the gate for want of a credential), none to another origin,
+    the same answers otherwise. `ALLOWED_ORIGIN` must be the server's allowed origin."""
+    doc = f"/v1/collections/{collection}/docs/k"
+    auth = bearer(admin_token)
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+
+        def ask(method: str, path: str, origin: str | None, **kwargs: Any) -> httpx.Response:
+            headers = {**kwargs.pop("headers", {}), **({"Origin": origin} if origin else {})}
+            return client.request(method, path, headers=headers, **kwargs)
+
+        written = ask("PUT", doc, ALLOWED_ORIGIN, json={"v": 1}, headers=auth)
+        assert written.status_code == 201
+        answers = {
+            "create": written,
+            "read": ask("GET", doc, ALLOWED_ORIGIN, headers=auth),
+            "range": ask("GET", f"/v1/collections/{collection}/docs", ALLOWED_ORIGIN, headers=auth),
+            "missing": ask("GET", doc + "-nope", ALLOWED_ORIGIN, headers=auth),
+            "not routed here": ask("GET", "/v1/collections", ALLOWED_ORIGIN, headers=auth),
+            "no credential": ask("GET", doc, ALLOWED_ORIGIN),
+            "bad credential": ask("GET", doc, ALLOWED_ORIGIN, headers=bearer("lsk_no.such")),
+            "bad URL": ask("GET", f"/v1/collections/{collection}/docs/a%0Ab", ALLOWED_ORIGIN),
+            "bad URL elsewhere": ask("GET", "/v1/keys/a%0Ab", ALLOWED_ORIGIN, headers=auth),
+        }
+        assert answers["read"].json()["value"] == {"v": 1}
+        assert answers["range"].json()["items"][0]["key"] == "k"
+        assert_problem(answers["missing"], 404, "not_found")
+        assert_problem(answers["no credential"], 401, "unauthorized")
+        assert_problem(answers["bad credential"], 401, "unauthorized")
+        assert_problem(answers["bad URL"], 422, "validation_failed")
+        assert_problem(answers["bad URL elsewhere"], 422, "validation_failed")
+        for what, response in answers.items():
+            assert response.headers.get("access-control-allow-origin") == ALLOWED_ORIGIN, what
+            assert "ETag" in response.headers["access-control-expose-headers"], what
+            assert response.headers["vary"] == "Origin", what
+            assert "access-control-allow-credentials" not in response.headers, what
+        # Another origin gets the same answers, none a page of it may read.
+        other_write = ask("PUT", doc + "-2", EVIL_ORIGIN, json=1, headers=auth)
+        assert other_write.status_code == 201
+        assert "access-control-allow-origin" not in other_write.headers
+        for what, response in answers.items():
+            if what == "create":
+                continue
+            request = response.request
+            other = client.send(
+                client.build_request(
+                    request.method,
+                    request.url,
+                    headers={
+                        **{k: v for k, v in request.headers.items() if k != "origin"},
+                        "Origin": EVIL_ORIGIN,
+                    },
+                    content=request.content,
+                )
+            )
+            assert other.status_code == response.status_code, what
+            assert "access-control-allow-origin" not in other.headers, what
+            assert other.headers["vary"] == "Origin", what
+        assert ask("GET", doc, None, headers=auth).json() == answers["read"].json()
+        # Preflights: allowed, and refused (a problem) for another origin or header.
+        preflight = {
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        }
+        for path in (doc, "/v1/collections"):
+            allowed = ask("OPTIONS", path, ALLOWED_ORIGIN, headers=preflight)
+            assert allowed.status_code == 200
+            assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+            assert "PUT" in allowed.headers["access-control-allow-methods"]
+            assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+            assert "origin" in allowed.headers["vary"].lower()
+            assert len(allowed.headers["x-request-id"]) == 32
+            assert "access-control-allow-credentials" not in allowed.headers
+            refused = ask("OPTIONS", path, EVIL_ORIGIN, headers=preflight)
+            assert_problem(refused, 400, "bad_request")
+            assert "access-control-allow-origin" not in refused.headers
+            odd = ask(
+                "OPTIONS",
+                path,
+                ALLOWED_ORIGIN,
+                headers={**preflight, "Access-Control-Request-Headers": "x-evil"},
+            )
+            assert_problem(odd, 400, "bad_request")
+        # Nothing was written by any of it but the PUTs.
+        assert ask("GET", doc, None, headers=auth).json()["rev"] == written.json()["rev"]
+
+
+def test_browsers_get_cors_answers_on_every_path(sec_server: SecServer) -> None:
+    assert_browser_answers(sec_server.url, ADMIN_TOKEN, uid("browser"))
 
 
 @pytest.mark.parametrize("origins", ["*", "null", "https://ok.example,*"])

@@ -210,8 +210,12 @@ class Gate:
     def _origin_allowed(self, entry: Entry) -> bool:
         """No Origin (a non-browser client), the same origin, or a configured one."""
         origin = entry.origin
-        if origin is None or origin == entry.own_origin:
-            return True
+        return origin is None or origin == entry.own_origin or self.origin_listed(origin)
+
+    def origin_listed(self, origin: str) -> bool:
+        """Whether some credential may be used from `origin`: a server-wide origin or a
+        key's. The WebSocket handshake's Origin rule and CORS (app/server/cors.py, which
+        cannot know the credential: a preflight carries none) both ask this."""
         origin = origin.lower()
         return origin in self._server_origins or origin in self.authenticator.keys.all_origins()
 

@@ -2,7 +2,8 @@
 
 `RequestContext` gives every request an id and its real client address
 (trusted proxies only), refuses addresses outside the server-wide allow-list,
-stamps every response with `X-Request-ID` and `X-Levelstream-Epoch`, enforces
+answers CORS preflights and stamps every response with the CORS headers
+(`app/server/cors.py`), `X-Request-ID` and `X-Levelstream-Epoch`, enforces
 the request-body limit before the body is read (Starlette has none), turns
 anything unhandled into a generic 500 problem (no stack trace reaches a
 client), and writes one access-log line per request or socket session.
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from fastapi.routing import iter_route_contexts
+from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +30,7 @@ from app.asgi_extensions import SEND_MANY
 from app.auth.network import Network, client_address, in_networks, parse_address
 from app.logs import bind_request
 from app.server.access_log import AccessLog, close_code_of
+from app.server.cors import CorsPolicy, origin_of
 
 log = logging.getLogger("levelstream.api")
 
@@ -53,6 +56,7 @@ class RequestContext:
         allowed_ips: tuple[Network, ...],
         access_log: AccessLog,
         metrics: Metrics,
+        cors: CorsPolicy,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
@@ -63,6 +67,7 @@ class RequestContext:
         self.allowed_ips = allowed_ips
         self.access_log = access_log
         self.metrics = metrics
+        self.cors = cors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -192,6 +197,7 @@ class RequestContext:
         self, scope: Scope, receive: Receive, send: Send, request_id: str, result: dict[str, int]
     ) -> None:
         extra_headers = self.response_headers(scope, request_id)
+        origin = origin_of(scope)
 
         plain_error: list[Message] = []  # a text/plain error's start and body, until whole
 
@@ -201,6 +207,8 @@ class RequestContext:
                 headers = list(message.get("headers", []))
                 if status == 405:
                     headers = _with_full_allow(scope, headers)
+                if preflight is None:  # a preflight's answer has its own CORS headers
+                    headers = self.cors.stamp(scope, origin, headers)
                 message["headers"] = headers + extra_headers
                 if status >= 400 and _is_plain_text(headers):
                     plain_error.append(message)
@@ -210,14 +218,19 @@ class RequestContext:
                     plain_error.append(message)
                     if message.get("more_body", False):
                         return
-                    start, message = _as_problem(plain_error, request_id)
+                    start, message = as_problem(plain_error, request_id)
                     await send(start)
                 result["bytes"] += len(message.get("body", b""))
             await send(message)
 
+        preflight: Response | None = None
         refused = self.refusal(scope)
         if refused is not None:
             await send_problem(stamped_send, *refused, request_id)
+            return
+        preflight = self.cors.preflight(scope, origin)
+        if preflight is not None:
+            await preflight(scope, receive, stamped_send)
             return
         if scope["path"] in self.unlimited_body_paths:
             await self._run(scope, receive, stamped_send, request_id, result)
@@ -343,7 +356,7 @@ def _is_plain_text(headers: list[tuple[bytes, bytes]]) -> bool:
     return False
 
 
-def _as_problem(parts: list[Message], request_id: str) -> tuple[Message, Message]:
+def as_problem(parts: list[Message], request_id: str) -> tuple[Message, Message]:
     """A framework's plain-text error (Starlette's refused CORS preflight) as a problem."""
     start, *bodies = parts
     text = b"".join(m.get("body", b"") for m in bodies).decode("utf-8", "replace").strip()

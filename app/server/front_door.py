@@ -7,9 +7,10 @@ solving cost several times what the store does. `FrontDoor` recognises their
 paths and calls their operations (`app/api/doc_ops.py`, `stream.open_stream`)
 directly: the same functions the FastAPI routes call, which parse, admit,
 validate, authorize and render. It decides only which operation a path and
-method name; it reads no parameter itself. A request with an Origin header takes
-FastAPI's stack (so CORS stays Starlette's) and reaches the same operation
-through its route.
+method name; it reads no parameter itself. A browser's request (one with an
+Origin header) is served here too, with the same CORS answer as FastAPI's
+stack gives (`RequestContext.cors`, app/server/cors.py), and so is every CORS
+preflight.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Protocol
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from app.api import doc_ops, ranges, stream
@@ -30,16 +31,14 @@ from app.api.requests import HttpRequest
 from app.api.sse import EventStream
 from app.api.ws import websocket_endpoint
 from app.errors import LevelstreamError
-from app.server.context import BodyTooLarge, RequestContext, send_problem
+from app.server.context import BodyTooLarge, RequestContext, as_problem, send_problem
+from app.server.cors import origin_of
 
 log = logging.getLogger("levelstream.api")
 
 PREFIX = "/v1/collections/"
 WS_PATH = "/v1/ws"
 STREAM_PATH = "/v1/stream"
-# What Starlette's CORS middleware adds to a response to a request without an Origin.
-_VARY_ORIGIN = (b"vary", b"Origin")
-
 Answer = Callable[[HttpRequest], Awaitable[Response]]
 
 
@@ -137,8 +136,7 @@ class FrontDoor:
     Seven ASGI layers (FastAPI's error and telemetry middleware, ours, CORS) each
     wrap every request and every message it sends; for a document read that
     cost more than the read. Here the same steps run inline: `RequestContext`'s
-    own id, address, refusal, header and log steps, then `respond`. A request
-    with an Origin header takes the stack, so CORS stays Starlette's.
+    own id, address, refusal, CORS, header and log steps, then the operation.
     """
 
     def __init__(self, context: RequestContext) -> None:
@@ -148,17 +146,19 @@ class FrontDoor:
         """Answer the request if it is the lane's; False (nothing done) otherwise."""
         if scope["type"] != "http":
             return False
-        found = dispatch(scope)
-        if found is None or any(name == b"origin" for name, _ in scope["headers"]):
-            return False
-        route, answer = found
         context = self.context
+        origin = origin_of(scope)
+        preflight = context.cors.preflight(scope, origin)
+        found = dispatch(scope) if preflight is None else None
+        if found is None and preflight is None:
+            return False
         request_id, started_at = context.begin(scope)
         status = sent = 0
 
         async def problem(refused: tuple[int, str, str]) -> None:
             nonlocal status, sent
-            headers = context.response_headers(scope, request_id)
+            headers = context.cors.stamp(scope, origin, [])
+            headers += context.response_headers(scope, request_id)
             sent = await send_problem(send, *refused, request_id, headers)
             status = refused[0]
 
@@ -167,14 +167,19 @@ class FrontDoor:
             if refused is not None:
                 await problem(refused)
                 return True
+            if preflight is not None:
+                status, sent = await _answer_preflight(preflight, scope, send, request_id, context)
+                return True
+            assert found is not None
+            route, answer = found
             scope["route"] = route
             try:
                 response = await answer(HttpRequest(scope, context.limited(receive)))
             except LevelstreamError as exc:
                 response = error_response(exc, request_id)
-            headers = response.raw_headers
-            headers.append(_VARY_ORIGIN)
+            headers = context.cors.stamp(scope, origin, response.raw_headers)
             headers += context.response_headers(scope, request_id)
+            response.raw_headers = headers
             status = response.status_code
             if isinstance(response, EventStream):
                 await response(scope, receive, send)
@@ -195,3 +200,19 @@ class FrontDoor:
         finally:
             context.finish(scope, status, sent, started_at)
         return True
+
+
+async def _answer_preflight(
+    preflight: Response, scope: Scope, send: Send, request_id: str, context: RequestContext
+) -> tuple[int, int]:
+    """Send a preflight's answer as FastAPI's stack would (a refusal as a problem);
+    returns (status, body bytes)."""
+    headers = preflight.raw_headers + context.response_headers(scope, request_id)
+    start: Message = {"type": "http.response.start", "status": preflight.status_code}
+    start["headers"] = headers
+    body: Message = {"type": "http.response.body", "body": preflight.body}
+    if preflight.status_code >= 400:
+        start, body = as_problem([start, body], request_id)
+    await send(start)
+    await send(body)
+    return preflight.status_code, len(body["body"])

@@ -21,6 +21,11 @@
   its `asyncio.Event` for backpressure (a deque) are replaced by small
   equivalents, its ~37 attributes are slotted rather than in a dict, and
   the handshake's request and response are let go once answered.
+- Its per-connection INFO lines (uvicorn's `"WebSocket /v1/ws" [accepted]`,
+  websockets' `connection open` and `connection closed`) are DEBUG lines here:
+  our access log already writes one line per socket session, buffered, and
+  these three were written to stderr one syscall each, about 15 % of the CPU
+  an accept costs (docs/performance.md). Warnings and errors are unchanged.
 - A handshake refused by the protocol itself (websockets: no
   Sec-WebSocket-Key, not a GET, ...; uvicorn: a 500) is answered as a
   problem (RFC 9457) with an X-Request-ID, as every answer of the app is,
@@ -30,6 +35,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -64,6 +70,25 @@ def text_frame_head(size: int) -> bytes:
     if size < 65536:
         return b"\x81\x7e" + size.to_bytes(2, "big")
     return b"\x81\x7f" + size.to_bytes(8, "big")
+
+
+class _SessionLog:
+    """The logger uvicorn's protocol and websockets' connection log to, with their
+    per-connection INFO lines demoted to DEBUG; anything else as the logger has it."""
+
+    __slots__ = ("_logger",)
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self._logger.debug(msg, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)
+
+
+_SESSION_LOG = _SessionLog(logging.getLogger("uvicorn.error"))
 
 
 class _Inbox:
@@ -192,6 +217,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.conn.__class__ = ProblemRefusals  # uvicorn builds it: its class is what changes
+        self.logger = self.conn.logger = _SESSION_LOG  # type: ignore[assignment]
         self.queue = _Inbox()  # type: ignore[assignment]
         self.writable = _Writable()  # type: ignore[assignment]
         self._on_writable: Callable[[], None] | None = None
