@@ -21,10 +21,13 @@ NOISY_OTHER_PCT = 25.0
 
 # workload -> (what `value` is, True when more is better)
 UNITS: dict[str, tuple[str, bool]] = {
-    "W1": ("PUT/s", True),
+    "W1": ("creates/s", True),
+    "W1u": ("updates/s", True),
     "W2": ("GET/s", True),
+    "W2o": ("GET/s", True),
     "W3": ("range reads/s", True),
     "W4": ("p99 ms", False),
+    "W4s": ("p99 ms", False),
     "W5": ("deliveries/s", True),
     "W5s": ("deliveries/s", True),
     "W6": ("KiB per connection", False),

@@ -21,10 +21,13 @@ CEILING = {
     "W6a:sse": "raw-sse",
 }
 TITLES = {
-    "W1": "W1 PUT",
+    "W1": "W1 create",
+    "W1u": "W1 update",
     "W2": "W2 GET",
+    "W2o": "W2o GET with Origin",
     "W3": "W3 range (100 docs)",
     "W4": "W4 write-to-delivery, p50 / p99",
+    "W4s": "W4s write-to-delivery over SSE, p50 / p99",
     "W5": "W5 fan-out, WS",
     "W5s": "W5s fan-out, SSE",
     "W6": "W6 memory per idle conn",
@@ -278,7 +281,9 @@ def render(data: dict[str, Any]) -> str:
             "in-process on the server's CPU (no HTTP), the storage ceiling. "
             "W4 rates (writes/s, writes): "
             + ", ".join(f"{n} subs {r[0]:g}/s x {r[1]}" for n, r in plan["latency"].items())
-            + f"; W5 keeps {plan['fanout_window']} writes in flight.",
+            + "; W5/W5s keep "
+            + " or ".join(str(w) for w in plan.get("fanout_windows", [plan.get("fanout_window")]))
+            + " writes in flight.",
             "",
             "## Issue 6 targets",
             "",

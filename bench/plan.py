@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.config import Profile
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W5s", "W6", "W7", "W8")
+ALL_WORKLOADS = ("W1", "W1u", "W2", "W2o", "W3", "W4", "W4s", "W5", "W5s", "W6", "W7", "W8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class Plan:
     # W4: subscribers -> (writes per second, writes)
     latency: dict[int, tuple[float, int]] = field(default_factory=dict)
     fanout_subs: tuple[int, ...] = (1000, 10_000)
-    fanout_window: int = 8
+    fanout_windows: tuple[int, ...] = (1, 8)  # writes in flight
     fanout_warmup_s: float = 0.5
     fanout_seconds: float = 2.0
     idle_conns: int = 10_000  # W6 when neither W4 nor W5 runs (else: their largest count)
@@ -51,7 +51,16 @@ class Plan:
 def parse_workloads(raw: str) -> frozenset[str]:
     if not raw.strip():
         return frozenset(ALL_WORKLOADS)
-    names = {w.strip().upper().replace("W5S", "W5s") for w in raw.split(",") if w.strip()}
+    names = {
+        w.strip()
+        .upper()
+        .replace("W5S", "W5s")
+        .replace("W4S", "W4s")
+        .replace("W1U", "W1u")
+        .replace("W2O", "W2o")
+        for w in raw.split(",")
+        if w.strip()
+    }
     unknown = names - set(ALL_WORKLOADS)
     if unknown:
         raise SystemExit(f"BENCH_WORKLOADS: unknown {sorted(unknown)}; known: {ALL_WORKLOADS}")
