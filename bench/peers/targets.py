@@ -160,6 +160,7 @@ class Target:
     # PocketBase only: GOMAXPROCS (None: unset) and whether it is pinned to one CPU.
     gomaxprocs: int | None = 1
     pinned: bool = True
+    opt_in: bool = False  # runs only when BENCH_ONLY names it (issue 15's pair)
 
     def runs(self, workload: str) -> bool:
         return self.workloads is None or workload in self.workloads
@@ -191,9 +192,9 @@ TARGETS = (
     # Issue 15, rules on vs off: the same server as ls-sync, a user's JWT instead of admin.
     Target("ls-rules", "Levelstream, sync, user JWT, example rule", "levelstream", "sync",
            True, workloads=frozenset({"W1", "W2"}), value=OWNED_VALUE, principal="jwt",
-           rules=True),
+           rules=True, opt_in=True),
     Target("ls-norules", "Levelstream, sync, user JWT, no rule", "levelstream", "sync", True,
-           workloads=frozenset({"W1", "W2"}), value=OWNED_VALUE, principal="jwt"),
+           workloads=frozenset({"W1", "W2"}), value=OWNED_VALUE, principal="jwt", opt_in=True),
     Target("seed", "seed stack: express + level + socket.io", "seed", http=True, ws="sio"),
     Target("raw-asgi", "ceiling: raw ASGI on uvicorn + plyvel", "raw-asgi", http=True),
     Target("raw-ws", "ceiling: raw websockets broadcast", "raw-ws", ws="raw",

@@ -236,8 +236,11 @@ def run(profile: Profile) -> Report:
     started = time.perf_counter()
     plan = plan_for(profile)
     raise_nofile()
-    targets = [t for t in TARGETS if profile.wants(t.id)]
+    targets = [t for t in TARGETS if profile.wants(t.id) and (not t.opt_in or t.id in profile.only)]
     skipped: dict[str, str] = {}
+    if any(t.kind == "pocketbase" for t in targets) and (why := pocketbase.problem()):
+        skipped["pocketbase"] = why
+        targets = [t for t in targets if t.kind != "pocketbase"]
     if any(t.kind == "seed" for t in targets) and (why := seed_problem()):
         skipped["seed"] = why
         targets = [t for t in targets if t.kind != "seed"]
