@@ -199,7 +199,7 @@ lint-clients: $(SDK_PY_STAMP)
 # --- Benchmarks: the bench extra, suite peers (issue 6), the server profile -----------
 BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: bench-deps bench-peers bench-quick bench-profile bench-queries
+.PHONY: bench-deps bench-peers bench-quick bench-profile bench-queries bench-readme
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
@@ -212,9 +212,14 @@ bench-deps: $(BENCH_STAMP)
 
 bench: bench-deps
 
-# Levelstream side by side with the seed's stack and the ceilings (bench/README.md).
+# Levelstream side by side with the seed's stack, PocketBase and the ceilings
+# (bench/README.md); PocketBase is installed by the bench into bench/.cache/.
 bench-peers: bench-deps
 	$(BIN)/python -m bench peers
+
+# README.md's marked benchmark block from bench/results/peers.json (a test checks it).
+bench-readme: $(STAMP)
+	$(BIN)/python -m bench.readme_block
 
 bench-quick: bench-deps
 	BENCH_QUICK=1 $(BIN)/python -m bench

@@ -5,7 +5,9 @@ milliseconds, KiB per connection, ...; `UNITS` says which). A cell is void
 when anything failed or was lost, or when the load generator was saturated
 (then the figure is the generator's, not the server's); it is noisy when
 other processes used a noticeable share of the machine during its window.
-Medians are over the valid rounds (over all rounds, and void, when none is).
+Medians, minimums and maximums are over the valid rounds (the median over all
+rounds, and void, when none is); every round's figure and why a round was void
+stay in the summary, so the report shows each one.
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ from typing import Any
 from bench.measure import median
 
 SATURATED_PCT = 90.0
+ROUND_EXTRAS = ("cpu_us_per_delivery",)  # kept per round: targets are judged on them
 NOISY_OTHER_PCT = 25.0
 
 # workload -> (what `value` is, True when more is better)
 UNITS: dict[str, tuple[str, bool]] = {
-    "W1": ("PUT/s", True),
+    "W1": ("creates/s", True),
+    "W1u": ("updates/s", True),
     "W2": ("GET/s", True),
+    "W2o": ("GET/s", True),
     "W3": ("range reads/s", True),
     "W4": ("p99 ms", False),
+    "W4s": ("p99 ms", False),
     "W5": ("deliveries/s", True),
     "W5s": ("deliveries/s", True),
     "W6": ("KiB per connection", False),
@@ -81,6 +87,24 @@ class Summary:
     void: str
     noisy_rounds: int
     extra: dict[str, float]
+    round_ids: list[int] = field(default_factory=list)
+    round_void: list[str] = field(default_factory=list)  # per round: why void ("" = valid)
+    min: float | None = None  # over the valid rounds
+    max: float | None = None
+    # per round, aligned with round_ids: p50 and the extras verdicts judge on
+    p50_rounds: list[float | None] = field(default_factory=list)
+    extra_rounds: dict[str, list[float | None]] = field(default_factory=dict)
+
+    @property
+    def void_rounds(self) -> int:
+        return sum(1 for v in self.round_void if v)
+
+    def valid_by_round(self) -> dict[int, float]:
+        return {
+            r: v
+            for r, v, why in zip(self.round_ids, self.rounds, self.round_void, strict=True)
+            if not why and v is not None
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,6 +124,7 @@ def summarize(cells: Sequence[Cell]) -> dict[tuple[str, str, str], Summary]:
         valid = [c for c in group if not c.void]
         use = valid or group
         numeric = sorted({k for c in use for k, v in c.extra.items() if isinstance(v, int | float)})
+        good = [c.value for c in valid if c.value is not None]
         out[key] = Summary(
             workload=key[0],
             target=key[1],
@@ -114,6 +139,12 @@ def summarize(cells: Sequence[Cell]) -> dict[tuple[str, str, str], Summary]:
                 k: round(median([float(c.extra[k]) for c in use if k in c.extra]), 2)
                 for k in numeric
             },
+            round_ids=[c.round for c in group],
+            round_void=[c.void for c in group],
+            min=min(good) if good else None,
+            max=max(good) if good else None,
+            p50_rounds=[c.p50_ms for c in group],
+            extra_rounds={k: [c.extra.get(k) for c in group] for k in ROUND_EXTRAS if k in numeric},
         )
     return out
 

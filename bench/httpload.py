@@ -10,6 +10,7 @@ range workloads read.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import resource
@@ -27,6 +28,28 @@ from bench.measure import CpuProbe, MachineCpuProbe
 
 LUA = Path(__file__).resolve().parent / "lua" / "bench.lua"
 DOCS_PREFIX = f"/v1/collections/{payload.COLLECTION}/docs"
+ORIGIN = "https://app.example.com"  # W2o's browser origin, allowed by the Levelstream servers
+
+
+@dataclass(frozen=True, slots=True)
+class HttpApi:
+    """How a target's HTTP API names documents (see bench/lua/bench.lua)."""
+
+    docs: str  # the collection's path, no trailing slash
+    create: str = "put"  # put: PUT docs/<fresh key>; post: POST docs
+    update: str = "PUT"
+    keyfmt: str = "k%06d"
+    range: str = "?gte=%s&limit=100"
+
+
+LS_API = HttpApi(DOCS_PREFIX)
+PB_API = HttpApi(
+    f"/api/collections/{payload.COLLECTION}/records",
+    create="post",
+    update="PATCH",
+    keyfmt="k%014d",
+    range="?filter=id%%3E%%3D%%27%s%%27&sort=id&perPage=100&skipTotal=1",
+)
 
 
 def wrk_problem() -> str | None:
@@ -72,17 +95,24 @@ def run_wrk(
     keys: int = 1000,
     auth: str = "",
     body: bytes = payload.VALUE,
+    api: HttpApi = LS_API,
+    origin: str = "",
 ) -> WrkResult:
-    """One wrk window: `mode` is put (fresh keys), get (random k..) or range (100 docs)."""
-    prefix = DOCS_PREFIX if mode == "range" else DOCS_PREFIX + "/"
+    """One wrk window: `mode` is put (fresh keys), update, get (random k..) or range (100 docs)."""
+    bare = mode == "range" or (mode == "put" and api.create == "post")
     env = {
         **os.environ,
         "BENCH_WRK_MODE": mode,
-        "BENCH_WRK_PREFIX": prefix,
+        "BENCH_WRK_PREFIX": api.docs if bare else api.docs + "/",
         "BENCH_WRK_RUN": run,
         "BENCH_WRK_KEYS": str(keys),
+        "BENCH_WRK_KEYFMT": api.keyfmt,
         "BENCH_WRK_BODY": body.decode(),
         "BENCH_WRK_AUTH": auth,
+        "BENCH_WRK_ORIGIN": origin,
+        "BENCH_WRK_CREATE": api.create,
+        "BENCH_WRK_UPDATE": api.update,
+        "BENCH_WRK_RANGE": api.range,
     }
     cmd = [
         "wrk",
@@ -141,17 +171,27 @@ def doc_key(i: int, prefix: str = "k") -> str:
 
 
 async def _seed(
-    port: int, count: int, headers: dict[str, str], batch: bool, prefix: str, doc: bytes
+    port: int,
+    count: int,
+    headers: dict[str, str],
+    batch: bool,
+    prefix: str,
+    doc: bytes,
+    numbered: bool = False,
 ) -> int:
     headers = {**headers, "Content-Type": "application/json"}
     value = doc.decode()
+
+    def value_of(i: int) -> str:
+        return payload.numbered(i).decode() if numbered else value
+
     if batch:  # Levelstream: POST /v1/batch, 1000 puts per request
         client = RawHttp1("127.0.0.1", port, headers)
         try:
             for start in range(0, count, 1000):
                 ops = ",".join(
                     f'{{"op":"put","collection":"{payload.COLLECTION}",'
-                    f'"key":"{doc_key(i, prefix)}","value":{value}}}'
+                    f'"key":"{doc_key(i, prefix)}","value":{value_of(i)}}}'
                     for i in range(start, min(count, start + 1000))
                 )
                 status, body = await client.request(
@@ -186,30 +226,30 @@ def seed_docs(
     batch: bool,
     prefix: str = "k",
     value: bytes = payload.VALUE,
+    numbered: bool = False,
 ) -> int:
-    """Write documents <prefix>000000.. (100-byte values), `batch`: 1000 per /v1/batch."""
+    """Write documents <prefix>000000.. (100-byte values), `batch`: 1000 per /v1/batch;
+    `numbered`: document i is `payload.numbered(i)` (a catch-up checks every one)."""
     import uvloop
 
-    return uvloop.run(_seed(port, count, headers, batch, prefix, value))
+    return uvloop.run(_seed(port, count, headers, batch, prefix, value, numbered))
 
 
-def check_range(port: int, headers: dict[str, str]) -> int:
+def check_range(port: int, headers: dict[str, str], api: HttpApi = LS_API) -> int:
     """Items in one range page of 100 (the range workload is void unless it is 100)."""
-    import uvloop
+    first = api.keyfmt % 0
+    query = api.range.replace("%s", first).replace("%%", "%")
 
-    async def once() -> int:
-        client = RawHttp1("127.0.0.1", port, headers)
-        try:
-            status, body = await client.request(
-                "GET", f"{DOCS_PREFIX}?gte={doc_key(0)}&limit=100", b""
-            )
-        finally:
-            await client.aclose()
-        if status != 200:
-            raise RuntimeError(f"range read: {status}: {body[:300]!r}")
-        return len(json.loads(body)["items"])
-
-    return uvloop.run(once())
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:  # http.client: a page may come chunked (PocketBase's do)
+        conn.request("GET", api.docs + query, headers=headers)
+        response = conn.getresponse()
+        status, body = response.status, response.read()
+    finally:
+        conn.close()
+    if status != 200:
+        raise RuntimeError(f"range read: {status}: {body[:300]!r}")
+    return len(json.loads(body)["items"])
 
 
 # --- one workload window as a comparison cell -----------------------------------------
@@ -231,6 +271,9 @@ def wrk_cell(
     auth: str = "",
     body: bytes = payload.VALUE,
     writes: Callable[[], int] | None = None,
+    api: HttpApi = LS_API,
+    origin: str = "",
+    param: str = "",
 ) -> Cell:
     """Warm up, then measure one wrk window. With `writes` (the server's count of
     acknowledged writes), a PUT the server answered 2xx but did not count is lost."""
@@ -247,6 +290,8 @@ def wrk_cell(
             keys=keys,
             auth=auth,
             body=body,
+            api=api,
+            origin=origin,
         )
 
     if warmup_s > 0:
@@ -257,7 +302,7 @@ def wrk_cell(
     return Cell(
         workload,
         target,
-        f"{connections} conns",
+        param or f"{connections} conns",
         rnd,
         value=round(result.requests / result.seconds, 1),
         p50_ms=round(result.p50_ms, 3),

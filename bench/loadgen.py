@@ -48,6 +48,8 @@ class RawHttp1:
         status = int(response_head[9:12])
         lower = response_head.lower()
         at = lower.find(b"\r\ncontent-length:")
+        if at < 0 and status in (204, 304):  # no body by definition
+            return status, b""
         if at < 0:
             raise RuntimeError(f"response without Content-Length: {response_head[:200]!r}")
         end = lower.index(b"\r\n", at + 2)

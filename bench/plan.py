@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.config import Profile
 
-ALL_WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W5s", "W6", "W7", "W8")
+ALL_WORKLOADS = ("W1", "W1u", "W2", "W2o", "W3", "W4", "W4s", "W5", "W5s", "W6", "W7", "W8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,13 +25,13 @@ class Plan:
     http_connections: int = 64
     docs: int = 10_000  # W2/W3 read these
     wrk_warmup_s: int = 1
-    wrk_seconds: int = 2
+    wrk_seconds: int = 5  # issue 17: measured windows of at least 5 s
     # W4: subscribers -> (writes per second, writes)
     latency: dict[int, tuple[float, int]] = field(default_factory=dict)
     fanout_subs: tuple[int, ...] = (1000, 10_000)
-    fanout_window: int = 8
+    fanout_windows: tuple[int, ...] = (1, 8)  # writes in flight
     fanout_warmup_s: float = 0.5
-    fanout_seconds: float = 2.0
+    fanout_seconds: float = 5.0
     idle_conns: int = 10_000  # W6 when neither W4 nor W5 runs (else: their largest count)
     idle_max: int = 0  # W6: idle WebSocket connections to try, once (0: skip)
     catchup_changes: int = 10_000
@@ -51,7 +51,16 @@ class Plan:
 def parse_workloads(raw: str) -> frozenset[str]:
     if not raw.strip():
         return frozenset(ALL_WORKLOADS)
-    names = {w.strip().upper().replace("W5S", "W5s") for w in raw.split(",") if w.strip()}
+    names = {
+        w.strip()
+        .upper()
+        .replace("W5S", "W5s")
+        .replace("W4S", "W4s")
+        .replace("W1U", "W1u")
+        .replace("W2O", "W2o")
+        for w in raw.split(",")
+        if w.strip()
+    }
     unknown = names - set(ALL_WORKLOADS)
     if unknown:
         raise SystemExit(f"BENCH_WORKLOADS: unknown {sorted(unknown)}; known: {ALL_WORKLOADS}")
@@ -80,11 +89,11 @@ def plan_for(profile: Profile, env: Mapping[str, str] = os.environ) -> Plan:
         plan = Plan(
             workloads=workloads,
             rounds=profile.rounds,
-            latency={
-                1: (100.0, 150),
-                100: (100.0, 150),
-                1000: (20.0, 30),
-                10_000: (2.0, 6),
+            latency={  # 5 s of writes at each count; 100 subs at 200/s (issue 17's W4 row)
+                1: (100.0, 500),
+                100: (200.0, 1000),
+                1000: (20.0, 100),
+                10_000: (2.0, 10),
             },
             idle_max=100_000,
         )

@@ -67,11 +67,72 @@ def commit() -> str:
     return (head or "unknown") + (" (+ uncommitted changes in app/)" if dirty else "")
 
 
+def _git(*args: str) -> str:
+    here = Path(__file__).resolve().parent
+    done = subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _command_version(*cmd: str) -> str | None:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def versions() -> dict[str, str | None]:
+    """What the figures depend on besides the code: every runtime of every target."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from bench.peers import pocketbase
+
+    def pkg(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return {
+        "python": sys.version.split()[0],
+        "uvicorn": pkg("uvicorn"),
+        "websockets": pkg("websockets"),
+        "node": _command_version("node", "--version"),
+        "pocketbase": pocketbase.version(),
+        "kernel": platform.release(),
+        "cpu_model": _cpu_model(),
+    }
+
+
+def provenance() -> dict[str, Any]:
+    """The code measured: HEAD's full hash and whether the checkout differed from it
+    (anything but the results being written)."""
+    changed = [
+        line
+        for line in _git("status", "--porcelain", "--untracked-files=no").splitlines()
+        if "bench/results/" not in line
+    ]
+    return {"commit_sha": _git("rev-parse", "HEAD") or None, "dirty": bool(changed)}
+
+
 def machine() -> dict[str, Any]:
     from app.store.leveldb_driver import plyvel
 
     return {
         "commit": commit(),
+        **provenance(),
+        "versions": versions(),
         "cpus": os.cpu_count(),
         "affinity": sorted(os.sched_getaffinity(0)),
         "python": sys.version.split()[0],

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import payload
+from bench.httpload import LS_API, ORIGIN, PB_API, HttpApi
+from bench.peers import pocketbase
 from bench.peers.rules import OWNED_VALUE
 from bench.servers import ADMIN_TOKEN, Levelstream, ServerProcess
 
@@ -70,7 +72,10 @@ class LevelstreamServer(Levelstream, _Pinned):
         own = super().env()
         inherited = {k for k in os.environ if k.startswith("LEVELSTREAM_")}
         mine = {"LEVELSTREAM_DATA_DIR", "LEVELSTREAM_ADMIN_TOKEN", "LEVELSTREAM_DURABILITY"}
-        return {k: v for k, v in own.items() if k not in inherited - mine}
+        kept = {k: v for k, v in own.items() if k not in inherited - mine}
+        # A deployment that serves browsers (W2o sends this Origin; the others send none).
+        kept["LEVELSTREAM_ALLOWED_ORIGINS"] = ORIGIN
+        return kept
 
     def data_dir(self) -> Path:
         return self.workdir / "data"
@@ -140,17 +145,22 @@ class Target:
 
     id: str
     label: str
-    kind: str  # levelstream | seed | raw-asgi | raw-ws | raw-sse
+    kind: str  # levelstream | seed | raw-asgi | raw-ws | raw-sse | pocketbase
     durability: str = ""
     http: bool = False  # W1-W3
     ws: str | None = None  # ls | sio | raw
-    sse: str | None = None  # ls | raw
-    writer: str = "put"
+    sse: str | None = None  # ls | raw | pb
+    writer: str = "put"  # put | post | ws-publish | pb-create
     headers: dict[str, str] = field(default_factory=dict)
     workloads: frozenset[str] | None = None
     value: bytes = payload.VALUE
     principal: str = "admin"
     rules: bool = False
+    api: HttpApi = LS_API
+    # PocketBase only: GOMAXPROCS (None: unset) and whether it is pinned to one CPU.
+    gomaxprocs: int | None = 1
+    pinned: bool = True
+    opt_in: bool = False  # runs only when BENCH_ONLY names it (issue 15's pair)
 
     def runs(self, workload: str) -> bool:
         return self.workloads is None or workload in self.workloads
@@ -164,10 +174,15 @@ class Target:
             return RawAsgi(workdir, cpus=cpus)
         if self.kind == "raw-ws":
             return RawWs(workdir, cpus=cpus)
+        if self.kind == "pocketbase":
+            where = cpus if self.pinned else None
+            return pocketbase.PocketBase(workdir, cpus=where, gomaxprocs=self.gomaxprocs)
         return RawSse(workdir, cpus=cpus)
 
 
 LS_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+# What PocketBase offers of the suite (no WebSocket, no resumable change log).
+PB_WORKLOADS = frozenset({"W1", "W1u", "W2", "W3", "W4s", "W5s", "W6", "W8"})
 
 TARGETS = (
     Target("ls-sync", "Levelstream, sync (make run)", "levelstream", "sync", True, "ls", "ls",
@@ -177,15 +192,23 @@ TARGETS = (
     # Issue 15, rules on vs off: the same server as ls-sync, a user's JWT instead of admin.
     Target("ls-rules", "Levelstream, sync, user JWT, example rule", "levelstream", "sync",
            True, workloads=frozenset({"W1", "W2"}), value=OWNED_VALUE, principal="jwt",
-           rules=True),
+           rules=True, opt_in=True),
     Target("ls-norules", "Levelstream, sync, user JWT, no rule", "levelstream", "sync", True,
-           workloads=frozenset({"W1", "W2"}), value=OWNED_VALUE, principal="jwt"),
+           workloads=frozenset({"W1", "W2"}), value=OWNED_VALUE, principal="jwt", opt_in=True),
     Target("seed", "seed stack: express + level + socket.io", "seed", http=True, ws="sio"),
     Target("raw-asgi", "ceiling: raw ASGI on uvicorn + plyvel", "raw-asgi", http=True),
     Target("raw-ws", "ceiling: raw websockets broadcast", "raw-ws", ws="raw",
            writer="ws-publish"),
     Target("raw-sse", "ceiling: plain Starlette StreamingResponse", "raw-sse", sse="raw",
            writer="post"),
+    # PocketBase: realtime over SSE only; pinned like the others, and as a user gets it here.
+    Target("pb", f"PocketBase {pocketbase.VERSION}, one CPU (GOMAXPROCS=1)", "pocketbase",
+           http=True, sse="pb", writer="pb-create", value=pocketbase.body(payload.VALUE),
+           api=PB_API, workloads=PB_WORKLOADS),
+    Target("pb-2core", f"PocketBase {pocketbase.VERSION}, both CPUs (GOMAXPROCS unset, "
+           "unpinned: shares them with the load generator)", "pocketbase", http=True, sse="pb",
+           writer="pb-create", value=pocketbase.body(payload.VALUE), api=PB_API,
+           workloads=PB_WORKLOADS, gomaxprocs=None, pinned=False),
 )  # fmt: skip
 
 

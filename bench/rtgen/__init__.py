@@ -110,6 +110,7 @@ def base_spec(target: Any, server: Any, proto: str) -> dict[str, Any]:
         "token": ADMIN_TOKEN,
         "headers": target.headers,
         "writer": target.writer,
+        "ordered": target.kind != "pocketbase",
         "sources": ["127.0.0.1"],
         "steps": [],
     }

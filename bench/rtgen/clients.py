@@ -17,12 +17,15 @@ import asyncio
 import socket
 import struct
 import time
+from collections import Counter
 from typing import Any
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport
 
-T_OFFSET = 10**15
+from bench.payload import T_OFFSET
+
 _T_KEY = b'"t":'
+_WN_KEY = b'"wn":"'
 _LINGER_RST = struct.pack("ii", 1, 0)  # close with RST: no TIME_WAIT for the generator's ports
 
 
@@ -40,7 +43,17 @@ def make_socket(source: str) -> socket.socket:
 
 
 class Tracker:
-    """Deliveries of the current step, over every subscriber."""
+    """Deliveries of the current step, over every subscriber, checked one by one.
+
+    Every write carries its number in the step (`"wn":"00000042"`, fixed width).
+    A subscriber counts a number once: a repeat is a duplicate (an error, not a
+    delivery). `check()` then finds, per subscriber, the writes it never got and
+    whether it got them in the same order as every other subscriber (an
+    order-sensitive hash of its sequence against the most common one): a server
+    has one order of changes, and with one write in flight that is the order
+    they were sent. A count of deliveries alone would let a duplicate hide a
+    missing change.
+    """
 
     def __init__(self) -> None:
         self.subs: list[Any] = []
@@ -53,14 +66,32 @@ class Tracker:
         self.reached = [0] * 4096  # reached[c]: subscribers with at least c deliveries
         self.completed = 0  # writes that reached every subscriber
         self.delivered = 0
+        self.duplicates = 0
         self.lat: list[int] | None = [] if latency else None
         self.window = window
         self.all_done = asyncio.Event()
         self.expect = 0  # completed writes that set `all_done`
         for sub in self.subs:
             sub.count = 0
+            sub.seen = bytearray(4096)
+            sub.order = 0
 
-    def deliver(self, sub: Any, payload: bytes | None) -> None:
+    def deliver(self, sub: Any, payload: bytes, at: int = -1) -> None:
+        """One change frame (or the SSE buffer with its write number at `at`)."""
+        if at < 0:
+            at = payload.find(_WN_KEY)
+            if at < 0:
+                self.unexpected += 1
+                return
+        wn = int(payload[at + 6 : at + 14])
+        seen = sub.seen
+        if wn >= len(seen):
+            seen.extend(bytes(max(len(seen), wn + 1 - len(seen))))
+        if seen[wn]:
+            self.duplicates += 1
+            return
+        seen[wn] = 1
+        sub.order = (sub.order * 1_000_003 + wn + 1) & 0xFFFFFFFFFFFF
         c = sub.count = sub.count + 1
         self.delivered += 1
         reached = self.reached
@@ -74,14 +105,24 @@ class Tracker:
             if c == self.expect:
                 self.all_done.set()
         lat = self.lat
-        if lat is not None and payload is not None:
-            at = payload.find(_T_KEY)
-            if at >= 0:
-                lat.append(now_us() - int(payload[at + 4 : at + 20]) + T_OFFSET)
+        if lat is not None:
+            t = payload.rfind(_T_KEY, max(0, at - 80), at)
+            if t < 0:
+                t = payload.find(_T_KEY, at, at + 80)
+            if t >= 0 and t + 20 <= len(payload):
+                lat.append(now_us() - int(payload[t + 4 : t + 20]) + T_OFFSET)
 
-    def deliver_many(self, sub: Any, n: int) -> None:
-        for _ in range(n):
-            self.deliver(sub, None)
+    def check(self, writes: int) -> dict[str, int]:
+        """After a step of `writes` writes: what is missing, repeated or out of order."""
+        live = [s for s in self.subs if s.ready and not s.gone]
+        missing = sum(max(0, writes - s.seen.count(1, 0, writes)) for s in live)
+        orders = Counter(s.order for s in live)
+        common = orders.most_common(1)[0][1] if orders else 0
+        return {
+            "missing": missing,
+            "duplicates": self.duplicates,
+            "out_of_order_subs": len(live) - common,
+        }
 
 
 class WsSub(WSListener):  # type: ignore[misc]
@@ -95,6 +136,8 @@ class WsSub(WSListener):  # type: ignore[misc]
         self.ready = False
         self.gone = False
         self.count = 0
+        self.seen = bytearray()
+        self.order = 0
         self.close_code = 0
         self.transport: WSTransport | None = None
         self.ready_future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -180,25 +223,41 @@ class WsSub(WSListener):  # type: ignore[misc]
 
 
 class SseSub(asyncio.Protocol):
-    """One SSE subscriber over HTTP/1.1; counts `event: change` in the (chunked) body."""
+    """One SSE subscriber over HTTP/1.1: every event's write number, read out of the body.
 
-    MARKER = b"event: change"
+    Each change carries `"wn":"<8 digits>"` (and `"t":` near it); events never
+    straddle a chunk of the chunked body (every server here writes an event in
+    one piece), so the body is scanned as is, a partial event kept for the next
+    read. Ready on `retry:` (Levelstream, the ceiling) or, for PocketBase, once
+    `PB_CONNECT` named the clientId and the generator subscribed it.
+    """
 
-    def __init__(self, tracker: Tracker, request: bytes) -> None:
+    def __init__(self, tracker: Tracker, request: bytes, flavor: str = "ls") -> None:
         self.tracker = tracker
         self.request = request
+        self.flavor = flavor
         self.ready = False
         self.gone = False
         self.count = 0
+        self.seen = bytearray()
+        self.order = 0
         self.head = b""
         self.tail = b""
         self.body_started = False
+        self.client_id = ""
         self.transport: asyncio.Transport | None = None
-        self.ready_future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.ready_future: asyncio.Future[None] = loop.create_future()
+        self.connected: asyncio.Future[str] = loop.create_future()  # PocketBase's clientId
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         transport.write(self.request)
+
+    def set_ready(self) -> None:
+        self.ready = True
+        if not self.ready_future.done():
+            self.ready_future.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         if not self.body_started:
@@ -212,22 +271,38 @@ class SseSub(asyncio.Protocol):
                 return
             self.body_started = True
             data, self.head = self.head[end + 4 :], b""
-        buf = self.tail + data
+        buf = self.tail + data if self.tail else data
         if not self.ready:
+            if self.flavor == "pb":
+                if not self.connected.done():
+                    at = buf.find(b'{"clientId":"')
+                    close = buf.find(b'"}', at + 13) if at >= 0 else -1
+                    if close < 0:
+                        self.tail = buf[-512:]
+                        return
+                    self.connected.set_result(buf[at + 13 : close].decode())
+                self.tail = buf[-512:]
+                return
             if b"retry:" not in buf:
                 self.tail = buf[-64:]
                 return
-            self.ready = True
-            if not self.ready_future.done():
-                self.ready_future.set_result(None)
-        n = buf.count(self.MARKER)
-        self.tail = buf[-(len(self.MARKER) - 1) :]
-        if n:
-            self.tracker.deliver_many(self, n)
+            self.set_ready()
+        find, deliver, size, pos = buf.find, self.tracker.deliver, len(buf), 0
+        while True:
+            at = find(_WN_KEY, pos)
+            if at < 0:
+                self.tail = buf[max(pos, size - 96) :]
+                return
+            if at + 14 > size:
+                self.tail = buf[max(pos, at - 96) :]
+                return
+            deliver(self, buf, at)
+            pos = at + 14
 
     def _fail(self, why: str) -> None:
-        if not self.ready_future.done():
-            self.ready_future.set_exception(ConnectionError(why))
+        for future in (self.ready_future, self.connected):
+            if not future.done():
+                future.set_exception(ConnectionError(why))
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.gone:

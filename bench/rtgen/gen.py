@@ -24,6 +24,7 @@ from typing import Any
 
 from picows import ws_connect
 
+from bench.loadgen import RawHttp1
 from bench.measure import cpu_seconds, machine_busy_seconds, percentile
 from bench.rtgen.clients import SseSub, Tracker, WsSub, make_socket
 from bench.rtgen.writers import make_writer
@@ -53,7 +54,8 @@ class Probes:
 
     def stop(self) -> dict[str, float]:
         elapsed = time.perf_counter() - self.t
-        server = 100 * (cpu_seconds(self.pid) - self.server) / elapsed
+        self.server_cpu_s = cpu_seconds(self.pid) - self.server
+        server = 100 * self.server_cpu_s / elapsed
         own = 100 * (time.process_time() - self.own) / elapsed
         machine = 100 * (machine_busy_seconds() - self.machine) / elapsed
         return {
@@ -62,6 +64,14 @@ class Probes:
             "machine_cpu_pct": round(machine, 1),
             "cpu_other_pct": round(max(0.0, machine - server - own), 1),
         }
+
+
+def _order_of(writes: int) -> int:
+    """`Tracker`'s order hash of the writes 0..writes-1 received in that order."""
+    order = 0
+    for wn in range(writes):
+        order = (order * 1_000_003 + wn + 1) & 0xFFFFFFFFFFFF
+    return order
 
 
 class Gen:
@@ -76,6 +86,7 @@ class Gen:
         self.tracker = Tracker()
         self.probes = Probes(spec["server_pid"])
         self.opened = 0
+        self.pb_pool: asyncio.Queue[RawHttp1] | None = None
 
     # --- opening subscribers -------------------------------------------------------
 
@@ -88,7 +99,8 @@ class Gen:
         return f"{base}/"
 
     def sse_request(self, since: int | None = None) -> bytes:
-        path = "/v1/stream?collection=bench" if self.flavor == "ls" else "/stream"
+        paths = {"ls": "/v1/stream?collection=bench", "pb": "/api/realtime"}
+        path = paths.get(self.flavor, "/stream")
         lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
         lines.append("Accept: text/event-stream")
         lines += [f"{k}: {v}" for k, v in self.headers.items()]
@@ -125,17 +137,47 @@ class Gen:
         try:
             await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", self.port)), 10)
             _, sub = await loop.create_connection(
-                lambda: SseSub(tracker, self.sse_request(since)), sock=sock
+                lambda: SseSub(tracker, self.sse_request(since), self.flavor), sock=sock
             )
         except BaseException:
             sock.close()
             raise
         try:
+            if self.flavor == "pb":
+                client_id = await asyncio.wait_for(sub.connected, OPEN_TIMEOUT_S)
+                await self.pb_subscribe(client_id)
+                sub.set_ready()
             await asyncio.wait_for(sub.ready_future, OPEN_TIMEOUT_S)
         except BaseException:
             sub.abort()
             raise
         return sub
+
+    async def pb_subscribe(self, client_id: str) -> None:
+        """PocketBase: POST /api/realtime subscribes a connected client to every record event
+        of `bench`, over a small pool of keep-alive connections from the same address."""
+        if self.pb_pool is None:
+            self.pb_pool = asyncio.Queue()
+            for _ in range(8):
+                self.pb_pool.put_nowait(
+                    RawHttp1("127.0.0.1", self.port, {"Content-Type": "application/json"})
+                )
+        client = await self.pb_pool.get()
+        try:
+            body = b'{"clientId":"%s","subscriptions":["bench/*"]}' % client_id.encode()
+            status, answer = await client.request("POST", "/api/realtime", body)
+        finally:
+            self.pb_pool.put_nowait(client)
+        if status != 204:
+            raise ConnectionError(f"subscribe answered {status}: {answer[:200]!r}")
+
+    def faults(self, check: dict[str, int]) -> int:
+        """Duplicates, and subscribers that saw another order than the rest, where the
+        target promises one order of changes (PocketBase does not: it broadcasts from
+        several goroutines, so concurrent writes may reach subscribers in different
+        orders; reported, not held against it)."""
+        disorder = check["out_of_order_subs"] if self.spec.get("ordered", True) else 0
+        return check["duplicates"] + disorder
 
     def alive(self) -> int:
         return sum(1 for s in self.tracker.subs if s.ready and not s.gone)
@@ -237,15 +279,16 @@ class Gen:
         cpu = self.probes.stop()
         await writer.close()
         lat = sorted(tracker.lat or [])
-        expected = (writes - writer.errors) * tracker.n
+        check = tracker.check(writes)
         return {
             "subscribers": tracker.n,
             "rate": rate,
             "writes": writes,
             "late_writes": late,
             "deliveries": tracker.delivered,
-            "lost": max(0, expected - tracker.delivered),
-            "errors": writer.errors,
+            "lost": check["missing"],
+            **check,
+            "errors": writer.errors + self.faults(check),
             "first_error": writer.first_error,
             "disconnects": tracker.disconnects - disconnects0,
             "p50_ms": round(percentile(lat, 0.5) / 1000, 3) if lat else None,
@@ -290,23 +333,29 @@ class Gen:
         await asyncio.gather(*pumps)
         await self._drain(issued - writer.errors, drain_s)
         await writer.close()
-        expected = (issued - writer.errors) * tracker.n
+        check = tracker.check(writer.issued)
+        deliveries = d1 - d0
         return {
             "subscribers": tracker.n,
             "window": window,
             "writes": issued,
-            "deliveries": d1 - d0,
+            "deliveries": deliveries,
             "seconds": round(elapsed, 4),
-            "per_s": round((d1 - d0) / elapsed, 1),
-            "writes_per_s": round((d1 - d0) / elapsed / max(1, tracker.n), 1),
-            "lost": max(0, expected - tracker.delivered),
-            "errors": writer.errors,
+            "per_s": round(deliveries / elapsed, 1),
+            "writes_per_s": round(deliveries / elapsed / max(1, tracker.n), 1),
+            "cpu_us_per_delivery": (
+                round(1e6 * self.probes.server_cpu_s / deliveries, 3) if deliveries else None
+            ),
+            "lost": check["missing"],
+            **check,
+            "errors": writer.errors + self.faults(check),
             "first_error": writer.first_error,
             "disconnects": tracker.disconnects - disconnects0,
             **cpu,
         }
 
     async def catchup(self, since: int, expect: int, timeout_s: float = 60.0) -> dict[str, Any]:
+        """The missed changes were written numbered 0.. in order: they must come back so."""
         tracker = Tracker()
         tracker.n = 1
         tracker.expect = expect
@@ -328,16 +377,21 @@ class Gen:
             timed_out = True
         elapsed = time.perf_counter() - t0
         cpu = self.probes.stop()
-        sub.abort()
         received = tracker.delivered
+        missing = max(0, expect - sub.seen.count(1, 0, expect))
+        in_order = sub.order == _order_of(expect)
+        sub.abort()
         return {
             "since": since,
             "expect": expect,
             "received": received,
+            "timed_out": timed_out,
             "seconds": round(elapsed, 4),
             "per_s": round(received / elapsed, 1) if elapsed > 0 else 0.0,
-            "lost": max(0, expect - received) if timed_out or received < expect else 0,
-            "errors": tracker.unexpected,
+            "lost": missing,
+            "duplicates": tracker.duplicates,
+            "in_order": in_order,
+            "errors": tracker.unexpected + tracker.duplicates + (0 if in_order else 1),
             **cpu,
         }
 

@@ -1,7 +1,7 @@
 """How a write enters a target: HTTP PUT of a document, a publisher frame, or HTTP POST.
 
 Every write carries a 100-byte JSON value whose `t` is the send time (see
-`clients.T_OFFSET`), so subscribers can measure write-to-delivery latency.
+`bench.payload.T_OFFSET`), so subscribers can measure write-to-delivery latency.
 """
 
 from __future__ import annotations
@@ -12,21 +12,20 @@ import itertools
 from picows import WSListener, WSMsgType, WSTransport, ws_connect
 
 from bench.loadgen import RawHttp1
-from bench.payload import VALUE_BYTES
-from bench.rtgen.clients import T_OFFSET, now_us
-
-
-def value(t_us: int) -> bytes:
-    """`{"t":<16 digits>,"pad":"x..."}`, exactly 100 bytes."""
-    head = b'{"t":%d,"pad":"' % (T_OFFSET + t_us)
-    return head + b"x" * (VALUE_BYTES - len(head) - 2) + b'"}'
+from bench.payload import numbered
+from bench.rtgen.clients import now_us
 
 
 class Writer:
-    """`await write()` sends one write; errors are counted, not raised."""
+    """`await write()` sends one write, numbered from 0; errors are counted, not raised."""
 
     errors = 0
     first_error = ""
+    issued = 0
+
+    def value(self) -> bytes:
+        wn, self.issued = self.issued, self.issued + 1
+        return numbered(wn, now_us())
 
     async def start(self) -> None:
         pass
@@ -51,7 +50,7 @@ class PutWriter(Writer):
     async def write(self, conn: int) -> None:
         path = f"{self.path_prefix}{self.run}-{next(self.counter):08d}"
         try:
-            status, body = await self.clients[conn].request("PUT", path, value(now_us()))
+            status, body = await self.clients[conn].request("PUT", path, self.value())
         except (OSError, asyncio.IncompleteReadError) as exc:
             status, body = 0, repr(exc).encode()
         if status not in (200, 201):
@@ -67,10 +66,24 @@ class PostWriter(PutWriter):
 
     async def write(self, conn: int) -> None:
         try:
-            status, body = await self.clients[conn].request("POST", "/publish", value(now_us()))
+            status, body = await self.clients[conn].request("POST", "/publish", self.value())
         except (OSError, asyncio.IncompleteReadError) as exc:
             status, body = 0, repr(exc).encode()
         if status not in (200, 202, 204):
+            self.errors += 1
+            self.first_error = self.first_error or f"POST {status}: {body[:200]!r}"
+
+
+class PbCreate(PutWriter):
+    """POST /api/collections/bench/records {"doc": <value>}: PocketBase creates a record."""
+
+    async def write(self, conn: int) -> None:
+        doc = b'{"doc":' + self.value() + b"}"
+        try:
+            status, body = await self.clients[conn].request("POST", self.path_prefix, doc)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            status, body = 0, repr(exc).encode()
+        if status != 200:
             self.errors += 1
             self.first_error = self.first_error or f"POST {status}: {body[:200]!r}"
 
@@ -90,7 +103,7 @@ class WsPublisher(Writer):
             self.errors += 1
             self.first_error = self.first_error or "publisher disconnected"
             return
-        self.transport.send(WSMsgType.TEXT, value(now_us()))
+        self.transport.send(WSMsgType.TEXT, self.value())
 
     async def close(self) -> None:
         if self.transport is not None:
@@ -102,4 +115,6 @@ def make_writer(kind: str, port: int, conns: int, headers: dict[str, str]) -> Wr
         return PutWriter(port, conns, "/v1/collections/bench/docs/", headers)
     if kind == "post":
         return PostWriter(port, conns, "", headers)
+    if kind == "pb-create":
+        return PbCreate(port, conns, "/api/collections/bench/records", headers)
     return WsPublisher(port)

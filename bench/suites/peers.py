@@ -26,7 +26,7 @@ from bench import chart, cpus, grid, httpload, report, rtgen
 from bench.compare import Cell, summarize
 from bench.config import Profile
 from bench.cpus import pinned
-from bench.peers import rules
+from bench.peers import pocketbase, rules
 from bench.peers.targets import TARGETS, Target, raise_nofile, seed_problem
 from bench.peers_report import render
 from bench.plan import Plan, plan_for
@@ -45,7 +45,8 @@ from bench.workloads import (
     ranges,
 )
 
-HTTP = ("W1", "W2", "W3", "W7")
+HTTP = ("W1", "W1u", "W2", "W2o", "W3", "W7")
+WRK = ("W1", "W1u", "W2", "W2o", "W3")
 
 
 class Run:
@@ -90,7 +91,9 @@ class Run:
 
     def http(self, target: Target, rnd: int) -> None:
         plan = self.plan
-        wants = {w for w in ("W1", "W2", "W3") if plan.wants(w) and target.runs(w) and self.wrk_ok}
+        wants = {w for w in WRK if plan.wants(w) and target.runs(w) and self.wrk_ok}
+        if target.kind != "levelstream":
+            wants.discard("W2o")  # the browser path is Levelstream's target (issue 17)
         catch_up = plan.wants("W7") and target.runs("W7") and target.kind == "levelstream"
         if not wants and not catch_up:
             return
@@ -99,7 +102,9 @@ class Run:
             if target.principal == "jwt":  # a user's JWT, the example rule saved or not
                 target = rules.as_user(target, server.port)
             args = (target, server, rnd, plan, self.loadgen_cpus)
-            if wants & {"W2", "W3"}:
+            if wants & {"W1u", "W2", "W2o", "W3"} and isinstance(server, pocketbase.PocketBase):
+                pocketbase.seed(server.port, plan.docs, target.value[len(b'{"doc":') : -1])
+            elif wants & {"W1u", "W2", "W2o", "W3"}:
                 httpload.seed_docs(
                     server.port,
                     plan.docs,
@@ -109,8 +114,12 @@ class Run:
                 )
             if "W1" in wants:
                 self.add([puts.run(*args)])
+            if "W1u" in wants:
+                self.add([puts.run(*args, "W1u")])
             if "W2" in wants:
                 self.add([gets.run(*args)])
+            if "W2o" in wants:
+                self.add([gets.run(*args, "W2o")])
             if "W3" in wants:
                 self.add([ranges.run(*args)])
             if catch_up:
@@ -120,9 +129,11 @@ class Run:
     def realtime(self, target: Target, rnd: int, proto: str) -> None:
         plan = self.plan
         workload = "W5" if proto == "ws" else "W5s"
+        lat = "W4" if proto == "ws" else "W4s"
+        lat_counts = latency.SSE_COUNTS if lat == "W4s" else tuple(plan.latency)
         counts = sorted(
-            set(plan.latency if proto == "ws" and plan.wants("W4") else ())
-            | set(plan.fanout_subs if plan.wants(workload) else ())
+            set(lat_counts if plan.wants(lat) and target.runs(lat) else ()) & set(plan.latency)
+            | set(plan.fanout_subs if plan.wants(workload) and target.runs(workload) else ())
         )
         if plan.wants("W6"):
             counts = counts or [plan.idle_conns]
@@ -137,7 +148,7 @@ class Run:
             for n in counts:
                 spec["steps"].append({"op": "connect", "total": n})
                 wanted_at.append(n)
-                for step in latency.steps(plan, n) if proto == "ws" else []:
+                for step in latency.steps(plan, n, lat) if target.runs(lat) else []:
                     spec["steps"].append(step)
                     wanted_at.append(n)
                 for step in fanout.steps(plan, n, workload):
@@ -154,7 +165,7 @@ class Run:
         for result in results:
             n = wanted_at[result["step"]]
             if result["op"] == "latency":
-                self.add([latency.cell(target.id, rnd, n, result)])
+                self.add([latency.cell(target.id, rnd, n, result, lat)])
             elif result["op"] == "fanout":
                 self.add([fanout.cell(workload, target.id, rnd, n, result)])
 
@@ -187,11 +198,11 @@ class Run:
             if t.ws and (plan.wants("W4") or plan.wants("W5") or plan.wants("W6")):
                 self.attempt(f"{t.id}/ws", where, self.realtime, t, rnd, "ws")
         for t in order:
-            if t.sse and (plan.wants("W5s") or plan.wants("W6")):
+            if t.sse and any(plan.wants(w) for w in ("W4s", "W5s", "W6")):
                 self.attempt(f"{t.id}/sse", where, self.realtime, t, rnd, "sse")
         if plan.wants("W8"):
             for t in order:
-                if t.kind in ("levelstream", "seed") and t.runs("W8"):
+                if t.kind in ("levelstream", "seed", "pocketbase") and t.runs("W8"):
                     self.attempt(f"{t.id}/cold", where, self.cold, t, rnd)
 
 
@@ -225,8 +236,11 @@ def run(profile: Profile) -> Report:
     started = time.perf_counter()
     plan = plan_for(profile)
     raise_nofile()
-    targets = [t for t in TARGETS if profile.wants(t.id)]
+    targets = [t for t in TARGETS if profile.wants(t.id) and (not t.opt_in or t.id in profile.only)]
     skipped: dict[str, str] = {}
+    if any(t.kind == "pocketbase" for t in targets) and (why := pocketbase.problem()):
+        skipped["pocketbase"] = why
+        targets = [t for t in targets if t.kind != "pocketbase"]
     if any(t.kind == "seed" for t in targets) and (why := seed_problem()):
         skipped["seed"] = why
         targets = [t for t in targets if t.kind != "seed"]

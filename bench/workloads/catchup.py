@@ -3,7 +3,8 @@
 The changes are written first (1000 per /v1/batch), then one new subscriber
 resumes from the seq before them, over WebSocket (`subscribe` with `since`)
 and over SSE (`Last-Event-ID`); the figure is changes per second from the
-resume request to the last change received. Every missed change must arrive.
+resume request to the last change received. Every missed change must arrive,
+once each and in the order written.
 The seed stack keeps no change log, so it has nothing to resume from.
 """
 
@@ -22,7 +23,12 @@ def run(
 ) -> list[Cell]:
     since = acknowledged_writes(target, server)
     httpload.seed_docs(
-        server.port, plan.catchup_changes, target.headers, batch=True, prefix=f"cu{rnd}-"
+        server.port,
+        plan.catchup_changes,
+        target.headers,
+        batch=True,
+        prefix=f"cu{rnd}-",
+        numbered=True,
     )
     cells = []
     for proto in ("ws", "sse"):

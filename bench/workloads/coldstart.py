@@ -29,6 +29,7 @@ from app.store.leveldb_driver import plyvel
 from bench import payload
 from bench.compare import Cell
 from bench.measure import cpu_seconds, machine_busy_seconds
+from bench.peers import pocketbase
 from bench.peers.targets import Target
 from bench.plan import Plan
 from bench.scratch import Scratch
@@ -45,6 +46,8 @@ START_TIMEOUT_S = 180.0
 
 def _fingerprint(kind: str, docs: int) -> str:
     digest = hashlib.sha256(f"{kind}:{docs}:{payload.VALUE!r}".encode())
+    if kind == "pocketbase":
+        digest.update(pocketbase.VERSION.encode())
     if kind == "levelstream":
         from app.store import leveldb
 
@@ -91,7 +94,8 @@ def _build_seed(path: Path, docs: int) -> None:
 
 
 def big_db(kind: str, docs: int) -> Path:
-    """The cached database of `docs` documents for `kind` (levelstream | seed), built once."""
+    """The cached database of `docs` documents for `kind` (levelstream | seed | pocketbase),
+    built once."""
     name = f"{kind}-{docs}"
     path = CACHE / f"{name}-{_fingerprint(kind, docs)}"
     if path.exists():
@@ -106,6 +110,10 @@ def big_db(kind: str, docs: int) -> Path:
     building.mkdir()
     if kind == "levelstream":
         _build_levelstream(building, docs)
+    elif kind == "pocketbase":
+        building.rmdir()
+        pocketbase.build_big(building, docs, CACHE / f".pb-work-{os.getpid()}")
+        shutil.rmtree(CACHE / f".pb-work-{os.getpid()}", ignore_errors=True)
     else:
         _build_seed(building, docs)
     building.rename(path)
@@ -114,7 +122,8 @@ def big_db(kind: str, docs: int) -> Path:
 
 
 def clone(src: Path, dst: Path) -> None:
-    """A private copy of a LevelDB tree: table files hard-linked, the rest copied."""
+    """A private copy of a LevelDB tree: table files hard-linked, the rest copied (SQLite
+    rewrites its files in place: PocketBase's are copied whole)."""
     for root, _dirs, files in os.walk(src):
         rel = Path(root).relative_to(src)
         (dst / rel).mkdir(parents=True, exist_ok=True)
@@ -174,7 +183,19 @@ def time_to_ready(server: ServerProcess) -> tuple[float, dict[str, float]]:
 
 
 def db_dir(target: Target, workdir: Path) -> Path:
+    if target.kind == "pocketbase":
+        return workdir / "pb_data"
     return workdir / "data" if target.kind == "levelstream" else workdir / "seed-db"
+
+
+def kind_of(target: Target) -> str:
+    return target.kind if target.kind in ("levelstream", "pocketbase") else "seed"
+
+
+def last_doc_path(target: Target, docs: int) -> str:
+    if target.kind == "pocketbase":
+        return f"{pocketbase.RECORDS}/{pocketbase.record_id(docs - 1)}"
+    return f"{DOC_PATH}k{docs - 1:07d}"
 
 
 def _compile_app() -> None:
@@ -195,8 +216,10 @@ def run(target: Target, area: Scratch, rnd: int, plan: Plan, cpus: set[int] | No
         _compile_app()
     sizes = [0] + ([plan.big_docs] if plan.big_docs else [])
     for docs in sizes:
-        kind = "levelstream" if target.kind == "levelstream" else "seed"
-        source = big_db(kind, docs) if docs else None
+        kind = kind_of(target)
+        # PocketBase's "empty" is its schema and collection without records: its first
+        # start ever (migrations creating data.db) is not what a restart costs.
+        source = big_db(kind, docs) if docs or kind == "pocketbase" else None
         for _ in range(plan.cold_starts):
             workdir = area.fresh(f"cold-{target.id}-{docs}")
             try:
@@ -206,7 +229,7 @@ def run(target: Target, area: Scratch, rnd: int, plan: Plan, cpus: set[int] | No
                 try:
                     seconds, extra = time_to_ready(server)
                     if docs:  # the copy is the database it should be
-                        status = _status(server.port, f"{DOC_PATH}k{docs - 1:07d}", target.headers)
+                        status = _status(server.port, last_doc_path(target, docs), target.headers)
                         if status != 200:
                             extra["failure"] = f"GET of the last document answered {status}"
                 finally:

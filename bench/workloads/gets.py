@@ -1,4 +1,5 @@
-"""W2: GET throughput, 64 keep-alive connections (wrk), random keys among `plan.docs` documents.
+"""W2: GET throughput, 64 keep-alive connections (wrk), random keys among `plan.docs` documents;
+W2o: the same GETs as a browser sends them, with an allowed `Origin` header (CORS answered).
 
 Every GET must answer 200 (the documents were written before): anything else
 is an error and voids the cell.
@@ -13,9 +14,16 @@ from bench.plan import Plan
 from bench.servers import ServerProcess
 
 
-def run(target: Target, server: ServerProcess, rnd: int, plan: Plan, cpus: set[int] | None) -> Cell:
+def run(
+    target: Target,
+    server: ServerProcess,
+    rnd: int,
+    plan: Plan,
+    cpus: set[int] | None,
+    workload: str = "W2",
+) -> Cell:
     return httpload.wrk_cell(
-        "W2",
+        workload,
         target.id,
         rnd,
         port=server.port,
@@ -27,4 +35,6 @@ def run(target: Target, server: ServerProcess, rnd: int, plan: Plan, cpus: set[i
         cpus=cpus,
         keys=plan.docs,
         auth=target.headers.get("Authorization", ""),
+        api=target.api,
+        origin=httpload.ORIGIN if workload == "W2o" else "",
     )

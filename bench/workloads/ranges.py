@@ -1,5 +1,7 @@
 """W3: 100-document range reads (`?gte=<random key>&limit=100`), 64 connections (wrk).
 
+PocketBase's is its filtered list: `?filter=id>='<random key>'&sort=id&perPage=100&skipTotal=1`.
+
 Throughput and latency (p50/p99 of one page) of ordered reads from a random
 starting key; a page of fewer than 100 documents voids the cell.
 """
@@ -16,7 +18,7 @@ PAGE = 100
 
 
 def run(target: Target, server: ServerProcess, rnd: int, plan: Plan, cpus: set[int] | None) -> Cell:
-    items = httpload.check_range(server.port, target.headers)
+    items = httpload.check_range(server.port, target.headers, target.api)
     cell = httpload.wrk_cell(
         "W3",
         target.id,
@@ -30,6 +32,7 @@ def run(target: Target, server: ServerProcess, rnd: int, plan: Plan, cpus: set[i
         cpus=cpus,
         keys=plan.docs,
         auth=target.headers.get("Authorization", ""),
+        api=target.api,
     )
     if items != PAGE:
         cell.errors += 1

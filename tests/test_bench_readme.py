@@ -1,0 +1,29 @@
+"""The README's benchmark figures are what the committed results file renders (issue 17).
+
+`make bench-readme` writes the block between the README's markers from
+bench/results/peers.json; a hand edit of a figure, or a new results file
+without the README regenerated, fails here. No benchmark runs: this only
+renders the committed file.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bench import readme_block
+
+
+def test_readme_block_is_what_the_committed_results_render() -> None:
+    data = json.loads(readme_block.RESULTS.read_text())
+    expected = readme_block.render(data)
+    assert readme_block.current(readme_block.README.read_text()) == expected, (
+        "README.md's benchmark block differs from bench/results/peers.json: "
+        "run `make bench-readme` and commit"
+    )
+
+
+def test_the_block_states_its_conditions() -> None:
+    block = readme_block.render(json.loads(readme_block.RESULTS.read_text()))
+    assert "commit" in block
+    assert "writes in flight" in block
+    assert "durable `sync` mode" in block
