@@ -20,6 +20,7 @@ help:
 	@echo "make sdk    regenerate clients/python and clients/js from openapi/openapi.json"
 
 $(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory fuse-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -186,6 +187,20 @@ browser:
 	fi
 
 sdk-deps: $(SDK_PY_STAMP) $(TOOLS_STAMP) js-build browser
+
+# libfuse3 (Debian's) for pyfuse3, the dev extra's FUSE binding that the power-loss
+# test's file system needs (tests/history/powerfs.py): pip builds it against
+# libfuse3-dev, so this runs before the venv's install; as root, when missing.
+.PHONY: fuse-deps
+fuse-deps:
+	@if pkg-config --exists fuse3 2>/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing libfuse3-dev, fuse3 and pkg-config (Debian) for pyfuse3"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    libfuse3-dev fuse3 pkg-config >/dev/null; \
+	else \
+	  echo "libfuse3-dev and pkg-config are missing and this is not root: install them for pyfuse3"; \
+	fi
 
 # The hand-written Python SDK modules and examples (the generated code is excluded).
 lint-clients: $(SDK_PY_STAMP)
