@@ -15,6 +15,7 @@ help:
 	@echo "make test-fast  the test suite only, stopping at the first failure"
 	@echo "make services-stop  stop the PostgreSQL and Redis that make test started"
 	@echo "make lint   ruff + mypy;  make fmt  format;  make bench  benchmarks"
+	@echo "make soak ROUNDS=200  the fault campaign (kill -9, power loss, disk full, stall) at soak size"
 	@echo "make audit  pip-audit of the installed dependencies (known vulnerabilities)"
 	@echo "make sdk-js-pack  build/levelstream-client-<version>.tgz, for npm install"
 	@echo "make sdk    regenerate clients/python and clients/js from openapi/openapi.json"
@@ -77,6 +78,16 @@ services:
 # `make test` leaves them running (the next run starts faster); this stops both.
 services-stop:
 	@scripts/test-services.sh stop
+
+# The fault campaign (issue 18: kill -9, power loss, disk full, stall; tests/history/)
+# at soak size: `make soak ROUNDS=200` (the suite runs each at a CI size). Each test
+# prints the history checker's report; a stall round takes 5-30 s.
+ROUNDS ?= 200
+FAULT_TESTS := tests/test_crash.py tests/test_fault_power.py tests/test_fault_disk_full.py \
+  tests/test_fault_stall.py
+.PHONY: soak
+soak: $(STAMP)
+	FAULT_ROUNDS=$(ROUNDS) $(BIN)/python -m pytest -q -s -o timeout=0 $(FAULT_TESTS)
 
 # The store's contract tests on every other supported Python found (part of `make test`).
 test-pythons: $(STAMP)

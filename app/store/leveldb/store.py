@@ -432,7 +432,7 @@ class LevelStore(Store):
         return items
 
     async def ready(self) -> bool:
-        return self._writer is not None and not self._closed
+        return self._writer is not None and not self._closed and not self._writer.failing
 
     # --- maintenance: TTL sweep and change-log retention ---------------------
 
