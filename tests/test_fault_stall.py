@@ -38,4 +38,3 @@ def test_clients_recover_exactly_after_a_stall(fresh_server: ServerProcess) -> N
     report = campaign.verdict(final=True)
     report.assert_ok()
     assert report.writes["ok"] >= 20 and report.deliveries >= report.changes
-    assert report.writes["unknown"] == 0, "a write got no answer though the server lived on"
