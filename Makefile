@@ -15,11 +15,13 @@ help:
 	@echo "make test-fast  the test suite only, stopping at the first failure"
 	@echo "make services-stop  stop the PostgreSQL and Redis that make test started"
 	@echo "make lint   ruff + mypy;  make fmt  format;  make bench  benchmarks"
+	@echo "make soak ROUNDS=200  the fault campaign (kill -9, power loss, disk full, stall) at soak size"
 	@echo "make audit  pip-audit of the installed dependencies (known vulnerabilities)"
 	@echo "make sdk-js-pack  build/levelstream-client-<version>.tgz, for npm install"
 	@echo "make sdk    regenerate clients/python and clients/js from openapi/openapi.json"
 
 $(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory fuse-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -76,6 +78,16 @@ services:
 # `make test` leaves them running (the next run starts faster); this stops both.
 services-stop:
 	@scripts/test-services.sh stop
+
+# The fault campaign (issue 18: kill -9, power loss, disk full, stall; tests/history/)
+# at soak size: `make soak ROUNDS=200` (the suite runs each at a CI size). Each test
+# prints the history checker's report; a stall round takes 5-30 s.
+ROUNDS ?= 200
+FAULT_TESTS := tests/test_crash.py tests/test_fault_power.py tests/test_fault_disk_full.py \
+  tests/test_fault_stall.py
+.PHONY: soak
+soak: $(STAMP)
+	FAULT_ROUNDS=$(ROUNDS) $(BIN)/python -m pytest -q -s -o timeout=0 $(FAULT_TESTS)
 
 # The store's contract tests on every other supported Python found (part of `make test`).
 test-pythons: $(STAMP)
@@ -186,6 +198,20 @@ browser:
 	fi
 
 sdk-deps: $(SDK_PY_STAMP) $(TOOLS_STAMP) js-build browser
+
+# libfuse3 (Debian's) for pyfuse3, the dev extra's FUSE binding that the power-loss
+# test's file system needs (tests/history/powerfs.py): pip builds it against
+# libfuse3-dev, so this runs before the venv's install; as root, when missing.
+.PHONY: fuse-deps
+fuse-deps:
+	@if pkg-config --exists fuse3 2>/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing libfuse3-dev, fuse3 and pkg-config (Debian) for pyfuse3"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    libfuse3-dev fuse3 pkg-config >/dev/null; \
+	else \
+	  echo "libfuse3-dev and pkg-config are missing and this is not root: install them for pyfuse3"; \
+	fi
 
 # The hand-written Python SDK modules and examples (the generated code is excluded).
 lint-clients: $(SDK_PY_STAMP)

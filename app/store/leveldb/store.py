@@ -81,6 +81,27 @@ def held_by_another_process(path: Path) -> bool:
     return False
 
 
+def create_durably(path: Path) -> None:
+    """Create `path` (and missing parents) so that it survives a power loss.
+
+    LevelDB fsyncs its own directory when it writes a MANIFEST, never the directory
+    above it: without this the database's own directory entry could vanish at a
+    power loss, taking every acknowledged write with it (tests/test_fault_power.py).
+    """
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    for created in reversed(missing):
+        fsync_directory(created.parent)
+
+
+def fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def in_use_message(data_dir: Path) -> str:
     return f"data directory {data_dir} is in use by another Levelstream process"
 
@@ -104,7 +125,7 @@ class LevelStore(Store):
         self._max_value_bytes = max_value_bytes
         self._max_txn_bytes = max_txn_bytes
         self._interval = maintenance_interval_s
-        path.mkdir(parents=True, exist_ok=True)
+        create_durably(path)
         try:
             self.db = plyvel.DB(
                 str(path),
@@ -120,6 +141,13 @@ class LevelStore(Store):
             if held_by_another_process(path):
                 raise RuntimeError(in_use_message(path.parent)) from None
             raise RuntimeError(f"cannot open the LevelDB at {path}: {exc}") from exc
+        # An open ends by renaming CURRENT to a new MANIFEST without syncing the
+        # directory; LevelDB 1.22 (plyvel's wheels) moreover never syncs the first
+        # MANIFEST of a new database. A power loss before LevelDB's next directory sync
+        # then finds CURRENT naming that empty MANIFEST: "Corruption: no meta-nextfile
+        # entry in descriptor", and the database no longer opens
+        # (tests/test_fault_power.py). Syncing the directory here makes the open whole.
+        fsync_directory(path)
         self.epoch = self._load_or_init_meta()
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="levelstream-read")
         self._writer: Writer | None = None
@@ -404,7 +432,7 @@ class LevelStore(Store):
         return items
 
     async def ready(self) -> bool:
-        return self._writer is not None and not self._closed
+        return self._writer is not None and not self._closed and not self._writer.failing
 
     # --- maintenance: TTL sweep and change-log retention ---------------------
 

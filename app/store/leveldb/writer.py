@@ -97,6 +97,9 @@ class Writer:
         self.indexes: dict[str, list[IndexDef]] = load_catalog(db)
         self.head_seq = head_seq
         self.auto_id = auto_id
+        # The last commit failed (a full disk, an I/O error): not ready for writes
+        # (`/readyz`) until one succeeds again; writes keep being tried meanwhile.
+        self.failing = False
         # Group sizes of recent commits, for metrics and the benchmark.
         self.groups_committed = 0
         self.transactions_committed = 0
@@ -175,10 +178,12 @@ class Writer:
                 self._write(done, reader)
         except plyvel.Error as exc:
             log.error("commit failed: %s", exc)
+            self.failing = True
             failed = Unavailable("the store could not commit the write; nothing was written")
             outcomes = [(future, failed) for future, _ in outcomes]
             changes: list[Change] = []
         else:
+            self.failing = False
             self.head_seq = done.head_seq
             self.auto_id = done.auto_id
             changes = done.changes

@@ -1,0 +1,98 @@
+"""One fault campaign: writers and subscribers on one server, judged by the checker.
+
+A test makes a `Campaign`, runs rounds of `writing()` around its fault, and asks
+`verdict()` for the checker's report; the rounds come from `rounds()` so that
+`make soak` can run the same tests longer (FAULT_ROUNDS).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tests.history.checker import Report, check
+from tests.history.model import History
+from tests.history.workload import HttpWriter, Subscription, Target, collect, last_matching
+from tests.server import ServerProcess
+
+
+def rounds(ci: int) -> int:
+    """`ci` rounds in the normal suite; FAULT_ROUNDS (`make soak ROUNDS=n`) overrides."""
+    return int(os.environ.get("FAULT_ROUNDS") or ci)
+
+
+class Campaign:
+    def __init__(
+        self,
+        server: ServerProcess,
+        coll: str = "faults",
+        *,
+        seed: int,
+        writers: int = 4,
+        keys: int = 8,
+        subscribers: bool = True,
+    ) -> None:
+        self.target = Target(server)
+        self.history = History()
+        self.coll = coll
+        self.rng = random.Random(seed)
+        self.writer_count = writers
+        self.keys = [f"k{i}" for i in range(keys)]
+        self.subs: list[Subscription] = []
+        if subscribers:
+            self.subs = [
+                Subscription("ws-all", "ws", self.target, self.history, coll),
+                Subscription("sse-k1", "sse", self.target, self.history, coll, prefix="k1"),
+            ]
+        self.statuses: dict[int, int] = {}
+        self.unexpected: list[str] = []
+
+    @property
+    def server(self) -> ServerProcess:
+        return self.target.server
+
+    def started(self) -> None:
+        """Call after each (re)start: reads from here on are from a new server."""
+        self.target.incarnation += 1
+        for sub in self.subs:
+            if not sub.is_alive() and not sub.done.is_set():
+                sub.start()
+        for sub in self.subs:
+            assert sub.started_once.wait(30), f"{sub.name} never subscribed"
+
+    @contextmanager
+    def writing(self) -> Iterator[list[HttpWriter]]:
+        """Writers run inside the block (and are stopped, answers tallied, after it)."""
+        writers = [
+            HttpWriter(
+                f"w{n}", self.target, self.history, self.coll, self.keys, self.rng.randrange(2**32)
+            )
+            for n in range(self.writer_count)
+        ]
+        for writer in writers:
+            writer.start()
+        try:
+            yield writers
+        finally:
+            for writer in writers:
+                writer.stop()
+                self.unexpected += writer.unexpected
+                for status, n in writer.statuses.items():
+                    self.statuses[status] = self.statuses.get(status, 0) + n
+
+    def verdict(self, final: bool = False) -> Report:
+        """The checker's report on everything so far (the server must be up).
+
+        `final`: the subscribers first catch up to the head and stop, so that
+        every change they should have got is owed.
+        """
+        log, docs, head = collect(self.server, self.coll)
+        if final:
+            for sub in self.subs:
+                sub.finish(last_matching(log, sub))
+        report = check(self.history, log, docs, head)
+        assert not self.unexpected, self.unexpected[:5]
+        print(report.summary())
+        return report

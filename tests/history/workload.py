@@ -1,0 +1,261 @@
+"""Clients that record a history against a real server: HTTP writers and subscribers.
+
+Writers share a small key space (so conditional writes contend) and record every
+write's invocation and outcome, and the head seqs they read. Subscribers (WS or
+SSE, in their own event loop thread) record every start, delivery and reset, and
+resume from the last seq they saw whenever their connection breaks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+from websockets.asyncio.client import connect
+from websockets.exceptions import WebSocketException
+
+from tests.helpers import head_seq, read_changes, read_range
+from tests.history.model import Event, History, Item, Write
+from tests.realtime_clients import ws_options, ws_url
+from tests.server import ServerProcess
+
+# Answers that say nothing was written (besides 412/404, which the workload provokes).
+UNAVAILABLE = (503, 507)
+
+
+@dataclass
+class Target:
+    """The server the clients talk to; `incarnation` grows with every (re)start."""
+
+    server: ServerProcess
+    incarnation: int = 0
+
+
+class HttpWriter(threading.Thread):
+    """Random writes (PUT, conditional PUT, DELETE, POST, batch) and head reads until stopped."""
+
+    def __init__(
+        self, name: str, target: Target, history: History, coll: str, keys: list[str], seed: int
+    ) -> None:
+        super().__init__(daemon=True, name=name)
+        self.target, self.history, self.coll, self.keys = target, history, coll, keys
+        self.rng = random.Random(seed)
+        self.stopping = threading.Event()
+        self.unexpected: list[str] = []  # answers no fault explains (a 500, a 400...)
+        self.statuses: dict[int, int] = {}
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(60)
+        assert not self.is_alive(), f"{self.name} did not stop"
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                with httpx.Client(
+                    base_url=self.target.server.url,
+                    headers=self.target.server.headers(),
+                    timeout=60,
+                ) as client:
+                    while not self.stopping.is_set():
+                        self.step(client)
+            except httpx.TransportError:
+                time.sleep(0.05)  # the server is away: the write in flight was recorded
+
+    def step(self, client: httpx.Client) -> None:
+        roll = self.rng.random()
+        key = self.rng.choice(self.keys)
+        url = f"/v1/collections/{self.coll}/docs"
+        if roll < 0.1:
+            self.read_head(client)
+        elif roll < 0.45:
+            value = self.history.unique(self.name)
+            self.send(client, "put", [Item(key, value)], "PUT", f"{url}/{key}", json=value)
+        elif roll < 0.65:
+            response = client.get(f"{url}/{key}")
+            if response.status_code != 200:
+                return
+            rev = int(response.json()["rev"])
+            value = self.history.unique(self.name)
+            headers = {"If-Match": f'"{rev}"'}
+            item = Item(key, value, if_match=rev)
+            self.send(client, "put", [item], "PUT", f"{url}/{key}", json=value, headers=headers)
+        elif roll < 0.75:
+            self.send(client, "delete", [Item(key, None)], "DELETE", f"{url}/{key}")
+        elif roll < 0.85:
+            value = self.history.unique(self.name)
+            self.send(client, "post", [Item(None, value)], "POST", url, json=value)
+        else:
+            chosen = self.rng.sample(self.keys, self.rng.randint(2, 3))
+            items = [Item(k, self.history.unique(self.name)) for k in chosen]
+            ops = [
+                {"op": "put", "collection": self.coll, "key": i.key, "value": i.value}
+                for i in items
+            ]
+            self.send(client, "batch", items, "POST", "/v1/batch", json={"ops": ops})
+
+    def read_head(self, client: httpx.Client) -> None:
+        response = client.get("/v1/changes", params={"collection": "*", "limit": 1})
+        if response.status_code == 200:
+            self.history.read(self.name, self.target.incarnation, int(response.json()["head_seq"]))
+
+    def send(
+        self, client: httpx.Client, op: str, items: list[Item], method: str, url: str, **kw: Any
+    ) -> None:
+        write = self.history.invoke(self.name, op, items)
+        try:
+            response = client.request(method, url, **kw)
+        except httpx.ConnectError:
+            self.history.complete(write, "failed")  # never reached a server
+            raise
+        except httpx.TransportError:
+            self.history.complete(write, "unknown")
+            raise
+        self.record(write, response)
+
+    def record(self, write: Write, response: httpx.Response) -> None:
+        status = response.status_code
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        if status >= 300:
+            code = response.json().get("code") if response.content else None
+            self.history.complete(write, "failed", status, code)
+            if status not in (404, 412, *UNAVAILABLE):
+                self.unexpected.append(f"{write.op} {status} {response.text[:200]}")
+            return
+        body = response.json() if response.content else {}
+        if write.op == "batch":
+            last = int(body["seq"])
+            for i, item in enumerate(write.items):
+                item.seq = last - (len(write.items) - 1 - i)
+        elif "rev" in body:
+            write.items[0].seq = int(body["rev"])
+            write.items[0].key = body["key"]
+        self.history.complete(write, "ok", status)
+
+
+class Subscription(threading.Thread):
+    """One subscriber (WS or SSE) that resumes from its last seq until told to finish."""
+
+    def __init__(
+        self,
+        name: str,
+        transport: str,
+        target: Target,
+        history: History,
+        coll: str,
+        prefix: str | None = None,
+    ) -> None:
+        super().__init__(daemon=True, name=name)
+        self.target = target
+        self.record = history.subscriber(name, transport, coll, prefix)
+        self.position = 0  # the last seq seen: where a resume starts
+        self.goal: int | None = None  # finish once caught up to this seq
+        self.done = threading.Event()
+        self.started_once = threading.Event()
+        self.connections = 0
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"collection": self.record.collection, "since": self.position}
+        if self.record.prefix is not None:
+            params["prefix"] = self.record.prefix
+        return params
+
+    def caught_up(self) -> bool:
+        return self.goal is not None and self.position >= self.goal
+
+    def on_change(self, change: dict[str, Any]) -> None:
+        self.record.events.append(
+            Event("change", change["seq"], change["key"], change["op"], self.record.transport)
+        )
+        self.position = change["seq"]
+
+    def on_reset(self) -> None:
+        self.record.events.append(Event("reset", self.position))
+        self.position = 0
+
+    def run(self) -> None:
+        asyncio.run(self._run())
+
+    async def _run(self) -> None:
+        while not self.caught_up():
+            # The reader waits as long as it must; this loop ends it once caught up.
+            task = asyncio.create_task(self._ws() if self.record.transport == "ws" else self._sse())
+            while not task.done():
+                await asyncio.wait({task}, timeout=0.1)
+                if self.caught_up():
+                    task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except (OSError, WebSocketException, httpx.HTTPError):
+                await asyncio.sleep(0.2)
+        self.done.set()
+
+    async def _ws(self) -> None:
+        async with connect(ws_url(self.target.server), **ws_options()) as ws:
+            await ws.send(orjson.dumps({"op": "subscribe", "id": "s", "sub": "s", **self.params()}))
+            self.record.events.append(Event("start", self.position))
+            self.connections += 1
+            self.started_once.set()
+            while True:
+                frame = orjson.loads(await ws.recv())
+                if frame.get("type") == "change":
+                    self.on_change(frame["change"])
+                elif frame.get("type") == "reset" or frame.get("ok") is False:
+                    self.on_reset()
+                    return
+
+    async def _sse(self) -> None:
+        server = self.target.server
+        async with (
+            httpx.AsyncClient(
+                base_url=server.url, headers=server.headers(), timeout=httpx.Timeout(30, read=120)
+            ) as client,
+            client.stream(
+                "GET", "/v1/stream", params=self.params(), headers={"Accept": "text/event-stream"}
+            ) as response,
+        ):
+            if response.status_code != 200:
+                await asyncio.sleep(0.2)
+                return
+            self.record.events.append(Event("start", self.position))
+            self.connections += 1
+            self.started_once.set()
+            event = ""
+            async for line in response.aiter_lines():
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:") and event == "change":
+                    self.on_change(orjson.loads(line[5:]))
+                elif line.startswith("data:") and event == "reset":
+                    self.on_reset()
+                    return
+
+    def finish(self, goal: int, timeout: float = 60) -> None:
+        """Wait until every change up to `goal` (the last matching seq) came, then end."""
+        self.goal = goal
+        self.done.wait(timeout)
+        self.record.events.append(Event("end", goal))
+
+
+def collect(
+    server: ServerProcess, coll: str
+) -> tuple[list[dict[str, Any]], dict[str, tuple[int, Any]], int]:
+    """The oracle: the whole change log, the collection's documents, the head seq."""
+    with server.client() as client:
+        head = head_seq(client)
+        log = read_changes(client, "*", since=0)
+        docs = {i["key"]: (i["rev"], i["value"]) for i in read_range(client, coll)}
+    return log, docs, head
+
+
+def last_matching(log: list[dict[str, Any]], sub: Subscription) -> int:
+    seqs = [c["seq"] for c in log if sub.record.matches(c)]
+    return seqs[-1] if seqs else 0
