@@ -283,6 +283,45 @@ def test_a_bad_where_is_refused_everywhere(
     assert reply["error"]["message"].startswith("where: ")
 
 
+def test_owner_filters_reach_their_owners_before_and_after(
+    live_server: ServerProcess, admin: httpx.Client
+) -> None:
+    """Many subscribers pinned to one owner each (the hub indexes them by value), several
+    sharing one filter, one unpinned: a document changing owner leaves the old owner's
+    views and enters the new one's; nobody else hears of it."""
+    coll = new_collection()
+    url = f"/v1/collections/{coll}/docs"
+    owners = [f"u{i}" for i in range(60)]
+    subs = {f"o{i}": f'doc.owner == "{owner}"' for i, owner in enumerate(owners)}
+    subs |= {f"same{i}": 'doc.owner == "u7" && doc.n > 0' for i in range(5)}
+    subs["big"] = "doc.n > 2"
+
+    async def run() -> dict[str, list[tuple[str, str | None]]]:
+        async with ws_client(live_server) as ws:
+            for sub, where in subs.items():
+                await ws.subscribe(sub, collection=coll, where=where)
+            admin.put(f"{url}/d", json={"owner": "u7", "n": 1})
+            admin.put(f"{url}/d", json={"owner": "u8", "n": 3})
+            admin.delete(f"{url}/d")
+            await ws.subscribe("all", collection=coll)
+            admin.put(f"{url}/end", json={"owner": "nobody"})
+            await ws.changes("all", 0)
+            got: dict[str, list[tuple[str, str | None]]] = {}
+            for frame in ws.pending:
+                if frame.get("type") == "change":
+                    change = frame["change"]
+                    got.setdefault(frame["sub"], []).append((change["op"], change.get("match")))
+            return got
+
+    got = asyncio.run(run())
+    assert got.pop("o7") == [("put", "enter"), ("leave", None)]
+    assert got.pop("o8") == [("put", "enter"), ("delete", None)]
+    for i in range(5):
+        assert got.pop(f"same{i}") == [("put", "enter"), ("leave", None)]
+    assert got.pop("big") == [("put", "enter"), ("delete", None)]
+    assert got == {}
+
+
 # --- the model: random writes, random filters, random resume points ---------------------
 
 
@@ -321,8 +360,8 @@ def live_run(
     return asyncio.run(run())
 
 
-# Scenarios the model test ran, replayed again after a restart.
-RAN: list[tuple[str, list[Applied], str, int, int]] = []
+# Scenarios the model test ran, by server (each store has its own), replayed after a restart.
+RAN: dict[str, list[tuple[str, list[Applied], str, int, int]]] = {}
 
 
 @settings(
@@ -351,12 +390,12 @@ def test_model_live_and_replayed(
     seqs = [start] + [a.seq for a in applied]
     resume_points = [seqs[int(p * (len(seqs) - 1))] for p in picks]
     check_scenario(live_server, coll, applied, where, resume_points, until)
-    RAN.append((coll, applied, where, start, until))
+    RAN.setdefault(live_server.url, []).append((coll, applied, where, start, until))
 
 
 def test_model_replays_survive_a_restart(live_server: ServerProcess, admin: httpx.Client) -> None:
     rng = random.Random(15)
-    runs = list(RAN)
+    runs = list(RAN.get(live_server.url, []))
     for where in sorted(FILTERS):  # every filter at least once, whatever ran before
         coll = new_collection()
         applied, _, start, until = live_run(live_server, admin, coll, where, random_writes(rng, 25))

@@ -3,7 +3,6 @@ read (range reads too): compiled once, refused with the position."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 from app.auth.principal import Principal
@@ -78,8 +77,11 @@ def build_filter(
     if prefix is not None or ranged:
         bounds = KeyRange(gt=gt, gte=gte, lt=lt, lte=lte, prefix=prefix)
     program = compile_where(where)
-    match = rules.live_match(principal, collection, program)
-    return ChangeFilter(collection, key=key, bounds=bounds, where=program, match=match)
+    live = rules.live_filter(principal, collection, program)
+    match, tree = (None, None) if live is None else live
+    return ChangeFilter(
+        collection, key=key, bounds=bounds, where=program, match=match, match_tree=tree
+    )
 
 
 def resync_views(
@@ -92,16 +94,14 @@ def resync_views(
     change alters (`RuleSet.read_view`: the read rules that apply, the principal as they
     see it) ends with a `reset` (`reason: rules_changed`): documents it showed may be
     hidden now without changing, so no event could say so, and the client takes a new
-    snapshot under the new rules. The others go on, judged by the new rules (the same
-    view: the same documents) from the next change on."""
+    snapshot under the new rules. The others go on as they are: the same view shows
+    the same documents."""
     (old_rules, old_principal), (rules, principal) = before, after
     for sub in list(connection.subscriptions.values()):
-        flt = sub.flt
-        collection = flt.collection
-        if old_rules.read_view(old_principal, collection) != rules.read_view(principal, collection):
+        collection = sub.flt.collection
+        old_view = old_rules.read_view(old_principal, collection)
+        if old_view != rules.read_view(principal, collection):
             hub.reset(sub, "rules_changed")
-            continue
-        sub.flt = dataclasses.replace(flt, match=rules.live_match(principal, collection, flt.where))
 
 
 def parse_since(value: object, what: str = "since") -> int | None:

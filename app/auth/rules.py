@@ -13,7 +13,7 @@ This module is the one place rules are decided; every path calls it:
 - writes: `RuleSet.write_guard` builds the per-op `WriteOp.guard` that the store core
   calls inside the write transaction with the current value (`app/store/core/txn.py`),
   so a rule judges the document as it is when the write applies, atomically;
-- live reads: `RuleSet.live_match` is what changes, SSE and WS subscriptions (and
+- live reads: `RuleSet.live_filter` is what changes, SSE and WS subscriptions (and
   their snapshots) see: their `where` and the `read` rules, with enter/leave events
   when a document's visibility changes (`app/store/core/events.py`).
 
@@ -33,7 +33,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.principal import Principal, matches_any
-from app.cel import RULE_VARIABLES, Program, compile_expression
+from app.cel import RULE_VARIABLES, Program, compile_expression, compiled, conjoin, specialize
+from app.cel.nodes import Expr
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.store.base import Store
 from app.store.types import DocMatch, WriteOp
@@ -45,6 +46,8 @@ MAX_RULES = 1000
 # Specialised rules kept per rule set (principal x collection); cleared when full.
 MAX_BOUND = 4096
 _WILDCARDS = "*?["
+# What a `read` rule sees of the write variables: none is being written.
+_READ_BINDINGS = {"op": "read", "new": None}
 
 
 class RuleSpec(BaseModel):
@@ -169,6 +172,7 @@ class RuleSet:
         self.rules = dict(rules)
         self._by_collection: dict[str, tuple[Rule, ...]] = {}
         self._bound: dict[tuple[object, ...], Bound] = {}
+        self._live: dict[tuple[object, ...], tuple[Expr, ...]] = {}
 
     def of(self, collection: str) -> tuple[Rule, ...]:
         found = self._by_collection.get(collection)
@@ -247,24 +251,50 @@ class RuleSet:
             applies = [(g, s) for g, s in reads if any(globs_overlap(g, c) for c in scopes)]
         return (tuple(applies), *_identity(principal))
 
-    def live_match(
+    def live_filter(
         self, principal: Principal, collection: str, where: Program | None
-    ) -> DocMatch | None:
-        """The documents a live read (changes, SSE, WS subscribe, snapshots) of
-        `collection` (`*`: all) shows `principal`: its `where` and the `read` rules, as
-        the store's `ChangeFilter.match`; None when neither applies. Its changes then
-        have enter/leave semantics, so a document leaves the view when the rules stop
-        showing it and enters when they start (docs/rules.md)."""
+    ) -> tuple[DocMatch, Expr | None] | None:
+        """What a live read (changes, SSE, WS subscribe, snapshots) of `collection`
+        (`*`: all) shows `principal`: its `where` and the `read` rules, as the store's
+        `ChangeFilter.match`, with the one expression it evaluates when there is one (a
+        single collection: `where && read rules`, specialised to the principal; the hub
+        groups subscribers by it). None when neither applies. Its changes have
+        enter/leave semantics (docs/rules.md)."""
+        governs = self.governs_reads(principal, collection)
+        if where is None and not governs:
+            return None
+        if collection == "*" and governs:
+            return self._per_collection(principal, where), None
+        parts = [] if where is None else [where.tree]
+        if governs:
+            parts.extend(self._live_reads(principal, collection))
+        tree = conjoin(parts)
+        matches = compiled(tree)
+
+        def match(collection: str, key: str, rev: int | None, value: Any) -> bool:
+            return matches({"doc": value, "key": key, "rev": rev})
+
+        return match, tree
+
+    def _live_reads(self, principal: Principal, collection: str) -> tuple[Expr, ...]:
+        """The `read` rules on `collection` as a live read judges them: specialised to
+        the principal, with `op` "read" and no `new` (as `read_check` binds them)."""
+        cache_key = ("live", collection, *_identity(principal))
+        found = self._live.get(cache_key)
+        if found is None:
+            found = tuple(
+                specialize(program.tree, _READ_BINDINGS)
+                for entry, _, program in self.bound(principal, collection)
+                if entry == "read"
+            )
+            if len(self._live) >= MAX_BOUND:
+                self._live.clear()
+            self._live[cache_key] = found
+        return found
+
+    def _per_collection(self, principal: Principal, where: Program | None) -> DocMatch:
+        """A `*` read meets each collection's rules: each is looked up once (bounded)."""
         matches = None if where is None else where.matches
-        if not self.governs_reads(principal, collection):
-            if matches is None:
-                return None
-
-            def filtered(collection: str, key: str, rev: int | None, value: Any) -> bool:
-                return matches({"doc": value, "key": key, "rev": rev})
-
-            return filtered
-        # A `*` read meets each collection's rules: each is looked up once (bounded).
         checks: dict[str, ReadCheck | None] = {}
 
         def visible(collection: str, key: str, rev: int | None, value: Any) -> bool:

@@ -7,7 +7,7 @@ import functools
 import uuid
 from collections.abc import Callable
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 
@@ -67,13 +67,20 @@ class EncodedChange:
         self._events: ChangeEvents | None = None
         self._event_frames: dict[tuple[bytes, bytes], Frame] | None = None
 
-    def event(self, match: DocMatch) -> bytes | None:
-        """What this change delivers to a filtered subscription (enter/update/leave, the
-        change itself, or None): `app/store/core/events.py`, decided once per change."""
+    def _decoded(self) -> ChangeEvents:
         events = self._events
         if events is None:
             events = self._events = ChangeEvents(self.data, self.prev)
-        return events.event(match)
+        return events
+
+    def event(self, match: DocMatch) -> bytes | None:
+        """What this change delivers to a filtered subscription (enter/update/leave, the
+        change itself, or None): `app/store/core/events.py`, decoded once per change."""
+        return self._decoded().event(match)
+
+    def values(self) -> tuple[Any, Any]:
+        """The document before and after (`ChangeEvents.values`)."""
+        return self._decoded().values()
 
     def event_frame(self, event: bytes, prefix: bytes | None) -> Frame:
         """The frame of one of this change's events: SSE (prefix None) or WebSocket,
@@ -239,8 +246,10 @@ class Subscription:
             return change.sse
         return self._prefix + change.data + b"}"
 
-    def offer(self, change: EncodedChange) -> None:
-        """A live change that matches: queue it now, or buffer it while replaying."""
+    def offer(self, change: EncodedChange, event: bytes | None = None) -> None:
+        """A live change that matches its key filter: queue it now, or buffer it while
+        replaying. `event`: what it delivers under this subscription's `match`, when the
+        caller decided it already (for a group of subscribers at once)."""
         if not self.live:
             if len(self.buffer) < self.buffer_limit:
                 self.buffer.append(change)
@@ -255,9 +264,10 @@ class Subscription:
         outbox = connection.outbox
         match = self.flt.match
         if match is not None:
-            event = change.event(match)
             if event is None:
-                return
+                event = change.event(match)
+                if event is None:
+                    return
             prefix = None if connection.transport == "sse" else self._prefix
             frame = change.event_frame(event, prefix)
         elif connection.transport == "sse":

@@ -26,6 +26,7 @@ from app.errors import Forbidden, HistoryCompacted, LevelstreamError
 from app.realtime.bus import Bus
 from app.realtime.connection import Connection, EncodedChange, Subscription, seq_of
 from app.realtime.credentials import CredentialIndex
+from app.realtime.fanout import CollectionFanout
 from app.realtime.outbox import Flusher
 from app.store.base import Store
 from app.store.types import Change, DocMatch
@@ -41,7 +42,7 @@ class Hub:
         self.queue_limit = queue_limit
         self.connections: set[Connection] = set()
         self.credentials = CredentialIndex(self.connections)
-        self._by_collection: dict[str, set[Subscription]] = {}
+        self._by_collection: dict[str, CollectionFanout] = {}
         self._wildcard: set[Subscription] = set()
         # Connections that write straight to their sockets are flushed through it.
         self.flusher = Flusher()
@@ -55,18 +56,14 @@ class Hub:
     def on_commit(self, changes: Sequence[Change]) -> None:
         by_collection, wildcard = self._by_collection, self._wildcard
         for change in changes:
-            subs = by_collection.get(change.collection)
-            if not subs and not wildcard:
+            fanout = by_collection.get(change.collection)
+            if fanout is None and not wildcard:
                 continue
             encoded = EncodedChange(
                 change.seq, change.data, change.collection, change.key, change.prev
             )
-            if subs:
-                for sub in subs:
-                    if (sub.flt.key is None and sub.flt.bounds is None) or sub.flt.matches(
-                        change.collection, change.key
-                    ):
-                        sub.offer(encoded)
+            if fanout is not None:
+                fanout.deliver(encoded)
             for sub in wildcard:
                 if sub.flt.matches(change.collection, change.key) and (
                     sub.can_read is None or sub.can_read(change.collection)
@@ -88,10 +85,26 @@ class Hub:
             self.connections.discard(connection)
             self.credentials.remove(connection)
 
-    def _index(self, sub: Subscription) -> set[Subscription]:
-        if sub.flt.collection == "*":
-            return self._wildcard
-        return self._by_collection.setdefault(sub.flt.collection, set())
+    def _add(self, sub: Subscription) -> None:
+        collection = sub.flt.collection
+        if collection == "*":
+            self._wildcard.add(sub)
+            return
+        fanout = self._by_collection.get(collection)
+        if fanout is None:
+            fanout = self._by_collection[collection] = CollectionFanout()
+        fanout.add(sub)
+
+    def _discard(self, sub: Subscription) -> None:
+        collection = sub.flt.collection
+        if collection == "*":
+            self._wildcard.discard(sub)
+            return
+        fanout = self._by_collection.get(collection)
+        if fanout is not None:
+            fanout.discard(sub)
+            if not fanout:
+                del self._by_collection[collection]
 
     def unsubscribe(self, connection: Connection, sub_id: str) -> bool:
         """End the subscription named `sub_id`; once this returns it sends nothing more."""
@@ -113,10 +126,7 @@ class Hub:
         if replay is not None and replay is not asyncio.current_task():
             replay.cancel()
         sub.buffer = []
-        index = self._index(sub)
-        index.discard(sub)
-        if not index and sub.flt.collection != "*":
-            self._by_collection.pop(sub.flt.collection, None)
+        self._discard(sub)
 
     def subscribe(
         self,
@@ -132,7 +142,7 @@ class Hub:
         """
         connection = sub.connection
         connection.subscriptions[sub.sub_id] = sub
-        self._index(sub).add(sub)
+        self._add(sub)
         head = self.store.head_seq
         connection.outbox.start_at(head if since is None else since)
         if since is None and not snapshot:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from app.cel import Program
+from app.cel.nodes import Expr
 
 OpKind = Literal["put", "create", "patch", "delete", "expire"]
 # guard(op, key, current rev, current value, new value): see `WriteOp`.
@@ -157,6 +158,9 @@ class ChangeFilter:
     # as match(collection, key, rev, value); its changes then have enter/leave semantics
     # (`app/store/core/events.py`). Built above the store, which only calls it.
     match: DocMatch | None = field(default=None, compare=False)
+    # The one expression `match` evaluates (on `doc`, `key`, `rev`), when there is one:
+    # subscribers with equal ones are grouped by the hub (`app/realtime/fanout.py`).
+    match_tree: Expr | None = field(default=None, compare=False)
 
     def matches(self, collection: str, key: str) -> bool:
         if self.collection != "*" and collection != self.collection:

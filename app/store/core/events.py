@@ -23,11 +23,11 @@ from app.store.records import split_change_record
 from app.store.types import DocMatch
 
 # The document did not exist before the change (a create), or after it (a delete).
-_ABSENT: Any = object()
+ABSENT: Any = object()
 # A record written before changes kept the previous value: it is taken to have matched
 # (the subscriber may get a `leave` or `update` for a document it never saw, which it
 # can apply harmlessly; it never misses one).
-_UNKNOWN: Any = object()
+UNKNOWN: Any = object()
 
 
 class ChangeEvents:
@@ -48,14 +48,21 @@ class ChangeEvents:
     def _decode(self) -> dict[str, Any]:
         change: dict[str, Any] = orjson.loads(self.data)
         self._change = change
-        self._after = _ABSENT if change["op"] == "delete" else change["value"]
+        self._after = ABSENT if change["op"] == "delete" else change["value"]
         if change["prev_rev"] is None:
-            self._before = _ABSENT
+            self._before = ABSENT
         elif self.prev is None:
-            self._before = _UNKNOWN
+            self._before = UNKNOWN
         else:
             self._before = orjson.loads(self.prev)
         return change
+
+    def values(self) -> tuple[Any, Any]:
+        """The document's value before and after the change (`ABSENT`; before may be
+        `UNKNOWN`), decoded once."""
+        if self._change is None:
+            self._decode()
+        return self._before, self._after
 
     def event(self, match: DocMatch) -> bytes | None:
         """The bytes this change delivers to a subscription that sees documents by
@@ -65,12 +72,12 @@ class ChangeEvents:
             change = self._decode()
         collection, key = change["collection"], change["key"]
         before = self._before
-        if before is _UNKNOWN:
+        if before is UNKNOWN:
             matched = True
         else:
-            matched = before is not _ABSENT and match(collection, key, change["prev_rev"], before)
+            matched = before is not ABSENT and match(collection, key, change["prev_rev"], before)
         after = self._after
-        if after is _ABSENT:  # a delete, or an expiry
+        if after is ABSENT:  # a delete, or an expiry
             return self.data if matched else None
         if match(collection, key, change["seq"], after):
             return self._updated() if matched else self._entered()

@@ -1,0 +1,152 @@
+"""The subscriptions of one collection, arranged so that a change reaches only the
+ones it can concern, without evaluating every subscriber's filter.
+
+- Unfiltered subscriptions get every change (after their key filter): no JSON work.
+- Filtered ones (a `where`, a read rule) are grouped by the one expression they
+  evaluate (`ChangeFilter.match_tree`: the filter and the read rules specialised to the
+  subscriber, so 10,000 users under `doc.owner == auth.sub` are 10,000 groups of
+  `doc.owner == "<id>"`, and 1,000 subscribers of the same `where` one group). A change
+  evaluates each group it concerns once (before and after: enter/update/leave), and
+  every subscriber of the group shares the resulting bytes.
+- A group whose expression pins a field (`doc.path == <literal>` among its top-level
+  conjuncts) is indexed by that value: a change concerns only the groups indexed under
+  its document's value before the change (for `leave`) and after it (for `enter`), so
+  the other groups cost nothing. Groups without such a conjunct are evaluated for every
+  change of the collection.
+
+`*` subscriptions do not come here: their filter differs per collection (the hub keeps
+them apart).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.cel import Equals, constraints, scalar_key
+from app.cel.nodes import Expr
+from app.realtime.connection import EncodedChange, Subscription
+from app.store.core.events import ABSENT, UNKNOWN
+from app.store.types import DocMatch
+
+# A field path and the value key (`scalar_key`) a group's expression pins it to.
+Pin = tuple[tuple[str, ...], tuple[str, Any]]
+
+
+class FilterGroup:
+    """Subscriptions of one collection that evaluate the same expression."""
+
+    __slots__ = ("match", "pin", "subs", "tree")
+
+    def __init__(self, tree: Expr, match: DocMatch) -> None:
+        self.tree = tree
+        self.match = match
+        self.subs: set[Subscription] = set()
+        self.pin = _pin_of(tree)
+
+
+def _pin_of(tree: Expr) -> Pin | None:
+    """The first `doc.path == literal` conjunct with a hashable value, if any."""
+    for constraint in constraints(tree):
+        if isinstance(constraint, Equals):
+            key = scalar_key(constraint.value)
+            if key is not None:
+                return constraint.path, key
+    return None
+
+
+def _value_at(doc: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        if type(doc) is not dict:
+            return ABSENT
+        doc = doc.get(name, ABSENT)
+    return doc
+
+
+class CollectionFanout:
+    """The subscriptions of one collection: plain ones, and filter groups."""
+
+    __slots__ = ("groups", "pinned", "plain", "unpinned")
+
+    def __init__(self) -> None:
+        self.plain: set[Subscription] = set()
+        self.groups: dict[Expr, FilterGroup] = {}
+        # path -> value key -> groups pinned there
+        self.pinned: dict[tuple[str, ...], dict[tuple[str, Any], set[FilterGroup]]] = {}
+        self.unpinned: set[FilterGroup] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.plain or self.groups)
+
+    def add(self, sub: Subscription) -> None:
+        flt = sub.flt
+        tree, match = flt.match_tree, flt.match
+        if tree is None or match is None:
+            self.plain.add(sub)
+            return
+        group = self.groups.get(tree)
+        if group is None:
+            group = self.groups[tree] = FilterGroup(tree, match)
+            if group.pin is None:
+                self.unpinned.add(group)
+            else:
+                path, key = group.pin
+                self.pinned.setdefault(path, {}).setdefault(key, set()).add(group)
+        group.subs.add(sub)
+
+    def discard(self, sub: Subscription) -> None:
+        tree = sub.flt.match_tree
+        group = None if tree is None else self.groups.get(tree)
+        if group is None or sub not in group.subs:
+            self.plain.discard(sub)
+            return
+        group.subs.discard(sub)
+        if group.subs:
+            return
+        del self.groups[tree]  # type: ignore[arg-type]
+        if group.pin is None:
+            self.unpinned.discard(group)
+            return
+        path, key = group.pin
+        by_value = self.pinned[path]
+        holders = by_value[key]
+        holders.discard(group)
+        if not holders:
+            del by_value[key]
+            if not by_value:
+                del self.pinned[path]
+
+    def deliver(self, change: EncodedChange) -> None:
+        """Offer `change` to every subscription it concerns."""
+        collection, key = change.collection, change.key
+        for sub in self.plain:
+            flt = sub.flt
+            if (flt.key is None and flt.bounds is None) or flt.matches(collection, key):
+                sub.offer(change)
+        if not self.groups:
+            return
+        for group in self._concerned(change):
+            event = change.event(group.match)
+            if event is None:
+                continue
+            for sub in group.subs:
+                flt = sub.flt
+                if (flt.key is None and flt.bounds is None) or flt.matches(collection, key):
+                    sub.offer(change, event)
+
+    def _concerned(self, change: EncodedChange) -> set[FilterGroup] | list[FilterGroup]:
+        if not self.pinned:
+            return list(self.unpinned)
+        before, after = change.values()
+        if before is UNKNOWN:
+            return list(self.groups.values())
+        concerned = set(self.unpinned)
+        for path, by_value in self.pinned.items():
+            for doc in (before, after):
+                if doc is ABSENT:
+                    continue
+                value_key = scalar_key(_value_at(doc, path))
+                if value_key is not None:
+                    found = by_value.get(value_key)
+                    if found:
+                        concerned |= found
+        return concerned
