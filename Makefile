@@ -253,6 +253,11 @@ bench-quick: bench-deps
 bench-profile: bench-deps
 	$(BIN)/python -m bench.profile
 
+# Filtered fan-out over 10,000 WebSocket users (issue 15): bench/results/filtered_fanout.md.
+.PHONY: bench-filtered
+bench-filtered: bench-deps
+	$(BIN)/python -m bench.filtered_fanout
+
 # Filtered range pages in-process (issue 15): writes bench/results/queries.md.
 bench-queries: bench-deps
 	$(BIN)/python -m bench.queries --docs 100000 1000000

@@ -37,7 +37,8 @@ from pathlib import Path
 
 import orjson
 
-from app.api.ranges import _where, range_match
+from app.api.filters import compile_where
+from app.api.ranges import range_match
 from app.errors import ValidationFailed
 from app.store.core import planner
 from app.store.core.indexing import IndexDef, parse_fields
@@ -82,7 +83,7 @@ async def filtered(
     store: LevelStore, where: str, indexes: list[IndexDef], limit: int = PAGE
 ) -> Page:
     """list_range's steps below HTTP: compile, plan, match, read (and refuse)."""
-    program = _where(where)
+    program = compile_where(where)
     assert program is not None
     plan = planner.plan(program.tree, None, indexes)
     query = RangeQuery(
