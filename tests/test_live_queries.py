@@ -10,6 +10,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from app.store.core.events import deliverable
 from app.store.records import change_json, change_record
-from tests.cluster_support import store_env
+from tests.cluster_support import running_cluster, store_env
 from tests.helpers import assert_problem
 from tests.live_model import FILTERS, Applied, Doc, apply, events, observed, random_writes
 from tests.realtime_clients import log_changes, sse_stream, ws_client
@@ -422,3 +423,39 @@ def test_a_change_recorded_without_its_previous_value_is_taken_to_have_matched()
     assert deliverable(is_open, created) is None
     # With the previous value kept, the same change is decided by it.
     assert deliverable(is_open, change_record(data, b'{"status":"closed"}')) is None
+
+
+# --- cluster mode: a filtered subscription on one node, writes and rules on another --------
+
+
+@pytest.mark.leveldb_only  # runs once: it is a PostgreSQL cluster whatever the module's store
+def test_enter_leave_and_rule_resets_across_nodes(tmp_path: Path) -> None:
+    with running_cluster(tmp_path, nodes=2) as cluster:
+        coll = new_collection()
+        node_a, node_b = cluster
+        with node_a.client() as a:
+            start = int(a.get("/v1/changes", params={"collection": coll}).json()["head_seq"])
+
+            async def run() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                async with ws_client(node_b) as ws, ws_client(node_b, user_token) as user_ws:
+                    await ws.subscribe("f", collection=coll, where=WHERE)
+                    await user_ws.subscribe("u", collection=coll)
+                    await asyncio.to_thread(write_scenario, a, coll)
+                    until = await asyncio.to_thread(end_with_sentinel, a, coll, WHERE)
+                    live = await ws.changes("f", until)
+                    await user_ws.changes("u", until)
+                    rule = {"read": 'doc.status == "open"'}
+                    assert a.put(f"/v1/rules/{coll}", json=rule).status_code == 200
+                    reset = await user_ws.expect(lambda f: f.get("type") == "reset", timeout=15)
+                    return live, reset
+
+            key = a.post(
+                "/v1/keys", json={"name": "u", "permissions": ["read"], "collections": [coll]}
+            )
+            user_token = key.json()["token"]
+            live, reset = asyncio.run(run())
+        want = [(op, k, m, v) for op, k, m, v in EXPECTED]
+        assert [(op, k, m, v) for _, op, k, m, v in without_sentinel(live)] == want
+        assert reset == {"type": "reset", "sub": "u", "reason": "rules_changed"}
+        # Replayed on the other node: the same events.
+        assert asyncio.run(poll_events(node_a, coll, WHERE, start)) == live
