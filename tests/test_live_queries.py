@@ -323,6 +323,44 @@ def test_owner_filters_reach_their_owners_before_and_after(
     assert got == {}
 
 
+HOSTILE = [
+    "(" * 40 + "true" + ")" * 40,  # nesting past 32
+    "!" * 40 + "true",
+    " || ".join(f"doc.a == {i}" for i in range(600)),  # past 512 nodes
+    "doc." + ".".join(["a"] * 40) + " == 1",  # 40 selections in a row
+    'doc.s == "' + "x" * 2000 + '"',  # a string literal past 1024 characters
+    "doc.n in [" + ", ".join(str(i) for i in range(300)) + "]",  # a list past 256 items
+    "doc.n == 99999999999999999999",  # an int past 64 bits
+    "doc.tags.all(t, t == 1)",  # macros: not in the language
+    "doc.tags.exists(t, t.exists(u, u == 1))",
+    "matches(doc.s, 'a+')",  # unknown function
+    "doc.s.matches('(a+)+$')",
+    "x" * 5000,  # past 4096 characters
+]
+
+
+@pytest.mark.parametrize("where", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_expressions_are_refused_at_compile_time_everywhere(
+    live_server: ServerProcess, admin: httpx.Client, where: str
+) -> None:
+    coll = new_collection()
+    for response in (
+        admin.get("/v1/changes", params={"collection": coll, "where": where}),
+        admin.get("/v1/stream", params={"collection": coll, "where": where}),
+        admin.get(f"/v1/collections/{coll}/docs", params={"where": where}),
+        admin.put(f"/v1/rules/{coll}", json={"read": where}),
+    ):
+        assert_problem(response, 422, "validation_failed")
+
+    async def ws() -> dict[str, Any]:
+        async with ws_client(live_server) as c:
+            return await c.request("subscribe", sub="s", collection=coll, where=where)
+
+    reply = asyncio.run(ws())
+    assert reply["ok"] is False and reply["error"]["code"] == "validation_failed"
+    assert admin.get(f"/v1/rules/{coll}").status_code == 404  # nothing was saved
+
+
 # --- the model: random writes, random filters, random resume points ---------------------
 
 
