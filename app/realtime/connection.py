@@ -19,11 +19,6 @@ from app.store.types import ChangeFilter, DocMatch
 Transport = Literal["ws", "sse"]
 
 
-def seq_of(data: bytes) -> int:
-    """The seq of a change's JSON; the store always writes it first: {"seq":N,..."""
-    return int(data[7 : data.index(b",", 7)])
-
-
 # Distinct subscription ids whose change frames one change keeps (see `ws_frame`).
 WS_FRAME_CACHE = 16
 

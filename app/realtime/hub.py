@@ -24,11 +24,12 @@ import orjson
 from app.auth.principal import Principal
 from app.errors import Forbidden, HistoryCompacted, LevelstreamError
 from app.realtime.bus import Bus
-from app.realtime.connection import Connection, EncodedChange, Subscription, seq_of
+from app.realtime.connection import Connection, EncodedChange, Subscription
 from app.realtime.credentials import CredentialIndex
 from app.realtime.fanout import CollectionFanout
 from app.realtime.outbox import Flusher
 from app.store.base import Store
+from app.store.records import change_seq
 from app.store.types import Change, DocMatch
 
 log = logging.getLogger("levelstream.realtime")
@@ -181,7 +182,7 @@ class Hub:
                     await outbox.room()
                     if sub.can_read is not can_read:
                         break
-                    change = EncodedChange(seq_of(data), data)
+                    change = EncodedChange(change_seq(data), data)
                     outbox.push(sub.frame(change), change.seq)
                     start = change.seq
                 else:
