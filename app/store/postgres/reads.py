@@ -182,17 +182,21 @@ async def read_changes(
             raise HistoryCompacted(oldest)
         changes: list[bytes] = []
         last = head
+        # A key filter may match sparsely: PostgreSQL would walk the whole log after
+        # `since` to fill a page, so a read examines at most `budget` seqs, as the
+        # embedded store does, and reports how far it got.
+        upto = head if flt.key is None and flt.bounds is None else min(head, since + budget)
         if since >= head:
             pass
         elif flt.collection != "*" or can_read is None:
             if can_read is None or can_read(flt.collection):
-                records = await _select_log(conn, flt, since, head, limit)
-                changes, last = _delivered(flt, records, limit, head)
+                records = await _select_log(conn, flt, since, upto, limit)
+                changes, last = _delivered(flt, records, limit, upto)
         else:
             readable = await _readable_collections(conn, can_read, budget)
             if readable is not None:
-                records = await _select_log(conn, flt, since, head, limit, readable)
-                changes, last = _delivered(flt, records, limit, head)
+                records = await _select_log(conn, flt, since, upto, limit, readable)
+                changes, last = _delivered(flt, records, limit, upto)
             else:
                 records, last = await _scan_log(conn, flt, since, head, limit, can_read, budget)
                 changes = _delivered(flt, records, limit + 1, last)[0]
