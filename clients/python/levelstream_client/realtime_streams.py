@@ -112,6 +112,7 @@ class Subscription(_Stream):
         # Set when the snapshot is complete and queued: its `snapshot_size` items come first.
         self.snapshot_done = asyncio.Event()
         self.snapshot_size = 0
+        self.snapshot_seq: int | None = None
         self._snapshot_items: list[dict[str, Any]] = []
         self._bound: object | None = None  # the connection it is subscribed on
         self._overflowed = False
@@ -181,10 +182,21 @@ class Subscription(_Stream):
             for envelope in self._snapshot_items:
                 self._push(Change.from_envelope(envelope, seq))
             self.snapshot_size = len(self._snapshot_items)
+            self.snapshot_seq = seq
             self._snapshot_items = []
             self.snapshot_pending = False
             self.last_seq = seq
             self.snapshot_done.set()
+
+    def take_snapshot(self) -> list[Change]:
+        """Once `snapshot_done` is set: the snapshot's documents, taken off the front of
+        the queue (what follows them is the changes after the snapshot's seq)."""
+        size, self.snapshot_size = self.snapshot_size, 0
+        return [self._items.popleft() for _ in range(size)]
+
+    def _fail(self, error: BaseException | None) -> None:
+        super()._fail(error)
+        self.snapshot_done.set()  # wake a snapshot waiter: `snapshot_pending` tells it failed
 
     def _restart_snapshot(self) -> None:
         """A connection dropped mid-snapshot: its pages so far are discarded."""

@@ -120,10 +120,14 @@ class Backoff:
     def reset(self) -> None:
         self.attempt = 0
 
-    async def sleep(self) -> None:
+    def current(self) -> float:
+        """The next delay (and count the attempt)."""
         ceiling = min(self.maximum, self.initial * 2**self.attempt)
         self.attempt = min(self.attempt + 1, 30)
-        await asyncio.sleep(random.uniform(ceiling / 2, ceiling))  # noqa: S311 - jitter
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter
+
+    async def sleep(self) -> None:
+        await asyncio.sleep(self.current())
 
 
 def jwt_expiry(token: str) -> float | None:
