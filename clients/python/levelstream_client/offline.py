@@ -116,9 +116,10 @@ class LiveQuery:
         program = self._program
         return program is None or program.matches({"doc": value, "key": key, "rev": rev or 0})
 
-    def get(self, key: str) -> LocalDoc | None:
+    def get(self, key: str, _touched: set[str] | None = None) -> LocalDoc | None:
         server = self.docs.get(key)
-        if key not in self.db.outbox.touches(self.collection):
+        touched = self.db.outbox.touches(self.collection) if _touched is None else _touched
+        if key not in touched:
             return None if server is None else LocalDoc(key, server.value, server.rev, False)
         exists, value = self.db.outbox.overlay(self.collection, key, server)
         rev = None if server is None else server.rev
@@ -128,8 +129,9 @@ class LiveQuery:
 
     def items(self, where: str | None = None) -> list[LocalDoc]:
         """The view, in key order; `where` narrows it locally (the same CEL subset)."""
-        keys = set(self.docs) | self.db.outbox.touches(self.collection)
-        found = [doc for key in sorted(keys) if (doc := self.get(key)) is not None]
+        touched = self.db.outbox.touches(self.collection)
+        keys = sorted(set(self.docs) | touched)
+        found = [doc for key in keys if (doc := self.get(key, touched)) is not None]
         if where is None:
             return found
         program = compile_expression(where)
