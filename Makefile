@@ -220,7 +220,15 @@ lint-clients: $(SDK_PY_STAMP)
 	$(BIN)/mypy --strict --follow-imports=silent clients/python/levelstream_client/sdk.py \
 	  clients/python/levelstream_client/queries.py clients/python/levelstream_client/admin.py \
 	  clients/python/levelstream_client/exceptions.py clients/python/levelstream_client/realtime*.py \
+	  clients/python/levelstream_client/offline*.py clients/python/levelstream_client/cel \
 	  clients/python/examples
+	@$(BIN)/python scripts/vendor_cel.py check
+
+# The Python SDK's copy of the expression language (app/cel) for local filters; `make test`
+# fails when it differs from app/cel (lint-clients runs the check).
+.PHONY: sdk-cel
+sdk-cel: $(STAMP)
+	$(BIN)/python scripts/vendor_cel.py write
 
 # --- Benchmarks: the bench extra, suite peers (issue 6), the server profile -----------
 BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)

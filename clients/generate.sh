@@ -17,7 +17,9 @@ SPEC=$ROOT/openapi/openapi.json
 TOOLS=$ROOT/.venv-tools/bin
 PY_PKG=clients/python/levelstream_client
 # Hand-written modules inside the generated package: kept by every regeneration.
-PY_HANDWRITTEN="exceptions.py sdk.py queries.py admin.py realtime.py realtime_streams.py realtime_types.py py.typed"
+# (cel/ is app/cel's copy, kept by scripts/vendor_cel.py: `make sdk-cel`.)
+PY_HANDWRITTEN="exceptions.py sdk.py queries.py admin.py realtime.py realtime_streams.py realtime_types.py
+  offline.py offline_outbox.py offline_store.py cel py.typed"
 JS_GEN=clients/js/src/gen
 
 tmp=$(mktemp -d)
@@ -30,7 +32,7 @@ PATH="$TOOLS:$PATH" "$TOOLS/openapi-python-client" generate \
   --output-path "$tmp/python/levelstream_client" >"$tmp/python.log" 2>&1 ||
   { cat "$tmp/python.log"; exit 1; }
 for f in $PY_HANDWRITTEN; do
-  if [ -e "$PY_PKG/$f" ]; then cp -p "$PY_PKG/$f" "$tmp/python/levelstream_client/$f"; fi
+  if [ -e "$PY_PKG/$f" ]; then cp -a "$PY_PKG/$f" "$tmp/python/levelstream_client/$f"; fi
 done
 
 # --- TypeScript: @hey-api/openapi-ts (pinned 0.95.x: Node 20) ------------------------

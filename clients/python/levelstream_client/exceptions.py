@@ -90,14 +90,29 @@ class PayloadTooLargeError(LevelstreamError):
 
 
 class HistoryCompactedError(LevelstreamError):
-    """The resume point is older than the change log keeps: take a new snapshot."""
+    """The resume point is older than the change log keeps: take a new snapshot.
+
+    A subscription's end with a `reset` raises this (or its subclass
+    `RulesChangedError`): either way the client takes a new snapshot; `reason` says why.
+    """
 
     code = "history_compacted"
+    reason = "history_compacted"
 
     @property
     def oldest_seq(self) -> int | None:
         value = self.problem.get("oldest_seq")
         return value if isinstance(value, int) else None
+
+
+class RulesChangedError(HistoryCompactedError):
+    """The rules changed what this subscription may see (a `reset` with reason
+    `rules_changed`): documents it showed may be hidden now without a change saying so,
+    so take a new snapshot under the new rules. A `HistoryCompactedError`, so code that
+    resnapshots on that handles this too; catch it first to tell the user why."""
+
+    code = "rules_changed"
+    reason = "rules_changed"
 
 
 class RateLimitedError(LevelstreamError):

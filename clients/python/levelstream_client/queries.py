@@ -11,6 +11,12 @@ still have a cursor: the server stops a page when its scan budget runs out):
     plan = explain(api, "tickets", where='doc.owner == "u42"')
     plan.index, plan.scanned, plan.returned, plan.needs_index
 
+`changes()` polls the change log (long-poll with `wait`) with the same `where` as a
+live subscription, as typed `Change`s (`kind`: enter, update, leave, delete):
+
+    page = changes(api, "tickets", since=seq, where='doc.owner == "u42"', wait=25)
+    seq = page.last_seq
+
 A refused filter raises `ValidationFailedError` (its `problem` has `offset`,
 `line`, `column`; a read that needs an index: `needs_index`), also for a client
 from `connect(..., raise_errors=False)`. The language: docs/queries.md.
@@ -26,6 +32,7 @@ from urllib.parse import quote
 from levelstream_client.client import AuthenticatedClient
 from levelstream_client.exceptions import error_from_response
 from levelstream_client.models import DocumentPage, Envelope
+from levelstream_client.realtime_types import Change
 
 
 @dataclass(frozen=True)
@@ -166,3 +173,80 @@ def explain(
         returned=int(body["returned"]),
         needs_index=[str(f) for f in needs] if isinstance(needs, list) else None,
     )
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    """Changes after `since` in seq order; pass `last_seq` as the next `since`."""
+
+    changes: list[Change]
+    last_seq: int
+    head_seq: int
+    epoch: str
+
+
+def _changes_params(
+    collection: str, since: int | None, where: str | None, wait: float, limit: int | None
+) -> dict[str, Any]:
+    given: dict[str, Any] = {
+        "collection": collection,
+        "since": since,
+        "where": where,
+        "limit": limit,
+    }
+    params = {name: value for name, value in given.items() if value is not None}
+    if wait:
+        params["wait"] = wait
+    return params
+
+
+def _change_page(body: dict[str, Any]) -> ChangePage:
+    return ChangePage(
+        changes=[Change.from_json(item) for item in body["changes"]],
+        last_seq=int(body["last_seq"]),
+        head_seq=int(body["head_seq"]),
+        epoch=str(body["epoch"]),
+    )
+
+
+def changes(
+    api: AuthenticatedClient,
+    collection: str,
+    *,
+    since: int | None = None,
+    where: str | None = None,
+    wait: float = 0.0,
+    limit: int | None = None,
+) -> ChangePage:
+    """One poll of `GET /v1/changes` (`wait` > 0: long-poll up to that many seconds).
+
+    With a `where` (or a read rule) each change says what it does to the matching set,
+    exactly as on a live subscription, and resuming from any `last_seq` gives exactly
+    the missed events. A `since` older than the log raises `HistoryCompactedError`.
+    """
+    params = _changes_params(collection, since, where, wait, limit)
+    timeout = api.get_httpx_client().timeout.read or 0.0
+    response = api.get_httpx_client().get("/v1/changes", params=params, timeout=timeout + wait)
+    if response.status_code >= 400:
+        raise error_from_response(response)
+    return _change_page(response.json())
+
+
+async def changes_async(
+    api: AuthenticatedClient,
+    collection: str,
+    *,
+    since: int | None = None,
+    where: str | None = None,
+    wait: float = 0.0,
+    limit: int | None = None,
+) -> ChangePage:
+    """`changes()` on the client's async connection."""
+    params = _changes_params(collection, since, where, wait, limit)
+    client = api.get_async_httpx_client()
+    timeout = client.timeout.read or 0.0
+    response = await client.get("/v1/changes", params=params, timeout=timeout + wait)
+    if response.status_code >= 400:
+        await response.aread()
+        raise error_from_response(response)
+    return _change_page(response.json())

@@ -137,6 +137,7 @@ class RealtimeClient:
         self._closed = False
         self._http: httpx.AsyncClient | None = None
         self.connections = 0  # successful WebSocket handshakes, for the curious
+        self._connection_listeners: list[Callable[[bool], None]] = []
         self._background: set[asyncio.Task[None]] = set()
 
     # --- lifecycle ---------------------------------------------------------------
@@ -170,6 +171,23 @@ class RealtimeClient:
             await self._http.aclose()
             self._http = None
 
+    @property
+    def connected(self) -> bool:
+        """Whether the WebSocket is up and every subscription has been (re)made on it."""
+        return self._connected.is_set() and self._ws is not None
+
+    def on_connection_change(self, listener: Callable[[bool], None]) -> Callable[[], None]:
+        """Call `listener(connected)` on every connect and disconnect; returns an undo."""
+        self._connection_listeners.append(listener)
+        return lambda: self._connection_listeners.remove(listener)
+
+    def _tell_connection(self, connected: bool) -> None:
+        for listener in list(self._connection_listeners):
+            try:
+                listener(connected)
+            except Exception:  # a listener's bug must not take the connection down
+                log.exception("connection listener failed")
+
     async def token(self) -> str:
         """A current token: a fresh one from the provider, if there is one."""
         if self._token_provider is not None:
@@ -190,11 +208,17 @@ class RealtimeClient:
         gte: str | None = None,
         lt: str | None = None,
         lte: str | None = None,
+        where: str | None = None,
         since: int | None = None,
         snapshot: bool = False,
         epoch: str | None = None,
     ) -> Subscription:
         """Changes in `collection` (`*` for all) matching at most one key filter.
+
+        `where`: a CEL filter (docs/queries.md); the subscription then delivers what
+        each change does to the matching set: a put with `match` `"enter"` or
+        `"update"`, `op == "leave"` when a document stops matching, the delete of a
+        matching one (`Change.kind` names it). A read rule filters the same way.
 
         `since`: every change after that seq, then live; `snapshot=True`: every
         matching document first (as `Change(snapshot=True)` items), then every
@@ -204,7 +228,15 @@ class RealtimeClient:
         result with `async for`. Raises the server's refusal (`ForbiddenError`, ...),
         or `TimeoutError` when no connection confirmed it within `request_timeout`.
         """
-        given = {"key": key, "prefix": prefix, "gt": gt, "gte": gte, "lt": lt, "lte": lte}
+        given = {
+            "key": key,
+            "prefix": prefix,
+            "gt": gt,
+            "gte": gte,
+            "lt": lt,
+            "lte": lte,
+            "where": where,
+        }
         filters = {name: value for name, value in given.items() if value is not None}
         sub = Subscription(self, f"s{next(self._ids)}", collection, filters, since, snapshot, epoch)
         await sub._begin()
@@ -378,7 +410,9 @@ class RealtimeClient:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             self._ws = None
-            self._connected.clear()
+            if self._connected.is_set():
+                self._connected.clear()
+                self._tell_connection(False)
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(ConnectionLostError("connection closed"))
@@ -423,6 +457,7 @@ class RealtimeClient:
         except (ConnectionLostError, ConnectionClosed, TimeoutError):
             return
         self._connected.set()
+        self._tell_connection(True)
 
     async def _sync_streams(self, ws: ClientConnection) -> None:
         """(Re)subscribe every stream not yet subscribed on this connection."""
@@ -478,7 +513,7 @@ class RealtimeClient:
         elif kind == "snapshot":
             target._on_snapshot(frame.get("items", []), int(frame["seq"]), bool(frame["done"]))
         elif kind == "reset":
-            target._on_reset(frame.get("oldest_seq"))
+            target._on_reset(frame.get("oldest_seq"), frame.get("reason"))
         elif kind == "error":
             target._fail(error_from_problem(frame.get("error") or {}))
 
@@ -642,7 +677,8 @@ class RealtimeClient:
             elif event.event == "snapshot" and isinstance(data, dict):
                 stream._on_snapshot(data.get("items", []), int(data["seq"]), bool(data["done"]))
             elif event.event == "reset":
-                stream._on_reset(data.get("oldest_seq") if isinstance(data, dict) else None)
+                fields = data if isinstance(data, dict) else {}
+                stream._on_reset(fields.get("oldest_seq"), fields.get("reason"))
                 return True
             elif event.event == "error":
                 stream._fail(error_from_problem(data if isinstance(data, dict) else {}))

@@ -8,7 +8,7 @@ from collections import deque
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from levelstream_client.exceptions import error_from_problem
+from levelstream_client.exceptions import RulesChangedError, error_from_problem
 from levelstream_client.realtime_types import Change, Message, PresenceEvent
 
 if TYPE_CHECKING:
@@ -109,6 +109,10 @@ class Subscription(_Stream):
         self.last_seq: int | None = since
         self.epoch = epoch
         self.snapshot_pending = snapshot
+        # Set when the snapshot is complete and queued: its `snapshot_size` items come first.
+        self.snapshot_done = asyncio.Event()
+        self.snapshot_size = 0
+        self.snapshot_seq: int | None = None
         self._snapshot_items: list[dict[str, Any]] = []
         self._bound: object | None = None  # the connection it is subscribed on
         self._overflowed = False
@@ -125,6 +129,16 @@ class Subscription(_Stream):
     async def __aenter__(self) -> Subscription:
         await super().__aenter__()
         return self
+
+    async def next_batch(self) -> list[Change]:
+        """Every change queued now (at least one; waits for it): for a consumer that
+        applies changes in batches, e.g. one local-store transaction per batch. Ends
+        like iteration: `StopAsyncIteration` or the subscription's error."""
+        first: Change = await self.__anext__()
+        batch = [first]
+        while self._items:
+            batch.append(self._items.popleft())
+        return batch
 
     def frame(self) -> dict[str, Any]:
         """The subscribe op that (re)starts this subscription where it stands."""
@@ -167,16 +181,34 @@ class Subscription(_Stream):
         if done:
             for envelope in self._snapshot_items:
                 self._push(Change.from_envelope(envelope, seq))
+            self.snapshot_size = len(self._snapshot_items)
+            self.snapshot_seq = seq
             self._snapshot_items = []
             self.snapshot_pending = False
             self.last_seq = seq
+            self.snapshot_done.set()
+
+    def take_snapshot(self) -> list[Change]:
+        """Once `snapshot_done` is set: the snapshot's documents, taken off the front of
+        the queue (what follows them is the changes after the snapshot's seq)."""
+        size, self.snapshot_size = self.snapshot_size, 0
+        return [self._items.popleft() for _ in range(size)]
+
+    def _fail(self, error: BaseException | None) -> None:
+        super()._fail(error)
+        self.snapshot_done.set()  # wake a snapshot waiter: `snapshot_pending` tells it failed
 
     def _restart_snapshot(self) -> None:
         """A connection dropped mid-snapshot: its pages so far are discarded."""
         self._snapshot_items = []
 
-    def _on_reset(self, oldest_seq: int | None) -> None:
-        problem = {
+    def _on_reset(self, oldest_seq: int | None, reason: str | None = None) -> None:
+        if reason == "rules_changed":
+            detail = "the rules changed what this subscription may see: take a new snapshot"
+            reset = {"code": "rules_changed", "detail": detail, "reason": reason}
+            self._fail(RulesChangedError(detail, status=410, problem=reset))
+            return
+        problem: dict[str, Any] = {
             "code": "history_compacted",
             "detail": "the resume point is no longer in the change log (or the database "
             "was replaced): take a new snapshot",

@@ -18,12 +18,21 @@ class _FellBack(ConnectionLostError):
     """The client switched to Server-Sent Events while an op waited for the WebSocket."""
 
 
+ChangeKind = Literal["enter", "update", "leave", "delete", "put"]
+
+
 @dataclass(frozen=True)
 class Change:
-    """One committed change; `snapshot=True` marks a document of the initial snapshot."""
+    """One committed change; `snapshot=True` marks a document of the initial snapshot.
+
+    On a filtered subscription (a `where`, or a read rule) a put carries `match`:
+    `"enter"` (the document joins the view) or `"update"` (it was in it already), and
+    a document that stops matching arrives as `op == "leave"` with `value` None.
+    `kind` names what the change does to the subscriber's view in one word.
+    """
 
     seq: int
-    op: Literal["put", "delete"]
+    op: Literal["put", "delete", "leave"]
     collection: str
     key: str
     value: Any
@@ -32,6 +41,20 @@ class Change:
     ts: str
     reason: str | None = None
     snapshot: bool = False
+    match: Literal["enter", "update"] | None = None
+
+    @property
+    def kind(self) -> ChangeKind:
+        """`enter`, `update`, `leave`, `delete`, or `put` (a put on an unfiltered
+        subscription, where nothing says whether the document was seen before)."""
+        if self.op == "put":
+            return self.match or ("enter" if self.snapshot else "put")
+        return self.op
+
+    @property
+    def removes(self) -> bool:
+        """The document is no longer in the subscriber's view (a delete or a leave)."""
+        return self.op != "put"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Change:
@@ -45,6 +68,7 @@ class Change:
             prev_rev=data.get("prev_rev"),
             ts=data["ts"],
             reason=data.get("reason"),
+            match=data.get("match"),
         )
 
     @classmethod
@@ -96,10 +120,14 @@ class Backoff:
     def reset(self) -> None:
         self.attempt = 0
 
-    async def sleep(self) -> None:
+    def current(self) -> float:
+        """The next delay (and count the attempt)."""
         ceiling = min(self.maximum, self.initial * 2**self.attempt)
         self.attempt = min(self.attempt + 1, 30)
-        await asyncio.sleep(random.uniform(ceiling / 2, ceiling))  # noqa: S311 - jitter
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter
+
+    async def sleep(self) -> None:
+        await asyncio.sleep(self.current())
 
 
 def jwt_expiry(token: str) -> float | None:

@@ -1,0 +1,1 @@
+"""Benchmarks of the client SDKs' offline-first parts (issue 16)."""
