@@ -11,6 +11,7 @@ docs/queries.md describes the language; docs/decisions.md why it is our own comp
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from .analysis import (
     Equals,
     EqualsVariable,
     OneOf,
+    conjoin,
     conjuncts,
     constraint_of,
     constraints,
@@ -28,7 +30,7 @@ from .analysis import (
     specialize,
     variables_of,
 )
-from .evaluate import compile_tree
+from .evaluate import compile_tree, scalar_key
 from .nodes import Expr
 from .parser import DEFAULT_LIMITS, FILTER_VARIABLES, RULE_VARIABLES, Limits, parse
 
@@ -45,11 +47,14 @@ __all__ = [
     "Program",
     "compile_expression",
     "compile_tree",
+    "compiled",
+    "conjoin",
     "conjuncts",
     "constraint_of",
     "constraints",
     "field_path",
     "parse",
+    "scalar_key",
     "specialize",
     "variables_of",
 ]
@@ -68,6 +73,13 @@ class Program:
         """This program with `bindings` (e.g. {"auth": {...}}) substituted and folded."""
         residual = specialize(self.tree, bindings)
         return Program(self.source, residual, compile_tree(residual))
+
+
+@functools.lru_cache(maxsize=4096)
+def compiled(tree: Expr) -> Callable[[Mapping[str, Any]], bool]:
+    """`compile_tree`, kept for equal trees (node positions aside): the live filters of
+    many subscribers are the same residual expression, compiled once."""
+    return compile_tree(tree)
 
 
 def compile_expression(

@@ -5,7 +5,7 @@ known variables (a subscriber's `auth`) and folds constants into a residual expr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,15 @@ def conjuncts(expr: Expr) -> tuple[Expr, ...]:
     if isinstance(expr, Literal) and expr.value is True:
         return ()
     return (expr,)
+
+
+def conjoin(exprs: Sequence[Expr]) -> Expr:
+    """`a && b && ...` of `exprs`, flattened into one top-level `&&` and folded (a `true`
+    drops out, a `false` decides), so its `conjuncts` are every operand's."""
+    operands = tuple(
+        op for expr in exprs for op in (expr.operands if isinstance(expr, And) else (expr,))
+    )
+    return _fold_logical(And(operands), {})
 
 
 def field_path(expr: Expr, variable: str = "doc") -> tuple[str, ...] | None:

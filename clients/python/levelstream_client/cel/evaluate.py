@@ -375,7 +375,7 @@ def _membership(expr: In) -> Fn:
                 value = item(env)
                 if value is ERROR:
                     return ERROR
-                key = _scalar_key(value)
+                key = scalar_key(value)
                 return key is not None and key in keys
 
             return in_constant
@@ -395,7 +395,7 @@ def _membership(expr: In) -> Fn:
     return in_list
 
 
-def _scalar_key(value: Any) -> tuple[str, Any] | None:
+def scalar_key(value: Any) -> tuple[str, Any] | None:
     """A hashable key with CEL's equality: 1 and 1.0 meet, True and 1 do not."""
     kind = type(value)
     if kind in _NUMBERS:
@@ -410,7 +410,7 @@ def _scalar_key(value: Any) -> tuple[str, Any] | None:
 
 
 def _scalar_keys(values: tuple[Any, ...]) -> frozenset[tuple[str, Any]] | None:
-    keys = [_scalar_key(value) for value in values]
+    keys = [scalar_key(value) for value in values]
     if any(key is None for key in keys):
         return None  # a list or a NaN in the list: compare one by one
     return frozenset(key for key in keys if key is not None)
