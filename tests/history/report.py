@@ -69,7 +69,8 @@ def row(run: dict[str, Any]) -> str:
     verdict = "ok" if counts["ok"] else "VIOLATED"
     return (
         f"| {run['fault']} | {verdict} | {run['rounds']} | {ops} ({writes.get('ok', 0)} acked, "
-        f"{run['statuses'].get('503', 0)} answered 503, {writes.get('unknown', 0)} unknown) | "
+        f"{run['statuses'].get('503', 0)} 503s to reads and writes, "
+        f"{writes.get('unknown', 0)} unknown) | "
         f"{counts['deliveries']} | {counts['lost']} | {counts['duplicated']} | "
         f"{counts['reordered'] + counts['missed']} | "
         f"{statistics.median(recovered):.2f} / {max(recovered):.2f} s |"
