@@ -21,6 +21,7 @@ from app.auth.apikeys import KeyRegistry
 from app.auth.ratelimit import RateLimiter
 from app.auth.rules import RuleBook
 from app.auth.tickets import TicketBook
+from app.errors import add_outage_errors
 from app.realtime.bus import Bus
 from app.realtime.channels import ChannelBus
 from app.settings import ConfigError, Settings
@@ -69,7 +70,19 @@ def open_store(settings: Settings) -> Store:
     )
     if settings.store_url is not None:
         check_store_url(settings.store_url)
+        import asyncpg
+
         from app.store.postgres import PgStore  # asyncpg loads in cluster mode only
+
+        # Lost or refused connections, and a server shutting down or starting up.
+        # InternalClientError: asyncpg resetting a connection the server just
+        # terminated ("cannot switch to state ..."), seen on a fast shutdown.
+        add_outage_errors(
+            asyncpg.InterfaceError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.exceptions.OperatorInterventionError,
+            asyncpg.InternalClientError,
+        )
 
         return PgStore(
             settings.store_url,
@@ -169,10 +182,13 @@ class SharedServices:
         # Imported here, in cluster mode only: the Redis client and the `limits`
         # storages cost ~50 ms of every embedded server's start.
         from limits.storage import RedisStorage
+        from redis import exceptions as redis_errors
 
         from app.auth.shared_keys import SharedKeyRegistry
         from app.auth.shared_tickets import RedisTicketBook
         from app.realtime.redis_bus import RedisBus
+
+        add_outage_errors(redis_errors.ConnectionError, redis_errors.TimeoutError)
 
         assert settings.bus_url is not None
         prefix = namespace(store)

@@ -68,3 +68,23 @@ class RateLimited(LevelstreamError):
 
 class Unavailable(LevelstreamError):
     code = "unavailable"
+
+
+# Exceptions that mean a service the store or bus depends on (PostgreSQL, Redis) is out
+# of reach: an outage, answered 503 `unavailable`, not a bug answered 500. The cluster
+# backends add their drivers' types when they load (`add_outage_errors`).
+_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (ConnectionError,)
+
+
+def add_outage_errors(*types: type[BaseException]) -> None:
+    global _OUTAGE_ERRORS
+    _OUTAGE_ERRORS = (*_OUTAGE_ERRORS, *types)
+
+
+def as_outage(exc: BaseException) -> Unavailable | None:
+    """The refusal for an exception that an outage explains, or None (a bug)."""
+    if isinstance(exc, _OUTAGE_ERRORS):
+        return Unavailable(
+            f"a service the server depends on is out of reach ({type(exc).__name__})"
+        )
+    return None

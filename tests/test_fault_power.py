@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.history.campaign import Campaign, rounds
@@ -86,3 +87,34 @@ def test_async_mode_loses_acknowledged_writes_at_power_loss(powerfs: PowerFs) ->
     assert report.lost > 0, report.summary()
     # What survives is still a whole log: a gap-free prefix of what was acknowledged.
     assert report.violations["log"] == [], report.summary()
+
+
+def bearer(server: ServerProcess, token: str) -> httpx.Client:
+    return httpx.Client(base_url=server.url, headers=server.headers(token), timeout=30)
+
+
+def test_secrets_made_at_first_start_survive_a_power_loss(powerfs: PowerFs) -> None:
+    # No configured admin token or JWT secret: the first start makes both and keeps them
+    # in the data directory. A power loss right after must not take them: a new admin
+    # token or JWT secret would lock out every client holding a token.
+    server = ServerProcess(powerfs.mountpoint)
+    del server.env["LEVELSTREAM_ADMIN_TOKEN"]
+    powerfs.mount()
+    server.start()
+    try:
+        admin = (powerfs.mountpoint / "admin.token").read_text().strip()
+        with bearer(server, admin) as client:
+            minted = client.post("/v1/auth/token", json={"sub": "ada", "ttl_s": 3600})
+        assert minted.status_code == 200, minted.text
+        jwt = minted.json()["token"]
+        powerfs.cut_power()
+        server.kill()
+        powerfs.unmount()
+        powerfs.mount()
+        server.start()
+        for token in (admin, jwt):
+            with bearer(server, token) as client:
+                assert client.get("/v1/collections").status_code == 200
+    finally:
+        if server.proc is not None:
+            server.kill()

@@ -28,6 +28,7 @@ from app.api.metrics import Metrics
 from app.api.problems import PROBLEM_TYPE, STATUS_BY_CODE, problem_body
 from app.asgi_extensions import SEND_MANY
 from app.auth.network import Network, client_address, in_networks, parse_address
+from app.errors import as_outage
 from app.logs import bind_request
 from app.server.access_log import AccessLog, close_code_of
 from app.server.cors import CorsPolicy, origin_of
@@ -262,7 +263,12 @@ class RequestContext:
         except BodyTooLarge:
             if not result["status"]:
                 await self._too_large(send, request_id)
-        except Exception:
+        except Exception as exc:
+            if (outage := as_outage(exc)) is not None:
+                log.warning("request %s: %s", request_id, exc)
+                if not result["status"]:
+                    await send_problem(send, 503, outage.code, outage.detail, request_id)
+                return
             log.exception("unhandled error (request %s)", request_id)
             if not result["status"]:
                 await send_problem(send, 500, "internal", "an internal error occurred", request_id)

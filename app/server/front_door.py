@@ -30,7 +30,7 @@ from app.api.problems import error_response
 from app.api.requests import HttpRequest
 from app.api.sse import EventStream
 from app.api.ws import websocket_endpoint
-from app.errors import LevelstreamError
+from app.errors import LevelstreamError, as_outage
 from app.server.context import BodyTooLarge, RequestContext, as_problem, send_problem
 from app.server.cors import origin_of
 
@@ -193,7 +193,12 @@ class FrontDoor:
                 await problem((413, "payload_too_large", context.too_large_detail))
         except ClientDisconnect:
             pass  # gone while sending its body: no one to answer
-        except Exception:
+        except Exception as exc:
+            if (outage := as_outage(exc)) is not None:
+                log.warning("request %s: %s", request_id, exc)
+                if not status:
+                    await problem((503, outage.code, outage.detail))
+                return True
             log.exception("unhandled error (request %s)", request_id)
             if not status:
                 await problem((500, "internal", "an internal error occurred"))

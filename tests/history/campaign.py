@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -33,8 +34,17 @@ class Campaign:
         writers: int = 4,
         keys: int = 8,
         subscribers: bool = True,
+        others: list[ServerProcess] | None = None,
+        timeout: float = 60,
+        since: int = 0,
     ) -> None:
-        self.target = Target(server)
+        # One cluster: writers spread over the nodes (writer n on node n mod len),
+        # subscribers move to the next node on every reconnect.
+        self.target = Target(server, others=list(others or []))
+        self.node_targets = [self.target] + [Target(node) for node in others or []]
+        self.timeout = timeout
+        self.since = since  # the log's head before this campaign (a database shared by several)
+        self.marks: list[tuple[str, float]] = []  # (what, monotonic time): fault starts, ends
         self.history = History()
         self.coll = coll
         self.rng = random.Random(seed)
@@ -48,6 +58,13 @@ class Campaign:
             ]
         self.statuses: dict[int, int] = {}
         self.unexpected: list[str] = []
+        self.hangs = 0
+
+    def mark(self, what: str) -> float:
+        """Note when a fault began or ended (for the report's pictures); the time."""
+        now = time.monotonic()
+        self.marks.append((what, now))
+        return now
 
     @property
     def server(self) -> ServerProcess:
@@ -55,7 +72,8 @@ class Campaign:
 
     def started(self) -> None:
         """Call after each (re)start: reads from here on are from a new server."""
-        self.target.incarnation += 1
+        for target in self.node_targets:
+            target.incarnation += 1
         for sub in self.subs:
             if not sub.is_alive() and not sub.done.is_set():
                 sub.start()
@@ -67,7 +85,13 @@ class Campaign:
         """Writers run inside the block (and are stopped, answers tallied, after it)."""
         writers = [
             HttpWriter(
-                f"w{n}", self.target, self.history, self.coll, self.keys, self.rng.randrange(2**32)
+                f"w{n}",
+                self.node_targets[n % len(self.node_targets)],
+                self.history,
+                self.coll,
+                self.keys,
+                self.rng.randrange(2**32),
+                self.timeout,
             )
             for n in range(self.writer_count)
         ]
@@ -79,6 +103,7 @@ class Campaign:
             for writer in writers:
                 writer.stop()
                 self.unexpected += writer.unexpected
+                self.hangs += writer.hangs
                 for status, n in writer.statuses.items():
                     self.statuses[status] = self.statuses.get(status, 0) + n
 
@@ -88,11 +113,11 @@ class Campaign:
         `final`: the subscribers first catch up to the head and stop, so that
         every change they should have got is owed.
         """
-        log, docs, head = collect(self.server, self.coll)
+        log, docs, head = collect(self.server, self.coll, self.since)
         if final:
             for sub in self.subs:
                 sub.finish(last_matching(log, sub))
-        report = check(self.history, log, docs, head)
+        report = check(self.history, log, docs, head, oldest_seq=self.since + 1)
         assert not self.unexpected, self.unexpected[:5]
         print(report.summary())
         return report

@@ -12,7 +12,7 @@ import asyncio
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -31,24 +31,44 @@ UNAVAILABLE = (503, 507)
 
 @dataclass
 class Target:
-    """The server the clients talk to; `incarnation` grows with every (re)start."""
+    """The server the clients talk to; `incarnation` grows with every (re)start.
+
+    `others`: further nodes of one cluster; a subscriber's every new connection
+    goes to the next node (`pick`), so it resumes on a node other than the last.
+    """
 
     server: ServerProcess
     incarnation: int = 0
+    others: list[ServerProcess] = field(default_factory=list)
+    _turn: int = 0
+
+    def pick(self) -> ServerProcess:
+        nodes = [self.server, *self.others]
+        self._turn += 1
+        return nodes[self._turn % len(nodes)]
 
 
 class HttpWriter(threading.Thread):
     """Random writes (PUT, conditional PUT, DELETE, POST, batch) and head reads until stopped."""
 
     def __init__(
-        self, name: str, target: Target, history: History, coll: str, keys: list[str], seed: int
+        self,
+        name: str,
+        target: Target,
+        history: History,
+        coll: str,
+        keys: list[str],
+        seed: int,
+        timeout: float = 60,
     ) -> None:
         super().__init__(daemon=True, name=name)
         self.target, self.history, self.coll, self.keys = target, history, coll, keys
+        self.timeout = timeout  # a request unanswered this long counts as a hang
         self.rng = random.Random(seed)
         self.stopping = threading.Event()
         self.unexpected: list[str] = []  # answers no fault explains (a 500, a 400...)
         self.statuses: dict[int, int] = {}
+        self.hangs = 0  # requests that got no answer within `timeout`
 
     def stop(self) -> None:
         self.stopping.set()
@@ -61,11 +81,12 @@ class HttpWriter(threading.Thread):
                 with httpx.Client(
                     base_url=self.target.server.url,
                     headers=self.target.server.headers(),
-                    timeout=60,
+                    timeout=self.timeout,
                 ) as client:
                     while not self.stopping.is_set():
                         self.step(client)
-            except httpx.TransportError:
+            except httpx.TransportError as exc:
+                self.hangs += isinstance(exc, httpx.TimeoutException)
                 time.sleep(0.05)  # the server is away: the write in flight was recorded
 
     def step(self, client: httpx.Client) -> None:
@@ -80,6 +101,7 @@ class HttpWriter(threading.Thread):
         elif roll < 0.65:
             response = client.get(f"{url}/{key}")
             if response.status_code != 200:
+                self.read_refused(response, 404)
                 return
             rev = int(response.json()["rev"])
             value = self.history.unique(self.name)
@@ -104,6 +126,18 @@ class HttpWriter(threading.Thread):
         response = client.get("/v1/changes", params={"collection": "*", "limit": 1})
         if response.status_code == 200:
             self.history.read(self.name, self.target.incarnation, int(response.json()["head_seq"]))
+        else:
+            self.read_refused(response)
+
+    def read_refused(self, response: httpx.Response, *expected: int) -> None:
+        """A read not answered 200: only an outage (503 `unavailable`) explains it."""
+        status = response.status_code
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        if status in expected:
+            return
+        code = response.json().get("code") if response.content else None
+        if status != 503 or code != "unavailable":
+            self.unexpected.append(f"GET {response.url.path} {status} {response.text[:200]}")
 
     def send(
         self, client: httpx.Client, op: str, items: list[Item], method: str, url: str, **kw: Any
@@ -123,7 +157,11 @@ class HttpWriter(threading.Thread):
         status = response.status_code
         self.statuses[status] = self.statuses.get(status, 0) + 1
         if status >= 300:
-            code = response.json().get("code") if response.content else None
+            problem = response.json() if response.content else {}
+            code = problem.get("code")
+            if problem.get("outcome") == "unknown":  # may have been committed (cluster)
+                self.history.complete(write, "unknown", status, code)
+                return
             self.history.complete(write, "failed", status, code)
             if status not in (404, 412, *UNAVAILABLE):
                 self.unexpected.append(f"{write.op} {status} {response.text[:200]}")
@@ -199,7 +237,7 @@ class Subscription(threading.Thread):
         self.done.set()
 
     async def _ws(self) -> None:
-        async with connect(ws_url(self.target.server), **ws_options()) as ws:
+        async with connect(ws_url(self.target.pick()), **ws_options()) as ws:
             await ws.send(orjson.dumps({"op": "subscribe", "id": "s", "sub": "s", **self.params()}))
             self.record.events.append(Event("start", self.position))
             self.connections += 1
@@ -208,12 +246,15 @@ class Subscription(threading.Thread):
                 frame = orjson.loads(await ws.recv())
                 if frame.get("type") == "change":
                     self.on_change(frame["change"])
-                elif frame.get("type") == "reset" or frame.get("ok") is False:
+                elif frame.get("type") == "reset" or _compacted(frame):
                     self.on_reset()
+                    return
+                elif frame.get("ok") is False:  # unavailable (a store outage): reconnect
+                    await asyncio.sleep(0.2)
                     return
 
     async def _sse(self) -> None:
-        server = self.target.server
+        server = self.target.pick()
         async with (
             httpx.AsyncClient(
                 base_url=server.url, headers=server.headers(), timeout=httpx.Timeout(30, read=120)
@@ -245,13 +286,17 @@ class Subscription(threading.Thread):
         self.record.events.append(Event("end", goal))
 
 
+def _compacted(frame: dict[str, Any]) -> bool:
+    return frame.get("ok") is False and frame["error"]["code"] == "history_compacted"
+
+
 def collect(
-    server: ServerProcess, coll: str
+    server: ServerProcess, coll: str, since: int = 0
 ) -> tuple[list[dict[str, Any]], dict[str, tuple[int, Any]], int]:
-    """The oracle: the whole change log, the collection's documents, the head seq."""
+    """The oracle: the change log after `since`, the collection's documents, the head seq."""
     with server.client() as client:
         head = head_seq(client)
-        log = read_changes(client, "*", since=0)
+        log = read_changes(client, "*", since=since)
         docs = {i["key"]: (i["rev"], i["value"]) for i in read_range(client, coll)}
     return log, docs, head
 

@@ -281,6 +281,11 @@ class PgWriter:
         outcomes: list[tuple[Job, Outcome]] = []
         try:
             conn = await self._connection()
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            log.error("cannot connect: %s", exc)
+            _fail(jobs, Unavailable("the database is out of reach; nothing was written"))
+            return
+        try:
             async with conn.transaction():
                 row: Any = None
                 for sql in self._lock_sql:
@@ -317,7 +322,10 @@ class PgWriter:
                 jobs,
                 Unavailable(
                     "the write could not be confirmed (the database connection failed); "
-                    "it may have been committed: check the document or the change log"
+                    "it may have been committed: check the document or the change log",
+                    # Machine-readable, unlike a refusal (nothing written): the client
+                    # must not assume either way.
+                    outcome="unknown",
                 ),
             )
             return
