@@ -477,7 +477,7 @@ export class RealtimeClient {
     if (kind === 'change') target.onChange(frame.change as Change);
     else if (kind === 'snapshot') {
       target.onSnapshot(frame.items as Array<Record<string, unknown>>, Number(frame.seq), frame.done === true);
-    } else if (kind === 'reset') target.onReset(frame.oldest_seq);
+    } else if (kind === 'reset') target.onReset(frame.oldest_seq, frame.reason);
     else if (kind === 'error') target.fail(errorFromProblem(frame.error ?? {}));
   }
 
@@ -672,7 +672,8 @@ export class RealtimeClient {
           }
         });
         source.addEventListener('reset', (ev) => {
-          stream.onReset(json(ev)?.oldest_seq ?? null);
+          const data = json(ev);
+          stream.onReset(data?.oldest_seq ?? null, data?.reason);
           finish('end');
         });
       } else {
