@@ -12,3 +12,4 @@ export * from './queries.js';
 // their names are the generated operations' (`putRule`), with simpler signatures.
 export * as admin from './admin.js';
 export * from './cel.js';
+export * from './offline/db.js';

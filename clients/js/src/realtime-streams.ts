@@ -232,6 +232,8 @@ export class Subscription extends Stream<Change> {
   snapshotPending: boolean;
   protected snapshotItems: Array<Record<string, unknown>> = [];
   overflowed = false;
+  /** Called when a snapshot is complete (also an empty one), with its seq and size. */
+  onSnapshotDone: ((seq: number, count: number) => void) | null = null;
 
   constructor(client: RealtimeClient, id: string, options: SubscribeOptions) {
     super(client, id);
@@ -292,9 +294,11 @@ export class Subscription extends Stream<Change> {
         snapshot: true,
       });
     }
+    const count = this.snapshotItems.length;
     this.snapshotItems = [];
     this.snapshotPending = false;
     this.lastSeq = seq;
+    this.onSnapshotDone?.(seq, count);
   }
 
   restartSnapshot(): void {
