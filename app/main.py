@@ -23,6 +23,7 @@ from app.api import (
     channels,
     documents,
     health,
+    idempotency,
     indexes,
     keys,
     problems,
@@ -232,6 +233,9 @@ def _install_openapi(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
+            schema.setdefault("components", {}).setdefault("parameters", {})[
+                idempotency.PARAMETER_NAME
+            ] = idempotency.PARAMETER
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             extra_models: list[type[BaseModel]] = [Problem, *batch.EXTRA_SCHEMAS]
             for model in extra_models:

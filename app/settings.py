@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     durability: Literal["sync", "async"] = "sync"
     retention_changes: int = Field(default=1_000_000, ge=1)
     retention_seconds: int = Field(default=604_800, ge=1)
+    # How long a write's answer is remembered under its idempotency key (seconds).
+    idempotency_ttl_s: float = Field(default=86_400, gt=0)
     jwt_secret: str | None = Field(default=None, repr=False)
     jwt_trusted_issuers: str | None = None
     allowed_origins: str = ""

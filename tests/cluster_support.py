@@ -42,6 +42,7 @@ BOTH_STORES = {
     "test_queries",
     "test_indexes",
     "test_live_queries",
+    "test_idempotency",
 }
 T = TypeVar("T")
 

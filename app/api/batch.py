@@ -11,9 +11,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from app.api import idempotency
 from app.api.bodies import read_json
 from app.api.deps import PrincipalDep, SettingsDep, StoreDep
-from app.api.doc_ops import commit, patch_op, put_op, writable
+from app.api.doc_ops import commit_answer, patch_op, put_op, writable
+from app.api.idempotency import Idempotent
 from app.api.models import BatchRequest, BatchResponse, authenticated_problems, problems
 from app.api.params import json_ttl_s
 from app.api.services import services_of
@@ -23,7 +25,7 @@ from app.auth.rules import RuleSet
 from app.errors import LevelstreamError, ValidationFailed
 from app.settings import Settings
 from app.store.base import Store
-from app.store.types import TxResult, WriteOp
+from app.store.types import Answered, TxResult, WriteOp
 
 router = APIRouter(prefix="/v1", tags=["batch"], responses=authenticated_problems())
 
@@ -59,11 +61,20 @@ def render_results(principal: Principal, result: TxResult) -> bytes:
 
 
 async def write_ops(
-    store: Store, rules: RuleSet, principal: Principal, ops: list[WriteOp]
-) -> TxResult:
-    """Commit a batch; a refusal always names the failing op (`op_index`)."""
+    store: Store,
+    rules: RuleSet,
+    principal: Principal,
+    ops: list[WriteOp],
+    idem: Idempotent | None = None,
+) -> Answered:
+    """Commit a batch, answered with its results' JSON (`render_results`), at most once
+    with an idempotency key; a refusal always names the failing op (`op_index`)."""
+
+    def render(result: TxResult) -> bytes:
+        return render_results(principal, result)
+
     try:
-        return await commit(store, rules, principal, ops)
+        return await commit_answer(store, rules, principal, ops, render, idem)
     except LevelstreamError as exc:
         # The store names the op only in transactions of several ops (a single
         # PUT is one too); a batch of one op must still say which op failed.
@@ -106,24 +117,33 @@ def parse_op(raw: Any, principal: Principal, settings: Settings) -> WriteOp:
     response_model=None,
     responses={
         200: {"model": BatchResponse, "description": "All ops applied"},
-        **problems(400, 401, 403, 404, 412, 413, 422),
+        **problems(400, 401, 403, 404, 409, 412, 413, 422),
     },
     openapi_extra={
+        "parameters": [idempotency.PARAMETER_REF],
         "requestBody": {
             "required": True,
             "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}
             },
-        }
+        },
     },
 )
 async def batch(
     request: Request, principal: PrincipalDep, store: StoreDep, settings: SettingsDep
 ) -> Response:
+    services = services_of(request.app)
+    idem = idempotency.requested(
+        request.headers.get("idempotency-key"),
+        "Idempotency-Key",
+        "http batch",
+        settings.idempotency_ttl_s,
+        services.in_flight,
+    )
     ops = parse_ops(await read_json(request, settings.max_json_depth), principal, settings)
-    rules = services_of(request.app).rules.current
-    result = await write_ops(store, rules, principal, ops)
-    return Response(render_results(principal, result), media_type="application/json")
+    answered = await write_ops(store, services.rules.current, principal, ops, idem)
+    headers = {idempotency.REPLAYED_HEADER: "true"} if answered.replayed else None
+    return Response(answered.answer, media_type="application/json", headers=headers)
 
 
 EXTRA_SCHEMAS = [BatchRequest]

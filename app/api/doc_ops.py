@@ -7,11 +7,13 @@ reach them: the front door (`app/server/front_door.py`, requests without an
 Origin) and the FastAPI routes in `documents` (the rest, and the OpenAPI
 description); neither adds a check of its own. The WebSocket ops (`ws_ops`) and
 `POST /v1/batch` share the steps below the HTTP shape: `read_doc`, the op builders
-`put_op`/`patch_op`/`delete_op`, and `commit`. Range reads are in `ranges`.
+`put_op`/`patch_op`/`delete_op`, and `commit_answer`, where every write's idempotency
+key is honoured (`app.api.idempotency`). Range reads are in `ranges`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +21,9 @@ from urllib.parse import quote
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from app.api import idempotency
 from app.api.bodies import encode_value, etag_matches, parse_if_match, parse_json
+from app.api.idempotency import Idempotent
 from app.api.params import TtlSeconds, parse_query
 from app.api.requests import HttpRequest
 from app.auth.disclosure import shown_refusal, shown_result, unreadable_result
@@ -30,7 +34,7 @@ from app.settings import Settings
 from app.store.base import Store
 from app.store.keys import validate_key, validate_name
 from app.store.records import DocRecord
-from app.store.types import OpResult, TxResult, WriteOp
+from app.store.types import Answered, Once, OpResult, TxResult, WriteOp
 
 JSON = "application/json"
 
@@ -120,25 +124,100 @@ def patch_op(
     return WriteOp("patch", collection, key, patch=patch, if_rev=if_rev, ttl_ms=ttl_ms(ttl_s))
 
 
-async def commit(
-    store: Store, rules: RuleSet, principal: Principal, ops: list[WriteOp]
-) -> TxResult:
-    """Commit ops for `principal`, each judged by its rules inside the write (a guard
-    per op); a refusal or a result shows only what it may read (`disclosure`)."""
+def _guarded(rules: RuleSet, principal: Principal, ops: list[WriteOp]) -> list[WriteOp] | None:
+    """`ops`, each with its rule guard; None when no rule judges any of them."""
     guarded, any_guard = [], False
     for op in ops:
         guard = rules.write_guard(principal, op)
         any_guard = any_guard or guard is not None
         guarded.append(op if guard is None else replace(op, guard=guard))
-    try:
-        result = await store.write(guarded)
-    except LevelstreamError as exc:
-        shown_refusal(principal, guarded, exc)
-        raise
-    if not any_guard:
+    return guarded if any_guard else None
+
+
+def _shown(guarded: list[WriteOp] | None, result: TxResult) -> TxResult:
+    """A committed result without the values a guard found unreadable (`disclosure`)."""
+    if guarded is None:
         return result
     results = [unreadable_result(op, r) for op, r in zip(guarded, result.results, strict=True)]
     return TxResult(results, result.last_seq)
+
+
+async def commit(
+    store: Store, rules: RuleSet, principal: Principal, ops: list[WriteOp]
+) -> TxResult:
+    """Commit ops for `principal`, each judged by its rules inside the write (a guard
+    per op); a refusal or a result shows only what it may read (`disclosure`)."""
+    guarded = _guarded(rules, principal, ops)
+    written = ops if guarded is None else guarded
+    try:
+        result = await store.write(written)
+    except LevelstreamError as exc:
+        shown_refusal(principal, written, exc)
+        raise
+    return _shown(guarded, result)
+
+
+async def commit_answer(
+    store: Store,
+    rules: RuleSet,
+    principal: Principal,
+    ops: list[WriteOp],
+    render: Callable[[TxResult], bytes],
+    idem: Idempotent | None,
+) -> Answered:
+    """`commit`, answered by `render`; with an idempotency key, applied at most once:
+    the rendered answer is remembered with the write and replayed to a retry. Every
+    write of every way in (REST, batch, WebSocket) commits here."""
+    if idem is None:
+        return Answered(render(await commit(store, rules, principal, ops)), replayed=False)
+    guarded = _guarded(rules, principal, ops)
+    written = ops if guarded is None else guarded
+    owner = idempotency.owner_of(principal)
+    once = Once(
+        owner,
+        idem.key,
+        idempotency.digest(idem.way, ops),
+        idem.ttl_ms,
+        lambda result: render(_shown(guarded, result)),
+    )
+    try:
+        with idempotency.under_way(idem, owner):
+            return await store.write_once(written, once)
+    except LevelstreamError as exc:
+        shown_refusal(principal, written, exc)
+        raise
+
+
+def http_idempotent(request: HttpRequest, method: str) -> Idempotent | None:
+    """The `Idempotency-Key` of a REST write, if it has one."""
+    services = request.services
+    return idempotency.requested(
+        request.header(idempotency.HEADER),
+        "Idempotency-Key",
+        f"http {method}",
+        services.settings.idempotency_ttl_s,
+        services.in_flight,
+    )
+
+
+async def respond(
+    request: HttpRequest,
+    principal: Principal,
+    ops: list[WriteOp],
+    render: Callable[[TxResult], Response],
+    idem: Idempotent | None,
+) -> Response:
+    """A REST write's answer: `render`ed from its commit, or the remembered one."""
+    services = request.services
+    store, rules = services.store, services.rules.current
+    if idem is None:
+        return render(await commit(store, rules, principal, ops))
+
+    def remembered(result: TxResult) -> bytes:
+        return idempotency.encode_response(render(result))
+
+    answered = await commit_answer(store, rules, principal, ops, remembered, idem)
+    return idempotency.decode_response(answered.answer, answered.replayed)
 
 
 # --- the HTTP operations ---------------------------------------------------------------
@@ -156,6 +235,7 @@ async def get(request: HttpRequest, collection: str, key: str) -> Response:
 
 async def put(request: HttpRequest, collection: str, key: str) -> Response:
     principal = await request.principal()
+    idem = http_idempotent(request, "PUT")
     query = parse_query(WriteQuery, request.query)
     writable(principal, "write", collection, key)
     if_rev, if_exists = parse_if_match(request.header(b"if-match"))
@@ -174,37 +254,49 @@ async def put(request: HttpRequest, collection: str, key: str) -> Response:
         if_exists=if_exists,
         if_absent=if_none_match is not None,
     )
-    result = (await commit(services.store, services.rules.current, principal, [op])).results[0]
-    response = envelope_response(principal, result, 201 if result.created else 200)
-    if result.created:
-        response.headers["Location"] = doc_path(collection, key)
-    return response
+
+    def render(committed: TxResult) -> Response:
+        result = committed.results[0]
+        response = envelope_response(principal, result, 201 if result.created else 200)
+        if result.created:
+            response.headers["Location"] = doc_path(collection, key)
+        return response
+
+    return await respond(request, principal, [op], render, idem)
 
 
 async def patch(request: HttpRequest, collection: str, key: str) -> Response:
     principal = await request.principal()
+    idem = http_idempotent(request, "PATCH")
     query = parse_query(WriteQuery, request.query)
     writable(principal, "write", collection, key)
     if_rev, _if_exists = parse_if_match(request.header(b"if-match"))
     services = request.services
     value = parse_json(await request.body(), services.settings.max_json_depth)
     op = patch_op(collection, key, value, ttl_s=query.ttl_s, if_rev=if_rev)
-    result = (await commit(services.store, services.rules.current, principal, [op])).results[0]
-    return envelope_response(principal, result)
+
+    def render(committed: TxResult) -> Response:
+        return envelope_response(principal, committed.results[0])
+
+    return await respond(request, principal, [op], render, idem)
 
 
 async def delete(request: HttpRequest, collection: str, key: str) -> Response:
     principal = await request.principal()
+    idem = http_idempotent(request, "DELETE")
     writable(principal, "delete", collection, key)
     if_rev, _ = parse_if_match(request.header(b"if-match"))
-    services = request.services
     op = WriteOp("delete", collection, key, if_rev=if_rev)
-    await commit(services.store, services.rules.current, principal, [op])
+    return await respond(request, principal, [op], _no_content, idem)
+
+
+def _no_content(_committed: TxResult) -> Response:
     return Response(status_code=204)
 
 
 async def create(request: HttpRequest, collection: str) -> Response:
     principal = await request.principal()
+    idem = http_idempotent(request, "POST")
     query = parse_query(WriteQuery, request.query)
     validate_name(collection)
     principal.require("write", collection)
@@ -212,7 +304,11 @@ async def create(request: HttpRequest, collection: str) -> Response:
     value = parse_json(await request.body(), services.settings.max_json_depth)
     value_json = encode_value(value, services.settings.max_value_bytes)
     op = WriteOp("create", collection, value_json=value_json, ttl_ms=ttl_ms(query.ttl_s))
-    result = (await commit(services.store, services.rules.current, principal, [op])).results[0]
-    response = envelope_response(principal, result, 201)
-    response.headers["Location"] = doc_path(collection, result.key)
-    return response
+
+    def render(committed: TxResult) -> Response:
+        result = committed.results[0]
+        response = envelope_response(principal, result, 201)
+        response.headers["Location"] = doc_path(collection, result.key)
+        return response
+
+    return await respond(request, principal, [op], render, idem)

@@ -3,10 +3,12 @@ the operations are `doc_ops`'), and the collection list."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from app.api import doc_ops, ranges
+from app.api import doc_ops, idempotency, ranges
 from app.api.deps import PrincipalDep, StoreDep
 from app.api.doc_ops import WriteQuery
 from app.api.models import (
@@ -79,6 +81,12 @@ DOCUMENT_BODY = json_body(ANY_VALUE, "The document value", ENVELOPE_EXAMPLE["val
 DOC_ROUTE = "/{collection}/docs/{key:path}"
 
 
+def _write(extra: dict[str, Any]) -> dict[str, Any]:
+    """A write route's `openapi_extra`: its parameters and the `Idempotency-Key` header."""
+    extra["parameters"].append(idempotency.PARAMETER_REF)
+    return extra
+
+
 def _doc(request: Request) -> tuple[HttpRequest, str, str]:
     params = request.path_params
     return HttpRequest.of(request), params["collection"], params["key"]
@@ -95,10 +103,10 @@ def _doc(request: Request) -> tuple[HttpRequest, str, str]:
     responses={
         200: {"model": Envelope, "description": "Replaced"},
         201: {"model": Envelope, "description": "Created"},
-        **problems(400, 401, 403, 412, 413, 422),
+        **problems(400, 401, 403, 409, 412, 413, 422),
     },
-    openapi_extra=described(
-        (DocPath, "path"), (WriteQuery, "query"), (PutHeaders, "header"), **DOCUMENT_BODY
+    openapi_extra=_write(
+        described((DocPath, "path"), (WriteQuery, "query"), (PutHeaders, "header"), **DOCUMENT_BODY)
     ),
 )
 async def put_document(request: Request) -> Response:
@@ -126,20 +134,22 @@ async def get_document(request: Request) -> Response:
     response_model=None,
     responses={
         200: {"model": Envelope, "description": "Patched"},
-        **problems(400, 401, 403, 404, 412, 413, 422),
+        **problems(400, 401, 403, 404, 409, 412, 413, 422),
     },
-    openapi_extra=described(
-        (DocPath, "path"),
-        (WriteQuery, "query"),
-        (IfMatchHeaders, "header"),
-        **json_body(
-            {
-                "description": "A JSON Merge Patch: members set, null members removed",
-                **NOT_NULL_SCHEMA,
-            },
-            "The merge patch",
-            {"status": "closed", "assignee": None},
-        ),
+    openapi_extra=_write(
+        described(
+            (DocPath, "path"),
+            (WriteQuery, "query"),
+            (IfMatchHeaders, "header"),
+            **json_body(
+                {
+                    "description": "A JSON Merge Patch: members set, null members removed",
+                    **NOT_NULL_SCHEMA,
+                },
+                "The merge patch",
+                {"status": "closed", "assignee": None},
+            ),
+        )
     ),
 )
 async def patch_document(request: Request) -> Response:
@@ -151,8 +161,8 @@ async def patch_document(request: Request) -> Response:
     summary="Delete a document",
     status_code=204,
     response_model=None,
-    responses={204: {"description": "Deleted"}, **problems(400, 401, 403, 404, 412, 422)},
-    openapi_extra=described((DocPath, "path"), (IfMatchHeaders, "header")),
+    responses={204: {"description": "Deleted"}, **problems(400, 401, 403, 404, 409, 412, 422)},
+    openapi_extra=_write(described((DocPath, "path"), (IfMatchHeaders, "header"))),
 )
 async def delete_document(request: Request) -> Response:
     return await doc_ops.delete(*_doc(request))
@@ -165,9 +175,11 @@ async def delete_document(request: Request) -> Response:
     response_model=None,
     responses={
         201: {"model": Envelope, "description": "Created"},
-        **problems(400, 401, 403, 413, 422),
+        **problems(400, 401, 403, 409, 413, 422),
     },
-    openapi_extra=described((CollectionPath, "path"), (WriteQuery, "query"), **DOCUMENT_BODY),
+    openapi_extra=_write(
+        described((CollectionPath, "path"), (WriteQuery, "query"), **DOCUMENT_BODY)
+    ),
 )
 async def create_document(request: Request) -> Response:
     return await doc_ops.create(HttpRequest.of(request), request.path_params["collection"])

@@ -9,7 +9,7 @@ FastAPI's dependency injection, through `services_of`. Nothing else reads
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.api.metrics import Metrics
@@ -40,6 +40,8 @@ class Services:
     sse_keeper: StreamKeeper
     # Set once shutdown has begun: new sockets and streams are refused with 1001.
     draining: bool = False
+    # Idempotency keys whose write is under way here (owner, key): `app.api.idempotency`.
+    in_flight: set[tuple[str, str]] = field(default_factory=set)
 
 
 def install(app: Any, services: Services) -> None:

@@ -185,6 +185,7 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
         entry=entry._replace(token=None),
         settings=settings,
         max_subscriptions=settings.ws_max_subscriptions,
+        in_flight=services.in_flight,
     )
     hub.connect(connection)
     if not token:

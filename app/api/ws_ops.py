@@ -14,9 +14,10 @@ from typing import Any
 
 import orjson
 
-from app.api.batch import parse_op, parse_ops, render_results, write_ops
+from app.api import idempotency
+from app.api.batch import parse_op, parse_ops, write_ops
 from app.api.channels import channel_for, presence, publish
-from app.api.doc_ops import commit, read_doc
+from app.api.doc_ops import commit_answer, read_doc
 from app.api.filters import build_filter, parse_since, resync_views
 from app.auth.disclosure import shown_result
 from app.auth.gate import Entry, Gate
@@ -36,7 +37,7 @@ from app.realtime.hub import Hub
 from app.settings import Settings
 from app.store.base import Store
 from app.store.keys import validate_name
-from app.store.types import ChangeFilter
+from app.store.types import Answered, ChangeFilter, TxResult
 
 MAX_SUB_ID = 128
 
@@ -71,6 +72,7 @@ class WsSession:
         "entry",
         "gate",
         "hub",
+        "in_flight",
         "max_subscriptions",
         "rules",
         "settings",
@@ -89,6 +91,7 @@ class WsSession:
         entry: Entry,
         settings: Settings,
         max_subscriptions: int,
+        in_flight: idempotency.InFlight,
     ) -> None:
         self.connection = connection
         self.store = store
@@ -99,6 +102,7 @@ class WsSession:
         self.entry = entry  # the handshake's address and origin, for the gate
         self.settings = settings
         self.max_subscriptions = max_subscriptions
+        self.in_flight = in_flight  # idempotency keys under way on this node
 
     async def handle(self, frame: dict[str, Any]) -> str:
         """Run one op; returns its reply frame (errors become `ok: false`)."""
@@ -246,18 +250,33 @@ class WsSession:
         return b',"result":' + record.envelope
 
     async def op_write(self, frame: dict[str, Any]) -> bytes:
-        fields = {k: v for k, v in frame.items() if k not in ("id",)}
+        fields = {k: v for k, v in frame.items() if k not in ("id", "idempotency_key")}
         principal = self.connection.principal
+        idem = self._idempotent(frame)
         # A single write, not a batch of one: its errors name no op index.
         ops = [parse_op(fields, principal, self.settings)]
-        result = await commit(self.store, self.rules.current, principal, ops)
-        return b',"result":' + shown_result(principal, result.results[0])
+
+        def render(result: TxResult) -> bytes:
+            return b',"result":' + shown_result(principal, result.results[0])
+
+        rules = self.rules.current
+        return _replied(await commit_answer(self.store, rules, principal, ops, render, idem))
 
     async def op_batch(self, frame: dict[str, Any]) -> bytes:
         principal = self.connection.principal
+        idem = self._idempotent(frame)
         ops = parse_ops({"ops": frame.get("ops")}, principal, self.settings)
-        result = await write_ops(self.store, self.rules.current, principal, ops)
-        return b',"result":' + render_results(principal, result)
+        answered = await write_ops(self.store, self.rules.current, principal, ops, idem)
+        return _replied(Answered(b',"result":' + answered.answer, answered.replayed))
+
+    def _idempotent(self, frame: dict[str, Any]) -> idempotency.Idempotent | None:
+        return idempotency.requested(
+            frame.get("idempotency_key"),
+            "idempotency_key",
+            f"ws {frame.get('op')}",
+            self.settings.idempotency_ttl_s,
+            self.in_flight,
+        )
 
     def _channel(self, frame: dict[str, Any]) -> str:
         return validate_name(frame.get("channel"), "channel")  # type: ignore[arg-type]
@@ -296,6 +315,11 @@ class WsSession:
     async def op_presence(self, frame: dict[str, Any]) -> bytes:
         members = presence(self.bus, self.connection.principal, frame.get("channel"))
         return b',"items":' + orjson.dumps(members)
+
+
+def _replied(answered: Answered) -> bytes:
+    """A write's reply members; a replayed answer says so (`"replayed":true`)."""
+    return answered.answer + b',"replayed":true' if answered.replayed else answered.answer
 
 
 def _plain(extra: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,17 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 from app.store.core.indexing import IndexDef, Path
 from app.store.records import DocRecord
-from app.store.types import Change, ChangeBatch, ChangeFilter, Page, RangeQuery, TxResult, WriteOp
+from app.store.types import (
+    Answered,
+    Change,
+    ChangeBatch,
+    ChangeFilter,
+    Once,
+    Page,
+    RangeQuery,
+    TxResult,
+    WriteOp,
+)
 
 CommitListener = Callable[[Sequence[Change]], None]
 # The most bytes of envelopes and change records one transaction may produce, and of
@@ -26,6 +36,8 @@ SCAN_BUDGET = 20_000
 # A caller that may read at most this many collections walks their log indexes
 # (merged by seq) instead of the whole log, so other collections cost nothing.
 INDEX_WALK_MAX = 64
+# The most expired remembered answers (idempotency keys) one purge step forgets.
+PURGE_ANSWERS = 1000
 # Decides whether a caller may read a collection; None means "everything".
 ReadCheck = Callable[[str], bool] | None
 
@@ -60,6 +72,16 @@ class Store(ABC):
     @abstractmethod
     async def write(self, ops: list[WriteOp]) -> TxResult:
         """Apply `ops` all or nothing; returns after the commit (durable in sync mode)."""
+
+    @abstractmethod
+    async def write_once(self, ops: list[WriteOp], once: Once) -> Answered:
+        """`write`, at most once per (`once.owner`, `once.key`) while its answer is
+        remembered: the answer is stored in the same commit as the write, and a later
+        call with that key replays it (`app.store.core.once`)."""
+
+    @abstractmethod
+    async def purge_answers_once(self) -> int:
+        """Forget up to PURGE_ANSWERS remembered answers whose time has passed; how many."""
 
     @abstractmethod
     async def get(self, collection: str, key: str) -> DocRecord | None:

@@ -60,6 +60,32 @@ class TxResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Once:
+    """Apply a transaction at most once per (owner, key): an idempotency key.
+
+    `answer` renders the caller's answer to the committed transaction, inside the
+    write, so that the answer is stored in the same atomic commit as the write
+    (`app.store.core.once`). `digest` identifies the request: the same key with
+    another digest is refused. The answer is remembered for `ttl_ms`. The store
+    treats `owner`, `key` and the answer as opaque.
+    """
+
+    owner: str
+    key: str
+    digest: bytes
+    ttl_ms: int
+    answer: Callable[[TxResult], bytes] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """A `Once` write's answer: rendered by this write, or `replayed` from the first."""
+
+    answer: bytes
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """A committed change, encoded once: `data` is the JSON every subscriber gets;
     `prev` the previous value's JSON when the change replaced or deleted a document

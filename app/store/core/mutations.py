@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.store.core.once import AnswerWrite
 from app.store.records import DocRecord
 from app.store.types import Change
 
@@ -60,11 +61,21 @@ class Mutations:
     `docs` holds the final state of each document touched; `changes` are in seq
     order, consecutive from the previous head; `counts` are document-count deltas
     by collection; `stale_expiries` are expiries the TTL sweeper saw that no
-    document carries any more (collection, key, expires_ms).
+    document carries any more (collection, key, expires_ms); `answers` are the
+    remembered answers of its idempotent transactions, by scope (`core.once`).
     """
 
     # A plain class: one is made per transaction, on the writer's hot path.
-    __slots__ = ("auto_id", "changes", "counts", "docs", "head_seq", "now_ms", "stale_expiries")
+    __slots__ = (
+        "answers",
+        "auto_id",
+        "changes",
+        "counts",
+        "docs",
+        "head_seq",
+        "now_ms",
+        "stale_expiries",
+    )
 
     def __init__(self, head_seq: int, auto_id: int, now_ms: int) -> None:
         self.head_seq = head_seq
@@ -74,7 +85,8 @@ class Mutations:
         self.changes: list[Change] = []
         self.counts: dict[str, int] = {}
         self.stale_expiries: list[tuple[str, str, int]] = []
+        self.answers: dict[bytes, AnswerWrite] = {}
 
     @property
     def empty(self) -> bool:
-        return not self.changes and not self.stale_expiries
+        return not self.changes and not self.stale_expiries and not self.answers

@@ -12,6 +12,11 @@ byte first:
     a <name>                 auth records (API keys, tickets)
     x <index id:8> <position>   JSON field index entry (value: document key)
     y <coll> 00 <index name>    JSON field index definition (IndexDef JSON)
+    k <scope>                remembered answer of an idempotency key (`core.once`)
+    j <exp_ms:8> <scope>     remembered answers by expiry (for the purge)
+
+A `<scope>` is `<owner> 00 <idempotency key>` (`core.once.scope_of`): the key is
+visible ASCII, so the last 00 ends the owner.
 
 An index entry's `<position>` is the order-preserving encoding of the document's
 field values followed by its key (`app.store.core.indexing`): byte order is CEL
@@ -42,6 +47,8 @@ META = b"m"
 AUTH = b"a"
 INDEX_ENTRY = b"x"
 INDEX_DEF = b"y"
+ANSWER = b"k"
+ANSWER_EXPIRY = b"j"
 
 _SEQ = struct.Struct(">Q")
 
@@ -123,3 +130,16 @@ def index_entry_key(index_id: int, position: bytes) -> bytes:
 
 def index_def_key(collection: str, name: str) -> bytes:
     return INDEX_DEF + collection_part(collection) + name.encode("utf-8")
+
+
+def answer_key(scope: bytes) -> bytes:
+    return ANSWER + scope
+
+
+def answer_expiry_key(expires_ms: int, scope: bytes) -> bytes:
+    return ANSWER_EXPIRY + _SEQ.pack(expires_ms) + scope
+
+
+def split_answer_expiry_key(dbkey: bytes) -> tuple[int, bytes]:
+    """Inverse of `answer_expiry_key`: (expires_ms, scope)."""
+    return int(_SEQ.unpack(dbkey[1:9])[0]), dbkey[9:]

@@ -1,4 +1,5 @@
-"""LevelDB upkeep: finding expired documents and trimming the change log.
+"""LevelDB upkeep: finding expired documents, trimming the change log, forgetting
+remembered answers (idempotency keys) past their retention.
 
 `trim_log` runs inside the writer thread (serialized with every write), and
 writes the new oldest seq in the same atomic batch as the deletions, so a
@@ -11,6 +12,7 @@ from datetime import datetime
 
 import orjson
 
+from app.store.core.once import StoredAnswer
 from app.store.leveldb import layout
 from app.store.leveldb_driver import plyvel
 from app.store.maintenance import TRIM_CHUNK, Retention
@@ -64,3 +66,32 @@ def trim_log(db: plyvel.DB, sync: bool, *, retention: Retention) -> int:
             batch.delete(layout.log_index_key(collection, seq))
         batch.put(layout.meta_key("oldest"), layout.seq_bytes(new_oldest))
     return len(dropped)
+
+
+def purge_answers(db: plyvel.DB, sync: bool, *, now: int, limit: int) -> int:
+    """Forget up to `limit` remembered answers whose expiry has passed (in the writer).
+
+    An expiry entry whose record was replaced since (a key reused after it expired)
+    is only dropped itself: the record now carries a later expiry and its own entry.
+    """
+    iterator = db.iterator(
+        start=layout.ANSWER_EXPIRY,
+        stop=layout.ANSWER_EXPIRY + layout.seq_bytes(now + 1),
+        include_value=False,
+    )
+    entries = []
+    for dbkey in iterator:
+        entries.append(dbkey)
+        if len(entries) >= limit:
+            break
+    iterator.close()
+    if not entries:
+        return 0
+    with db.write_batch(transaction=True, sync=sync) as batch:
+        for dbkey in entries:
+            expires_ms, scope = layout.split_answer_expiry_key(dbkey)
+            batch.delete(dbkey)
+            raw = db.get(layout.answer_key(scope))
+            if raw is not None and StoredAnswer.decode(raw).expires_ms == expires_ms:
+                batch.delete(layout.answer_key(scope))
+    return len(entries)

@@ -21,11 +21,17 @@ from typing import Any, TypeVar
 
 from app.errors import Conflict, Unavailable
 from app.store.background import BackgroundWork
-from app.store.base import DEFAULT_MAX_TXN_BYTES, CommitListener, ReadCheck, Store
+from app.store.base import (
+    DEFAULT_MAX_TXN_BYTES,
+    PURGE_ANSWERS,
+    CommitListener,
+    ReadCheck,
+    Store,
+)
 from app.store.core.indexing import MAX_INDEXES, IndexDef
 from app.store.core.indexing import Path as FieldPath
 from app.store.leveldb import indexes, layout
-from app.store.leveldb.maintenance import sweep_candidates, trim_log
+from app.store.leveldb.maintenance import purge_answers, sweep_candidates, trim_log
 from app.store.leveldb.reads import (
     read_changes,
     read_index_range,
@@ -37,9 +43,11 @@ from app.store.leveldb_driver import plyvel
 from app.store.maintenance import TRIM_CHUNK, Retention, parse_export
 from app.store.records import DocRecord, decode_record, now_ms
 from app.store.types import (
+    Answered,
     ChangeBatch,
     ChangeFilter,
     KeyRange,
+    Once,
     Page,
     RangeQuery,
     TxResult,
@@ -253,6 +261,9 @@ class LevelStore(Store):
     async def write(self, ops: list[WriteOp]) -> TxResult:
         return await self.writer.submit(ops)
 
+    async def write_once(self, ops: list[WriteOp], once: Once) -> Answered:
+        return await self.writer.submit_once(ops, once)
+
     # --- reads --------------------------------------------------------------
 
     async def _in_thread(self, fn: Any, *args: Any) -> Any:
@@ -448,6 +459,10 @@ class LevelStore(Store):
         """Drop change-log entries past retention; returns how many were dropped."""
         return await self.writer.run_maintenance(partial(trim_log, retention=self._retention))
 
+    async def purge_answers_once(self) -> int:
+        task = partial(purge_answers, now=now_ms(), limit=PURGE_ANSWERS)
+        return await self.writer.run_maintenance(task)
+
     async def _maintain_forever(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
@@ -455,6 +470,8 @@ class LevelStore(Store):
                 while await self.sweep_expired_once() >= 1000:
                     pass
                 while await self.trim_once() >= TRIM_CHUNK:
+                    pass
+                while await self.purge_answers_once() >= PURGE_ANSWERS:
                     pass
             except asyncio.CancelledError:
                 raise

@@ -25,11 +25,12 @@ from typing import Any
 from app.errors import Unavailable
 from app.store.core import STOP, DocId, Group, Job, Mutations, Outcome, resolve, take_group
 from app.store.core.indexing import IndexDef, index_writes
+from app.store.core.once import StoredAnswer
 from app.store.leveldb import layout
 from app.store.leveldb.indexes import load_catalog
 from app.store.leveldb_driver import plyvel
 from app.store.records import DocRecord, change_record, decode_record, now_ms
-from app.store.types import Change, TxResult, WriteOp
+from app.store.types import Answered, Change, Once, TxResult, WriteOp
 
 log = logging.getLogger("levelstream.store")
 
@@ -62,6 +63,10 @@ class LevelReader:
         dbkey = self.dbkeys[(collection, key)] = layout.doc_key(collection, key.encode("utf-8"))
         raw = self._db.get(dbkey)
         return None if raw is None else decode_record(raw)
+
+    def answer(self, scope: bytes) -> StoredAnswer | None:
+        raw = self._db.get(layout.answer_key(scope))
+        return None if raw is None else StoredAnswer.decode(raw)
 
     def dbkey(self, doc: DocId) -> bytes:
         dbkey = self.dbkeys.get(doc)
@@ -120,6 +125,12 @@ class Writer:
         self._queue.put(Job(ops, future))
         return await future
 
+    async def submit_once(self, ops: list[WriteOp], once: Once) -> Answered:
+        """`submit`, at most once per idempotency key (`app.store.core.once`)."""
+        future: asyncio.Future[Answered] = self._loop.create_future()
+        self._queue.put(Job(ops, future, once))
+        return await future
+
     async def run_maintenance(self, task: Maintenance) -> int:
         """Run `task(db, sync)` inside the writer, serialized with all writes."""
         future: asyncio.Future[int] = self._loop.create_future()
@@ -163,6 +174,7 @@ class Writer:
             now_ms=now_ms(),
             max_value_bytes=self._max_value_bytes,
             max_txn_bytes=self._max_txn_bytes,
+            answers=reader,
         )
         outcomes: list[tuple[asyncio.Future[Any], Outcome | int]] = []
         maintenance: list[_Maintenance] = []
@@ -170,7 +182,7 @@ class Writer:
             if isinstance(job, _Maintenance):
                 maintenance.append(job)
             else:
-                outcomes.append((job.future, group.settle(job.ops)))
+                outcomes.append((job.future, group.settle(job.ops, job.once)))
         done = group.mutations
         started = time.perf_counter()
         try:
@@ -238,6 +250,12 @@ class Writer:
                     layout.log_index_key(change.collection, change.seq),
                     change.key.encode("utf-8"),
                 )
+            for scope, remembered in done.answers.items():
+                if remembered.replaced_expires_ms:
+                    batch.delete(layout.answer_expiry_key(remembered.replaced_expires_ms, scope))
+                stored = remembered.stored
+                batch.put(layout.answer_key(scope), stored.encode())
+                batch.put(layout.answer_expiry_key(stored.expires_ms, scope), b"")
             for collection, count in new_counts.items():
                 batch.put(layout.count_key(collection), b"%d" % count)
             batch.put(layout.meta_key("head"), layout.seq_bytes(done.head_seq))

@@ -1,4 +1,4 @@
-"""Background upkeep on PostgreSQL: TTL sweep, log retention, import.
+"""Background upkeep on PostgreSQL: TTL sweep, log retention, remembered answers, import.
 
 Every node runs the maintenance loop, but a run starts only on the node that
 gets the maintenance advisory lock (`pg_try_advisory_lock`, released after the
@@ -70,6 +70,22 @@ async def trim_log(pool: asyncpg.Pool, retention: Retention) -> int:
         status = await conn.execute("DELETE FROM ls_changes WHERE seq < $1", new_oldest)
         await conn.execute("UPDATE ls_floor SET oldest = $1 WHERE id = 1", new_oldest)
         return int(status.split()[-1])
+
+
+async def purge_answers(pool: asyncpg.Pool, now: int, limit: int) -> int:
+    """Forget up to `limit` remembered answers whose expiry has passed.
+
+    The outer condition is checked again on a row a writer re-remembered meanwhile
+    (a key reused after it expired, under READ COMMITTED): that row now expires
+    later and stays.
+    """
+    status = await pool.execute(
+        "DELETE FROM ls_idempotency WHERE expires_ms <= $1 AND scope IN ("
+        "SELECT scope FROM ls_idempotency WHERE expires_ms <= $1 ORDER BY expires_ms LIMIT $2)",
+        now,
+        limit,
+    )
+    return int(status.split()[-1])
 
 
 async def import_documents(pool: asyncpg.Pool, epoch: str, seq: int, envelopes: list[bytes]) -> int:

@@ -92,8 +92,21 @@ CREATE TABLE ls_index_entries (
 );
 """
 
+# Remembered answers of idempotency keys (app/store/core/once.py), written by the
+# writers in the same transaction as the write they answer. `scope` is
+# `owner 00 key`; `expires_ms` drives the purge (the maintenance leader's).
+V3 = """
+CREATE TABLE ls_idempotency (
+    scope bytea PRIMARY KEY,
+    expires_ms bigint NOT NULL,
+    digest bytea NOT NULL,
+    answer bytea NOT NULL
+);
+CREATE INDEX ls_idempotency_expiry ON ls_idempotency (expires_ms);
+"""
+
 # Migration n (1-based) brings the schema from version n-1 to n. Append only.
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 
 
 async def migrate(conn: asyncpg.Connection) -> None:

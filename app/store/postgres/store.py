@@ -11,7 +11,13 @@ import asyncpg
 
 from app.errors import Unavailable
 from app.store.background import BackgroundWork
-from app.store.base import DEFAULT_MAX_TXN_BYTES, CommitListener, ReadCheck, Store
+from app.store.base import (
+    DEFAULT_MAX_TXN_BYTES,
+    PURGE_ANSWERS,
+    CommitListener,
+    ReadCheck,
+    Store,
+)
 from app.store.core.indexing import IndexDef, Path
 from app.store.maintenance import TRIM_CHUNK, Retention
 from app.store.postgres import indexes, maintenance, reads
@@ -19,7 +25,16 @@ from app.store.postgres.feed import ChangeFeed
 from app.store.postgres.schema import migrate
 from app.store.postgres.writer import LockMode, PgWriter
 from app.store.records import DocRecord, now_ms
-from app.store.types import ChangeBatch, ChangeFilter, Page, RangeQuery, TxResult, WriteOp
+from app.store.types import (
+    Answered,
+    ChangeBatch,
+    ChangeFilter,
+    Once,
+    Page,
+    RangeQuery,
+    TxResult,
+    WriteOp,
+)
 
 log = logging.getLogger("levelstream.store")
 CONNECT_TIMEOUT_S = 30.0
@@ -183,6 +198,9 @@ class PgStore(Store):
     async def write(self, ops: list[WriteOp]) -> TxResult:
         return await self.writer.submit(ops)
 
+    async def write_once(self, ops: list[WriteOp], once: Once) -> Answered:
+        return await self.writer.submit_once(ops, once)
+
     # --- reads --------------------------------------------------------------
 
     async def get(self, collection: str, key: str) -> DocRecord | None:
@@ -309,6 +327,9 @@ class PgStore(Store):
     async def trim_once(self) -> int:
         return await maintenance.trim_log(self.pool, self._retention)
 
+    async def purge_answers_once(self) -> int:
+        return await maintenance.purge_answers(self.pool, now_ms(), PURGE_ANSWERS)
+
     async def _maintain_forever(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
@@ -319,6 +340,8 @@ class PgStore(Store):
                     while await self.sweep_expired_once() >= 1000:
                         pass
                     while await self.trim_once() >= TRIM_CHUNK:
+                        pass
+                    while await self.purge_answers_once() >= PURGE_ANSWERS:
                         pass
             except asyncio.CancelledError:
                 raise

@@ -13,8 +13,9 @@ connection:
    rules, errors, envelope and change bytes as the embedded store), dropping a
    failing one whole;
 4. write the core's mutations as rows -- documents upserted or deleted, changes
-   appended, count deltas added, the new head -- in ONE statement, with a NOTIFY
-   that wakes every node's change feed at commit.
+   appended, count deltas added, the new head, the answers of idempotent writes
+   (`app.store.core.once`, looked up in step 2 under the lock) -- in ONE
+   statement, with a NOTIFY that wakes every node's change feed at commit.
 
 Under the lock nothing else writes these rows, so there are no serialization
 failures to retry. The one re-fetch is for server-chosen keys (POST): step 2
@@ -50,9 +51,10 @@ from app.store.core import (
     take_group,
 )
 from app.store.core.indexing import IndexDef, index_writes
+from app.store.core.once import StoredAnswer, scope_of
 from app.store.postgres.schema import NOTIFY_CHANNEL, SEQ_LOCK
 from app.store.records import DocRecord, change_record, now_ms
-from app.store.types import Change, TxResult, WriteOp
+from app.store.types import Answered, Change, Once, TxResult, WriteOp
 
 log = logging.getLogger("levelstream.store")
 
@@ -101,6 +103,12 @@ iadd AS (
     INSERT INTO ls_index_entries (index_id, position, key)
     SELECT * FROM unnest($22::int8[], $23::bytea[], $24::bytea[])
     ON CONFLICT (index_id, position) DO NOTHING
+    RETURNING 1),
+ans AS (
+    INSERT INTO ls_idempotency (scope, expires_ms, digest, answer)
+    SELECT * FROM unnest($25::bytea[], $26::int8[], $27::bytea[], $28::bytea[])
+    ON CONFLICT (scope) DO UPDATE SET expires_ms = EXCLUDED.expires_ms,
+        digest = EXCLUDED.digest, answer = EXCLUDED.answer
     RETURNING 1)
 SELECT pg_notify($19, $17::text)
 """
@@ -114,6 +122,10 @@ SELECT d.collection, d.key, d.rev, d.created_ms, d.expires_ms, d.envelope
 FROM ls_docs d JOIN unnest($1::text[], $2::bytea[]) AS x(collection, key)
   ON d.collection = x.collection AND d.key = x.key
 """
+# The remembered answers a group's idempotent writes look up, in one round trip.
+ANSWERS_SQL = (
+    "SELECT scope, expires_ms, digest, answer FROM ls_idempotency WHERE scope = ANY($1::bytea[])"
+)
 # Server-chosen keys fetched beyond a group's creates: as many documents clients put
 # at the very keys the next creates would pick cost no extra round trip.
 CREATE_SLACK = 16
@@ -125,10 +137,24 @@ MAX_FETCH_ROUNDS = 8
 
 
 class Prefetched:
-    """The core's `DocReader` over the rows a group fetched, by (collection, key)."""
+    """The core's `DocReader` over the rows a group fetched, by (collection, key), and
+    its `AnswerReader` over the remembered answers it fetched (`load_answers`)."""
 
     def __init__(self) -> None:
         self.records: dict[DocId, DocRecord | None] = {}
+        self.answers: dict[bytes, StoredAnswer] = {}
+
+    def answer(self, scope: bytes) -> StoredAnswer | None:
+        return self.answers.get(scope)
+
+    async def load_answers(self, conn: asyncpg.Connection, jobs: list[Job]) -> None:
+        """The records of the group's idempotency keys (under the lock: none can appear
+        before the commit but the group's own)."""
+        scopes = [scope_of(job.once.owner, job.once.key) for job in jobs if job.once is not None]
+        if not scopes:
+            return
+        for row in await conn.fetch(ANSWERS_SQL, scopes):
+            self.answers[bytes(row[0])] = StoredAnswer(row[1], bytes(row[2]), bytes(row[3]))
 
     def get(self, collection: str, key: str) -> DocRecord | None:
         doc = (collection, key)
@@ -211,6 +237,12 @@ class PgWriter:
         self._queue.put_nowait(Job(ops, future))
         return await future
 
+    async def submit_once(self, ops: list[WriteOp], once: Once) -> Answered:
+        """`submit`, at most once per idempotency key (`app.store.core.once`)."""
+        future: asyncio.Future[Answered] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(Job(ops, future, once))
+        return await future
+
     async def stop(self) -> None:
         """Finish every queued job, then close the connection."""
         if self._task is None:
@@ -259,6 +291,7 @@ class PgWriter:
                     self._index_version = row["index_version"]
                 reader = Prefetched()
                 await reader.load(conn, touched(jobs, auto_id, now))
+                await reader.load_answers(conn, jobs)
                 group = Group(
                     reader,
                     head_seq=head,
@@ -266,11 +299,12 @@ class PgWriter:
                     now_ms=now,
                     max_value_bytes=self._max_value_bytes,
                     max_txn_bytes=self._max_txn_bytes,
+                    answers=reader,
                 )
                 for job in jobs:
-                    outcomes.append((job, await _apply(conn, reader, group, job.ops)))
+                    outcomes.append((job, await _apply(conn, reader, group, job.ops, job.once)))
                 done = group.mutations
-                if done.changes:
+                if done.changes or done.answers:
                     indexes = self._indexes
                     catalog = indexes.get if indexes else None
                     await conn.fetchval(WRITE_SQL, *_write_args(done, catalog))
@@ -317,14 +351,18 @@ class PgWriter:
 
 
 async def _apply(
-    conn: asyncpg.Connection, reader: Prefetched, group: Group, ops: list[WriteOp]
+    conn: asyncpg.Connection,
+    reader: Prefetched,
+    group: Group,
+    ops: list[WriteOp],
+    once: Once | None,
 ) -> Outcome:
     """One transaction of the group; a document the prefetch missed (a create whose key
     a client had taken, past CREATE_SLACK of them) is fetched, with the keys the create
     tries after it, and the transaction applied again, at most MAX_FETCH_ROUNDS times."""
     for fetch_round in range(MAX_FETCH_ROUNDS):
         try:
-            return group.apply(ops)
+            return group.apply(ops, once)
         except NotLoaded as miss:
             wanted = [miss.doc]
             if miss.auto_id is not None:
@@ -394,6 +432,17 @@ def _write_args(
         done.auto_id,
         NOTIFY_CHANNEL,
         *_index_args(done, catalog),
+        *_answer_args(done),
+    ]
+
+
+def _answer_args(done: Mutations) -> list[list[Any]]:
+    answers = list(done.answers.items())
+    return [
+        [scope for scope, _ in answers],
+        [a.stored.expires_ms for _, a in answers],
+        [a.stored.digest for _, a in answers],
+        [a.stored.answer for _, a in answers],
     ]
 
 

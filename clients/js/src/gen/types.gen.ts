@@ -849,6 +849,11 @@ export type TokenRequest = {
     ttl_s?: number;
 };
 
+/**
+ * Apply this write at most once: a retry with the same key (same credential) within the retention window (LEVELSTREAM_IDEMPOTENCY_TTL_S, default 24 h) gets the first answer again, byte for byte, with `Idempotent-Replayed: true`, and writes nothing. The same key with another request: 422; while the first is still in progress: 409. Error answers are not remembered.
+ */
+export type IdempotencyKey = string;
+
 export type HealthzData = {
     body?: never;
     path?: never;
@@ -1080,6 +1085,12 @@ export type MintTokenResponse = MintTokenResponses[keyof MintTokenResponses];
 
 export type ApplyBatchData = {
     body: BatchRequest;
+    headers?: {
+        /**
+         * Apply this write at most once: a retry with the same key (same credential) within the retention window (LEVELSTREAM_IDEMPOTENCY_TTL_S, default 24 h) gets the first answer again, byte for byte, with `Idempotent-Replayed: true`, and writes nothing. The same key with another request: 422; while the first is still in progress: 409. Error answers are not remembered.
+         */
+        'Idempotency-Key'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/batch';
@@ -1102,6 +1113,10 @@ export type ApplyBatchErrors = {
      * Not found
      */
     404: Problem;
+    /**
+     * Conflict
+     */
+    409: Problem;
     /**
      * Precondition failed (If-Match / If-None-Match / if_rev)
      */
@@ -1500,6 +1515,12 @@ export type CreateDocumentData = {
      * Any JSON value except null
      */
     body: unknown;
+    headers?: {
+        /**
+         * Apply this write at most once: a retry with the same key (same credential) within the retention window (LEVELSTREAM_IDEMPOTENCY_TTL_S, default 24 h) gets the first answer again, byte for byte, with `Idempotent-Replayed: true`, and writes nothing. The same key with another request: 422; while the first is still in progress: 409. Error answers are not remembered.
+         */
+        'Idempotency-Key'?: string;
+    };
     path: {
         /**
          * Collection
@@ -1532,6 +1553,10 @@ export type CreateDocumentErrors = {
      * The credential lacks the permission
      */
     403: Problem;
+    /**
+     * Conflict
+     */
+    409: Problem;
     /**
      * Payload too large
      */
@@ -1566,6 +1591,10 @@ export type DeleteDocumentData = {
          * Only if the current rev matches: `"1042"`; `*`: only if it exists
          */
         'if-match'?: string | null;
+        /**
+         * Apply this write at most once: a retry with the same key (same credential) within the retention window (LEVELSTREAM_IDEMPOTENCY_TTL_S, default 24 h) gets the first answer again, byte for byte, with `Idempotent-Replayed: true`, and writes nothing. The same key with another request: 422; while the first is still in progress: 409. Error answers are not remembered.
+         */
+        'Idempotency-Key'?: string;
     };
     path: {
         /**
@@ -1602,6 +1631,10 @@ export type DeleteDocumentErrors = {
      * Not found
      */
     404: Problem;
+    /**
+     * Conflict
+     */
+    409: Problem;
     /**
      * Precondition failed (If-Match / If-None-Match / if_rev)
      */
@@ -1705,6 +1738,10 @@ export type PatchDocumentData = {
          * Only if the current rev matches: `"1042"`; `*`: only if it exists
          */
         'if-match'?: string | null;
+        /**
+         * Apply this write at most once: a retry with the same key (same credential) within the retention window (LEVELSTREAM_IDEMPOTENCY_TTL_S, default 24 h) gets the first answer again, byte for byte, with `Idempotent-Replayed: true`, and writes nothing. The same key with another request: 422; while the first is still in progress: 409. Error answers are not remembered.
+         */
+        'Idempotency-Key'?: string;
     };
     path: {
         /**
@@ -1748,6 +1785,10 @@ export type PatchDocumentErrors = {
      * Not found
      */
     404: Problem;
+    /**
+     * Conflict
+     */
+    409: Problem;
     /**
      * Precondition failed (If-Match / If-None-Match / if_rev)
      */
@@ -1795,6 +1836,10 @@ export type PutDocumentData = {
          * `*`: only if the document does not exist
          */
         'if-none-match'?: string | null;
+        /**
+         * Apply this write at most once: a retry with the same key (same credential) within the retention window (LEVELSTREAM_IDEMPOTENCY_TTL_S, default 24 h) gets the first answer again, byte for byte, with `Idempotent-Replayed: true`, and writes nothing. The same key with another request: 422; while the first is still in progress: 409. Error answers are not remembered.
+         */
+        'Idempotency-Key'?: string;
     };
     path: {
         /**
@@ -1834,6 +1879,10 @@ export type PutDocumentErrors = {
      * The credential lacks the permission
      */
     403: Problem;
+    /**
+     * Conflict
+     */
+    409: Problem;
     /**
      * Precondition failed (If-Match / If-None-Match / if_rev)
      */

@@ -8,14 +8,17 @@ from ...client import AuthenticatedClient, Client
 from ...models.batch_request import BatchRequest
 from ...models.batch_response import BatchResponse
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
     body: BatchRequest,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -58,6 +61,11 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 412:
         response_412 = Problem.from_dict(response.json())
 
@@ -99,10 +107,12 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: BatchRequest,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[BatchResponse | Problem]:
     """Apply many ops atomically
 
     Args:
+        idempotency_key (str | Unset):
         body (BatchRequest):
 
     Raises:
@@ -115,6 +125,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -128,10 +139,12 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: BatchRequest,
+    idempotency_key: str | Unset = UNSET,
 ) -> BatchResponse | Problem | None:
     """Apply many ops atomically
 
     Args:
+        idempotency_key (str | Unset):
         body (BatchRequest):
 
     Raises:
@@ -145,6 +158,7 @@ def sync(
     return sync_detailed(
         client=client,
         body=body,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -152,10 +166,12 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: BatchRequest,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[BatchResponse | Problem]:
     """Apply many ops atomically
 
     Args:
+        idempotency_key (str | Unset):
         body (BatchRequest):
 
     Raises:
@@ -168,6 +184,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -179,10 +196,12 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: BatchRequest,
+    idempotency_key: str | Unset = UNSET,
 ) -> BatchResponse | Problem | None:
     """Apply many ops atomically
 
     Args:
+        idempotency_key (str | Unset):
         body (BatchRequest):
 
     Raises:
@@ -197,5 +216,6 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             body=body,
+            idempotency_key=idempotency_key,
         )
     ).parsed

@@ -16,8 +16,11 @@ def _get_kwargs(
     *,
     body: Any,
     ttl_s: float | None | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     params: dict[str, Any] = {}
 
@@ -69,6 +72,11 @@ def _parse_response(
 
         return response_403
 
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 413:
         response_413 = Problem.from_dict(response.json())
 
@@ -107,12 +115,14 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: Any,
     ttl_s: float | None | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Envelope | Problem]:
     """Create a document with a server-chosen, time-ordered key
 
     Args:
         collection (str): Collection name
         ttl_s (float | None | Unset): Delete the document after this many seconds
+        idempotency_key (str | Unset):
         body (Any): Any JSON value except null
 
     Raises:
@@ -127,6 +137,7 @@ def sync_detailed(
         collection=collection,
         body=body,
         ttl_s=ttl_s,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -142,12 +153,14 @@ def sync(
     client: AuthenticatedClient,
     body: Any,
     ttl_s: float | None | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Envelope | Problem | None:
     """Create a document with a server-chosen, time-ordered key
 
     Args:
         collection (str): Collection name
         ttl_s (float | None | Unset): Delete the document after this many seconds
+        idempotency_key (str | Unset):
         body (Any): Any JSON value except null
 
     Raises:
@@ -163,6 +176,7 @@ def sync(
         client=client,
         body=body,
         ttl_s=ttl_s,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -172,12 +186,14 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: Any,
     ttl_s: float | None | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Envelope | Problem]:
     """Create a document with a server-chosen, time-ordered key
 
     Args:
         collection (str): Collection name
         ttl_s (float | None | Unset): Delete the document after this many seconds
+        idempotency_key (str | Unset):
         body (Any): Any JSON value except null
 
     Raises:
@@ -192,6 +208,7 @@ async def asyncio_detailed(
         collection=collection,
         body=body,
         ttl_s=ttl_s,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -205,12 +222,14 @@ async def asyncio(
     client: AuthenticatedClient,
     body: Any,
     ttl_s: float | None | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Envelope | Problem | None:
     """Create a document with a server-chosen, time-ordered key
 
     Args:
         collection (str): Collection name
         ttl_s (float | None | Unset): Delete the document after this many seconds
+        idempotency_key (str | Unset):
         body (Any): Any JSON value except null
 
     Raises:
@@ -227,5 +246,6 @@ async def asyncio(
             client=client,
             body=body,
             ttl_s=ttl_s,
+            idempotency_key=idempotency_key,
         )
     ).parsed

@@ -15,10 +15,14 @@ def _get_kwargs(
     key: str,
     *,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
         headers["if-match"] = if_match
+
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "delete",
@@ -59,6 +63,11 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 412:
         response_412 = Problem.from_dict(response.json())
 
@@ -97,6 +106,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Any | Problem]:
     """Delete a document
 
@@ -105,6 +115,7 @@ def sync_detailed(
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
         if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
             exists
+        idempotency_key (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -118,6 +129,7 @@ def sync_detailed(
         collection=collection,
         key=key,
         if_match=if_match,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -133,6 +145,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Any | Problem | None:
     """Delete a document
 
@@ -141,6 +154,7 @@ def sync(
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
         if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
             exists
+        idempotency_key (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -155,6 +169,7 @@ def sync(
         key=key,
         client=client,
         if_match=if_match,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -164,6 +179,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Any | Problem]:
     """Delete a document
 
@@ -172,6 +188,7 @@ async def asyncio_detailed(
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
         if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
             exists
+        idempotency_key (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,6 +202,7 @@ async def asyncio_detailed(
         collection=collection,
         key=key,
         if_match=if_match,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -198,6 +216,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Any | Problem | None:
     """Delete a document
 
@@ -206,6 +225,7 @@ async def asyncio(
         key (str): Document key: 1-512 bytes of UTF-8, no control characters; `/` allowed
         if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
             exists
+        idempotency_key (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -221,5 +241,6 @@ async def asyncio(
             key=key,
             client=client,
             if_match=if_match,
+            idempotency_key=idempotency_key,
         )
     ).parsed

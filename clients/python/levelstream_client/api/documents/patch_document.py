@@ -18,10 +18,14 @@ def _get_kwargs(
     body: Any,
     ttl_s: float | None | Unset = UNSET,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
         headers["if-match"] = if_match
+
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     params: dict[str, Any] = {}
 
@@ -79,6 +83,11 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 412:
         response_412 = Problem.from_dict(response.json())
 
@@ -124,6 +133,7 @@ def sync_detailed(
     body: Any,
     ttl_s: float | None | Unset = UNSET,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Envelope | Problem]:
     """Merge-patch a document (RFC 7396)
 
@@ -133,6 +143,7 @@ def sync_detailed(
         ttl_s (float | None | Unset): Delete the document after this many seconds
         if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
             exists
+        idempotency_key (str | Unset):
         body (Any): A JSON Merge Patch: members set, null members removed
 
     Raises:
@@ -149,6 +160,7 @@ def sync_detailed(
         body=body,
         ttl_s=ttl_s,
         if_match=if_match,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -166,6 +178,7 @@ def sync(
     body: Any,
     ttl_s: float | None | Unset = UNSET,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Envelope | Problem | None:
     """Merge-patch a document (RFC 7396)
 
@@ -175,6 +188,7 @@ def sync(
         ttl_s (float | None | Unset): Delete the document after this many seconds
         if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
             exists
+        idempotency_key (str | Unset):
         body (Any): A JSON Merge Patch: members set, null members removed
 
     Raises:
@@ -192,6 +206,7 @@ def sync(
         body=body,
         ttl_s=ttl_s,
         if_match=if_match,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -203,6 +218,7 @@ async def asyncio_detailed(
     body: Any,
     ttl_s: float | None | Unset = UNSET,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Envelope | Problem]:
     """Merge-patch a document (RFC 7396)
 
@@ -212,6 +228,7 @@ async def asyncio_detailed(
         ttl_s (float | None | Unset): Delete the document after this many seconds
         if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
             exists
+        idempotency_key (str | Unset):
         body (Any): A JSON Merge Patch: members set, null members removed
 
     Raises:
@@ -228,6 +245,7 @@ async def asyncio_detailed(
         body=body,
         ttl_s=ttl_s,
         if_match=if_match,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -243,6 +261,7 @@ async def asyncio(
     body: Any,
     ttl_s: float | None | Unset = UNSET,
     if_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Envelope | Problem | None:
     """Merge-patch a document (RFC 7396)
 
@@ -252,6 +271,7 @@ async def asyncio(
         ttl_s (float | None | Unset): Delete the document after this many seconds
         if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
             exists
+        idempotency_key (str | Unset):
         body (Any): A JSON Merge Patch: members set, null members removed
 
     Raises:
@@ -270,5 +290,6 @@ async def asyncio(
             body=body,
             ttl_s=ttl_s,
             if_match=if_match,
+            idempotency_key=idempotency_key,
         )
     ).parsed

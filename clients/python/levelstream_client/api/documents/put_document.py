@@ -19,6 +19,7 @@ def _get_kwargs(
     ttl_s: float | None | Unset = UNSET,
     if_match: None | str | Unset = UNSET,
     if_none_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(if_match, Unset):
@@ -26,6 +27,9 @@ def _get_kwargs(
 
     if not isinstance(if_none_match, Unset):
         headers["if-none-match"] = if_none_match
+
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     params: dict[str, Any] = {}
 
@@ -83,6 +87,11 @@ def _parse_response(
 
         return response_403
 
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 412:
         response_412 = Problem.from_dict(response.json())
 
@@ -129,6 +138,7 @@ def sync_detailed(
     ttl_s: float | None | Unset = UNSET,
     if_match: None | str | Unset = UNSET,
     if_none_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Envelope | Problem]:
     """Create or replace a document
 
@@ -139,6 +149,7 @@ def sync_detailed(
         if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
             exists
         if_none_match (None | str | Unset): `*`: only if the document does not exist
+        idempotency_key (str | Unset):
         body (Any): Any JSON value except null
 
     Raises:
@@ -156,6 +167,7 @@ def sync_detailed(
         ttl_s=ttl_s,
         if_match=if_match,
         if_none_match=if_none_match,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -174,6 +186,7 @@ def sync(
     ttl_s: float | None | Unset = UNSET,
     if_match: None | str | Unset = UNSET,
     if_none_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Envelope | Problem | None:
     """Create or replace a document
 
@@ -184,6 +197,7 @@ def sync(
         if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
             exists
         if_none_match (None | str | Unset): `*`: only if the document does not exist
+        idempotency_key (str | Unset):
         body (Any): Any JSON value except null
 
     Raises:
@@ -202,6 +216,7 @@ def sync(
         ttl_s=ttl_s,
         if_match=if_match,
         if_none_match=if_none_match,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -214,6 +229,7 @@ async def asyncio_detailed(
     ttl_s: float | None | Unset = UNSET,
     if_match: None | str | Unset = UNSET,
     if_none_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Envelope | Problem]:
     """Create or replace a document
 
@@ -224,6 +240,7 @@ async def asyncio_detailed(
         if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
             exists
         if_none_match (None | str | Unset): `*`: only if the document does not exist
+        idempotency_key (str | Unset):
         body (Any): Any JSON value except null
 
     Raises:
@@ -241,6 +258,7 @@ async def asyncio_detailed(
         ttl_s=ttl_s,
         if_match=if_match,
         if_none_match=if_none_match,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -257,6 +275,7 @@ async def asyncio(
     ttl_s: float | None | Unset = UNSET,
     if_match: None | str | Unset = UNSET,
     if_none_match: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Envelope | Problem | None:
     """Create or replace a document
 
@@ -267,6 +286,7 @@ async def asyncio(
         if_match (None | str | Unset): Only if the current rev matches: `"1042"`; `*`: only if it
             exists
         if_none_match (None | str | Unset): `*`: only if the document does not exist
+        idempotency_key (str | Unset):
         body (Any): Any JSON value except null
 
     Raises:
@@ -286,5 +306,6 @@ async def asyncio(
             ttl_s=ttl_s,
             if_match=if_match,
             if_none_match=if_none_match,
+            idempotency_key=idempotency_key,
         )
     ).parsed
