@@ -29,7 +29,9 @@ def step(reader: LineReader, name: str) -> dict[str, Any]:
     return dict(line)
 
 
-def test_two_tabs_write_offline_reload_and_sync_exactly_once(tmp_path: Path, page_server: str) -> None:
+def test_two_tabs_write_offline_reload_and_sync_exactly_once(
+    tmp_path: Path, page_server: str
+) -> None:
     node = built_js_sdk()
     if not CHROMIUM.exists():
         missing(f"{CHROMIUM} is missing: `make test` as root installs Debian's chromium")
@@ -40,7 +42,14 @@ def test_two_tabs_write_offline_reload_and_sync_exactly_once(tmp_path: Path, pag
         assert client.put(f"{docs}/seed", json={"text": "seed"}).is_success
         assert client.put(f"{docs}/shared", json={"text": "base", "n": 1}).is_success
     proc = subprocess.Popen(
-        [node, "test/browser-offline.mjs", f"{page_server}/test/browser/offline.html", server.url, ADMIN_TOKEN, COLLECTION],
+        [
+            node,
+            "test/browser-offline.mjs",
+            f"{page_server}/test/browser/offline.html",
+            server.url,
+            ADMIN_TOKEN,
+            COLLECTION,
+        ],
         cwd=JS_DIR,
         env={**os.environ, "CHROMIUM": str(CHROMIUM), "HOME": str(tmp_path)},
         stdin=subprocess.PIPE,
@@ -62,13 +71,18 @@ def test_two_tabs_write_offline_reload_and_sync_exactly_once(tmp_path: Path, pag
         assert queued["statuses"] == ["offline 5", "offline 5"]
         for view in queued["views"]:
             assert view["a1"] == {"value": {"text": "from tab A"}, "pending": True}
-            assert view["shared"] == {"value": {"text": "edited offline in B", "n": 1}, "pending": True}
+            assert view["shared"] == {
+                "value": {"text": "edited offline in B", "n": 1},
+                "pending": True,
+            }
             assert "seed" not in view  # archived locally: it left the view
 
         # Meanwhile, on the server (the same data, another port the tabs do not know):
         meanwhile = ServerProcess(data).start()
         with meanwhile.client() as client:
-            assert client.put(f"{docs}/meanwhile", json={"text": "made while they were offline"}).is_success
+            assert client.put(
+                f"{docs}/meanwhile", json={"text": "made while they were offline"}
+            ).is_success
             assert client.put(f"{docs}/shared", json={"text": "theirs", "n": 2}).is_success
         meanwhile.stop()
         server.start()  # the port the tabs know
@@ -77,18 +91,26 @@ def test_two_tabs_write_offline_reload_and_sync_exactly_once(tmp_path: Path, pag
         synced = step(reader, "synced")
 
         assert synced["conflictsSeen"] == [
-            {"key": "shared", "mine": {"text": "edited offline in B"}, "theirs": {"text": "theirs", "n": 2}}
+            {
+                "key": "shared",
+                "mine": {"text": "edited offline in B"},
+                "theirs": {"text": "theirs", "n": 2},
+            }
         ]
         assert synced["conflictsKept"] == []
         with server.client() as client:
-            changes = client.get("/v1/changes", params={"collection": COLLECTION, "since": 0}).json()["changes"]
+            changes = client.get(
+                "/v1/changes", params={"collection": COLLECTION, "since": 0}
+            ).json()["changes"]
             final = {d["key"]: d["value"] for d in client.get(docs).json()["items"]}
         written = [c["key"] for c in changes]
         for key in ("a1", "a2", "b1"):
             assert written.count(key) == 1, written  # exactly once
         assert final["shared"] == {"text": "edited offline in B", "n": 2, "merged": True}
         assert final["seed"] == {"text": "seed", "archived": True}
-        expected = {k: {"value": v, "pending": False} for k, v in final.items() if "archived" not in v}
+        expected = {
+            k: {"value": v, "pending": False} for k, v in final.items() if "archived" not in v
+        }
         assert synced["views"] == [expected, expected]
     finally:
         if proc.poll() is None:

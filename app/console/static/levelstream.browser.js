@@ -6796,6 +6796,12 @@ ${highlight}`;
   }));
 
   // src/offline/idb-store.ts
+  var BUCKETS = 64;
+  function bucketOf(key) {
+    let hash = 2166136261;
+    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 16777619);
+    return (hash >>> 0) % BUCKETS;
+  }
   var IdbStore = class _IdbStore {
     constructor(db) {
       __publicField(this, "db", db);
@@ -6804,14 +6810,14 @@ ${highlight}`;
       const db = await openDB(name, 1, {
         upgrade(database) {
           database.createObjectStore("queries", { keyPath: "id" });
-          database.createObjectStore("docs", { keyPath: ["q", "key"] });
+          database.createObjectStore("docs", { keyPath: ["q", "b"] });
           database.createObjectStore("outbox", { keyPath: "id", autoIncrement: true });
           database.createObjectStore("conflicts", { keyPath: "id", autoIncrement: true });
         }
       });
       return new _IdbStore(db);
     }
-    /** Every document key of query `id`: keys are strings, and arrays sort after strings. */
+    /** Every bucket of query `id`: [id] sorts before [id, 0] and [id, []] after every number. */
     static range(id) {
       return IDBKeyRange.bound([id], [id, []]);
     }
@@ -6821,22 +6827,39 @@ ${highlight}`;
         tx.objectStore("queries").get(id),
         tx.objectStore("docs").getAll(_IdbStore.range(id))
       ]);
-      return { record: record ?? null, docs: rows.map(({ key, value, rev }) => ({ key, value, rev })) };
+      return { record: record ?? null, docs: rows.flatMap((row) => Object.values(row.docs)) };
     }
     async replaceQuery(record, docs) {
       const tx = this.db.transaction(["queries", "docs"], "readwrite");
       const store = tx.objectStore("docs");
       void store.delete(_IdbStore.range(record.id));
-      for (const doc of docs) void store.put({ ...doc, q: record.id });
+      const rows = Array.from({ length: BUCKETS }, (_, b) => ({ q: record.id, b, docs: {} }));
+      for (const doc of docs) rows[bucketOf(doc.key)].docs[doc.key] = doc;
+      for (const row of rows) void store.put(row);
       void tx.objectStore("queries").put(record);
       await tx.done;
     }
     async applyChanges(record, puts, removed) {
       const tx = this.db.transaction(["queries", "docs"], "readwrite");
       const store = tx.objectStore("docs");
-      for (const key of removed) void store.delete([record.id, key]);
-      for (const doc of puts) void store.put({ ...doc, q: record.id });
-      void tx.objectStore("queries").put(record);
+      const touched = /* @__PURE__ */ new Map();
+      const at = (key) => {
+        const b = bucketOf(key);
+        let change = touched.get(b);
+        if (change === void 0) touched.set(b, change = { puts: [], removed: [] });
+        return change;
+      };
+      for (const key of removed) at(key).removed.push(key);
+      for (const doc of puts) at(doc.key).puts.push(doc);
+      await Promise.all(
+        [...touched].map(async ([b, change]) => {
+          const row = await store.get([record.id, b]) ?? { q: record.id, b, docs: {} };
+          for (const key of change.removed) delete row.docs[key];
+          for (const doc of change.puts) row.docs[doc.key] = doc;
+          await store.put(row);
+        })
+      );
+      await tx.objectStore("queries").put(record);
       await tx.done;
     }
     async readOutbox() {
@@ -7399,7 +7422,7 @@ ${highlight}`;
         const first = await sub.next();
         if (first.done === true) return;
         const batch = [first.value];
-        while (sub.pending > 0 && batch.length < 5e3) {
+        while (sub.pending > 0 && (snapshot !== null || batch.length < 5e3)) {
           const more = await sub.next();
           if (more.done === true) break;
           batch.push(more.value);

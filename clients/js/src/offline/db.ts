@@ -612,7 +612,8 @@ export class OfflineDb {
       const first = await sub.next();
       if (first.done === true) return;
       const batch: Change[] = [first.value];
-      while (sub.pending > 0 && batch.length < 5000) {
+      // A snapshot is taken whole (its documents are all queued by now): one replacement.
+      while (sub.pending > 0 && (snapshot !== null || batch.length < 5000)) {
         const more = await sub.next();
         if (more.done === true) break;
         batch.push(more.value);

@@ -5,8 +5,23 @@
 import { openDB, type IDBPDatabase } from 'idb';
 import type { Conflict, LocalStore, OutboxEntry, QueryRecord, StoredDoc } from './store.js';
 
-interface DocRow extends StoredDoc {
+/**
+ * A query's documents live in BUCKETS records by a hash of the key: opening a view reads
+ * a few dozen records instead of one per document (10,000 records cost ~150 ms to read in
+ * Chromium; 64 buckets a fraction of that), and a batch of changes rewrites only the
+ * buckets it touches.
+ */
+const BUCKETS = 64;
+interface BucketRow {
   q: string;
+  b: number;
+  docs: Record<string, StoredDoc>;
+}
+
+function bucketOf(key: string): number {
+  let hash = 2166136261; // FNV-1a
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 16777619);
+  return (hash >>> 0) % BUCKETS;
 }
 
 export class IdbStore implements LocalStore {
@@ -16,7 +31,7 @@ export class IdbStore implements LocalStore {
     const db = await openDB(name, 1, {
       upgrade(database) {
         database.createObjectStore('queries', { keyPath: 'id' });
-        database.createObjectStore('docs', { keyPath: ['q', 'key'] });
+        database.createObjectStore('docs', { keyPath: ['q', 'b'] });
         database.createObjectStore('outbox', { keyPath: 'id', autoIncrement: true });
         database.createObjectStore('conflicts', { keyPath: 'id', autoIncrement: true });
       },
@@ -24,7 +39,7 @@ export class IdbStore implements LocalStore {
     return new IdbStore(db);
   }
 
-  /** Every document key of query `id`: keys are strings, and arrays sort after strings. */
+  /** Every bucket of query `id`: [id] sorts before [id, 0] and [id, []] after every number. */
   private static range(id: string): IDBKeyRange {
     return IDBKeyRange.bound([id], [id, []]);
   }
@@ -33,16 +48,18 @@ export class IdbStore implements LocalStore {
     const tx = this.db.transaction(['queries', 'docs'], 'readonly');
     const [record, rows] = await Promise.all([
       tx.objectStore('queries').get(id) as Promise<QueryRecord | undefined>,
-      tx.objectStore('docs').getAll(IdbStore.range(id)) as Promise<DocRow[]>,
+      tx.objectStore('docs').getAll(IdbStore.range(id)) as Promise<BucketRow[]>,
     ]);
-    return { record: record ?? null, docs: rows.map(({ key, value, rev }) => ({ key, value, rev })) };
+    return { record: record ?? null, docs: rows.flatMap((row) => Object.values(row.docs)) };
   }
 
   async replaceQuery(record: QueryRecord, docs: StoredDoc[]): Promise<void> {
     const tx = this.db.transaction(['queries', 'docs'], 'readwrite');
     const store = tx.objectStore('docs');
     void store.delete(IdbStore.range(record.id));
-    for (const doc of docs) void store.put({ ...doc, q: record.id });
+    const rows: BucketRow[] = Array.from({ length: BUCKETS }, (_, b) => ({ q: record.id, b, docs: {} }));
+    for (const doc of docs) rows[bucketOf(doc.key)]!.docs[doc.key] = doc;
+    for (const row of rows) void store.put(row);
     void tx.objectStore('queries').put(record);
     await tx.done;
   }
@@ -50,9 +67,24 @@ export class IdbStore implements LocalStore {
   async applyChanges(record: QueryRecord, puts: StoredDoc[], removed: string[]): Promise<void> {
     const tx = this.db.transaction(['queries', 'docs'], 'readwrite');
     const store = tx.objectStore('docs');
-    for (const key of removed) void store.delete([record.id, key]);
-    for (const doc of puts) void store.put({ ...doc, q: record.id });
-    void tx.objectStore('queries').put(record);
+    const touched = new Map<number, { puts: StoredDoc[]; removed: string[] }>();
+    const at = (key: string) => {
+      const b = bucketOf(key);
+      let change = touched.get(b);
+      if (change === undefined) touched.set(b, (change = { puts: [], removed: [] }));
+      return change;
+    };
+    for (const key of removed) at(key).removed.push(key);
+    for (const doc of puts) at(doc.key).puts.push(doc);
+    await Promise.all(
+      [...touched].map(async ([b, change]) => {
+        const row = ((await store.get([record.id, b])) as BucketRow | undefined) ?? { q: record.id, b, docs: {} };
+        for (const key of change.removed) delete row.docs[key];
+        for (const doc of change.puts) row.docs[doc.key] = doc;
+        await store.put(row);
+      }),
+    );
+    await tx.objectStore('queries').put(record);
     await tx.done;
   }
 
