@@ -81,6 +81,7 @@ try {
   await select.selectOption(collection);
   await page.getByRole('button', { name: 'Open', exact: true }).click();
   await page.locator('#stream-status', { hasText: 'Live via websocket' }).waitFor(WAIT);
+  await page.locator('#sync', { hasText: 'online · 0 pending' }).waitFor(WAIT); // the live connection's state, no write in flight
   await page.locator('#changes li.snapshot').waitFor(WAIT);
   await page.locator('#documents tbody tr').first().waitFor(WAIT);
   const keys = await page.locator('#documents tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.key));

@@ -34,6 +34,7 @@ ALLOW_HEADERS = [
     "X-Request-ID",
     "If-Match",
     "If-None-Match",
+    "Idempotency-Key",  # a browser's offline outbox retries its queued writes with it
     "Last-Event-ID",
 ]
 EXPOSE_HEADERS = [
@@ -43,6 +44,7 @@ EXPOSE_HEADERS = [
     "X-Request-ID",
     "X-Levelstream-Epoch",
     "X-Levelstream-Seq",
+    "Idempotent-Replayed",
 ]
 
 Header = tuple[bytes, bytes]

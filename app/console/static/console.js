@@ -96,6 +96,24 @@
     return sessionStorage.getItem(TOKEN_KEY);
   }
 
+  /** The live connection's state (the SDK's onConnectionChange) and the writes in flight. */
+  const sync = { live: false, pending: 0 };
+  function renderSync() {
+    const pill = $('sync');
+    pill.textContent = `${sync.live ? 'online' : 'offline'} · ${sync.pending} pending`;
+    pill.classList.toggle('ok', sync.live && sync.pending === 0);
+  }
+  async function tracked(write) {
+    sync.pending += 1;
+    renderSync();
+    try {
+      return await write();
+    } finally {
+      sync.pending -= 1;
+      renderSync();
+    }
+  }
+
   function setConnection(text, ok) {
     const pill = $('connection');
     pill.textContent = text;
@@ -108,7 +126,14 @@
     resetView();
     sessionStorage.setItem(TOKEN_KEY, token);
     state.api = LS.connect({ baseUrl, token: () => storedToken() ?? '' });
-    state.rt = new LS.RealtimeClient({ baseUrl, token });
+    state.rt = new LS.RealtimeClient({
+      baseUrl,
+      token,
+      onConnectionChange: (live) => {
+        sync.live = live;
+        renderSync();
+      },
+    });
     setConnection('Connecting…');
     try {
       await loadCollections();
@@ -138,6 +163,8 @@
     state.api = null;
     $('connected').disabled = true;
     if (rt !== null) await rt.close().catch(() => undefined);
+    sync.live = false;
+    renderSync();
   }
 
   /** Nothing from an earlier connection stays on screen. */
@@ -351,7 +378,7 @@
       return;
     }
     try {
-      const { data, response } = await LS.putDocument({ client: state.api, path, body });
+      const { data, response } = await tracked(() => LS.putDocument({ client: state.api, path, body }));
       const verb = response.status === 201 ? 'Created' : 'Replaced';
       $('write-result').textContent = `${verb} ${data.key} in ${data.collection}: rev ${data.rev}`;
       void loadCollections().catch(() => undefined);
@@ -365,7 +392,7 @@
     show('write-error', null);
     try {
       const path = writeTarget();
-      await LS.deleteDocument({ client: state.api, path });
+      await tracked(() => LS.deleteDocument({ client: state.api, path }));
       $('write-result').textContent = `Deleted ${path.key} from ${path.collection}`;
       void loadCollections().catch(() => undefined);
     } catch (error) {

@@ -75,6 +75,15 @@ export class HistoryCompactedError extends LevelstreamError {
     return typeof seq === 'number' ? seq : null;
   }
 }
+/**
+ * A `reset` with `reason: 'rules_changed'`: a rule change altered what the subscription
+ * shows (documents may be hidden without changing). A `HistoryCompactedError`, so code
+ * that takes a new snapshot on history_compacted does the right thing; `reason` tells
+ * the two apart.
+ */
+export class RulesChangedError extends HistoryCompactedError {
+  readonly reason = 'rules_changed' as const;
+}
 export class RateLimitedError extends LevelstreamError {}
 export class UnavailableError extends LevelstreamError {}
 export class InternalError extends LevelstreamError {}

@@ -11,3 +11,5 @@ export * from './queries.js';
 // Admin helpers as a namespace (`admin.putRule`, `admin.ensureIndex`, `admin.mintToken`, ...):
 // their names are the generated operations' (`putRule`), with simpler signatures.
 export * as admin from './admin.js';
+export * from './cel.js';
+export * from './offline/db.js';

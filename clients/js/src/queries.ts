@@ -13,7 +13,8 @@
 // that needs an index: `needs_index`), whatever the client's `throwOnError`.
 // The language: docs/queries.md.
 import type { Client } from './gen/client/index.js';
-import { listDocuments } from './gen/sdk.gen.js';
+import { getChanges, listDocuments } from './gen/sdk.gen.js';
+import type { Change } from './realtime-streams.js';
 import type { DocumentPage, Envelope, ListDocumentsData } from './gen/types.gen.js';
 
 /** The parameters of a range read (key bounds, `where`, `order_by`, `reverse`, `limit` per page, ...). */
@@ -69,4 +70,42 @@ export async function explain(client: Client, collection: string, range: RangeQu
   });
   // With explain=true the server answers the plan, not a DocumentPage.
   return data as unknown as Explain;
+}
+
+/** What `pollChanges` reads: a collection, key bounds, a `where`, and where to start. */
+export interface ChangesQuery {
+  collection: string;
+  key?: string;
+  prefix?: string;
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  lte?: string;
+  /** A CEL filter: changes come as the view's events (`match`, `leave`), as on a subscription. */
+  where?: string;
+  /** Changes with seq > since (none: from now on). */
+  since?: number;
+  /** Long-poll: seconds each request waits for a change (default 25). */
+  wait?: number;
+  limit?: number;
+}
+
+/**
+ * Changes by long-polling `GET /v1/changes`, resuming from the last seq yielded, for as
+ * long as the caller iterates (the polling alternative to a subscription, with the same
+ * events: `match: 'enter'|'update'` puts, `leave`, `delete` under a `where`). A resume
+ * point the server no longer has throws `HistoryCompactedError`.
+ */
+export async function* pollChanges(client: Client, changesQuery: ChangesQuery): AsyncGenerator<Change, void, undefined> {
+  const { since, wait, ...filter } = changesQuery;
+  let last: number | undefined = since;
+  for (;;) {
+    const { data } = await getChanges({
+      client,
+      throwOnError: true,
+      query: { ...filter, since: last, wait: wait ?? 25 },
+    });
+    for (const change of data.changes as unknown as Change[]) yield change;
+    last = data.last_seq;
+  }
 }

@@ -1,11 +1,15 @@
 // Subscriptions and the values they yield (hand-written; `make sdk` keeps it). The
 // RealtimeClient in ./realtime.ts feeds them; see there for the protocol and guarantees.
-import { errorFromProblem } from './errors.js';
+import { errorFromProblem, HistoryCompactedError, RulesChangedError } from './errors.js';
 import type { RealtimeClient } from './realtime.js';
 
 export interface Change {
   seq: number;
-  op: 'put' | 'delete';
+  /**
+   * `put` and `delete` as written. On a filtered subscription (a `where`, or a read rule),
+   * `leave`: the document stopped matching (its `value` is null): drop it from the view.
+   */
+  op: 'put' | 'delete' | 'leave';
   collection: string;
   key: string;
   value: unknown;
@@ -15,6 +19,11 @@ export interface Change {
   reason?: string;
   /** A document of the initial snapshot (its `seq` is the snapshot's). */
   snapshot?: boolean;
+  /**
+   * Filtered subscriptions only, on a put: `enter` (it did not match before: add it) or
+   * `update` (it matched and still does). Absent on unfiltered subscriptions.
+   */
+  match?: 'enter' | 'update';
 }
 
 export interface ChannelMessage {
@@ -48,6 +57,11 @@ export interface SubscribeOptions {
   gte?: string;
   lt?: string;
   lte?: string;
+  /**
+   * A CEL filter (docs/queries.md): the subscription keeps a view of the matching
+   * documents, delivered as puts with `match` (`enter`/`update`), `leave` and `delete`.
+   */
+  where?: string;
   /** Every change after this seq, then live. */
   since?: number;
   /** Every matching document first (as `snapshot: true` changes), then later changes. */
@@ -216,14 +230,16 @@ export class Subscription extends Stream<Change> {
   lastSeq: number | null;
   epoch: string | null;
   snapshotPending: boolean;
-  private snapshotItems: Array<Record<string, unknown>> = [];
+  protected snapshotItems: Array<Record<string, unknown>> = [];
   overflowed = false;
+  /** Called when a snapshot is complete (also an empty one), with its seq and size. */
+  onSnapshotDone: ((seq: number, count: number) => void) | null = null;
 
   constructor(client: RealtimeClient, id: string, options: SubscribeOptions) {
     super(client, id);
     this.collection = options.collection;
     this.filters = {};
-    for (const name of ['key', 'prefix', 'gt', 'gte', 'lt', 'lte'] as const) {
+    for (const name of ['key', 'prefix', 'gt', 'gte', 'lt', 'lte', 'where'] as const) {
       const value = options[name];
       if (value !== undefined) this.filters[name] = value;
     }
@@ -278,20 +294,36 @@ export class Subscription extends Stream<Change> {
         snapshot: true,
       });
     }
+    const count = this.snapshotItems.length;
     this.snapshotItems = [];
     this.snapshotPending = false;
     this.lastSeq = seq;
+    this.onSnapshotDone?.(seq, count);
   }
 
   restartSnapshot(): void {
     this.snapshotItems = [];
   }
 
-  onReset(oldestSeq: unknown): void {
-    const detail =
-      'the resume point is no longer in the change log (or the database was replaced): take a new snapshot';
-    this.fail(errorFromProblem({ code: 'history_compacted', detail, oldest_seq: oldestSeq }, 410));
+  /**
+   * The server ended the subscription: its resume point is gone (`history_compacted`), or
+   * a rule change altered its view (`reason: 'rules_changed'`, a `RulesChangedError`,
+   * which is a `HistoryCompactedError`: either way, take a new snapshot).
+   */
+  onReset(oldestSeq: unknown, reason?: unknown): void {
+    this.fail(resetError(oldestSeq, reason));
   }
+}
+
+/** The error a `reset` frame ends a subscription with. */
+export function resetError(oldestSeq: unknown, reason?: unknown): HistoryCompactedError {
+  if (reason === 'rules_changed') {
+    const detail = 'a rule change altered what this subscription shows: take a new snapshot';
+    return new RulesChangedError('history_compacted', detail, 410, { code: 'history_compacted', detail, reason });
+  }
+  const detail =
+    'the resume point is no longer in the change log (or the database was replaced): take a new snapshot';
+  return errorFromProblem({ code: 'history_compacted', detail, oldest_seq: oldestSeq }, 410) as HistoryCompactedError;
 }
 
 /** A channel's messages and presence changes. */

@@ -79,6 +79,8 @@ export interface RealtimeOptions {
   refreshMarginMs?: number;
   /** WebSocket attempts that fail to open, while HTTP works, before falling back to SSE. */
   fallbackAfterFailures?: number;
+  /** Told when the WebSocket session is up (authenticated, streams resubscribed) or lost. */
+  onConnectionChange?: (connected: boolean) => void;
 }
 
 
@@ -154,6 +156,16 @@ export class RealtimeClient {
    */
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     return new Subscription(this, `s${++this.ids}`, options).start();
+  }
+
+  /** @internal Start a subscription of a custom kind (the offline replica's feed). */
+  async subscribeWith<T extends Subscription>(make: (id: string) => T): Promise<T> {
+    return make(`s${++this.ids}`).start();
+  }
+
+  /** Whether the WebSocket session is up now. */
+  get isConnected(): boolean {
+    return this.connected;
   }
 
   /** A channel's messages and presence events, as an async iterator; live once it resolves. */
@@ -357,6 +369,7 @@ export class RealtimeClient {
     }
     const { code, reason } = await closed;
     this.ws = null;
+    if (this.connected) this.options.onConnectionChange?.(false);
     this.connected = false;
     this.clearRefresh();
     for (const pending of this.pending.values()) pending.reject(new ConnectionLostError('connection closed'));
@@ -408,6 +421,7 @@ export class RealtimeClient {
     }
     if (this.ws === ws) {
       this.connected = true;
+      this.options.onConnectionChange?.(true);
       this.wakeConnectWaiters();
     }
   }
@@ -477,7 +491,7 @@ export class RealtimeClient {
     if (kind === 'change') target.onChange(frame.change as Change);
     else if (kind === 'snapshot') {
       target.onSnapshot(frame.items as Array<Record<string, unknown>>, Number(frame.seq), frame.done === true);
-    } else if (kind === 'reset') target.onReset(frame.oldest_seq);
+    } else if (kind === 'reset') target.onReset(frame.oldest_seq, frame.reason);
     else if (kind === 'error') target.fail(errorFromProblem(frame.error ?? {}));
   }
 
@@ -672,7 +686,8 @@ export class RealtimeClient {
           }
         });
         source.addEventListener('reset', (ev) => {
-          stream.onReset(json(ev)?.oldest_seq ?? null);
+          const data = json(ev);
+          stream.onReset(data?.oldest_seq ?? null, data?.reason);
           finish('end');
         });
       } else {

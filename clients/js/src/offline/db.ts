@@ -1,0 +1,890 @@
+// Offline-first Levelstream (hand-written): live queries replicated into a local store,
+// a durable outbox of writes applied optimistically, conflicts by rev. See README.md.
+//
+//   const db = await openDb({ baseUrl, token, onConflict });
+//   const notes = await db.collection('notes').where('doc.owner == "alice"').live();
+//   notes.subscribe(() => render(notes.docs()));  // [{ key, value, rev, pending }]
+//   await db.collection('notes').put('n1', { owner: 'alice', text: 'milk' });  // shows at once
+//   db.onStatus((s) => show(s.state, s.pending));  // 'online' | 'offline' | 'syncing'
+//
+// Guarantees, each kept in one place:
+// - A live query's local copy is the server's view at `seq` (snapshot, then changes with
+//   enter/leave, resumed from `seq` after any disconnect or reload); `history_compacted` or
+//   a `reset` takes a fresh snapshot that replaces the copy in one store transaction.
+// - A write goes to the outbox (durable) first, shows at once in every open view with
+//   `pending: true`, and is sent in order, once, as a conditional write on the rev it was
+//   based on, with an `Idempotency-Key` (a retry after a lost answer or a reload is
+//   recognised by the server, never applied twice). It leaves the outbox when its change
+//   has reached the local copy.
+// - A 412 goes to `onConflict` (retry on the server's rev, drop, or a merged value);
+//   without a handler, or when it answers nothing, the server wins and the intent is kept
+//   in `conflicts`. A refusal (403, 422, ...) is kept there too: never silently lost.
+// - Tabs: one holds the connection (a Web Lock); the others read and queue through the
+//   shared IndexedDB and hear of changes on a BroadcastChannel.
+import { compileFilter, type Predicate } from '../cel.js';
+import { resolveToken, type TokenSource } from '../connect.js';
+import { errorFromProblem, HistoryCompactedError, LevelstreamError } from '../errors.js';
+import { RealtimeClient, type RealtimeOptions } from '../realtime.js';
+import { Subscription, type Change, jwtExpiryMs } from '../realtime-streams.js';
+import { IdbStore } from './idb-store.js';
+import {
+  FileStore,
+  MemoryStore,
+  type Conflict,
+  type LocalStore,
+  type OutboxEntry,
+  type QueryRecord,
+  type QueuedOp,
+  type StoredDoc,
+} from './store.js';
+
+export * from './store.js';
+export { IdbStore } from './idb-store.js';
+
+/** A document of a live query's local view. */
+export interface LocalDocument {
+  key: string;
+  value: unknown;
+  /** The rev the server last showed (null: created locally, not yet acknowledged). */
+  rev: number | null;
+  /** A queued local write touches it: not yet acknowledged and seen back. */
+  pending: boolean;
+}
+
+export type ConnectionState = 'online' | 'offline' | 'syncing';
+export interface SyncStatus {
+  state: ConnectionState;
+  /** Queued writes not yet acknowledged and seen back. */
+  pending: number;
+  /** This tab holds the connection (the others go through the shared store). */
+  leader: boolean;
+}
+
+/** What the conflict handler is given: the queued write and the server's document now. */
+export interface ConflictContext {
+  intent: QueuedOp[];
+  /** The op the server refused (a batch names it). */
+  op: QueuedOp;
+  server: { key: string; value: unknown; rev: number } | null;
+}
+/**
+ * `'retry'`: send the intent again, based on the server's current rev (local wins);
+ * `'drop'`: forget it (server wins, not reported); `{ merged }`: put this value instead,
+ * based on the server's rev; nothing: server wins and the intent goes to `conflicts`.
+ */
+export type ConflictResolution = 'retry' | 'drop' | { merged: unknown } | undefined | void;
+export type ConflictHandler = (conflict: ConflictContext) => ConflictResolution | Promise<ConflictResolution>;
+
+export interface OfflineOptions {
+  baseUrl: string;
+  token: TokenSource;
+  /**
+   * `indexeddb` (default where there is one), `memory` (default elsewhere), `{ file }`
+   * (Node: a JSON file), or a `LocalStore` of your own.
+   */
+  storage?: 'indexeddb' | 'memory' | { file: string } | LocalStore;
+  /** Names the store with the URL (default: the JWT's `sub`, else a hash of the token). */
+  principal?: string;
+  onConflict?: ConflictHandler;
+  /** Share the store and one connection between tabs (default: true where Web Locks exist). */
+  multiTab?: boolean;
+  /** Passed to the RealtimeClient (e.g. `WebSocket`, `transport`). */
+  realtime?: Partial<RealtimeOptions>;
+  fetch?: typeof fetch;
+  /** Delay before retrying sends after a network failure (ms, default 1000). */
+  retryMs?: number;
+}
+
+type Message =
+  | { type: 'changed' }
+  | { type: 'status'; state: ConnectionState }
+  | { type: 'want'; collection: string; where: string | null }
+  | { type: 'leader' };
+
+interface Feed {
+  record: QueryRecord;
+  sub: Subscription | null;
+  closed: boolean;
+}
+
+const docId = (collection: string, key: string): string => `${collection}\u0000${key}`;
+// A key may hold `/`: the path takes the rest of it, so only the segments are escaped.
+const docPath = (collection: string, key: string): string =>
+  `/v1/collections/${encodeURIComponent(collection)}/docs/${key.split('/').map(encodeURIComponent).join('/')}`;
+
+/** RFC 7396: the merge of `patch` into `target`. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const base: Record<string, unknown> =
+    target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as object) } : {};
+  for (const [name, value] of Object.entries(patch)) {
+    if (value === null) delete base[name];
+    else base[name] = mergePatch(base[name], value);
+  }
+  return base;
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function principalOf(token: string): Promise<string> {
+  const part = token.split('.')[1];
+  if (jwtExpiryMs(token) !== null && part !== undefined) {
+    try {
+      const payload = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown };
+      if (typeof payload.sub === 'string') return `sub:${payload.sub}`;
+    } catch {
+      // not a JWT after all
+    }
+  }
+  return `token:${(await sha256Hex(token)).slice(0, 16)}`;
+}
+
+/** Open the offline database for this server and principal. */
+export async function openDb(options: OfflineOptions): Promise<OfflineDb> {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const principal = options.principal ?? (await principalOf(await resolveToken(options.token)));
+  const name = `levelstream:${baseUrl}:${principal}`;
+  const storage = options.storage ?? (typeof indexedDB === 'undefined' ? 'memory' : 'indexeddb');
+  let store: LocalStore;
+  if (storage === 'indexeddb') store = await IdbStore.open(name);
+  else if (storage === 'memory') store = new MemoryStore();
+  else if ('file' in storage) store = await FileStore.open(storage.file);
+  else store = storage;
+  const db = new OfflineDb({ ...options, baseUrl }, store, name);
+  await db.start();
+  return db;
+}
+
+/** The writes of one collection, and its queries. */
+export class CollectionRef {
+  constructor(
+    private readonly db: OfflineDb,
+    readonly name: string,
+  ) {}
+
+  where(expression: string): QueryRef {
+    return new QueryRef(this.db, this.name, expression);
+  }
+
+  /** Every document of the collection the caller may read, replicated. */
+  live(): Promise<LiveQuery> {
+    return new QueryRef(this.db, this.name, null).live();
+  }
+
+  put(key: string, value: unknown): Promise<void> {
+    return this.db.write([{ op: 'put', collection: this.name, key, value }]);
+  }
+
+  patch(key: string, patch: unknown): Promise<void> {
+    return this.db.write([{ op: 'patch', collection: this.name, key, value: patch }]);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.db.write([{ op: 'delete', collection: this.name, key }]);
+  }
+}
+
+export class QueryRef {
+  constructor(
+    private readonly db: OfflineDb,
+    readonly collection: string,
+    readonly where: string | null,
+  ) {}
+
+  /** The replicated query: answers from the local store at once, kept current while open. */
+  live(): Promise<LiveQuery> {
+    return this.db.openQuery(this.collection, this.where);
+  }
+}
+
+/** A live query's local view: the server's documents at `seq`, with local writes on top. */
+export class LiveQuery {
+  /** The seq of the server's state the view reflects (null: no snapshot yet). */
+  seq: number | null = null;
+  /** The server's documents (by key), as of `seq`. */
+  base = new Map<string, StoredDoc>();
+  private view = new Map<string, LocalDocument>();
+  private listeners = new Set<(query: LiveQuery) => void>();
+  readonly matches: Predicate | null;
+  /** Why the replica stopped following the server (e.g. `ForbiddenError`), else null. */
+  error: unknown = null;
+
+  constructor(
+    private readonly db: OfflineDb,
+    readonly id: string,
+    readonly collection: string,
+    readonly where: string | null,
+  ) {
+    this.matches = where === null ? null : compileFilter(where);
+  }
+
+  /** The documents, ordered by key. */
+  docs(): LocalDocument[] {
+    return [...this.view.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  get(key: string): LocalDocument | undefined {
+    return this.view.get(key);
+  }
+
+  get size(): number {
+    return this.view.size;
+  }
+
+  /** Called after every change of the view (local write, server change, snapshot). */
+  subscribe(listener: (query: LiveQuery) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    this.db.closeQuery(this);
+  }
+
+  /** @internal */
+  notify(): void {
+    for (const listener of this.listeners) listener(this);
+  }
+
+  /** @internal Recompute `keys` (all: null) from the server's copy and the outbox. */
+  recompute(keys: Iterable<string> | null, outbox: Map<string, QueuedOp[]>): void {
+    if (keys === null) {
+      this.view.clear();
+      for (const doc of this.base.values()) this.view.set(doc.key, { ...doc, pending: false });
+      for (const id of outbox.keys()) {
+        const [collection, key] = id.split('\u0000') as [string, string];
+        if (collection === this.collection) this.recomputeKey(key, outbox);
+      }
+      return;
+    }
+    for (const key of keys) this.recomputeKey(key, outbox);
+  }
+
+  private recomputeKey(key: string, outbox: Map<string, QueuedOp[]>): void {
+    const server = this.base.get(key);
+    const ops = outbox.get(docId(this.collection, key)) ?? [];
+    let doc: LocalDocument | undefined = server === undefined ? undefined : { ...server, pending: false };
+    for (const op of ops) doc = this.applyOp(doc, op);
+    if (doc === undefined) this.view.delete(key);
+    else this.view.set(key, doc);
+  }
+
+  /** @internal One queued op on the view's document: optimistic, filtered like the server. */
+  applyOp(doc: LocalDocument | undefined, op: QueuedOp): LocalDocument | undefined {
+    let value: unknown;
+    if (op.op === 'delete') return undefined;
+    if (op.op === 'put') value = op.value;
+    else if (doc === undefined) return undefined; // a patch of a document this view lacks
+    else value = mergePatch(doc.value, op.value);
+    const rev = doc?.rev ?? null;
+    if (this.matches !== null && !this.matches({ doc: value, key: op.key, rev })) return undefined;
+    return { key: op.key, value, rev, pending: true };
+  }
+
+  /** @internal A local write, shown at once. */
+  applyLocal(op: QueuedOp): void {
+    const doc = this.applyOp(this.view.get(op.key), op);
+    if (doc === undefined) this.view.delete(op.key);
+    else this.view.set(op.key, doc);
+  }
+}
+
+export class OfflineDb {
+  /** Writes the server did not take (server-wins conflicts, refusals), oldest first. */
+  conflicts: Conflict[] = [];
+  private outbox: OutboxEntry[] = [];
+  private outboxByDoc = new Map<string, QueuedOp[]>();
+  private queries = new Map<string, LiveQuery>();
+  private feeds = new Map<string, Feed>();
+  private statusListeners = new Set<(status: SyncStatus) => void>();
+  private rt: RealtimeClient | null = null;
+  private leader = false;
+  private leaderState: ConnectionState = 'offline';
+  private sendFailing = false;
+  private flushing: Promise<void> | null = null;
+  private flushAgain = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private channel: BroadcastChannel | null = null;
+  private releaseLock: (() => void) | null = null;
+  private closed = false;
+  private reloading: Promise<void> | null = null;
+
+  constructor(
+    private readonly options: OfflineOptions,
+    readonly store: LocalStore,
+    readonly name: string,
+  ) {}
+
+  /** @internal */
+  async start(): Promise<void> {
+    await this.reloadOutbox();
+    this.conflicts = await this.store.readConflicts();
+    const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
+    const multiTab = (this.options.multiTab ?? true) && locks !== undefined && typeof BroadcastChannel !== 'undefined';
+    if (!multiTab) {
+      this.becomeLeader();
+      return;
+    }
+    this.channel = new BroadcastChannel(this.name);
+    this.channel.onmessage = (ev: MessageEvent<Message>) => this.onMessage(ev.data);
+    // The lock is held while this tab lives: when it closes or reloads, another takes over.
+    void locks!.request(this.name, () => {
+      if (this.closed) return undefined;
+      this.becomeLeader();
+      return new Promise<void>((resolve) => (this.releaseLock = resolve));
+    });
+  }
+
+  collection(name: string): CollectionRef {
+    return new CollectionRef(this, name);
+  }
+
+  /** Queue several writes as one batch: sent together, all or nothing. */
+  batch(ops: Array<Omit<QueuedOp, 'base'>>): Promise<void> {
+    return this.write(ops);
+  }
+
+  get status(): SyncStatus {
+    const pending = this.outbox.length;
+    let state = this.leaderState;
+    if (state === 'online' && pending > 0) state = 'syncing';
+    return { state, pending, leader: this.leader };
+  }
+
+  /** Called now and at every change of the status; returns the unsubscribe. */
+  onStatus(listener: (status: SyncStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    listener(this.status);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  async clearConflicts(): Promise<void> {
+    await this.store.clearConflicts();
+    this.conflicts = [];
+    this.post({ type: 'changed' });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    for (const feed of this.feeds.values()) {
+      feed.closed = true;
+      feed.sub?.close();
+    }
+    await this.rt?.close();
+    await this.flushing;
+    this.channel?.close();
+    this.releaseLock?.();
+    this.store.close();
+  }
+
+  // --- queries --------------------------------------------------------------------------
+
+  /** @internal */
+  async openQuery(collection: string, where: string | null): Promise<LiveQuery> {
+    const id = `${collection}\u0000${where ?? ''}`;
+    const open = this.queries.get(id);
+    if (open !== undefined) return open;
+    const query = new LiveQuery(this, id, collection, where);
+    this.queries.set(id, query);
+    await this.loadQuery(query);
+    if (this.leader) this.startFeed(collection, where);
+    else this.post({ type: 'want', collection, where });
+    return query;
+  }
+
+  /** @internal */
+  closeQuery(query: LiveQuery): void {
+    this.queries.delete(query.id);
+    const feed = this.feeds.get(query.id);
+    if (feed !== undefined) {
+      feed.closed = true;
+      feed.sub?.close();
+      this.feeds.delete(query.id);
+    }
+  }
+
+  private async loadQuery(query: LiveQuery): Promise<void> {
+    const { record, docs } = await this.store.readQuery(query.id);
+    query.seq = record?.seq ?? null;
+    query.base = new Map(docs.map((d) => [d.key, d]));
+    query.recompute(null, this.outboxByDoc);
+  }
+
+  // --- writes ---------------------------------------------------------------------------
+
+  /** @internal Queue `ops` (one entry), show them at once, then persist and send. */
+  async write(ops: Array<Omit<QueuedOp, 'base'>>): Promise<void> {
+    const queued: QueuedOp[] = ops.map((op) => ({ ...op, base: this.baseOf(op.collection, op.key) }));
+    const entry: OutboxEntry = {
+      id: Number.MAX_SAFE_INTEGER, // until the store numbers it
+      idempotencyKey: crypto.randomUUID(),
+      ops: queued,
+      createdAt: Date.now(),
+      ackSeq: null,
+    };
+    this.addToOutbox(entry);
+    for (const op of queued) {
+      for (const query of this.queries.values()) if (query.collection === op.collection) query.applyLocal(op);
+    }
+    this.notifyQueries(queued.map((op) => op.collection));
+    this.emitStatus();
+    const { id: _unnumbered, ...row } = entry;
+    entry.id = await this.store.addOutbox(row);
+    this.post({ type: 'changed' });
+    if (this.leader) void this.flush();
+  }
+
+  /** The rev a new write is based on: the previous queued op's, or the server's copy's. */
+  private baseOf(collection: string, key: string): QueuedOp['base'] {
+    if ((this.outboxByDoc.get(docId(collection, key)) ?? []).length > 0) return 'chain';
+    for (const query of this.queries.values()) {
+      const doc = query.collection === collection ? query.base.get(key) : undefined;
+      if (doc !== undefined) return doc.rev;
+    }
+    return null;
+  }
+
+  private addToOutbox(entry: OutboxEntry): void {
+    this.outbox.push(entry);
+    for (const op of entry.ops) {
+      const id = docId(op.collection, op.key);
+      const list = this.outboxByDoc.get(id) ?? [];
+      list.push(op);
+      this.outboxByDoc.set(id, list);
+    }
+  }
+
+  private indexOutbox(entries: OutboxEntry[]): void {
+    this.outbox = [];
+    this.outboxByDoc.clear();
+    for (const entry of entries.sort((a, b) => a.id - b.id)) this.addToOutbox(entry);
+  }
+
+  private async reloadOutbox(): Promise<void> {
+    this.indexOutbox(await this.store.readOutbox());
+  }
+
+  /** Another tab changed the store: read it again (coalesced). */
+  private reloadAll(): Promise<void> {
+    this.reloading ??= (async () => {
+      try {
+        await this.reloadOutbox();
+        this.conflicts = await this.store.readConflicts();
+        for (const query of this.queries.values()) await this.loadQuery(query);
+        this.notifyQueries(null);
+        this.emitStatus();
+      } finally {
+        this.reloading = null;
+      }
+    })();
+    return this.reloading;
+  }
+
+  private notifyQueries(collections: string[] | null): void {
+    for (const query of this.queries.values()) {
+      if (collections === null || collections.includes(query.collection)) query.notify();
+    }
+  }
+
+  // --- the leader: connection, feeds, sending ----------------------------------------------
+
+  private becomeLeader(): void {
+    if (this.closed) return;
+    this.leader = true;
+    this.rt = new RealtimeClient({
+      baseUrl: this.options.baseUrl,
+      tokenProvider: () => resolveToken(this.options.token),
+      backoffMaxMs: 2000,
+      requestTimeoutMs: 2_000_000_000, // a replica waits for the network as long as it takes
+      fetch: this.options.fetch,
+      ...this.options.realtime,
+      onConnectionChange: (connected) => {
+        this.sendFailing = false;
+        this.setLeaderState(connected ? 'online' : 'offline');
+        if (connected) void this.flush();
+      },
+    });
+    for (const query of this.queries.values()) this.startFeed(query.collection, query.where);
+    this.post({ type: 'leader' });
+    void this.reloadAll().then(() => this.flush());
+  }
+
+  private setLeaderState(state: ConnectionState): void {
+    this.leaderState = state;
+    this.post({ type: 'status', state });
+    this.emitStatus();
+  }
+
+  private emitStatus(): void {
+    const status = this.status;
+    for (const listener of this.statusListeners) listener(status);
+  }
+
+  private onMessage(message: Message): void {
+    if (message.type === 'changed') void this.reloadAll().then(() => this.flush());
+    else if (message.type === 'status' && !this.leader) {
+      this.leaderState = message.state;
+      this.emitStatus();
+    } else if (message.type === 'want' && this.leader) {
+      void this.openQuery(message.collection, message.where); // the leader keeps a copy of every tab's queries
+      this.post({ type: 'status', state: this.leaderState });
+    } else if (message.type === 'leader' && !this.leader) {
+      for (const query of this.queries.values()) this.post({ type: 'want', collection: query.collection, where: query.where });
+    }
+  }
+
+  private post(message: Message): void {
+    this.channel?.postMessage(message);
+  }
+
+  private startFeed(collection: string, where: string | null): void {
+    const id = `${collection}\u0000${where ?? ''}`;
+    if (this.feeds.has(id) || this.rt === null) return;
+    const feed: Feed = { record: { id, collection, where, seq: null, epoch: null }, sub: null, closed: false };
+    this.feeds.set(id, feed);
+    void this.runFeed(feed);
+  }
+
+  /** Follow one query: snapshot (when there is no seq) or resume, apply, repeat on a reset. */
+  private async runFeed(feed: Feed): Promise<void> {
+    const stored = await this.store.readQuery(feed.record.id);
+    if (stored.record !== null) feed.record = stored.record;
+    const rt = this.rt as RealtimeClient;
+    while (!feed.closed && !this.closed) {
+      const { collection, where, seq, epoch } = feed.record;
+      const options = {
+        collection,
+        ...(where === null ? {} : { where }),
+        ...(seq === null ? { snapshot: true } : { since: seq, ...(epoch === null ? {} : { epoch }) }),
+      };
+      let sub: Subscription;
+      try {
+        sub = await rt.subscribeWith((subId) => {
+          const made = new Subscription(rt, subId, options);
+          // An empty snapshot yields nothing: record it here (a full one is drained below).
+          made.onSnapshotDone = (snapSeq, count) => {
+            if (count === 0) void this.replaceSnapshot(feed, made, [], snapSeq);
+          };
+          return made;
+        });
+      } catch (error) {
+        if (error instanceof HistoryCompactedError) {
+          feed.record = { ...feed.record, seq: null, epoch: null };
+          continue;
+        }
+        this.feedFailed(feed, error);
+        return;
+      }
+      feed.sub = sub;
+      try {
+        await this.drain(feed, sub);
+        return; // closed
+      } catch (error) {
+        if (!(error instanceof HistoryCompactedError)) {
+          this.feedFailed(feed, error);
+          return;
+        }
+        // history_compacted or rules_changed: a fresh snapshot replaces the copy (the
+        // old one stays readable until then).
+        feed.record = { ...feed.record, seq: null, epoch: null };
+      }
+    }
+  }
+
+  private feedFailed(feed: Feed, error: unknown): void {
+    const query = this.queries.get(feed.record.id);
+    if (query !== undefined) {
+      query.error = error;
+      query.notify();
+    }
+    this.feeds.delete(feed.record.id);
+  }
+
+  /** Apply the subscription's changes in batches (one store transaction each). */
+  private async drain(feed: Feed, sub: Subscription): Promise<void> {
+    // Snapshot documents come all at once (`snapshot: true`) after the snapshot is complete.
+    let snapshot: StoredDoc[] | null = feed.record.seq === null ? [] : null;
+    for (;;) {
+      const first = await sub.next();
+      if (first.done === true) return;
+      const batch: Change[] = [first.value];
+      // A snapshot is taken whole (its documents are all queued by now): one replacement.
+      while (sub.pending > 0 && (snapshot !== null || batch.length < 5000)) {
+        const more = await sub.next();
+        if (more.done === true) break;
+        batch.push(more.value);
+      }
+      if (snapshot !== null) {
+        // The snapshot's documents come in one go (`snapshot: true`), then live changes.
+        const rest: Change[] = [];
+        for (const change of batch) {
+          if (change.snapshot === true) snapshot.push({ key: change.key, value: change.value, rev: change.rev });
+          else rest.push(change);
+        }
+        if (sub.snapshotPending) continue;
+        const snapSeq = batch.find((c) => c.snapshot === true)?.seq;
+        if (snapSeq !== undefined) await this.replaceSnapshot(feed, sub, snapshot, snapSeq);
+        snapshot = null;
+        if (rest.length > 0) await this.applyBatch(feed, sub, rest);
+        continue;
+      }
+      await this.applyBatch(feed, sub, batch);
+    }
+  }
+
+  private async replaceSnapshot(feed: Feed, sub: Subscription, docs: StoredDoc[], seq: number): Promise<void> {
+    feed.record = { ...feed.record, seq, epoch: sub.epoch };
+    await this.store.replaceQuery(feed.record, docs);
+    const query = this.queries.get(feed.record.id);
+    if (query !== undefined) {
+      query.seq = seq;
+      query.base = new Map(docs.map((d) => [d.key, d]));
+    }
+    await this.settleAcks(null);
+  }
+
+  private async applyBatch(feed: Feed, sub: Subscription, changes: Change[]): Promise<void> {
+    const puts = new Map<string, StoredDoc>();
+    const removed = new Set<string>();
+    for (const change of changes) {
+      if (change.op === 'put') {
+        puts.set(change.key, { key: change.key, value: change.value, rev: change.rev });
+        removed.delete(change.key);
+      } else {
+        puts.delete(change.key);
+        removed.add(change.key);
+      }
+    }
+    const seq = changes[changes.length - 1]!.seq;
+    feed.record = { ...feed.record, seq, epoch: sub.epoch ?? feed.record.epoch };
+    await this.store.applyChanges(feed.record, [...puts.values()], [...removed]);
+    const query = this.queries.get(feed.record.id);
+    if (query !== undefined) {
+      query.seq = seq;
+      for (const key of removed) query.base.delete(key);
+      for (const doc of puts.values()) query.base.set(doc.key, doc);
+    }
+    await this.settleAcks([...puts.keys(), ...removed]);
+  }
+
+  /**
+   * Acknowledged entries leave the outbox once every live query has applied their change,
+   * or will get no event for it: a filtered view hears nothing of a write that neither
+   * was nor becomes part of it (nor of one the read rule hides: the answer has no value).
+   */
+  private async settleAcks(keys: string[] | null): Promise<void> {
+    const settled = (entry: OutboxEntry): boolean =>
+      entry.ackSeq !== null &&
+      entry.ops.every((op, index) =>
+        [...this.queries.values()].every((query) => {
+          if (query.collection !== op.collection) return true;
+          if (query.seq !== null && query.seq >= (entry.ackSeq as number)) return true;
+          const stored = entry.acked?.[index];
+          const entering =
+            stored !== undefined &&
+            'value' in stored &&
+            (query.matches === null || query.matches({ doc: stored.value, key: op.key, rev: entry.ackSeq }));
+          return !query.base.has(op.key) && !entering;
+        }),
+      );
+    const done = this.outbox.filter(settled);
+    for (const entry of done) await this.store.removeOutbox(entry.id);
+    if (done.length > 0) this.indexOutbox(this.outbox.filter((e) => !done.includes(e)));
+    const touched = new Set(keys ?? []);
+    for (const entry of done) for (const op of entry.ops) touched.add(op.key);
+    for (const query of this.queries.values()) {
+      query.recompute(keys === null ? null : touched, this.outboxByDoc);
+      query.notify();
+    }
+    this.post({ type: 'changed' });
+    this.emitStatus();
+  }
+
+  /** Send queued entries in order, one at a time, until the outbox is sent or the network fails. */
+  private flush(): Promise<void> {
+    if (!this.leader || this.closed) return Promise.resolve();
+    if (this.flushing !== null) {
+      this.flushAgain = true;
+      return this.flushing;
+    }
+    this.flushing = (async () => {
+      try {
+        do {
+          this.flushAgain = false;
+          await this.reloadOutbox();
+          for (const entry of [...this.outbox]) {
+            if (entry.ackSeq !== null) continue;
+            const outcome = await this.sendEntry(entry);
+            if (outcome === 'offline') return;
+          }
+        } while (this.flushAgain && !this.closed);
+        await this.settleAcks(null);
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer !== null || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.flush();
+    }, this.options.retryMs ?? 1000);
+  }
+
+  /** One entry: acknowledged, resolved as a conflict or refusal, or 'offline' (retry later). */
+  private async sendEntry(entry: OutboxEntry): Promise<'done' | 'offline'> {
+    for (;;) {
+      let answer: { status: number; body: unknown };
+      try {
+        answer = await this.request(entry);
+      } catch {
+        this.sendFailing = true;
+        if (this.leaderState !== 'offline') this.setLeaderState('offline');
+        this.scheduleRetry();
+        return 'offline';
+      }
+      const { status, body } = answer;
+      if (status < 300) {
+        await this.acknowledge(entry, body);
+        return 'done';
+      }
+      if (status === 409 || status === 429 || status >= 500) {
+        this.scheduleRetry(); // in flight elsewhere, or the server is busy: later, same key
+        return 'offline';
+      }
+      const error = errorFromProblem(body, status);
+      if (status === 412) {
+        if (await this.resolveConflict(entry, error)) continue; // resend, new base
+        return 'done';
+      }
+      await this.reject(entry, error, null);
+      return 'done';
+    }
+  }
+
+  private async request(entry: OutboxEntry): Promise<{ status: number; body: unknown }> {
+    const token = await resolveToken(this.options.token);
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${token}`,
+      'Content-Type': 'application/json',
+      'Idempotency-Key': entry.idempotencyKey,
+    };
+    const only = entry.ops.length === 1 ? entry.ops[0]! : null;
+    let url: string;
+    let method: string;
+    let body: unknown;
+    if (only !== null && only.op === 'put' && only.base === null) {
+      // A create: the batch cannot say "must not exist", a PUT can.
+      headers['If-None-Match'] = '*';
+      url = `${this.options.baseUrl}${docPath(only.collection, only.key)}`;
+      method = 'PUT';
+      body = only.value;
+    } else {
+      url = `${this.options.baseUrl}/v1/batch`;
+      method = 'POST';
+      body = {
+        ops: entry.ops.map((op) => ({
+          op: op.op,
+          collection: op.collection,
+          key: op.key,
+          ...(op.op === 'delete' ? {} : { value: op.value }),
+          ...(typeof op.base === 'number' ? { if_rev: op.base } : {}),
+        })),
+      };
+    }
+    const response = await (this.options.fetch ?? fetch)(url, { method, headers, body: JSON.stringify(body) });
+    const text = await response.text();
+    let parsed: unknown = null;
+    try {
+      parsed = text === '' ? null : JSON.parse(text);
+    } catch {
+      parsed = { detail: text };
+    }
+    return { status: response.status, body: parsed };
+  }
+
+  /** Acknowledged: remember its seq, and base the next queued ops of its documents on it. */
+  private async acknowledge(entry: OutboxEntry, body: unknown): Promise<void> {
+    type Result = { rev?: number; deleted?: boolean; value?: unknown };
+    const answer = body as Result & { seq?: number; results?: Result[] };
+    entry.ackSeq = Number(answer.seq ?? answer.rev);
+    const results = answer.results ?? [answer];
+    const revs = results.map((r) => (r.deleted === true ? null : Number(r.rev)));
+    entry.acked = results.map((r) => (r.deleted === true || !('value' in r) ? {} : { value: r.value }));
+    await this.store.putOutbox(entry);
+    await this.rebaseSuccessors(entry, revs);
+  }
+
+  /** The ops queued after `entry` on its documents were 'chain': now they have a base. */
+  private async rebaseSuccessors(entry: OutboxEntry, revs: Array<number | null>): Promise<void> {
+    const later = this.outbox.filter((e) => e.id > entry.id);
+    for (const [index, op] of entry.ops.entries()) {
+      const next = later.find((e) => e.ops.some((o) => o.collection === op.collection && o.key === op.key));
+      if (next === undefined) continue;
+      for (const o of next.ops) {
+        if (o.collection === op.collection && o.key === op.key && o.base === 'chain') o.base = revs[index] ?? null;
+      }
+      await this.store.putOutbox(next);
+    }
+  }
+
+  /** A 412: ask the app. True: send the entry again (its base updated). */
+  private async resolveConflict(entry: OutboxEntry, error: LevelstreamError): Promise<boolean> {
+    const index = typeof error.problem.op_index === 'number' ? error.problem.op_index : 0;
+    const op = entry.ops[index] ?? entry.ops[0]!;
+    const server = await this.fetchDoc(op.collection, op.key);
+    const handler = this.options.onConflict;
+    const resolution = handler === undefined ? undefined : await handler({ intent: entry.ops, op, server });
+    const currentRev = server?.rev ?? null;
+    if (resolution === 'retry') {
+      op.base = currentRev;
+    } else if (resolution !== undefined && resolution !== 'drop' && typeof resolution === 'object') {
+      op.op = 'put';
+      op.value = resolution.merged;
+      op.base = currentRev;
+    } else {
+      await this.reject(entry, error, resolution === 'drop' ? undefined : server);
+      return false;
+    }
+    // A new idempotency key: this is another request than the one the server refused.
+    entry.idempotencyKey = crypto.randomUUID();
+    await this.store.putOutbox(entry);
+    return true;
+  }
+
+  /** The entry is not taken: drop it (server wins), keeping it in `conflicts` unless dropped on purpose. */
+  private async reject(entry: OutboxEntry, error: LevelstreamError, server: ConflictContext['server'] | undefined): Promise<void> {
+    if (server !== undefined) {
+      const conflict: Conflict = { intent: entry.ops, server, code: error.code, detail: error.detail, at: Date.now() };
+      await this.store.addConflict(conflict);
+      this.conflicts.push(conflict);
+    }
+    // Later ops on these documents were based on this one: base them where it was.
+    await this.rebaseSuccessors(entry, entry.ops.map((op) => (typeof op.base === 'number' ? op.base : null)));
+    await this.store.removeOutbox(entry.id);
+    this.indexOutbox(this.outbox.filter((e) => e.id !== entry.id));
+    for (const query of this.queries.values()) {
+      query.recompute(entry.ops.map((op) => op.key), this.outboxByDoc);
+      query.notify();
+    }
+    this.post({ type: 'changed' });
+    this.emitStatus();
+  }
+
+  private async fetchDoc(collection: string, key: string): Promise<ConflictContext['server']> {
+    const response = await (this.options.fetch ?? fetch)(
+      `${this.options.baseUrl}${docPath(collection, key)}`,
+      { headers: { Authorization: `Bearer ${await resolveToken(this.options.token)}` } },
+    );
+    if (!response.ok) return null;
+    const envelope = (await response.json()) as { key: string; value: unknown; rev: number };
+    return { key: envelope.key, value: envelope.value, rev: envelope.rev };
+  }
+}

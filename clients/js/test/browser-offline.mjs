@@ -1,0 +1,88 @@
+// Offline-first in Debian's chromium (playwright-core), driven step by step by
+// tests/test_sdk_browser_offline.py over stdin/stdout: two tabs of one origin open the notes
+// page (test/browser/offline.html); the server goes away; both tabs write; the tab holding
+// the connection reloads while offline; the server comes back (with changes made meanwhile,
+// one conflicting). Prints one JSON line per step; reads a line from stdin to go on.
+// Usage: node test/browser-offline.mjs <page-url> <server-url> <token> <collection>
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const [pageUrl, baseUrl, token, collection] = process.argv.slice(2);
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const say = (step, data = {}) => console.log(JSON.stringify({ step, ...data }));
+let tabsForReport = [];
+const waitFor = async (page, fn, arg, timeout = 30_000) => {
+  try {
+    return await page.waitForFunction(fn, arg, { timeout, polling: 50 });
+  } catch (error) {
+    const states = await Promise.all(
+      tabsForReport.map((t) => t.evaluate(() => [document.getElementById('status').textContent, window.app?.view()]).catch(String)),
+    );
+    throw new Error(`${error.message.split('\n')[0]} waiting for ${fn.toString().slice(0, 120)}; tabs: ${JSON.stringify(states)}`);
+  }
+};
+const status = (page) => page.locator('#status').textContent();
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+});
+const logs = [];
+try {
+  const context = await browser.newContext();
+  const url = `${pageUrl}#${new URLSearchParams({ base: baseUrl, token, collection })}`;
+  const open = async () => {
+    const page = await context.newPage();
+    page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    await page.goto(url);
+    await page.evaluate(() => window.opened);
+    return page;
+  };
+  const tabA = await open();
+  const tabB = await open();
+  const tabs = [tabA, tabB];
+  tabsForReport = tabs;
+  for (const tab of tabs) {
+    await waitFor(tab, () => window.app.notes.get('seed') !== undefined && document.getElementById('status').textContent === 'online 0');
+  }
+  const leaders = async () => Promise.all(tabs.map((t) => t.evaluate(() => window.app.db.status.leader)));
+  say('online', { leaders: await leaders(), views: await Promise.all(tabs.map((t) => t.evaluate(() => window.app.view()))) });
+
+  await lines.next(); // the server is down
+  for (const tab of tabs) await waitFor(tab, () => document.getElementById('status').textContent.startsWith('offline'));
+  await tabA.evaluate(() => window.app.put('a1', { text: 'from tab A' }));
+  await tabB.evaluate(() => window.app.put('b1', { text: 'from tab B' }));
+  await tabA.evaluate(() => window.app.put('a2', { text: 'second from A' }));
+  await tabB.evaluate(() => window.app.patch('shared', { text: 'edited offline in B' })); // will conflict
+  await tabA.evaluate(() => window.app.put('seed', { text: 'seed', archived: true })); // leaves the view
+  // Every tab shows every queued write (the shared store), before and after tab A reloads.
+  const expectKeys = ['a1', 'a2', 'b1', 'shared'];
+  const shown = (keys) => keys.every((k) => window.app.notes.get(k)?.pending === true) && window.app.notes.get('seed') === undefined;
+  for (const tab of tabs) await waitFor(tab, shown, expectKeys);
+  await tabA.reload();
+  await tabA.evaluate(() => window.opened);
+  await waitFor(tabA, shown, expectKeys);
+  say('queued', {
+    leaders: await leaders(),
+    statuses: await Promise.all(tabs.map(status)),
+    views: await Promise.all(tabs.map((t) => t.evaluate(() => window.app.view()))),
+  });
+
+  await lines.next(); // the server is back, with changes made meanwhile
+  for (const tab of tabs) {
+    await waitFor(tab, () => document.getElementById('status').textContent === 'online 0' && window.app.notes.get('meanwhile') !== undefined);
+  }
+  say('synced', {
+    leaders: await leaders(),
+    conflictsSeen: (await Promise.all(tabs.map((t) => t.evaluate(() => window.conflictsSeen)))).flat(),
+    conflictsKept: (await Promise.all(tabs.map((t) => t.evaluate(() => window.app.db.conflicts)))).flat(),
+    views: await Promise.all(tabs.map((t) => t.evaluate(() => window.app.view()))),
+  });
+} catch (error) {
+  say('error', { error: String(error), logs: logs.slice(-30) });
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

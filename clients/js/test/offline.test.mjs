@@ -1,0 +1,161 @@
+// The offline replica under Node against a real server (tests/test_sdk_js_offline.py passes
+// LEVELSTREAM_URL and an admin LEVELSTREAM_TOKEN): a live query's local copy, optimistic
+// writes flagged pending until their change comes back, conflicts to the handler or kept
+// (server wins), refusals kept, and a file store that resumes from its seq after a restart.
+// Run: node --experimental-websocket --test test/offline.test.mjs
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { connect, getChanges, getDocument, openDb, putDocument } from '../dist/index.js';
+
+const baseUrl = process.env.LEVELSTREAM_URL;
+const token = process.env.LEVELSTREAM_TOKEN;
+const api = connect({ baseUrl, token });
+
+async function until(what, predicate, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A network the test can cut: fetch fails and WebSockets close (and cannot open) while cut. */
+function network() {
+  const sockets = new Set();
+  const net = { online: true };
+  net.fetch = (...args) => (net.online ? fetch(...args) : Promise.reject(new TypeError('fetch failed')));
+  net.WebSocket = class extends WebSocket {
+    constructor(url) {
+      if (!net.online) throw new Error('offline');
+      super(url);
+      sockets.add(this);
+    }
+  };
+  net.cut = () => {
+    net.online = false;
+    for (const socket of sockets) socket.close();
+    sockets.clear();
+  };
+  net.restore = () => (net.online = true);
+  net.options = { fetch: net.fetch, realtime: { WebSocket: net.WebSocket, transport: 'websocket' }, retryMs: 100 };
+  return net;
+}
+
+const values = (live) => Object.fromEntries(live.docs().map((d) => [d.key, d.value]));
+
+async function serverChanges(collection) {
+  const { data } = await getChanges({ client: api, query: { collection, since: 0, limit: 1000 } });
+  return data.changes;
+}
+
+test('a live query replicates, shows writes at once as pending, and clears them when they come back', async () => {
+  const c = `off${randomUUID().slice(0, 8)}`;
+  await putDocument({ client: api, path: { collection: c, key: 'a' }, body: { open: true, n: 1 } });
+  await putDocument({ client: api, path: { collection: c, key: 'z' }, body: { open: false, n: 2 } });
+  const db = await openDb({ baseUrl, token, storage: 'memory' });
+  try {
+    const live = await db.collection(c).where('doc.open').live();
+    await until('the snapshot', () => live.seq !== null && live.size === 1);
+    assert.deepEqual(values(live), { a: { open: true, n: 1 } });
+
+    const write = db.collection(c).put('b', { open: true, n: 3 });
+    assert.deepEqual(live.get('b'), { key: 'b', value: { open: true, n: 3 }, rev: null, pending: true }); // at once
+    await write;
+    await db.collection(c).patch('a', { n: 10 });
+    assert.equal(live.get('a').pending, true);
+    await db.collection(c).put('hidden', { open: false }); // does not match: not in the view
+    assert.equal(live.get('hidden'), undefined);
+    await until('the writes acknowledged and seen back', () => db.status.pending === 0);
+    assert.deepEqual(values(live), { a: { open: true, n: 10 }, b: { open: true, n: 3 } });
+    assert.ok(live.docs().every((d) => !d.pending && typeof d.rev === 'number'));
+    assert.equal(db.status.state, 'online');
+    // A server write arrives (enter), and one that stops matching leaves.
+    await putDocument({ client: api, path: { collection: c, key: 'z' }, body: { open: true, n: 2 } });
+    await putDocument({ client: api, path: { collection: c, key: 'a' }, body: { open: false } });
+    await until('enter and leave', () => live.get('z') !== undefined && live.get('a') === undefined);
+    const keys = (await serverChanges(c)).map((ch) => ch.key);
+    assert.deepEqual(keys, ['a', 'z', 'b', 'a', 'hidden', 'z', 'a']); // each write once
+  } finally {
+    await db.close();
+  }
+});
+
+test('a conflict goes to the handler (merge), and without one the server wins and it is kept', async () => {
+  const c = `conf${randomUUID().slice(0, 8)}`;
+  await putDocument({ client: api, path: { collection: c, key: 'k' }, body: { text: 'base', tags: ['x'] } });
+  const seen = [];
+  const net = network();
+  const db = await openDb({
+    baseUrl,
+    token,
+    storage: 'memory',
+    ...net.options,
+    onConflict: ({ op, server }) => {
+      seen.push({ intent: op.value, server: server.value });
+      return { merged: { text: `${server.value.text} + ${op.value.text}`, tags: server.value.tags } };
+    },
+  });
+  const plain = await openDb({ baseUrl, token, storage: 'memory', principal: 'another-replica', ...net.options });
+  try {
+    const live = await db.collection(c).live();
+    const other = await plain.collection(c).live();
+    await until('both snapshots', () => live.size === 1 && other.size === 1);
+    // Offline, both edit the rev of 'base' while someone else writes on the server.
+    net.cut();
+    await until('offline', () => db.status.state === 'offline' && plain.status.state === 'offline');
+    await putDocument({ client: api, path: { collection: c, key: 'k' }, body: { text: 'theirs', tags: ['y'] } });
+    await db.collection(c).put('k', { text: 'mine', tags: ['x'] });
+    await plain.collection(c).put('k', { text: 'lost?' });
+    assert.deepEqual(other.get('k').value, { text: 'lost?' }); // optimistic
+    net.restore();
+    await until('both settled', () => db.status.pending === 0 && plain.status.pending === 0);
+    assert.deepEqual(seen, [{ intent: { text: 'mine', tags: ['x'] }, server: { text: 'theirs', tags: ['y'] } }]);
+    const { data } = await getDocument({ client: api, path: { collection: c, key: 'k' } });
+    assert.deepEqual(data.value, { text: 'theirs + mine', tags: ['y'] });
+    await until('the merge replicated', () => JSON.stringify(other.get('k')?.value) === JSON.stringify(data.value));
+    assert.equal(plain.conflicts.length, 1); // server wins, the intent kept
+    assert.equal(plain.conflicts[0].code, 'precondition_failed');
+    assert.deepEqual(plain.conflicts[0].intent[0].value, { text: 'lost?' });
+    assert.equal(db.conflicts.length, 0);
+  } finally {
+    await db.close();
+    await plain.close();
+  }
+});
+
+test('a file store resumes from its seq after a restart, with queued writes sent once', async () => {
+  const c = `file${randomUUID().slice(0, 8)}`;
+  const file = join(mkdtempSync(join(tmpdir(), 'ls-offline-')), 'replica.json');
+  await putDocument({ client: api, path: { collection: c, key: 'a' }, body: { n: 1 } });
+  let db = await openDb({ baseUrl, token, storage: { file } });
+  let live = await db.collection(c).live();
+  await until('the snapshot', () => live.size === 1);
+  const seqBefore = live.seq;
+  await db.close();
+  // While the app is down: the server changes, and nothing is lost when it comes back.
+  await putDocument({ client: api, path: { collection: c, key: 'b' }, body: { n: 2 } });
+  // Offline: a fetch that cannot reach the server, and no WebSocket.
+  const offline = async () => {
+    throw new TypeError('fetch failed');
+  };
+  db = await openDb({ baseUrl, token, storage: { file }, fetch: offline, realtime: { WebSocket: class { constructor() { throw new Error('offline'); } } } });
+  live = await db.collection(c).live();
+  assert.equal(live.seq, seqBefore); // from the file, at once
+  assert.deepEqual(values(live), { a: { n: 1 } });
+  await db.collection(c).put('q', { queued: true });
+  assert.equal(db.status.state, 'offline');
+  assert.equal(db.status.pending, 1);
+  await db.close();
+  db = await openDb({ baseUrl, token, storage: { file } });
+  live = await db.collection(c).live();
+  assert.equal(live.get('q').pending, true); // survived the restart
+  await until('resumed and sent', () => db.status.pending === 0 && live.size === 3);
+  assert.deepEqual(values(live), { a: { n: 1 }, b: { n: 2 }, q: { queued: true } });
+  await db.close();
+  const puts = (await serverChanges(c)).filter((ch) => ch.key === 'q');
+  assert.equal(puts.length, 1);
+});
