@@ -14,9 +14,9 @@ from typing import Any
 
 import asyncpg
 import httpx
-import plyvel
 import pytest
 
+from app.store.leveldb_driver import plyvel
 from tests.cluster_support import run_async
 from tests.helpers import assert_problem, head_seq, read_changes
 from tests.realtime_clients import ws_client
