@@ -258,8 +258,15 @@ class Driver:
             self.events[f"cut {mode}"] += 1
         node.cut = not node.cut
 
-    async def restart_client(self, node: Node) -> None:
-        self.events["client restart"] += 1
+    async def restart_client(self, node: Node, right_after_a_write: bool = False) -> None:
+        """Restart the app; right after a write, its request is likely in flight: the
+        server may have applied it while its answer is lost with the process."""
+        if right_after_a_write:
+            self.events["client restart mid-write"] += 1
+            await self.write(node)
+            await asyncio.sleep(self.rng.uniform(0, 0.01))
+        else:
+            self.events["client restart"] += 1
         await node.close()
         await asyncio.sleep(self.rng.uniform(0, 0.2))
         await node.open()
@@ -279,9 +286,11 @@ class Driver:
             await self.write(node)
         elif roll < 0.75:
             await self.toggle_network(node)
-        elif roll < 0.8:
+        elif roll < 0.78:
             await self.restart_client(node)
-        elif roll < 0.87:
+        elif roll < 0.83:
+            await self.restart_client(node, right_after_a_write=True)
+        elif roll < 0.9:
             await self.outside_write()
         await asyncio.sleep(self.rng.uniform(0, 0.08))
 
