@@ -17,6 +17,7 @@ help:
 	@echo "make lint   ruff + mypy;  make fmt  format;  make bench  benchmarks"
 	@echo "make soak ROUNDS=200  the fault campaign (kill -9, power loss, disk full, stall, cluster) at soak size"
 	@echo "make reliability-report  docs/reliability.md's table and pictures from the soak's histories"
+	@echo "make sdk-fuzz RUNS=50 STEPS=200  the Python offline client's randomized test at soak size"
 	@echo "make audit  pip-audit of the installed dependencies (known vulnerabilities)"
 	@echo "make sdk-js-pack  build/levelstream-client-<version>.tgz, for npm install"
 	@echo "make sdk    regenerate clients/python and clients/js from openapi/openapi.json"
@@ -207,6 +208,16 @@ browser:
 	fi
 
 sdk-deps: $(SDK_PY_STAMP) $(TOOLS_STAMP) js-build browser
+
+# The Python offline client's randomized test (clients with filtered live queries, writes
+# online and offline, cut networks, client and server restarts) at soak size; the suite
+# runs 3 seeds of 60 actions. A failure names its seed: SDK_FUZZ_SEEDS=<seed> reruns it.
+RUNS ?= 50
+STEPS ?= 200
+.PHONY: sdk-fuzz
+sdk-fuzz: $(STAMP) $(SDK_PY_STAMP)
+	SDK_FUZZ_RUNS=$(RUNS) SDK_FUZZ_STEPS=$(STEPS) \
+	  $(BIN)/python -m pytest -q -s -o timeout=0 tests/test_sdk_python_offline_random.py
 
 # libfuse3 (Debian's) for pyfuse3, the dev extra's FUSE binding that the power-loss
 # test's file system needs (tests/history/powerfs.py): pip builds it against

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.history.proxy import TcpProxy
 from tests.sdk_support import missing
 from tests.server import ADMIN_TOKEN, ROOT, ServerProcess
 
@@ -514,6 +515,29 @@ async def test_sse_fallback_survives_server_restart(fresh_server: ServerProcess)
     ) as rt:
         await follow_across_restart(fresh_server, rt, "tickets")
         assert rt.connections == 0  # no WebSocket was used
+
+
+async def test_a_connection_cut_during_the_handshake_is_retried(
+    server: ServerProcess, coll: str
+) -> None:
+    """A proxy in front that accepts and then drops the connection (its upstream is
+    unreachable) is a network error: the client keeps trying the WebSocket, and does not
+    fall back to Server-Sent Events for good."""
+    proxy = TcpProxy("127.0.0.1", server.port).start()
+    try:
+        proxy.cut("reset")
+        async with RealtimeClient(
+            f"http://127.0.0.1:{proxy.port}", ADMIN_TOKEN, backoff_max=0.2
+        ) as rt:
+            subscribing = asyncio.create_task(rt.subscribe(collection=coll))
+            await asyncio.sleep(1.0)  # several handshakes cut
+            assert not subscribing.done() and not rt.connected
+            proxy.resume()
+            sub = await asyncio.wait_for(subscribing, WAIT)
+            assert rt.transport == "websocket" and rt.connected and rt.connections == 1
+            await sub.close()
+    finally:
+        proxy.close()
 
 
 async def test_token_refresh_keeps_the_socket(server: ServerProcess, coll: str) -> None:

@@ -17,11 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.history.proxy import TcpProxy
 from tests.sdk_support import LineReader, missing
 from tests.server import ADMIN_TOKEN, ROOT, ServerProcess
 
 try:
-    from levelstream_client.offline import Drop, OfflineClient, Retry, WriteOp
+    from levelstream_client.offline import Drop, OfflineClient, Retry, Status, WriteOp
 except ImportError:
     missing("the Python SDK is not installed: run `make sdk-deps`")
 
@@ -240,3 +241,47 @@ async def test_live_query_where_enter_leave_and_handler_drop(
             {"status": "open", "v": 2}
         ]
         assert open_ones.read().seq == open_ones.seq and db.conflicts == []
+
+
+async def test_status_follows_the_sse_fallback(server: ServerProcess, coll: str) -> None:
+    """On Server-Sent Events the status says online, offline while the network is cut
+    (writes queue), and online again once they are sent and seen."""
+    proxy = TcpProxy("127.0.0.1", server.port).start()
+    states: list[str] = []
+    try:
+        async with OfflineClient(
+            f"http://127.0.0.1:{proxy.port}", ADMIN_TOKEN, transport="sse", backoff_max=0.5
+        ) as db:
+            db.on_status(lambda status: states.append(status.state))
+            view = await db.live(coll)
+            await db.wait_synced(WAIT)
+            assert db.realtime.transport == "sse" and db.status == Status("online", 0)
+            proxy.cut("reset")
+            async with asyncio.timeout(WAIT):
+                while db.status.state != "offline":
+                    await asyncio.sleep(0.02)
+            db.put(coll, "n1", {"text": "written offline"})
+            assert db.status == Status("offline", 1)
+            proxy.resume()
+            await db.wait_synced(WAIT)
+            assert [(d.key, d.pending) for d in view.items()] == [("n1", False)]
+            assert states[-1] == "online" and "offline" in states
+    finally:
+        proxy.close()
+
+
+async def test_a_write_no_filtered_query_sees_stops_being_pending(
+    server: ServerProcess, coll: str
+) -> None:
+    """Two filtered live queries; a write that touches only one (or neither) still
+    settles: the other's subscription hears nothing of it, so the client asks the change
+    log whether that query is behind (the randomized test's seeds 3 to 8 hung here)."""
+    async with OfflineClient(server.url, ADMIN_TOKEN) as db:
+        todo = await db.collection(coll).where('doc.status == "todo"').live()
+        done = await db.collection(coll).where('doc.status == "done"').live()
+        db.put(coll, "t1", {"status": "todo"})
+        db.put(coll, "x1", {"status": "other"})  # in neither view
+        await db.wait_synced(WAIT)
+        assert [(d.key, d.pending) for d in todo.items()] == [("t1", False)]
+        assert done.items() == [] and db.status == Status("online", 0)
+        assert todo.seq == done.seq  # both reflect the server's head now

@@ -52,7 +52,7 @@ from levelstream_client.offline_store import (
     StoredDoc,
     WriteOp,
 )
-from levelstream_client.realtime import RealtimeClient, TokenProvider
+from levelstream_client.realtime import RealtimeClient, TokenProvider, Transport
 from levelstream_client.realtime_streams import Subscription
 from levelstream_client.realtime_types import Backoff, Change, ConnectionLostError
 
@@ -199,6 +199,34 @@ class LiveQuery:
         self._notify()
         return sub
 
+    async def catch_up(self) -> None:
+        """Move `seq` to the server's head when the subscription has nothing to deliver up
+        to it. A filtered subscription hears only of changes to its view, so after a write
+        that does not touch the view its seq would never reach the write's; the server's
+        change log with the same filter from the same seq yields exactly the events the
+        subscription would (docs/queries.md), so none there means the view is exact as of
+        the head."""
+        since, epoch = self.seq, self.epoch
+        if since is None or not self.live:
+            return
+        params: dict[str, Any] = {"collection": self.collection, "since": since, "limit": 1}
+        if self.where is not None:
+            params["where"] = self.where
+        try:
+            response = await self.db._http.get("/v1/changes", params=params)
+        except httpx.TransportError:
+            return  # offline: the sender tries again later
+        if response.status_code != 200:
+            return  # compacted, refused, busy: the subscription has its own answer
+        page = response.json()
+        head = page.get("head_seq")
+        if page.get("changes") or not isinstance(head, int) or page.get("epoch") != epoch:
+            return  # something to deliver first (or another database): wait for it
+        if self.seq != since or self.epoch != epoch or head <= since:
+            return  # the subscription moved meanwhile (applied, or a new snapshot)
+        self.db.store.apply(self.id, head, epoch, {}, set())
+        self.seq = head
+
     def _apply(self, changes: list[Change]) -> None:
         upserts: dict[str, StoredDoc] = {}
         removed: set[str] = set()
@@ -261,7 +289,8 @@ class OfflineClient:
     `store`: a file path (SQLite, WAL mode; one file per server and principal),
     ":memory:", or a `LocalStore`. `on_conflict(conflict) -> Retry(...) | Drop()` (sync
     or async); the default keeps the server's document and records the intent in
-    `conflicts`.
+    `conflicts`. `transport`: as `RealtimeClient`'s ("auto" falls back to Server-Sent
+    Events where WebSockets do not pass; the status follows either).
     """
 
     def __init__(
@@ -275,6 +304,7 @@ class OfflineClient:
         synchronous: str = "NORMAL",
         backoff_max: float = 2.0,
         request_timeout: float = 10.0,
+        transport: Transport = "auto",
     ) -> None:
         if isinstance(store, str | Path):
             store = (
@@ -289,6 +319,7 @@ class OfflineClient:
             base_url,
             token,
             token_provider=token_provider,
+            transport=transport,
             backoff_max=backoff_max,
             request_timeout=request_timeout,
         )
@@ -437,6 +468,18 @@ class OfflineClient:
                 query._notify()
         self._status_changed()
 
+    async def _catch_up(self) -> None:
+        waiting: dict[str, int] = {}
+        for entry in self.outbox.entries:
+            if entry.acked_seq is not None:
+                for op in entry.ops:
+                    waiting[op.collection] = max(waiting.get(op.collection, 0), entry.acked_seq)
+        for query in list(self._queries.values()):
+            needed = waiting.get(query.collection)
+            if needed is not None and query.seq is not None and query.seq < needed:
+                await query.catch_up()
+        self._settle()
+
     def _applied_seq(self, collection: str) -> int | None:
         seqs = [q.seq or -1 for q in self._queries.values() if q.collection == collection]
         return min(seqs) if seqs else None
@@ -445,11 +488,20 @@ class OfflineClient:
 
     async def _send_loop(self) -> None:
         backoff = Backoff(0.05, self.backoff_max)
+        catch_up = Backoff(0.1, self.backoff_max)
         while not self.closed:
             entry = self.outbox.first_unsent()
             if entry is None:
                 self._wake.clear()
-                await self._wake.wait()
+                if not self.outbox.entries:
+                    catch_up.reset()
+                    await self._wake.wait()
+                    continue
+                # Sent, not yet seen by every live query: give the subscriptions a moment,
+                # then ask the server whether a lagging one has anything left to hear.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), catch_up.current())
+                await self._catch_up()
                 continue
             try:
                 await self._send_one(entry)
@@ -462,6 +514,7 @@ class OfflineClient:
                     await asyncio.wait_for(self._wake.wait(), backoff.current())
                 continue
             backoff.reset()
+            catch_up.reset()
             if self.sending_failed:
                 self.sending_failed = False
             self._settle()

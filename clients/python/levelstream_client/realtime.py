@@ -46,6 +46,7 @@ import httpx
 from httpx_sse import aconnect_sse
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
+from websockets.client import process_exception
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from levelstream_client.exceptions import (
@@ -137,6 +138,8 @@ class RealtimeClient:
         self._closed = False
         self._http: httpx.AsyncClient | None = None
         self.connections = 0  # successful WebSocket handshakes, for the curious
+        self._sse_open: set[str] = set()  # streams whose event stream is open (SSE fallback)
+        self._told_connected = False
         self._connection_listeners: list[Callable[[bool], None]] = []
         self._background: set[asyncio.Task[None]] = set()
 
@@ -173,7 +176,12 @@ class RealtimeClient:
 
     @property
     def connected(self) -> bool:
-        """Whether the WebSocket is up and every subscription has been (re)made on it."""
+        """Whether the WebSocket is up and every subscription has been (re)made on it; on
+        the SSE fallback, whether every subscription's event stream is open (with none,
+        there is no connection to lose: True until the client is closed or has failed)."""
+        if self.transport == "sse":
+            alive = not self._closed and self._fatal is None
+            return alive and all(sid in self._sse_open for sid in self._streams)
         return self._connected.is_set() and self._ws is not None
 
     def on_connection_change(self, listener: Callable[[bool], None]) -> Callable[[], None]:
@@ -182,6 +190,7 @@ class RealtimeClient:
         return lambda: self._connection_listeners.remove(listener)
 
     def _tell_connection(self, connected: bool) -> None:
+        self._told_connected = connected
         for listener in list(self._connection_listeners):
             try:
                 listener(connected)
@@ -389,6 +398,11 @@ class RealtimeClient:
                 return True
             return self._fall_back(f"WebSocket handshake answered {status}")
         except InvalidHandshake as exc:
+            if process_exception(exc) is None:
+                # The connection dropped mid-handshake (websockets' own rule: an
+                # InvalidMessage from an EOF): a network error, not a missing endpoint.
+                log.debug("handshake cut: %s", exc)
+                return True
             return self._fall_back(f"no WebSocket endpoint: {exc}")
         except (OSError, TimeoutError) as exc:
             log.debug("connect failed: %s", exc)
@@ -426,6 +440,11 @@ class RealtimeClient:
             return False
         return True
 
+    def _sse_changed(self) -> None:
+        """On the SSE fallback, tell listeners when `connected` changes."""
+        if self.transport == "sse" and self.connected != self._told_connected:
+            self._tell_connection(self.connected)
+
     def _fall_back(self, why: str) -> bool:
         if not self._fallback_allowed:
             self._set_fatal(ConnectionError(why))
@@ -437,6 +456,7 @@ class RealtimeClient:
             stream._bound = None
             stream._task = asyncio.create_task(self._sse_loop(stream))
         self._connected.set()  # wake waiters: they see the new transport
+        self._sse_changed()
         return False
 
     def _set_fatal(self, error: BaseException) -> None:
@@ -571,6 +591,7 @@ class RealtimeClient:
                 task = asyncio.get_running_loop().create_task(self._send_quietly(ws, frame))
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
+        self._sse_changed()
 
     @staticmethod
     async def _send_quietly(ws: ClientConnection, frame: str) -> None:
@@ -645,10 +666,15 @@ class RealtimeClient:
                     else:
                         backoff.reset()
                         stream._live.set()  # the server registers it before it answers
+                        self._sse_open.add(stream.id)
+                        self._sse_changed()
                         if await self._read_sse(stream, source.aiter_sse()):
                             return
             except (httpx.TransportError, httpx.StreamError) as exc:
                 log.debug("stream dropped: %s", exc)
+            finally:
+                self._sse_open.discard(stream.id)
+                self._sse_changed()
             if not self._reconnect:
                 stream._fail(ConnectionLostError("stream closed"))
                 return
