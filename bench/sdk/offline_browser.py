@@ -128,5 +128,6 @@ def main() -> None:
     )
     print(f"optimistic write shown: median {opt['median_ms']:.3f} ms, p99 {opt['p99_ms']:.3f} ms")
 
+
 if __name__ == "__main__":
     main()
