@@ -105,7 +105,8 @@ export interface OfflineOptions {
   leaseMs?: number;
 }
 
-interface QuerySpec {
+/** A query by what it asks: a collection and a CEL filter (null: every document). */
+export interface QuerySpec {
   collection: string;
   where: string | null;
 }
