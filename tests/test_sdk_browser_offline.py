@@ -112,6 +112,49 @@ def test_two_tabs_write_offline_reload_and_sync_exactly_once(
             k: {"value": v, "pending": False} for k, v in final.items() if "archived" not in v
         }
         assert synced["views"] == [expected, expected]
+
+        # A burst of the server's changes: puts, some leaving the view, deletes.
+        with server.client() as client:
+            ops: list[dict[str, Any]] = [
+                {"op": "put", "collection": COLLECTION, "key": f"burst{i:03d}", "value": {"n": i}}
+                for i in range(300)
+            ]
+            ops += [
+                {
+                    "op": "put",
+                    "collection": COLLECTION,
+                    "key": f"burst{i:03d}",
+                    "value": {"n": i, "archived": True},
+                }
+                for i in range(0, 300, 7)
+            ]
+            ops += [{"op": "delete", "collection": COLLECTION, "key": "a2"}]
+            assert client.post("/v1/batch", json={"ops": ops}).is_success
+            for i in range(0, 300, 5):  # one at a time too: one change per frame
+                assert client.put(f"{docs}/burst{i:03d}", json={"n": i, "again": True}).is_success
+            head = client.get(
+                "/v1/changes", params={"collection": COLLECTION, "since": 0, "limit": 1}
+            ).json()["head_seq"]
+            listed = client.get(docs, params={"limit": 1000}).json()["items"]
+            final = {d["key"]: d["value"] for d in listed}
+        proc.stdin.write(f"{head}\n")
+        proc.stdin.flush()
+        burst = step(reader, "burst")
+        expected = {
+            k: {"value": v, "pending": False} for k, v in final.items() if "archived" not in v
+        }
+        assert "a2" not in expected and "burst007" not in expected and "burst005" in expected
+        assert burst["holder"] == expected
+        assert burst["other"] == expected  # the tab without the connection: the same view
+        assert burst["otherReads"] == 0  # from what the holder broadcast, not by re-reading
+        assert burst["reloaded"] == expected  # read back: buckets with the log on top
+        assert burst["compacted"] == expected  # read back: the log folded into the buckets
+
+        leases = step(reader, "leases")
+        mine = "!has(doc.archived)"
+        assert sorted(leases["opened"]) == sorted([mine, "doc.extra == true"])
+        assert leases["closed"] == [mine]  # closed in the other tab: unsubscribed
+        assert leases["crashed"] == [mine]  # its tab crashed: dropped when the lease ran out
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -85,19 +85,20 @@ def main() -> None:
                 assert proc.stdin is not None and proc.stdout is not None
                 proc.stdin.write(f"{head}\n")
                 proc.stdin.flush()
-                assert json.loads(proc.stdout.readline())["step"] == "closed"
-                missed = [
-                    {
-                        "op": "put",
-                        "collection": "notes",
-                        "key": f"n{i % args.docs:05d}",
-                        "value": {"title": "edited", "n": i},
-                    }
-                    for i in range(args.missed)
-                ]
-                target = batches(client, missed)
-                proc.stdin.write(f"{target}\n")
-                proc.stdin.flush()
+                for turn in range(2):  # as the server sends them, then held and handed over
+                    assert json.loads(proc.stdout.readline())["step"] == "closed"
+                    missed = [
+                        {
+                            "op": "put",
+                            "collection": "notes",
+                            "key": f"n{(turn * args.missed + i) % args.docs:05d}",
+                            "value": {"title": "edited", "n": i, "turn": turn},
+                        }
+                        for i in range(args.missed)
+                    ]
+                    target = batches(client, missed)
+                    proc.stdin.write(f"{target}\n")
+                    proc.stdin.flush()
                 result = json.loads(proc.stdout.readline())
                 proc.stdin.close()
                 proc.wait(timeout=60)
@@ -105,11 +106,25 @@ def main() -> None:
             server.stop()
             httpd.shutdown()
     print(json.dumps(result, indent=1))
-    reload, resume, opt = result["reload"], result["resume"], result["optimistic"]
+    reload, resume, held, opt = (
+        result["reload"],
+        result["resume"],
+        result["resumeHeld"],
+        result["optimistic"],
+    )
     print(f"open {reload['size']} docs from IndexedDB after a reload: {reload['opened']:.1f} ms")
     print(
         f"resume after {args.missed} missed changes: {resume['caughtUp']:.1f} ms from open to"
         f" caught up, {resume['rate']:.0f} changes/s (connecting included)"
+    )
+    print(
+        f"  first replayed change received to the last shown: {resume['apply']['ms']:.1f} ms,"
+        f" {resume['applyRate']:.0f} changes/s (the server's replay pace included: the changes"
+        f" arrived over {resume['apply']['arriving_ms']:.1f} ms)"
+    )
+    print(
+        f"  apply alone (all {held['apply']['changes']} handed to the SDK at once, to the last"
+        f" shown): {held['apply']['ms']:.1f} ms, {held['applyRate']:.0f} changes/s"
     )
     print(f"optimistic write shown: median {opt['median_ms']:.3f} ms, p99 {opt['p99_ms']:.3f} ms")
 

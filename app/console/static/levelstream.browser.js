@@ -6797,6 +6797,9 @@ ${highlight}`;
 
   // src/offline/idb-store.ts
   var BUCKETS = 64;
+  var LOG_DOCS = 4096;
+  var LOG_ROWS = 256;
+  var COMPACT_DELAY_MS = 1e3;
   function bucketOf(key) {
     let hash = 2166136261;
     for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 16777619);
@@ -6805,62 +6808,106 @@ ${highlight}`;
   var IdbStore = class _IdbStore {
     constructor(db) {
       __publicField(this, "db", db);
+      /** Per query: the log's size as this tab last wrote or read it (rows, documents). */
+      __publicField(this, "logSize", /* @__PURE__ */ new Map());
+      __publicField(this, "compactTimers", /* @__PURE__ */ new Map());
     }
     static async open(name) {
-      const db = await openDB(name, 1, {
-        upgrade(database) {
-          database.createObjectStore("queries", { keyPath: "id" });
-          database.createObjectStore("docs", { keyPath: ["q", "b"] });
-          database.createObjectStore("outbox", { keyPath: "id", autoIncrement: true });
-          database.createObjectStore("conflicts", { keyPath: "id", autoIncrement: true });
+      const db = await openDB(name, 2, {
+        upgrade(database, oldVersion) {
+          if (oldVersion < 1) {
+            database.createObjectStore("queries", { keyPath: "id" });
+            database.createObjectStore("docs", { keyPath: ["q", "b"] });
+            database.createObjectStore("outbox", { keyPath: "id", autoIncrement: true });
+            database.createObjectStore("conflicts", { keyPath: "id", autoIncrement: true });
+          }
+          if (oldVersion < 2) database.createObjectStore("log", { keyPath: ["q", "seq"] });
         }
       });
       return new _IdbStore(db);
     }
-    /** Every bucket of query `id`: [id] sorts before [id, 0] and [id, []] after every number. */
+    /** Every record of query `id`: [id] sorts before [id, 0] and [id, []] after every number. */
     static range(id) {
       return IDBKeyRange.bound([id], [id, []]);
     }
     async readQuery(id) {
-      const tx = this.db.transaction(["queries", "docs"], "readonly");
-      const [record, rows] = await Promise.all([
+      const tx = this.db.transaction(["queries", "docs", "log"], "readonly");
+      const [record, rows, log] = await Promise.all([
         tx.objectStore("queries").get(id),
-        tx.objectStore("docs").getAll(_IdbStore.range(id))
+        tx.objectStore("docs").getAll(_IdbStore.range(id)),
+        tx.objectStore("log").getAll(_IdbStore.range(id))
       ]);
-      return { record: record ?? null, docs: rows.flatMap((row) => Object.values(row.docs)) };
+      this.logSize.set(id, { rows: log.length, docs: log.reduce((n, r) => n + r.puts.length + r.removed.length, 0) });
+      if (log.length === 0) return { record: record ?? null, docs: rows.flatMap((row) => Object.values(row.docs)) };
+      const docs = /* @__PURE__ */ new Map();
+      for (const row of rows) for (const doc of Object.values(row.docs)) docs.set(doc.key, doc);
+      for (const entry of log) {
+        for (const key of entry.removed) docs.delete(key);
+        for (const doc of entry.puts) docs.set(doc.key, doc);
+      }
+      return { record: record ?? null, docs: [...docs.values()] };
     }
     async replaceQuery(record, docs) {
-      const tx = this.db.transaction(["queries", "docs"], "readwrite");
+      const tx = this.db.transaction(["queries", "docs", "log"], "readwrite");
       const store = tx.objectStore("docs");
       void store.delete(_IdbStore.range(record.id));
+      void tx.objectStore("log").delete(_IdbStore.range(record.id));
       const rows = Array.from({ length: BUCKETS }, (_, b) => ({ q: record.id, b, docs: {} }));
       for (const doc of docs) rows[bucketOf(doc.key)].docs[doc.key] = doc;
       for (const row of rows) void store.put(row);
       void tx.objectStore("queries").put(record);
       await tx.done;
+      this.logSize.set(record.id, { rows: 0, docs: 0 });
     }
     async applyChanges(record, puts, removed) {
-      const tx = this.db.transaction(["queries", "docs"], "readwrite");
-      const store = tx.objectStore("docs");
+      const tx = this.db.transaction(["queries", "log"], "readwrite");
+      const row = { q: record.id, seq: record.seq, puts, removed };
+      void tx.objectStore("log").put(row);
+      void tx.objectStore("queries").put(record);
+      await tx.done;
+      const size = this.logSize.get(record.id) ?? { rows: 0, docs: 0 };
+      size.rows += 1;
+      size.docs += puts.length + removed.length;
+      this.logSize.set(record.id, size);
+      if ((size.rows >= LOG_ROWS || size.docs >= LOG_DOCS) && !this.compactTimers.has(record.id)) {
+        this.compactTimers.set(
+          record.id,
+          // A failed fold (the database closing) leaves the log as it was: still read right.
+          setTimeout(() => void this.compact(record.id).catch(() => void 0), COMPACT_DELAY_MS)
+        );
+      }
+    }
+    /** Fold query `id`'s log into its buckets (one transaction: readers see before or after). */
+    async compact(id) {
+      this.compactTimers.delete(id);
+      const tx = this.db.transaction(["docs", "log"], "readwrite");
+      const log = await tx.objectStore("log").getAll(_IdbStore.range(id));
       const touched = /* @__PURE__ */ new Map();
-      const at = (key) => {
-        const b = bucketOf(key);
-        let change = touched.get(b);
-        if (change === void 0) touched.set(b, change = { puts: [], removed: [] });
-        return change;
-      };
-      for (const key of removed) at(key).removed.push(key);
-      for (const doc of puts) at(doc.key).puts.push(doc);
+      for (const entry of log) {
+        for (const key of entry.removed) _IdbStore.touch(touched, key, null);
+        for (const doc of entry.puts) _IdbStore.touch(touched, doc.key, doc);
+      }
+      const docs = tx.objectStore("docs");
       await Promise.all(
-        [...touched].map(async ([b, change]) => {
-          const row = await store.get([record.id, b]) ?? { q: record.id, b, docs: {} };
-          for (const key of change.removed) delete row.docs[key];
-          for (const doc of change.puts) row.docs[doc.key] = doc;
-          await store.put(row);
+        [...touched].map(async ([b, changes]) => {
+          const row = await docs.get([id, b]) ?? { q: id, b, docs: {} };
+          for (const [key, doc] of changes) {
+            if (doc === null) delete row.docs[key];
+            else row.docs[key] = doc;
+          }
+          await docs.put(row);
         })
       );
-      await tx.objectStore("queries").put(record);
+      const last = log[log.length - 1];
+      if (last !== void 0) await tx.objectStore("log").delete(IDBKeyRange.bound([id], [id, last.seq]));
       await tx.done;
+      this.logSize.set(id, { rows: 0, docs: 0 });
+    }
+    static touch(touched, key, doc) {
+      const b = bucketOf(key);
+      let list = touched.get(b);
+      if (list === void 0) touched.set(b, list = []);
+      list.push([key, doc]);
     }
     async readOutbox() {
       return await this.db.getAll("outbox");
@@ -6885,6 +6932,8 @@ ${highlight}`;
       await this.db.clear("conflicts");
     }
     close() {
+      for (const timer of this.compactTimers.values()) clearTimeout(timer);
+      this.compactTimers.clear();
       this.db.close();
     }
   };
@@ -6985,6 +7034,7 @@ ${highlight}`;
 
   // src/offline/db.ts
   var docId = (collection, key) => `${collection}\0${key}`;
+  var queryId = (collection, where) => `${collection}\0${where ?? ""}`;
   var docPath = (collection, key) => `/v1/collections/${encodeURIComponent(collection)}/docs/${key.split("/").map(encodeURIComponent).join("/")}`;
   function mergePatch(target, patch) {
     if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
@@ -7072,6 +7122,11 @@ ${highlight}`;
       __publicField(this, "matches");
       /** Why the replica stopped following the server (e.g. `ForbiddenError`), else null. */
       __publicField(this, "error", null);
+      /** @internal Being read from the store: changes heard meanwhile wait here. */
+      __publicField(this, "inbox", null);
+      /** @internal Reads of the store, one after another, and how many are queued. */
+      __publicField(this, "loading", Promise.resolve());
+      __publicField(this, "loads", 0);
       this.matches = where === null ? null : compileFilter(where);
     }
     /** The documents, ordered by key. */
@@ -7158,6 +7213,16 @@ ${highlight}`;
       __publicField(this, "releaseLock", null);
       __publicField(this, "closed", false);
       __publicField(this, "reloading", null);
+      __publicField(this, "outboxSync", null);
+      __publicField(this, "outboxAgain", false);
+      /** This instance's name in leases. */
+      __publicField(this, "tab", crypto.randomUUID());
+      /** Queries the app opened here (the others are followed for other tabs). */
+      __publicField(this, "own", /* @__PURE__ */ new Set());
+      /** The holder: per query, the tabs holding a lease on it and until when. */
+      __publicField(this, "leases", /* @__PURE__ */ new Map());
+      __publicField(this, "leaseTimer", null);
+      __publicField(this, "onPageHide", null);
     }
     /** @internal */
     async start() {
@@ -7171,6 +7236,12 @@ ${highlight}`;
       }
       this.channel = new BroadcastChannel(this.name);
       this.channel.onmessage = (ev) => this.onMessage(ev.data);
+      this.leaseTimer = setInterval(() => this.leader ? this.expireLeases() : this.renewLease(), this.leaseMs / 3);
+      const target = globalThis;
+      if (typeof target.addEventListener === "function") {
+        this.onPageHide = () => this.post({ type: "bye", tab: this.tab });
+        target.addEventListener("pagehide", this.onPageHide);
+      }
       void locks.request(this.name, () => {
         if (this.closed) return void 0;
         this.becomeLeader();
@@ -7199,10 +7270,22 @@ ${highlight}`;
     async clearConflicts() {
       await this.store.clearConflicts();
       this.conflicts = [];
-      this.post({ type: "changed" });
+      this.post({ type: "conflicts" });
+    }
+    /** The queries this instance's connection follows (its own and other tabs'); none unless it holds it. */
+    following() {
+      return [...this.feeds.values()].map((feed) => ({ collection: feed.record.collection, where: feed.record.where }));
     }
     async close() {
       this.closed = true;
+      this.post({ type: "bye", tab: this.tab });
+      if (this.leaseTimer !== null) clearInterval(this.leaseTimer);
+      if (this.onPageHide !== null) {
+        globalThis.removeEventListener(
+          "pagehide",
+          this.onPageHide
+        );
+      }
       if (this.retryTimer !== null) clearTimeout(this.retryTimer);
       for (const feed of this.feeds.values()) {
         feed.closed = true;
@@ -7215,33 +7298,89 @@ ${highlight}`;
       this.store.close();
     }
     // --- queries --------------------------------------------------------------------------
-    /** @internal */
+    /** @internal The app opens a query here. */
     async openQuery(collection, where) {
-      const id = `${collection}\0${where ?? ""}`;
+      this.own.add(queryId(collection, where));
+      const query2 = await this.replicate(collection, where);
+      if (!this.leader) this.renewLease();
+      return query2;
+    }
+    /** The query's local copy, loaded and (when this tab holds the connection) followed. */
+    async replicate(collection, where) {
+      const id = queryId(collection, where);
       const open = this.queries.get(id);
       if (open !== void 0) return open;
       const query2 = new LiveQuery(this, id, collection, where);
       this.queries.set(id, query2);
       await this.loadQuery(query2);
       if (this.leader) this.startFeed(collection, where);
-      else this.post({ type: "want", collection, where });
       return query2;
     }
-    /** @internal */
+    /** @internal The app closes a query: it stays followed while another tab holds it. */
     closeQuery(query2) {
-      this.queries.delete(query2.id);
-      const feed = this.feeds.get(query2.id);
+      this.own.delete(query2.id);
+      if (this.leader) this.release(query2.id);
+      else {
+        this.queries.delete(query2.id);
+        this.renewLease();
+      }
+    }
+    /** The holder stops following a query nobody holds (the app here, or a tab's lease). */
+    release(id) {
+      if (this.own.has(id) || (this.leases.get(id)?.size ?? 0) > 0) return;
+      this.leases.delete(id);
+      this.queries.delete(id);
+      const feed = this.feeds.get(id);
       if (feed !== void 0) {
         feed.closed = true;
         feed.sub?.close();
-        this.feeds.delete(query2.id);
+        this.feeds.delete(id);
       }
     }
-    async loadQuery(query2) {
-      const { record, docs } = await this.store.readQuery(query2.id);
-      query2.seq = record?.seq ?? null;
-      query2.base = new Map(docs.map((d) => [d.key, d]));
-      query2.recompute(null, this.outboxByDoc);
+    /** Read the query's copy from the store (queued after any read under way). */
+    loadQuery(query2) {
+      query2.inbox ?? (query2.inbox = []);
+      query2.loads += 1;
+      const read = async () => {
+        const { record, docs } = await this.store.readQuery(query2.id);
+        query2.seq = record?.seq ?? null;
+        query2.base = new Map(docs.map((d) => [d.key, d]));
+        query2.recompute(null, this.outboxByDoc);
+      };
+      query2.loading = query2.loading.then(read, read).finally(() => {
+        if (--query2.loads > 0) return;
+        const heard = query2.inbox ?? [];
+        query2.inbox = null;
+        for (const message of heard) this.applyHeard(query2, message);
+      });
+      return query2.loading;
+    }
+    /** Read a query again for the app (a gap, a fresh snapshot): a failure is the query's error. */
+    reloadQuery(query2) {
+      this.loadQuery(query2).then(
+        () => query2.notify(),
+        (error) => {
+          query2.error = error;
+          query2.notify();
+        }
+      );
+    }
+    /** A batch the holder stored: apply it as it is, or read the query again after a gap. */
+    applyHeard(query2, message) {
+      if (query2.inbox !== null) {
+        query2.inbox.push(message);
+        return;
+      }
+      if (query2.seq !== null && message.seq <= query2.seq) return;
+      if (query2.seq === null || message.from === null || message.from > query2.seq) {
+        this.reloadQuery(query2);
+        return;
+      }
+      for (const key of message.removed) query2.base.delete(key);
+      for (const doc of message.puts) query2.base.set(doc.key, doc);
+      query2.seq = message.seq;
+      query2.recompute([...message.removed, ...message.puts.map((d) => d.key)], this.outboxByDoc);
+      query2.notify();
     }
     // --- writes ---------------------------------------------------------------------------
     /** @internal Queue `ops` (one entry), show them at once, then persist and send. */
@@ -7263,7 +7402,7 @@ ${highlight}`;
       this.emitStatus();
       const { id: _unnumbered, ...row } = entry;
       entry.id = await this.store.addOutbox(row);
-      this.post({ type: "changed" });
+      this.post({ type: "outbox" });
       if (this.leader) void this.flush();
     }
     /** The rev a new write is based on: the previous queued op's, or the server's copy's. */
@@ -7286,13 +7425,53 @@ ${highlight}`;
     }
     indexOutbox(entries) {
       this.outbox = [];
-      this.outboxByDoc.clear();
+      this.outboxByDoc = /* @__PURE__ */ new Map();
       for (const entry of entries.sort((a, b) => a.id - b.id)) this.addToOutbox(entry);
     }
     async reloadOutbox() {
       this.indexOutbox(await this.store.readOutbox());
     }
-    /** Another tab changed the store: read it again (coalesced). */
+    /**
+     * Another tab changed the outbox: read it again (it is small: queued writes), and
+     * recompute only the documents whose queued ops differ. Coalesced.
+     */
+    syncOutbox() {
+      if (this.outboxSync !== null) {
+        this.outboxAgain = true;
+        return this.outboxSync;
+      }
+      this.outboxSync = (async () => {
+        try {
+          do {
+            this.outboxAgain = false;
+            const before = this.outboxByDoc;
+            this.outboxByDoc = /* @__PURE__ */ new Map();
+            this.indexOutbox(await this.store.readOutbox());
+            const differs = /* @__PURE__ */ new Set();
+            for (const id of /* @__PURE__ */ new Set([...before.keys(), ...this.outboxByDoc.keys()])) {
+              const was = JSON.stringify((before.get(id) ?? []).map((op) => [op.op, op.value]));
+              const now = JSON.stringify((this.outboxByDoc.get(id) ?? []).map((op) => [op.op, op.value]));
+              if (was !== now) differs.add(id);
+            }
+            for (const query2 of this.queries.values()) {
+              const keys = [];
+              for (const id of differs) {
+                const [collection, key] = id.split("\0");
+                if (collection === query2.collection) keys.push(key);
+              }
+              if (keys.length === 0) continue;
+              query2.recompute(keys, this.outboxByDoc);
+              query2.notify();
+            }
+            this.emitStatus();
+          } while (this.outboxAgain && !this.closed);
+        } finally {
+          this.outboxSync = null;
+        }
+      })();
+      return this.outboxSync;
+    }
+    /** Read everything again (coalesced): when this tab takes the connection over. */
     reloadAll() {
       this.reloading ?? (this.reloading = (async () => {
         try {
@@ -7344,22 +7523,80 @@ ${highlight}`;
       for (const listener of this.statusListeners) listener(status);
     }
     onMessage(message) {
-      if (message.type === "changed") void this.reloadAll().then(() => this.flush());
-      else if (message.type === "status" && !this.leader) {
-        this.leaderState = message.state;
-        this.emitStatus();
-      } else if (message.type === "want" && this.leader) {
-        void this.openQuery(message.collection, message.where);
-        this.post({ type: "status", state: this.leaderState });
-      } else if (message.type === "leader" && !this.leader) {
-        for (const query2 of this.queries.values()) this.post({ type: "want", collection: query2.collection, where: query2.where });
+      switch (message.type) {
+        case "docs": {
+          const query2 = this.queries.get(message.query);
+          if (query2 !== void 0 && !this.leader) this.applyHeard(query2, message);
+          break;
+        }
+        case "replaced": {
+          const query2 = this.queries.get(message.query);
+          if (query2 !== void 0 && !this.leader) this.reloadQuery(query2);
+          break;
+        }
+        case "outbox":
+          void this.syncOutbox().then(() => this.flush());
+          break;
+        case "conflicts":
+          void this.store.readConflicts().then((conflicts) => this.conflicts = conflicts);
+          break;
+        case "status":
+          if (!this.leader) {
+            this.leaderState = message.state;
+            this.emitStatus();
+          }
+          break;
+        case "want":
+          if (this.leader) this.takeLease(message);
+          break;
+        case "bye":
+          if (this.leader) this.dropLeases(message.tab);
+          break;
+        case "leader":
+          if (!this.leader) this.renewLease();
+          break;
+      }
+    }
+    /** Not the holder: tell it which queries this tab holds, for another leaseMs. */
+    renewLease() {
+      if (this.leader || this.closed) return;
+      const queries = [...this.queries.values()].map((q) => ({ collection: q.collection, where: q.where }));
+      this.post({ type: "want", tab: this.tab, queries, leaseMs: this.leaseMs });
+    }
+    get leaseMs() {
+      return this.options.leaseMs ?? 1e4;
+    }
+    /** The holder: a tab's whole list of queries, held until now + its leaseMs. */
+    takeLease(message) {
+      const until = Date.now() + message.leaseMs;
+      const wanted = new Set(message.queries.map((q) => queryId(q.collection, q.where)));
+      for (const spec of message.queries) {
+        const id = queryId(spec.collection, spec.where);
+        let holders = this.leases.get(id);
+        if (holders === void 0) this.leases.set(id, holders = /* @__PURE__ */ new Map());
+        holders.set(message.tab, until);
+        void this.replicate(spec.collection, spec.where);
+      }
+      for (const [id, holders] of [...this.leases]) {
+        if (!wanted.has(id) && holders.delete(message.tab)) this.release(id);
+      }
+      this.post({ type: "status", state: this.leaderState });
+    }
+    dropLeases(tab) {
+      for (const [id, holders] of [...this.leases]) if (holders.delete(tab)) this.release(id);
+    }
+    expireLeases() {
+      const now = Date.now();
+      for (const [id, holders] of [...this.leases]) {
+        for (const [tab, until] of [...holders]) if (until < now) holders.delete(tab);
+        this.release(id);
       }
     }
     post(message) {
       this.channel?.postMessage(message);
     }
     startFeed(collection, where) {
-      const id = `${collection}\0${where ?? ""}`;
+      const id = queryId(collection, where);
       if (this.feeds.has(id) || this.rt === null) return;
       const feed = { record: { id, collection, where, seq: null, epoch: null }, sub: null, closed: false };
       this.feeds.set(id, feed);
@@ -7446,6 +7683,7 @@ ${highlight}`;
     async replaceSnapshot(feed, sub, docs, seq) {
       feed.record = { ...feed.record, seq, epoch: sub.epoch };
       await this.store.replaceQuery(feed.record, docs);
+      this.post({ type: "replaced", query: feed.record.id });
       const query2 = this.queries.get(feed.record.id);
       if (query2 !== void 0) {
         query2.seq = seq;
@@ -7466,8 +7704,10 @@ ${highlight}`;
         }
       }
       const seq = changes[changes.length - 1].seq;
+      const from = feed.record.seq;
       feed.record = { ...feed.record, seq, epoch: sub.epoch ?? feed.record.epoch };
       await this.store.applyChanges(feed.record, [...puts.values()], [...removed]);
+      this.post({ type: "docs", query: feed.record.id, from, seq, puts: [...puts.values()], removed: [...removed] });
       const query2 = this.queries.get(feed.record.id);
       if (query2 !== void 0) {
         query2.seq = seq;
@@ -7500,7 +7740,7 @@ ${highlight}`;
         query2.recompute(keys === null ? null : touched, this.outboxByDoc);
         query2.notify();
       }
-      this.post({ type: "changed" });
+      if (done.length > 0) this.post({ type: "outbox" });
       this.emitStatus();
     }
     /** Send queued entries in order, one at a time, until the outbox is sent or the network fails. */
@@ -7646,6 +7886,7 @@ ${highlight}`;
       }
       entry.idempotencyKey = crypto.randomUUID();
       await this.store.putOutbox(entry);
+      this.post({ type: "outbox" });
       return true;
     }
     /** The entry is not taken: drop it (server wins), keeping it in `conflicts` unless dropped on purpose. */
@@ -7662,7 +7903,8 @@ ${highlight}`;
         query2.recompute(entry.ops.map((op) => op.key), this.outboxByDoc);
         query2.notify();
       }
-      this.post({ type: "changed" });
+      this.post({ type: "outbox" });
+      if (server !== void 0) this.post({ type: "conflicts" });
       this.emitStatus();
     }
     async fetchDoc(collection, key) {

@@ -2,7 +2,10 @@
 // tests/test_sdk_browser_offline.py over stdin/stdout: two tabs of one origin open the notes
 // page (test/browser/offline.html); the server goes away; both tabs write; the tab holding
 // the connection reloads while offline; the server comes back (with changes made meanwhile,
-// one conflicting). Prints one JSON line per step; reads a line from stdin to go on.
+// one conflicting); then a burst of the server's changes (both tabs end with the same view,
+// the one not holding the connection without re-reading its copy), and another tab's queries
+// followed while it holds them (closed, crashed). Prints one JSON line per step; reads a line
+// from stdin to go on.
 // Usage: node test/browser-offline.mjs <page-url> <server-url> <token> <collection>
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
@@ -31,7 +34,7 @@ const browser = await chromium.launch({
 const logs = [];
 try {
   const context = await browser.newContext();
-  const url = `${pageUrl}#${new URLSearchParams({ base: baseUrl, token, collection })}`;
+  const url = `${pageUrl}#${new URLSearchParams({ base: baseUrl, token, collection, lease: '1500' })}`;
   const open = async () => {
     const page = await context.newPage();
     page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
@@ -74,12 +77,51 @@ try {
   for (const tab of tabs) {
     await waitFor(tab, () => document.getElementById('status').textContent === 'online 0' && window.app.notes.get('meanwhile') !== undefined);
   }
+  for (const tab of tabs) await tab.evaluate(() => (window.storeReads = 0));
   say('synced', {
     leaders: await leaders(),
     conflictsSeen: (await Promise.all(tabs.map((t) => t.evaluate(() => window.conflictsSeen)))).flat(),
     conflictsKept: (await Promise.all(tabs.map((t) => t.evaluate(() => window.app.db.conflicts)))).flat(),
     views: await Promise.all(tabs.map((t) => t.evaluate(() => window.app.view()))),
   });
+  // A burst of the server's changes: the tab not holding the connection applies what the
+  // holder broadcasts (no read of the whole copy) and ends up with the holder's view.
+  const target = Number((await lines.next()).value);
+  const flags = await leaders();
+  const holder = tabs[flags.indexOf(true)];
+  const other = tabs[flags.indexOf(false)];
+  for (const tab of tabs) await waitFor(tab, (seq) => window.app.notes.seq >= seq, target);
+  const view = (tab) => tab.evaluate(() => window.app.view());
+  const burst = { holder: await view(holder), other: await view(other), otherReads: await other.evaluate(() => window.storeReads) };
+  // The same copy read back from the store: changes still in the log, then folded into buckets.
+  const reread = async () => {
+    await other.reload();
+    await other.evaluate(() => window.opened);
+    await waitFor(other, (seq) => window.app.notes.seq >= seq, target);
+    return view(other);
+  };
+  burst.reloaded = await reread();
+  await holder.evaluate(() => window.app.db.store.compact(window.app.notes.id));
+  burst.compacted = await reread();
+  say('burst', burst);
+
+  // The holder follows another tab's query while that tab holds it: until it closes it, or
+  // until its lease runs out when it crashes.
+  const following = (where, yes) => waitFor(holder, ([w, y]) => window.app.following().includes(w) === y, [where, yes]);
+  const leases = {};
+  await other.evaluate(() => window.app.open('doc.extra == true').then(() => true));
+  await following('doc.extra == true', true);
+  leases.opened = await holder.evaluate(() => window.app.following());
+  await other.evaluate(() => window.app.close('doc.extra == true'));
+  await following('doc.extra == true', false);
+  leases.closed = await holder.evaluate(() => window.app.following());
+  await other.evaluate(() => window.app.open('doc.extra == false').then(() => true));
+  await following('doc.extra == false', true);
+  const cdp = await context.newCDPSession(other);
+  void cdp.send('Page.crash').catch(() => undefined); // no answer: the page is gone, no 'bye' said
+  await following('doc.extra == false', false);
+  leases.crashed = await holder.evaluate(() => window.app.following());
+  say('leases', leases);
 } catch (error) {
   say('error', { error: String(error), logs: logs.slice(-30) });
   process.exitCode = 1;

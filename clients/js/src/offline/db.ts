@@ -20,7 +20,11 @@
 //   without a handler, or when it answers nothing, the server wins and the intent is kept
 //   in `conflicts`. A refusal (403, 422, ...) is kept there too: never silently lost.
 // - Tabs: one holds the connection (a Web Lock); the others read and queue through the
-//   shared IndexedDB and hear of changes on a BroadcastChannel.
+//   shared IndexedDB and hear of changes on a BroadcastChannel: the changed documents with
+//   their seq (applied to the view as they are; the store is read again only after a gap),
+//   or that the outbox changed (re-read; the views recompute only the documents whose queued
+//   ops differ). The holder follows a query while this tab or another holds it: tabs renew a
+//   lease on their queries (`leaseMs`), so a closed or crashed tab's queries are unsubscribed.
 import { compileFilter, type Predicate } from '../cel.js';
 import { resolveToken, type TokenSource } from '../connect.js';
 import { errorFromProblem, HistoryCompactedError, LevelstreamError } from '../errors.js';
@@ -93,12 +97,33 @@ export interface OfflineOptions {
   fetch?: typeof fetch;
   /** Delay before retrying sends after a network failure (ms, default 1000). */
   retryMs?: number;
+  /**
+   * How long the tab holding the connection keeps following this tab's queries without
+   * hearing from it (ms, default 10000; renewed every third of it): the bound on how long
+   * a crashed tab's queries stay subscribed.
+   */
+  leaseMs?: number;
 }
 
+/** A query by what it asks: a collection and a CEL filter (null: every document). */
+export interface QuerySpec {
+  collection: string;
+  where: string | null;
+}
+
+/** What tabs tell each other on the BroadcastChannel (all but `want`/`bye` come from the holder). */
 type Message =
-  | { type: 'changed' }
+  /** A batch of a query's changes, stored: (from, seq] as the documents it put and removed. */
+  | { type: 'docs'; query: string; from: number | null; seq: number; puts: StoredDoc[]; removed: string[] }
+  /** A query's copy was replaced (a fresh snapshot): read it again. */
+  | { type: 'replaced'; query: string }
+  | { type: 'outbox' }
+  | { type: 'conflicts' }
   | { type: 'status'; state: ConnectionState }
-  | { type: 'want'; collection: string; where: string | null }
+  /** A tab's lease on its queries, the whole list (renewed every leaseMs / 3). */
+  | { type: 'want'; tab: string; queries: QuerySpec[]; leaseMs: number }
+  /** A tab closed: its leases end now. */
+  | { type: 'bye'; tab: string }
   | { type: 'leader' };
 
 interface Feed {
@@ -108,6 +133,7 @@ interface Feed {
 }
 
 const docId = (collection: string, key: string): string => `${collection}\u0000${key}`;
+const queryId = (collection: string, where: string | null): string => `${collection}\u0000${where ?? ''}`;
 // A key may hold `/`: the path takes the rest of it, so only the segments are escaped.
 const docPath = (collection: string, key: string): string =>
   `/v1/collections/${encodeURIComponent(collection)}/docs/${key.split('/').map(encodeURIComponent).join('/')}`;
@@ -211,6 +237,11 @@ export class LiveQuery {
   readonly matches: Predicate | null;
   /** Why the replica stopped following the server (e.g. `ForbiddenError`), else null. */
   error: unknown = null;
+  /** @internal Being read from the store: changes heard meanwhile wait here. */
+  inbox: Array<Extract<Message, { type: 'docs' }>> | null = null;
+  /** @internal Reads of the store, one after another, and how many are queued. */
+  loading: Promise<void> = Promise.resolve();
+  loads = 0;
 
   constructor(
     private readonly db: OfflineDb,
@@ -311,6 +342,16 @@ export class OfflineDb {
   private releaseLock: (() => void) | null = null;
   private closed = false;
   private reloading: Promise<void> | null = null;
+  private outboxSync: Promise<void> | null = null;
+  private outboxAgain = false;
+  /** This instance's name in leases. */
+  private readonly tab = crypto.randomUUID();
+  /** Queries the app opened here (the others are followed for other tabs). */
+  private own = new Set<string>();
+  /** The holder: per query, the tabs holding a lease on it and until when. */
+  private leases = new Map<string, Map<string, number>>();
+  private leaseTimer: ReturnType<typeof setInterval> | null = null;
+  private onPageHide: (() => void) | null = null;
 
   constructor(
     private readonly options: OfflineOptions,
@@ -330,6 +371,13 @@ export class OfflineDb {
     }
     this.channel = new BroadcastChannel(this.name);
     this.channel.onmessage = (ev: MessageEvent<Message>) => this.onMessage(ev.data);
+    // Renew this tab's lease; as the holder, drop the leases of tabs gone silent.
+    this.leaseTimer = setInterval(() => (this.leader ? this.expireLeases() : this.renewLease()), this.leaseMs / 3);
+    const target = globalThis as { addEventListener?: (type: string, listener: () => void) => void };
+    if (typeof target.addEventListener === 'function') {
+      this.onPageHide = () => this.post({ type: 'bye', tab: this.tab });
+      target.addEventListener('pagehide', this.onPageHide);
+    }
     // The lock is held while this tab lives: when it closes or reloads, another takes over.
     void locks!.request(this.name, () => {
       if (this.closed) return undefined;
@@ -364,11 +412,24 @@ export class OfflineDb {
   async clearConflicts(): Promise<void> {
     await this.store.clearConflicts();
     this.conflicts = [];
-    this.post({ type: 'changed' });
+    this.post({ type: 'conflicts' });
+  }
+
+  /** The queries this instance's connection follows (its own and other tabs'); none unless it holds it. */
+  following(): QuerySpec[] {
+    return [...this.feeds.values()].map((feed) => ({ collection: feed.record.collection, where: feed.record.where }));
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.post({ type: 'bye', tab: this.tab });
+    if (this.leaseTimer !== null) clearInterval(this.leaseTimer);
+    if (this.onPageHide !== null) {
+      (globalThis as unknown as { removeEventListener(type: string, listener: () => void): void }).removeEventListener(
+        'pagehide',
+        this.onPageHide,
+      );
+    }
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     for (const feed of this.feeds.values()) {
       feed.closed = true;
@@ -383,35 +444,97 @@ export class OfflineDb {
 
   // --- queries --------------------------------------------------------------------------
 
-  /** @internal */
+  /** @internal The app opens a query here. */
   async openQuery(collection: string, where: string | null): Promise<LiveQuery> {
-    const id = `${collection}\u0000${where ?? ''}`;
+    this.own.add(queryId(collection, where));
+    const query = await this.replicate(collection, where);
+    if (!this.leader) this.renewLease();
+    return query;
+  }
+
+  /** The query's local copy, loaded and (when this tab holds the connection) followed. */
+  private async replicate(collection: string, where: string | null): Promise<LiveQuery> {
+    const id = queryId(collection, where);
     const open = this.queries.get(id);
     if (open !== undefined) return open;
     const query = new LiveQuery(this, id, collection, where);
     this.queries.set(id, query);
     await this.loadQuery(query);
     if (this.leader) this.startFeed(collection, where);
-    else this.post({ type: 'want', collection, where });
     return query;
   }
 
-  /** @internal */
+  /** @internal The app closes a query: it stays followed while another tab holds it. */
   closeQuery(query: LiveQuery): void {
-    this.queries.delete(query.id);
-    const feed = this.feeds.get(query.id);
-    if (feed !== undefined) {
-      feed.closed = true;
-      feed.sub?.close();
-      this.feeds.delete(query.id);
+    this.own.delete(query.id);
+    if (this.leader) this.release(query.id);
+    else {
+      this.queries.delete(query.id);
+      this.renewLease();
     }
   }
 
-  private async loadQuery(query: LiveQuery): Promise<void> {
-    const { record, docs } = await this.store.readQuery(query.id);
-    query.seq = record?.seq ?? null;
-    query.base = new Map(docs.map((d) => [d.key, d]));
-    query.recompute(null, this.outboxByDoc);
+  /** The holder stops following a query nobody holds (the app here, or a tab's lease). */
+  private release(id: string): void {
+    if (this.own.has(id) || (this.leases.get(id)?.size ?? 0) > 0) return;
+    this.leases.delete(id);
+    this.queries.delete(id);
+    const feed = this.feeds.get(id);
+    if (feed !== undefined) {
+      feed.closed = true;
+      feed.sub?.close();
+      this.feeds.delete(id);
+    }
+  }
+
+  /** Read the query's copy from the store (queued after any read under way). */
+  private loadQuery(query: LiveQuery): Promise<void> {
+    query.inbox ??= [];
+    query.loads += 1;
+    const read = async (): Promise<void> => {
+      const { record, docs } = await this.store.readQuery(query.id);
+      query.seq = record?.seq ?? null;
+      query.base = new Map(docs.map((d) => [d.key, d]));
+      query.recompute(null, this.outboxByDoc);
+    };
+    query.loading = query.loading.then(read, read).finally(() => {
+      if (--query.loads > 0) return;
+      // Changes heard while reading: those the store did not have yet apply on top.
+      const heard = query.inbox ?? [];
+      query.inbox = null;
+      for (const message of heard) this.applyHeard(query, message);
+    });
+    return query.loading;
+  }
+
+  /** Read a query again for the app (a gap, a fresh snapshot): a failure is the query's error. */
+  private reloadQuery(query: LiveQuery): void {
+    this.loadQuery(query).then(
+      () => query.notify(),
+      (error: unknown) => {
+        query.error = error;
+        query.notify();
+      },
+    );
+  }
+
+  /** A batch the holder stored: apply it as it is, or read the query again after a gap. */
+  private applyHeard(query: LiveQuery, message: Extract<Message, { type: 'docs' }>): void {
+    if (query.inbox !== null) {
+      query.inbox.push(message);
+      return;
+    }
+    if (query.seq !== null && message.seq <= query.seq) return; // already in what was read
+    if (query.seq === null || message.from === null || message.from > query.seq) {
+      this.reloadQuery(query); // missed one: the store has it
+      return;
+    }
+    // (from, seq] on a copy at query.seq >= from: the documents it touched are as of seq.
+    for (const key of message.removed) query.base.delete(key);
+    for (const doc of message.puts) query.base.set(doc.key, doc);
+    query.seq = message.seq;
+    query.recompute([...message.removed, ...message.puts.map((d) => d.key)], this.outboxByDoc);
+    query.notify();
   }
 
   // --- writes ---------------------------------------------------------------------------
@@ -434,7 +557,7 @@ export class OfflineDb {
     this.emitStatus();
     const { id: _unnumbered, ...row } = entry;
     entry.id = await this.store.addOutbox(row);
-    this.post({ type: 'changed' });
+    this.post({ type: 'outbox' });
     if (this.leader) void this.flush();
   }
 
@@ -460,7 +583,7 @@ export class OfflineDb {
 
   private indexOutbox(entries: OutboxEntry[]): void {
     this.outbox = [];
-    this.outboxByDoc.clear();
+    this.outboxByDoc = new Map();
     for (const entry of entries.sort((a, b) => a.id - b.id)) this.addToOutbox(entry);
   }
 
@@ -468,7 +591,48 @@ export class OfflineDb {
     this.indexOutbox(await this.store.readOutbox());
   }
 
-  /** Another tab changed the store: read it again (coalesced). */
+  /**
+   * Another tab changed the outbox: read it again (it is small: queued writes), and
+   * recompute only the documents whose queued ops differ. Coalesced.
+   */
+  private syncOutbox(): Promise<void> {
+    if (this.outboxSync !== null) {
+      this.outboxAgain = true;
+      return this.outboxSync;
+    }
+    this.outboxSync = (async () => {
+      try {
+        do {
+          this.outboxAgain = false;
+          const before = this.outboxByDoc;
+          this.outboxByDoc = new Map();
+          this.indexOutbox(await this.store.readOutbox());
+          const differs = new Set<string>();
+          for (const id of new Set([...before.keys(), ...this.outboxByDoc.keys()])) {
+            const was = JSON.stringify((before.get(id) ?? []).map((op) => [op.op, op.value]));
+            const now = JSON.stringify((this.outboxByDoc.get(id) ?? []).map((op) => [op.op, op.value]));
+            if (was !== now) differs.add(id);
+          }
+          for (const query of this.queries.values()) {
+            const keys: string[] = [];
+            for (const id of differs) {
+              const [collection, key] = id.split('\u0000') as [string, string];
+              if (collection === query.collection) keys.push(key);
+            }
+            if (keys.length === 0) continue;
+            query.recompute(keys, this.outboxByDoc);
+            query.notify();
+          }
+          this.emitStatus();
+        } while (this.outboxAgain && !this.closed);
+      } finally {
+        this.outboxSync = null;
+      }
+    })();
+    return this.outboxSync;
+  }
+
+  /** Read everything again (coalesced): when this tab takes the connection over. */
   private reloadAll(): Promise<void> {
     this.reloading ??= (async () => {
       try {
@@ -508,6 +672,7 @@ export class OfflineDb {
         if (connected) void this.flush();
       },
     });
+    // The other tabs answer 'leader' with their leases.
     for (const query of this.queries.values()) this.startFeed(query.collection, query.where);
     this.post({ type: 'leader' });
     void this.reloadAll().then(() => this.flush());
@@ -525,15 +690,78 @@ export class OfflineDb {
   }
 
   private onMessage(message: Message): void {
-    if (message.type === 'changed') void this.reloadAll().then(() => this.flush());
-    else if (message.type === 'status' && !this.leader) {
-      this.leaderState = message.state;
-      this.emitStatus();
-    } else if (message.type === 'want' && this.leader) {
-      void this.openQuery(message.collection, message.where); // the leader keeps a copy of every tab's queries
-      this.post({ type: 'status', state: this.leaderState });
-    } else if (message.type === 'leader' && !this.leader) {
-      for (const query of this.queries.values()) this.post({ type: 'want', collection: query.collection, where: query.where });
+    switch (message.type) {
+      case 'docs': {
+        const query = this.queries.get(message.query);
+        if (query !== undefined && !this.leader) this.applyHeard(query, message);
+        break;
+      }
+      case 'replaced': {
+        const query = this.queries.get(message.query);
+        if (query !== undefined && !this.leader) this.reloadQuery(query);
+        break;
+      }
+      case 'outbox':
+        void this.syncOutbox().then(() => this.flush());
+        break;
+      case 'conflicts':
+        void this.store.readConflicts().then((conflicts) => (this.conflicts = conflicts));
+        break;
+      case 'status':
+        if (!this.leader) {
+          this.leaderState = message.state;
+          this.emitStatus();
+        }
+        break;
+      case 'want':
+        if (this.leader) this.takeLease(message);
+        break;
+      case 'bye':
+        if (this.leader) this.dropLeases(message.tab);
+        break;
+      case 'leader':
+        if (!this.leader) this.renewLease();
+        break;
+    }
+  }
+
+  /** Not the holder: tell it which queries this tab holds, for another leaseMs. */
+  private renewLease(): void {
+    if (this.leader || this.closed) return;
+    const queries = [...this.queries.values()].map((q) => ({ collection: q.collection, where: q.where }));
+    this.post({ type: 'want', tab: this.tab, queries, leaseMs: this.leaseMs });
+  }
+
+  private get leaseMs(): number {
+    return this.options.leaseMs ?? 10_000;
+  }
+
+  /** The holder: a tab's whole list of queries, held until now + its leaseMs. */
+  private takeLease(message: Extract<Message, { type: 'want' }>): void {
+    const until = Date.now() + message.leaseMs;
+    const wanted = new Set(message.queries.map((q) => queryId(q.collection, q.where)));
+    for (const spec of message.queries) {
+      const id = queryId(spec.collection, spec.where);
+      let holders = this.leases.get(id);
+      if (holders === undefined) this.leases.set(id, (holders = new Map()));
+      holders.set(message.tab, until);
+      void this.replicate(spec.collection, spec.where);
+    }
+    for (const [id, holders] of [...this.leases]) {
+      if (!wanted.has(id) && holders.delete(message.tab)) this.release(id);
+    }
+    this.post({ type: 'status', state: this.leaderState });
+  }
+
+  private dropLeases(tab: string): void {
+    for (const [id, holders] of [...this.leases]) if (holders.delete(tab)) this.release(id);
+  }
+
+  private expireLeases(): void {
+    const now = Date.now();
+    for (const [id, holders] of [...this.leases]) {
+      for (const [tab, until] of [...holders]) if (until < now) holders.delete(tab);
+      this.release(id);
     }
   }
 
@@ -542,7 +770,7 @@ export class OfflineDb {
   }
 
   private startFeed(collection: string, where: string | null): void {
-    const id = `${collection}\u0000${where ?? ''}`;
+    const id = queryId(collection, where);
     if (this.feeds.has(id) || this.rt === null) return;
     const feed: Feed = { record: { id, collection, where, seq: null, epoch: null }, sub: null, closed: false };
     this.feeds.set(id, feed);
@@ -639,6 +867,7 @@ export class OfflineDb {
   private async replaceSnapshot(feed: Feed, sub: Subscription, docs: StoredDoc[], seq: number): Promise<void> {
     feed.record = { ...feed.record, seq, epoch: sub.epoch };
     await this.store.replaceQuery(feed.record, docs);
+    this.post({ type: 'replaced', query: feed.record.id });
     const query = this.queries.get(feed.record.id);
     if (query !== undefined) {
       query.seq = seq;
@@ -660,8 +889,10 @@ export class OfflineDb {
       }
     }
     const seq = changes[changes.length - 1]!.seq;
+    const from = feed.record.seq;
     feed.record = { ...feed.record, seq, epoch: sub.epoch ?? feed.record.epoch };
     await this.store.applyChanges(feed.record, [...puts.values()], [...removed]);
+    this.post({ type: 'docs', query: feed.record.id, from, seq, puts: [...puts.values()], removed: [...removed] });
     const query = this.queries.get(feed.record.id);
     if (query !== undefined) {
       query.seq = seq;
@@ -700,7 +931,7 @@ export class OfflineDb {
       query.recompute(keys === null ? null : touched, this.outboxByDoc);
       query.notify();
     }
-    this.post({ type: 'changed' });
+    if (done.length > 0) this.post({ type: 'outbox' });
     this.emitStatus();
   }
 
@@ -856,6 +1087,7 @@ export class OfflineDb {
     // A new idempotency key: this is another request than the one the server refused.
     entry.idempotencyKey = crypto.randomUUID();
     await this.store.putOutbox(entry);
+    this.post({ type: 'outbox' });
     return true;
   }
 
@@ -874,7 +1106,8 @@ export class OfflineDb {
       query.recompute(entry.ops.map((op) => op.key), this.outboxByDoc);
       query.notify();
     }
-    this.post({ type: 'changed' });
+    this.post({ type: 'outbox' });
+    if (server !== undefined) this.post({ type: 'conflicts' });
     this.emitStatus();
   }
 
