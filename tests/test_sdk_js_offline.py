@@ -1,7 +1,9 @@
 """The JS SDK's offline replica under node against a real server (clients/js/test/offline.test.mjs):
-local copies of live queries, optimistic writes flagged pending, conflicts to the handler or
-kept (server wins), and a file store that resumes from its seq after a restart with queued
-writes sent exactly once."""
+local copies of live queries, optimistic writes flagged pending until every live query of
+their collection has applied them (also one that never hears of them: a filtered query, or a
+batch op whose rev is not the batch's seq), conflicts to the handler or kept (server wins),
+and a file store that resumes from its seq after a restart with queued writes sent exactly
+once."""
 
 from __future__ import annotations
 

@@ -7033,6 +7033,8 @@ ${highlight}`;
   };
 
   // src/offline/db.ts
+  var CATCH_UP_FIRST_MS = 100;
+  var CATCH_UP_MAX_MS = 2e3;
   var docId = (collection, key) => `${collection}\0${key}`;
   var queryId = (collection, where) => `${collection}\0${where ?? ""}`;
   var docPath = (collection, key) => `/v1/collections/${encodeURIComponent(collection)}/docs/${key.split("/").map(encodeURIComponent).join("/")}`;
@@ -7209,6 +7211,8 @@ ${highlight}`;
       __publicField(this, "flushing", null);
       __publicField(this, "flushAgain", false);
       __publicField(this, "retryTimer", null);
+      __publicField(this, "catchUpTimer", null);
+      __publicField(this, "catchUpMs", CATCH_UP_FIRST_MS);
       __publicField(this, "channel", null);
       __publicField(this, "releaseLock", null);
       __publicField(this, "closed", false);
@@ -7287,6 +7291,7 @@ ${highlight}`;
         );
       }
       if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+      if (this.catchUpTimer !== null) clearTimeout(this.catchUpTimer);
       for (const feed of this.feeds.values()) {
         feed.closed = true;
         feed.sub?.close();
@@ -7717,19 +7722,16 @@ ${highlight}`;
       await this.settleAcks([...puts.keys(), ...removed]);
     }
     /**
-     * Acknowledged entries leave the outbox once every live query has applied their change,
-     * or will get no event for it: a filtered view hears nothing of a write that neither
-     * was nor becomes part of it (nor of one the read rule hides: the answer has no value).
+     * Acknowledged entries leave the outbox once every live query of their collections has
+     * applied their seq (not "once their change arrives": a write that leaves or never enters
+     * a filtered view has no change to wait for; `catchUp` moves such a query's seq). A query
+     * that stopped following the server (its `error`) is not waited for.
      */
     async settleAcks(keys) {
       const settled = (entry) => entry.ackSeq !== null && entry.ops.every(
-        (op, index) => [...this.queries.values()].every((query2) => {
-          if (query2.collection !== op.collection) return true;
-          if (query2.seq !== null && query2.seq >= entry.ackSeq) return true;
-          const stored = entry.acked?.[index];
-          const entering = stored !== void 0 && "value" in stored && (query2.matches === null || query2.matches({ doc: stored.value, key: op.key, rev: entry.ackSeq }));
-          return !query2.base.has(op.key) && !entering;
-        })
+        (op) => [...this.queries.values()].every(
+          (query2) => query2.collection !== op.collection || query2.error !== null || query2.seq !== null && query2.seq >= entry.ackSeq
+        )
       );
       const done = this.outbox.filter(settled);
       for (const entry of done) await this.store.removeOutbox(entry.id);
@@ -7742,6 +7744,72 @@ ${highlight}`;
       }
       if (done.length > 0) this.post({ type: "outbox" });
       this.emitStatus();
+      this.scheduleCatchUp();
+    }
+    /**
+     * Everything is sent but acknowledged writes wait: give the subscriptions a moment, then
+     * ask the change log whether a lagging query has anything left to hear (backing off
+     * while writes keep waiting).
+     */
+    scheduleCatchUp() {
+      if (!this.leader || this.closed || this.catchUpTimer !== null) return;
+      if (this.outbox.length === 0) {
+        this.catchUpMs = CATCH_UP_FIRST_MS;
+        return;
+      }
+      if (this.outbox.some((entry) => entry.ackSeq === null)) return;
+      this.catchUpTimer = setTimeout(() => {
+        this.catchUpTimer = null;
+        void this.catchUp();
+      }, this.catchUpMs);
+      this.catchUpMs = Math.min(this.catchUpMs * 2, CATCH_UP_MAX_MS);
+    }
+    /** Catch up every query that has not applied the seq of a write to its collection. */
+    async catchUp() {
+      const waiting = /* @__PURE__ */ new Map();
+      for (const entry of this.outbox) {
+        if (entry.ackSeq === null) continue;
+        for (const op of entry.ops) waiting.set(op.collection, Math.max(waiting.get(op.collection) ?? 0, entry.ackSeq));
+      }
+      for (const feed of [...this.feeds.values()]) {
+        const needed = waiting.get(feed.record.collection);
+        if (needed !== void 0 && feed.record.seq !== null && feed.record.seq < needed) await this.catchUpFeed(feed);
+      }
+      if (!this.closed) await this.settleAcks([]);
+    }
+    /**
+     * Move a query's seq to the server's head when its subscription has nothing to deliver
+     * up to it. A filtered subscription hears only of changes to its view, so after a write
+     * that does not touch the view its seq would never reach the write's; the change log with
+     * the same filter from the same seq yields exactly the events the subscription would
+     * (docs/queries.md), so none there means the copy is exact as of the head.
+     */
+    async catchUpFeed(feed) {
+      const { collection, where, seq: since, epoch: recorded } = feed.record;
+      const epoch = recorded ?? feed.sub?.epoch ?? null;
+      if (since === null || epoch === null) return;
+      const params = new URLSearchParams({ collection, since: String(since), limit: "1" });
+      if (where !== null) params.set("where", where);
+      let page;
+      try {
+        const response = await (this.options.fetch ?? fetch)(`${this.options.baseUrl}/v1/changes?${params}`, {
+          headers: { Authorization: `Bearer ${await resolveToken(this.options.token)}` }
+        });
+        if (response.status !== 200) return;
+        page = await response.json();
+      } catch {
+        return;
+      }
+      const head = page.head_seq;
+      if ((page.changes?.length ?? 0) > 0 || typeof head !== "number" || page.epoch !== epoch) return;
+      if (feed.closed || this.closed || feed.record.seq !== since || feed.record.epoch !== recorded || head <= since) {
+        return;
+      }
+      feed.record = { ...feed.record, seq: head, epoch };
+      await this.store.applyChanges(feed.record, [], []);
+      this.post({ type: "docs", query: feed.record.id, from: since, seq: head, puts: [], removed: [] });
+      const query2 = this.queries.get(feed.record.id);
+      if (query2 !== void 0 && query2.seq !== null && query2.seq < head) query2.seq = head;
     }
     /** Send queued entries in order, one at a time, until the outbox is sent or the network fails. */
     flush() {
@@ -7848,9 +7916,9 @@ ${highlight}`;
     async acknowledge(entry, body) {
       const answer = body;
       entry.ackSeq = Number(answer.seq ?? answer.rev);
+      this.catchUpMs = CATCH_UP_FIRST_MS;
       const results = answer.results ?? [answer];
       const revs = results.map((r) => r.deleted === true ? null : Number(r.rev));
-      entry.acked = results.map((r) => r.deleted === true || !("value" in r) ? {} : { value: r.value });
       await this.store.putOutbox(entry);
       await this.rebaseSuccessors(entry, revs);
     }

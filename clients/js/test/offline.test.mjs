@@ -1,6 +1,7 @@
 // The offline replica under Node against a real server (tests/test_sdk_js_offline.py passes
 // LEVELSTREAM_URL and an admin LEVELSTREAM_TOKEN): a live query's local copy, optimistic
-// writes flagged pending until their change comes back, conflicts to the handler or kept
+// writes flagged pending until every live query has applied their seq (a filtered query
+// that hears nothing of one is caught up through the change log), conflicts to the handler or kept
 // (server wins), refusals kept, and a file store that resumes from its seq after a restart.
 // Run: node --experimental-websocket --test test/offline.test.mjs
 import assert from 'node:assert/strict';
@@ -79,6 +80,54 @@ test('a live query replicates, shows writes at once as pending, and clears them 
     await until('enter and leave', () => live.get('z') !== undefined && live.get('a') === undefined);
     const keys = (await serverChanges(c)).map((ch) => ch.key);
     assert.deepEqual(keys, ['a', 'z', 'b', 'a', 'hidden', 'z', 'a']); // each write once
+  } finally {
+    await db.close();
+  }
+});
+
+test('a write one of two filtered queries never hears of stops being pending, and that query is caught up', async () => {
+  const c = `two${randomUUID().slice(0, 8)}`;
+  const db = await openDb({ baseUrl, token, storage: 'memory' });
+  try {
+    const open = await db.collection(c).where('doc.open').live();
+    const closed = await db.collection(c).where('!doc.open').live();
+    await until('both snapshots', () => open.seq !== null && closed.seq !== null);
+    await until('online', () => db.status.state === 'online');
+    await db.collection(c).put('a', { open: true }); // only `open` hears of it
+    await until('the write seen by every query', () => db.status.pending === 0);
+    assert.equal(db.status.state, 'online');
+    assert.deepEqual(open.get('a').value, { open: true });
+    assert.equal(open.get('a').pending, false);
+    assert.equal(closed.get('a'), undefined);
+    assert.ok(closed.seq >= open.get('a').rev); // the query that heard nothing was caught up to it
+    // And the other way round, with a patch that moves a document from one view to the other.
+    await db.collection(c).patch('a', { open: false });
+    await until('the move seen', () => db.status.pending === 0 && closed.get('a')?.pending === false);
+    assert.equal(open.get('a'), undefined);
+    assert.equal(db.status.state, 'online');
+  } finally {
+    await db.close();
+  }
+});
+
+test('a batch write a filtered query does not hear stops being pending (its rev is not the batch seq)', async () => {
+  const x = `revx${randomUUID().slice(0, 8)}`;
+  const y = `revy${randomUUID().slice(0, 8)}`;
+  const db = await openDb({ baseUrl, token, storage: 'memory' });
+  try {
+    const { data: page } = await getChanges({ client: api, query: { collection: x, since: 0, limit: 1 } });
+    // The batch below puts x/a at head+1 and y/b at head+2 (the batch's seq): this query
+    // wants x's documents from rev head+2 on, so it hears nothing of x/a.
+    const late = await db.collection(x).where(`rev >= ${page.head_seq + 2}`).live();
+    const all = await db.collection(y).live();
+    await until('both snapshots', () => late.seq !== null && all.seq !== null);
+    await db.batch([
+      { op: 'put', collection: x, key: 'a', value: { n: 1 } },
+      { op: 'put', collection: y, key: 'b', value: { n: 2 } },
+    ]);
+    await until('the batch seen', () => db.status.pending === 0 && all.get('b')?.pending === false);
+    assert.equal(late.get('a'), undefined);
+    assert.equal(db.status.state, 'online');
   } finally {
     await db.close();
   }

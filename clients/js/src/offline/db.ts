@@ -14,8 +14,9 @@
 // - A write goes to the outbox (durable) first, shows at once in every open view with
 //   `pending: true`, and is sent in order, once, as a conditional write on the rev it was
 //   based on, with an `Idempotency-Key` (a retry after a lost answer or a reload is
-//   recognised by the server, never applied twice). It leaves the outbox when its change
-//   has reached the local copy.
+//   recognised by the server, never applied twice). It leaves the outbox when every live
+//   query of its collections has applied its seq (a filtered query that hears nothing of
+//   it is caught up through the change log).
 // - A 412 goes to `onConflict` (retry on the server's rev, drop, or a merged value);
 //   without a handler, or when it answers nothing, the server wins and the intent is kept
 //   in `conflicts`. A refusal (403, 422, ...) is kept there too: never silently lost.
@@ -131,6 +132,10 @@ interface Feed {
   sub: Subscription | null;
   closed: boolean;
 }
+
+/** The first wait for the subscriptions before asking the change log, doubled up to the last. */
+const CATCH_UP_FIRST_MS = 100;
+const CATCH_UP_MAX_MS = 2000;
 
 const docId = (collection: string, key: string): string => `${collection}\u0000${key}`;
 const queryId = (collection: string, where: string | null): string => `${collection}\u0000${where ?? ''}`;
@@ -338,6 +343,8 @@ export class OfflineDb {
   private flushing: Promise<void> | null = null;
   private flushAgain = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private catchUpTimer: ReturnType<typeof setTimeout> | null = null;
+  private catchUpMs = CATCH_UP_FIRST_MS;
   private channel: BroadcastChannel | null = null;
   private releaseLock: (() => void) | null = null;
   private closed = false;
@@ -431,6 +438,7 @@ export class OfflineDb {
       );
     }
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.catchUpTimer !== null) clearTimeout(this.catchUpTimer);
     for (const feed of this.feeds.values()) {
       feed.closed = true;
       feed.sub?.close();
@@ -903,24 +911,21 @@ export class OfflineDb {
   }
 
   /**
-   * Acknowledged entries leave the outbox once every live query has applied their change,
-   * or will get no event for it: a filtered view hears nothing of a write that neither
-   * was nor becomes part of it (nor of one the read rule hides: the answer has no value).
+   * Acknowledged entries leave the outbox once every live query of their collections has
+   * applied their seq (not "once their change arrives": a write that leaves or never enters
+   * a filtered view has no change to wait for; `catchUp` moves such a query's seq). A query
+   * that stopped following the server (its `error`) is not waited for.
    */
   private async settleAcks(keys: string[] | null): Promise<void> {
     const settled = (entry: OutboxEntry): boolean =>
       entry.ackSeq !== null &&
-      entry.ops.every((op, index) =>
-        [...this.queries.values()].every((query) => {
-          if (query.collection !== op.collection) return true;
-          if (query.seq !== null && query.seq >= (entry.ackSeq as number)) return true;
-          const stored = entry.acked?.[index];
-          const entering =
-            stored !== undefined &&
-            'value' in stored &&
-            (query.matches === null || query.matches({ doc: stored.value, key: op.key, rev: entry.ackSeq }));
-          return !query.base.has(op.key) && !entering;
-        }),
+      entry.ops.every((op) =>
+        [...this.queries.values()].every(
+          (query) =>
+            query.collection !== op.collection ||
+            query.error !== null ||
+            (query.seq !== null && query.seq >= (entry.ackSeq as number)),
+        ),
       );
     const done = this.outbox.filter(settled);
     for (const entry of done) await this.store.removeOutbox(entry.id);
@@ -933,6 +938,78 @@ export class OfflineDb {
     }
     if (done.length > 0) this.post({ type: 'outbox' });
     this.emitStatus();
+    this.scheduleCatchUp();
+  }
+
+  /**
+   * Everything is sent but acknowledged writes wait: give the subscriptions a moment, then
+   * ask the change log whether a lagging query has anything left to hear (backing off
+   * while writes keep waiting).
+   */
+  private scheduleCatchUp(): void {
+    if (!this.leader || this.closed || this.catchUpTimer !== null) return;
+    if (this.outbox.length === 0) {
+      this.catchUpMs = CATCH_UP_FIRST_MS;
+      return;
+    }
+    if (this.outbox.some((entry) => entry.ackSeq === null)) return; // the sender comes back here
+    this.catchUpTimer = setTimeout(() => {
+      this.catchUpTimer = null;
+      void this.catchUp();
+    }, this.catchUpMs);
+    this.catchUpMs = Math.min(this.catchUpMs * 2, CATCH_UP_MAX_MS);
+  }
+
+  /** Catch up every query that has not applied the seq of a write to its collection. */
+  private async catchUp(): Promise<void> {
+    const waiting = new Map<string, number>();
+    for (const entry of this.outbox) {
+      if (entry.ackSeq === null) continue;
+      for (const op of entry.ops) waiting.set(op.collection, Math.max(waiting.get(op.collection) ?? 0, entry.ackSeq));
+    }
+    for (const feed of [...this.feeds.values()]) {
+      const needed = waiting.get(feed.record.collection);
+      if (needed !== undefined && feed.record.seq !== null && feed.record.seq < needed) await this.catchUpFeed(feed);
+    }
+    if (!this.closed) await this.settleAcks([]);
+  }
+
+  /**
+   * Move a query's seq to the server's head when its subscription has nothing to deliver
+   * up to it. A filtered subscription hears only of changes to its view, so after a write
+   * that does not touch the view its seq would never reach the write's; the change log with
+   * the same filter from the same seq yields exactly the events the subscription would
+   * (docs/queries.md), so none there means the copy is exact as of the head.
+   */
+  private async catchUpFeed(feed: Feed): Promise<void> {
+    const { collection, where, seq: since, epoch: recorded } = feed.record;
+    // An empty snapshot may be recorded before the subscribe reply named the epoch (its
+    // frames can come first): the subscription knows it by now.
+    const epoch = recorded ?? feed.sub?.epoch ?? null;
+    if (since === null || epoch === null) return;
+    const params = new URLSearchParams({ collection, since: String(since), limit: '1' });
+    if (where !== null) params.set('where', where);
+    let page: { changes?: unknown[]; head_seq?: unknown; epoch?: unknown };
+    try {
+      const response = await (this.options.fetch ?? fetch)(`${this.options.baseUrl}/v1/changes?${params}`, {
+        headers: { Authorization: `Bearer ${await resolveToken(this.options.token)}` },
+      });
+      if (response.status !== 200) return; // compacted, refused, busy: the subscription has its own answer
+      page = (await response.json()) as typeof page;
+    } catch {
+      return; // offline: tried again later
+    }
+    const head = page.head_seq;
+    if ((page.changes?.length ?? 0) > 0 || typeof head !== 'number' || page.epoch !== epoch) return; // to deliver first
+    if (feed.closed || this.closed || feed.record.seq !== since || feed.record.epoch !== recorded || head <= since) {
+      return; // the subscription moved meanwhile (applied, or a fresh snapshot)
+    }
+    // Set before the store call (as applyBatch does): a batch applied meanwhile is after head.
+    feed.record = { ...feed.record, seq: head, epoch };
+    await this.store.applyChanges(feed.record, [], []);
+    this.post({ type: 'docs', query: feed.record.id, from: since, seq: head, puts: [], removed: [] });
+    const query = this.queries.get(feed.record.id);
+    if (query !== undefined && query.seq !== null && query.seq < head) query.seq = head;
   }
 
   /** Send queued entries in order, one at a time, until the outbox is sent or the network fails. */
@@ -1046,9 +1123,9 @@ export class OfflineDb {
     type Result = { rev?: number; deleted?: boolean; value?: unknown };
     const answer = body as Result & { seq?: number; results?: Result[] };
     entry.ackSeq = Number(answer.seq ?? answer.rev);
+    this.catchUpMs = CATCH_UP_FIRST_MS; // a new write: ask soon again
     const results = answer.results ?? [answer];
     const revs = results.map((r) => (r.deleted === true ? null : Number(r.rev)));
-    entry.acked = results.map((r) => (r.deleted === true || !('value' in r) ? {} : { value: r.value }));
     await this.store.putOutbox(entry);
     await this.rebaseSuccessors(entry, revs);
   }

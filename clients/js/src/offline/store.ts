@@ -42,10 +42,8 @@ export interface OutboxEntry {
   idempotencyKey: string;
   ops: QueuedOp[];
   createdAt: number;
-  /** The seq the server gave it (acknowledged); it leaves the outbox once its change is applied. */
+  /** The seq the server gave it (acknowledged); it leaves the outbox once every live query of its collections has applied that seq. */
   ackSeq: number | null;
-  /** Per op once acknowledged: the value the server stored (absent: deleted, or hidden from us). */
-  acked?: Array<{ value?: unknown }>;
 }
 
 /** A queued write the server did not take: a 412 resolved server-wins, or a refusal. */
