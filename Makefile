@@ -83,8 +83,9 @@ services-stop:
 # The fault campaign (issue 18: kill -9, power loss, disk full, stall, and the cluster
 # faults; tests/history/) at soak size: `make soak ROUNDS=n` (the suite runs each at
 # a CI size). Each test prints the history checker's report; a stall or cluster outage
-# round takes 5-30 s. The cluster histories are kept for `make reliability-report`,
-# which draws docs/reliability/*.png and the table in docs/reliability.md.
+# round takes 5-30 s. Every fault's history is kept (gzipped) for
+# `make reliability-report`, which draws docs/reliability/*.png and the table in
+# docs/reliability.md.
 # Cheap faults run more rounds than ROUNDS (`rounds(soak_scale=)` in each test: kill -9
 # 40x, power loss 4x, disk full 2x); a ~25 min soak on 2 cores: `make soak ROUNDS=5`.
 ROUNDS ?= 5

@@ -9,8 +9,9 @@ And every write is answered: the server lived on, so none may be left unknown.
 That failed before (about one stall in three with four writers): a connection
 between two requests when the server stopped had uvicorn's keep-alive timer
 armed; after SIGCONT the timer ran before the loop read the request sent
-meanwhile, and the connection was reset with it unread (app/server/http_protocol.py).
-Eight writers keep several connections in that window at every stall.
+meanwhile, and the connection was reset with it unread (app/server/http_protocol.py;
+tests/test_http_protocol.py reproduces it deterministically). Eight writers keep
+several connections near that window at every stall.
 """
 
 from __future__ import annotations
