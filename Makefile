@@ -87,7 +87,7 @@ services-stop:
 # `make reliability-report`, which draws docs/reliability/*.png and the table in
 # docs/reliability.md.
 # Cheap faults run more rounds than ROUNDS (`rounds(soak_scale=)` in each test: kill -9
-# 40x, power loss 4x, disk full 2x); a ~25 min soak on 2 cores: `make soak ROUNDS=5`.
+# 40x, power loss 4x, disk full 2x); ROUNDS=6 took 33 min on 2 busy cores, ROUNDS=5 about 27.
 ROUNDS ?= 5
 FAULT_TESTS := tests/test_crash.py tests/test_fault_power.py tests/test_fault_disk_full.py \
   tests/test_fault_stall.py tests/test_fault_cluster.py
