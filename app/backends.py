@@ -37,6 +37,8 @@ log = logging.getLogger("levelstream.cluster")
 STORE_SCHEMES = ("postgresql://", "postgres://")
 BUS_SCHEMES = ("redis://", "rediss://", "unix://")
 KEY_RELOAD_S = 5.0
+# Redis clients that block the event loop (rate limits, tickets) wait at most this.
+SYNC_REDIS_TIMEOUT_S = 2.0
 
 
 def check_store_url(url: str) -> None:
@@ -77,7 +79,10 @@ def open_store(settings: Settings) -> Store:
         # Lost or refused connections, and a server shutting down or starting up.
         # InternalClientError: asyncpg resetting a connection the server just
         # terminated ("cannot switch to state ..."), seen on a fast shutdown.
+        # TimeoutError: a statement or connection attempt outlived
+        # LEVELSTREAM_SERVICE_TIMEOUT_S (a silent link).
         add_outage_errors(
+            TimeoutError,
             asyncpg.InterfaceError,
             asyncpg.PostgresConnectionError,
             asyncpg.exceptions.OperatorInterventionError,
@@ -89,6 +94,7 @@ def open_store(settings: Settings) -> Store:
             **options,
             pool_size=settings.pg_pool_size,
             lock=settings.pg_seq_lock,
+            timeout_s=settings.service_timeout_s,
         )
     return LevelStore(settings.data_dir / "db", **options)
 
@@ -192,14 +198,23 @@ class SharedServices:
 
         assert settings.bus_url is not None
         prefix = namespace(store)
-        self.bus = RedisBus(settings.bus_url, prefix, settings.presence_lease_s)
+        self.bus = RedisBus(
+            settings.bus_url, prefix, settings.presence_lease_s, settings.service_timeout_s
+        )
         self.tickets = RedisTicketBook(settings.bus_url, prefix, settings.ticket_ttl_s)
         self.keys = SharedKeyRegistry(store, self._announce_key)
         # Rule sets travel whole, with their version; a node takes only a newer one.
         self.rules = RuleBook(store, self._announce_rules)
         self.rate_limiter = RateLimiter(
             settings.rate_limit_per_ip or None,
-            storage=RedisStorage(settings.bus_url, key_prefix=prefix + "limits"),
+            # A synchronous client, on the event loop: its wait is short whatever the
+            # setting, as the ticket book's is (a silent link must not stall the node).
+            storage=RedisStorage(
+                settings.bus_url,
+                key_prefix=prefix + "limits",
+                socket_timeout=SYNC_REDIS_TIMEOUT_S,
+                socket_connect_timeout=SYNC_REDIS_TIMEOUT_S,
+            ),
         )
         self._hub: Hub | None = None
         self._task: asyncio.Task[None] | None = None

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     # long presence entries of a node that stops renewing them survive, in seconds.
     pg_pool_size: int = Field(default=10, ge=2, le=500)
     pg_seq_lock: Literal["row", "advisory"] = "row"
+    # Cluster mode: the longest a node waits on PostgreSQL or Redis for one thing (a
+    # connection, a statement, a reply) before the request is answered 503. A link that
+    # drops packets without a reset gives no error; only this ends the wait (TCP's own
+    # retransmission gives up after minutes).
+    service_timeout_s: float = Field(default=10, gt=0, le=600)
     presence_lease_s: float = Field(default=10, ge=0.5, le=300)
     # Largest presence `state` (encoded JSON bytes) a join may carry: every member's state
     # is kept in memory and sent to every subscriber of the channel on each join.

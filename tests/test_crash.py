@@ -18,7 +18,7 @@ from tests.helpers import read_range
 from tests.history.campaign import Campaign, rounds
 from tests.server import ServerProcess
 
-ROUNDS = rounds(ci=12)
+ROUNDS = rounds(ci=12, soak_scale=40)  # a round takes a second or two
 
 
 def test_acknowledged_writes_survive_sigkill(fresh_server: ServerProcess) -> None:
@@ -29,12 +29,15 @@ def test_acknowledged_writes_survive_sigkill(fresh_server: ServerProcess) -> Non
     for round_no in range(ROUNDS):
         with campaign.writing():
             time.sleep(rng.uniform(0.1, 0.35))
+            killed = campaign.mark("fault")
             fresh_server.kill()
         fresh_server.env["LEVELSTREAM_DURABILITY"] = "async" if round_no % 2 == 0 else "sync"
         fresh_server.start()
+        campaign.recovered.append(campaign.mark("recovered") - killed)  # restarted, ready
         campaign.started()
         campaign.verdict().assert_ok()
     report = campaign.verdict(final=True)
+    campaign.save("kill -9", ROUNDS, report)
     report.assert_ok()
     assert report.writes["ok"] >= ROUNDS * 5, "too few writes were acknowledged to mean much"
     assert report.writes["unknown"] >= 1 and report.deliveries >= report.changes

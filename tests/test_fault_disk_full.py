@@ -24,7 +24,7 @@ from tests.helpers import assert_problem
 from tests.history.campaign import Campaign, rounds
 from tests.server import ServerProcess
 
-ROUNDS = rounds(ci=2)
+ROUNDS = rounds(ci=2, soak_scale=2)
 SIZE = "16m"
 
 
@@ -80,6 +80,7 @@ def test_a_full_disk_refuses_writes_cleanly_and_recovers(small_disk: Path) -> No
         for _ in range(ROUNDS):
             with campaign.writing(), server.client() as client:
                 time.sleep(rng.uniform(0.2, 0.6))
+                campaign.mark("fault")
                 fill(filler)
                 # Refused, with the contract's problem, while the disk stays full.
                 wait_for(lambda: client.get("/readyz").status_code == 503, "/readyz stayed ready")
@@ -91,17 +92,20 @@ def test_a_full_disk_refuses_writes_cleanly_and_recovers(small_disk: Path) -> No
                 assert listing.status_code == 200 and listing.json()["items"]
                 time.sleep(rng.uniform(0.3, 1.0))  # writers and subscribers go on meanwhile
                 filler.unlink()
+                freed = campaign.mark("recovered")
                 wait_for(lambda: client.get("/readyz").status_code == 200, "never ready again")
                 wait_for(
                     resumed(campaign, sum(w.outcome == "ok" for w in campaign.history.writes)),
                     "writes did not resume by themselves",
                 )
+                campaign.recovered.append(campaign.first_ack_after(freed))
             assert server.proc is not None and server.proc.poll() is None, "the server died"
         campaign.verdict().assert_ok()
         server.stop()
         server.start()
         campaign.started()
         report = campaign.verdict(final=True)
+        campaign.save("disk full", ROUNDS, report)
         report.assert_ok()
         assert campaign.statuses.get(503, 0) + campaign.statuses.get(507, 0) > 0
         assert report.writes["ok"] >= 50 and report.deliveries >= report.changes

@@ -64,26 +64,30 @@ def power_loss_rounds(fs: PowerFs, durability: str, count: int, seed: int) -> Re
         for _ in range(count):
             with campaign.writing():
                 time.sleep(rng.uniform(0.2, 0.8))
+                cut = campaign.mark("fault")
                 fs.cut_power()
                 server.kill()
             fs.unmount()
             fs.mount()
             server.start()
+            campaign.recovered.append(campaign.mark("recovered") - cut)  # remounted, ready
             campaign.started()
-        return campaign.verdict(final=durability == "sync")
+        report = campaign.verdict(final=durability == "sync")
+        campaign.save(f"power loss {durability}", count, report, expect_loss=durability == "async")
+        return report
     finally:
         if server.proc is not None:
             server.kill()
 
 
 def test_sync_mode_loses_no_acknowledged_write_at_power_loss(powerfs: PowerFs) -> None:
-    report = power_loss_rounds(powerfs, "sync", rounds(ci=3), seed=18)
+    report = power_loss_rounds(powerfs, "sync", rounds(ci=3, soak_scale=4), seed=18)
     report.assert_ok()
     assert report.writes["ok"] >= 50 and report.deliveries > 0
 
 
 def test_async_mode_loses_acknowledged_writes_at_power_loss(powerfs: PowerFs) -> None:
-    report = power_loss_rounds(powerfs, "async", rounds(ci=2), seed=81)
+    report = power_loss_rounds(powerfs, "async", rounds(ci=2, soak_scale=4), seed=81)
     assert report.lost > 0, report.summary()
     # What survives is still a whole log: a gap-free prefix of what was acknowledged.
     assert report.violations["log"] == [], report.summary()

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
+import uvloop
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.server.http_protocol import HttpProtocol
@@ -52,11 +54,16 @@ async def app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable
 
 
 @asynccontextmanager
-async def serving(protocol: type[asyncio.Protocol]) -> AsyncIterator[int]:
+async def serving(protocol: type[asyncio.Protocol], keep_alive_s: float = 5) -> AsyncIterator[int]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
-        app, http=protocol, lifespan="off", log_level="critical", access_log=False
+        app,
+        http=protocol,
+        lifespan="off",
+        log_level="critical",
+        access_log=False,
+        timeout_keep_alive=keep_alive_s,  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -123,3 +130,64 @@ async def test_a_body_longer_than_its_length_is_not_sent() -> None:
     async with serving(HttpProtocol) as port:
         answer = await exchange(port, get("/too-long"))
     assert b"toolong" not in answer
+
+
+class Stall(asyncio.Protocol):
+    """Holds the loop up for `seconds` when poked, right after `client` sends `request`.
+
+    It runs among the loop's I/O callbacks, after the loop polled its sockets: the
+    request arrives while the loop is held and stays unread until the next poll.
+    A SIGSTOP, a VM pause or a long blocking call does the same to a server.
+    """
+
+    def __init__(self, client: socket.socket, request: bytes, seconds: float) -> None:
+        self.client, self.request, self.seconds = client, request, seconds
+
+    def data_received(self, data: bytes) -> None:
+        self.client.send(self.request)
+        time.sleep(self.seconds)
+
+
+async def read_answer(client: socket.socket, timeout: float = 3) -> bytes:
+    """What the server sends until a whole JSON answer, a close or a reset."""
+    loop = asyncio.get_running_loop()
+    received = b""
+    try:
+        while not received.endswith(JSON):
+            chunk = await asyncio.wait_for(loop.sock_recv(client, 65536), timeout)
+            if not chunk:
+                return received + b"<closed>"
+            received += chunk
+    except ConnectionResetError:
+        return received + b"<reset>"
+    return received
+
+
+async def request_after_a_stall(protocol: type[asyncio.Protocol]) -> tuple[bytes, bytes]:
+    """A request sent while the loop is held past the keep-alive timeout; then idleness."""
+    loop = asyncio.get_running_loop()
+    async with serving(protocol, keep_alive_s=0.5) as port:
+        client = socket.socket()
+        client.setblocking(False)
+        await loop.sock_connect(client, ("127.0.0.1", port))
+        client.send(get("/json"))
+        assert (await read_answer(client)).endswith(JSON)  # the keep-alive timer is armed
+        stall = await loop.create_server(lambda: Stall(client, get("/json"), 1.0), "127.0.0.1", 0)
+        poke = socket.create_connection(stall.sockets[0].getsockname()[:2])
+        poke.send(b"x")
+        answer = await read_answer(client)
+        afterwards = await read_answer(client) if answer.endswith(JSON) else b""
+        poke.close()
+        client.close()
+        stall.close()
+        return answer, afterwards
+
+
+def test_a_request_waiting_when_the_keep_alive_timer_fires_is_answered() -> None:
+    # uvloop, as the server runs: it runs due timers before polling sockets again.
+    plain, _ = uvloop.run(request_after_a_stall(HttpToolsProtocol))
+    assert plain.endswith(b"<reset>") or plain.endswith(b"<closed>"), plain  # uvicorn's race
+    ours, afterwards = uvloop.run(request_after_a_stall(HttpProtocol))
+    assert ours.startswith(b"HTTP/1.1 200 OK\r\n") and ours.endswith(JSON), ours
+    # An idle connection is still closed after the keep-alive timeout.
+    assert afterwards == b"<closed>"

@@ -49,10 +49,15 @@ class RemoteMember:
 
 
 class RedisBus(ChannelBus):
-    def __init__(self, url: str, prefix: str, lease_s: float = 10.0) -> None:
+    def __init__(
+        self, url: str, prefix: str, lease_s: float = 10.0, timeout_s: float = 10.0
+    ) -> None:
         super().__init__()
         self.node_id = uuid.uuid4().hex[:12]
-        self._redis = aioredis.from_url(url)
+        # Bounded waits: over a link that drops packets silently a reply never comes.
+        self._redis = aioredis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+        )
         self._prefix = prefix
         self._events = f"{prefix}events"
         self._lease_ms = max(int(lease_s * 1000), 100)

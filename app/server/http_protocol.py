@@ -30,10 +30,23 @@ here such a response to an HTTP/1.0 client is close-delimited instead. And
 what the server answers by itself, before any app runs (a request the
 parser refuses), is a problem (RFC 9457) with an X-Request-ID, as every
 answer of the app is.
+
+And its keep-alive timeout closes only a connection that is idle. uvicorn
+arms a timer when a response is done and closes the connection when it
+fires; after the loop was held up past that timeout (SIGSTOP, a VM pause, a
+long blocking call) the timer runs before the loop has read a request that
+arrived meanwhile, and closing a socket with unread bytes resets it: the
+client got no answer and cannot tell whether its write was applied (the
+stall fault test saw it, tests/test_fault_stall.py). Bytes waiting in the
+socket mean a request is there: the timer is armed again instead.
 """
 
 from __future__ import annotations
 
+import array
+import fcntl
+import termios
+from asyncio import BaseTransport
 from collections.abc import Callable
 from typing import Any
 
@@ -230,6 +243,27 @@ class HttpProtocol(HttpToolsProtocol):
         if isinstance(cycle, OneWriteCycle):
             cycle.disconnected_now()
 
+    def timeout_keep_alive_handler(self) -> None:
+        if _bytes_waiting(self.transport):  # a request the loop has not read yet
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+            return
+        super().timeout_keep_alive_handler()
+
+
+def _bytes_waiting(transport: BaseTransport) -> int:
+    """How many received bytes wait unread in the transport's socket (0 if unknown)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return 0
+    count = array.array("i", [0])
+    try:
+        fcntl.ioctl(sock.fileno(), termios.FIONREAD, count)
+    except (OSError, ValueError):
+        return 0
+    return count[0]
+
 
 def internals_missing() -> list[str]:
     """uvicorn's private names this module relies on that the installed uvicorn lacks."""
@@ -243,8 +277,18 @@ def internals_missing() -> list[str]:
             "_unsupported_upgrade_warning",
             "_unset_keepalive_if_required",
             "connection_lost",
+            "timeout_keep_alive_handler",
         ),
-        ("parser", "cycle", "server_state", "transport", "logger"),
+        (
+            "parser",
+            "cycle",
+            "server_state",
+            "transport",
+            "logger",
+            "loop",
+            "timeout_keep_alive",
+            "timeout_keep_alive_task",
+        ),
         ("__init__", "connection_made"),
     ) + missing_internals(
         RequestResponseCycle,

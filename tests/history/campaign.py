@@ -2,16 +2,23 @@
 
 A test makes a `Campaign`, runs rounds of `writing()` around its fault, and asks
 `verdict()` for the checker's report; the rounds come from `rounds()` so that
-`make soak` can run the same tests longer (FAULT_ROUNDS).
+`make soak` can run the same tests longer (FAULT_ROUNDS). `save()` keeps the
+history, thinned and compressed, for the reliability report when
+FAULT_HISTORY_DIR is set (`make soak`).
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import random
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from tests.history.checker import Report, check
 from tests.history.model import History
@@ -19,9 +26,21 @@ from tests.history.workload import HttpWriter, Subscription, Target, collect, la
 from tests.server import ServerProcess
 
 
-def rounds(ci: int) -> int:
-    """`ci` rounds in the normal suite; FAULT_ROUNDS (`make soak ROUNDS=n`) overrides."""
-    return int(os.environ.get("FAULT_ROUNDS") or ci)
+def rounds(ci: int, soak_scale: int = 1) -> int:
+    """`ci` rounds in the normal suite; `make soak ROUNDS=n` (FAULT_ROUNDS) runs n times
+    `soak_scale` (a fault whose round takes a second gets more of them than one that
+    takes half a minute)."""
+    soak = os.environ.get("FAULT_ROUNDS")
+    return int(soak) * soak_scale if soak else ci
+
+
+def slug(fault: str) -> str:
+    """A fault's name as a file name: `kill -9` is `kill-9`."""
+    return re.sub(r"[^a-z0-9]+", "-", fault.lower()).strip("-")
+
+
+def soaking() -> bool:
+    return bool(os.environ.get("FAULT_ROUNDS"))
 
 
 class Campaign:
@@ -59,12 +78,24 @@ class Campaign:
         self.statuses: dict[int, int] = {}
         self.unexpected: list[str] = []
         self.hangs = 0
+        self.recovered: list[float] = []  # per round: seconds from the fault's end to recovery
 
     def mark(self, what: str) -> float:
         """Note when a fault began or ended (for the report's pictures); the time."""
         now = time.monotonic()
         self.marks.append((what, now))
         return now
+
+    def first_ack_after(self, moment: float, timeout: float = 30) -> float:
+        """Seconds from `moment` to the first write acknowledged after it (waits for one)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            writes = self.history.writes
+            done = [w.completed for w in writes if w.outcome == "ok" and w.completed >= moment]
+            if done:
+                return min(done) - moment
+            assert time.monotonic() < deadline, f"no write acknowledged within {timeout} s"
+            time.sleep(0.05)
 
     @property
     def server(self) -> ServerProcess:
@@ -121,3 +152,48 @@ class Campaign:
         assert not self.unexpected, self.unexpected[:5]
         print(report.summary())
         return report
+
+    def save(self, fault: str, rounds: int, report: Report, **extra: Any) -> None:
+        """Keep the history for `make reliability-report` (FAULT_HISTORY_DIR, if set).
+
+        Thinned to what the report draws (each write's invocation and completion in
+        ms from the first write, outcome, status) and gzipped: a soak's histories
+        stay small enough to commit.
+        """
+        folder = os.environ.get("FAULT_HISTORY_DIR")
+        if not folder or not self.history.writes:
+            return
+        t0 = min(w.invoked for w in self.history.writes)
+
+        def ms(moment: float) -> int:
+            return round((moment - t0) * 1000)
+
+        data = {
+            "fault": fault,
+            "rounds": rounds,
+            "recovered_s": [round(s, 3) for s in self.recovered],
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "counts": {
+                "writes": dict(report.writes),
+                "unknown_committed": report.unknown_committed,
+                "changes": report.changes,
+                "deliveries": report.deliveries,
+                "lost": report.lost,
+                "duplicated": report.duplicated,
+                "reordered": report.reordered,
+                "missed": report.missed,
+                "ok": report.ok,
+            },
+            "slowest_s": round(max(w.completed - w.invoked for w in self.history.writes), 3),
+            **extra,
+            "marks": [[what, ms(at)] for what, at in self.marks],
+            "writes": [
+                [ms(w.invoked), ms(w.completed), w.outcome, w.status]
+                for w in self.history.writes
+                if w.outcome != "pending"
+            ],
+        }
+        path = Path(folder) / f"{slug(fault)}.json.gz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # mtime 0: the same history compresses to the same bytes.
+        path.write_bytes(gzip.compress(json.dumps(data, separators=(",", ":")).encode(), mtime=0))

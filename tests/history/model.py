@@ -38,6 +38,7 @@ class Write:
     outcome: Outcome = "pending"
     status: int | None = None  # the HTTP status, when an answer came
     code: str | None = None  # the problem's `code`, when refused
+    detail: str = ""  # why no answer came (the transport error), for the record
 
     @property
     def conditional(self) -> bool:
@@ -105,9 +106,13 @@ class History:
 
     @staticmethod
     def complete(
-        write: Write, outcome: Outcome, status: int | None = None, code: str | None = None
+        write: Write,
+        outcome: Outcome,
+        status: int | None = None,
+        code: str | None = None,
+        detail: str = "",
     ) -> None:
-        write.outcome, write.status, write.code = outcome, status, code
+        write.outcome, write.status, write.code, write.detail = outcome, status, code, detail
         write.completed = time.monotonic()
 
     def subscriber(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +26,12 @@ from tests.server import ServerProcess
 
 # Answers that say nothing was written (besides 412/404, which the workload provokes).
 UNAVAILABLE = (503, 507)
+# After a 503/507 or a broken connection a writer waits as a real client would: a
+# capped exponential backoff with full jitter (uniform in [0, min(cap, base * 2^n)]
+# after the n-th failure in a row), so an outage's 503 rate is a client's, not a
+# tight loop's.
+BACKOFF_BASE_S = 0.05
+BACKOFF_CAP_S = 2.0
 
 
 @dataclass
@@ -69,6 +74,9 @@ class HttpWriter(threading.Thread):
         self.unexpected: list[str] = []  # answers no fault explains (a 500, a 400...)
         self.statuses: dict[int, int] = {}
         self.hangs = 0  # requests that got no answer within `timeout`
+        self.failures = 0  # unavailable answers or broken connections in a row
+        self.refused = False  # the last step met an outage
+        self.jitter = random.Random(seed + 1)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -84,10 +92,20 @@ class HttpWriter(threading.Thread):
                     timeout=self.timeout,
                 ) as client:
                     while not self.stopping.is_set():
+                        self.refused = False
                         self.step(client)
+                        if self.refused:
+                            self.back_off()
+                        else:
+                            self.failures = 0
             except httpx.TransportError as exc:
                 self.hangs += isinstance(exc, httpx.TimeoutException)
-                time.sleep(0.05)  # the server is away: the write in flight was recorded
+                self.back_off()  # the server is away: the write in flight was recorded
+
+    def back_off(self) -> None:
+        self.failures += 1
+        ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(self.failures - 1, 16))
+        self.stopping.wait(self.jitter.uniform(0, ceiling))
 
     def step(self, client: httpx.Client) -> None:
         roll = self.rng.random()
@@ -133,6 +151,7 @@ class HttpWriter(threading.Thread):
         """A read not answered 200: only an outage (503 `unavailable`) explains it."""
         status = response.status_code
         self.statuses[status] = self.statuses.get(status, 0) + 1
+        self.refused = status in UNAVAILABLE
         if status in expected:
             return
         code = response.json().get("code") if response.content else None
@@ -145,17 +164,18 @@ class HttpWriter(threading.Thread):
         write = self.history.invoke(self.name, op, items)
         try:
             response = client.request(method, url, **kw)
-        except httpx.ConnectError:
-            self.history.complete(write, "failed")  # never reached a server
+        except httpx.ConnectError as exc:
+            self.history.complete(write, "failed", detail=repr(exc))  # never reached a server
             raise
-        except httpx.TransportError:
-            self.history.complete(write, "unknown")
+        except httpx.TransportError as exc:
+            self.history.complete(write, "unknown", detail=repr(exc))
             raise
         self.record(write, response)
 
     def record(self, write: Write, response: httpx.Response) -> None:
         status = response.status_code
         self.statuses[status] = self.statuses.get(status, 0) + 1
+        self.refused = status in UNAVAILABLE
         if status >= 300:
             problem = response.json() if response.content else {}
             code = problem.get("code")

@@ -19,6 +19,10 @@ from app.store.postgres.schema import MAINTENANCE_LOCK, NOTIFY_CHANNEL, RESET_PA
 from app.store.records import now_ms
 from app.store.types import WriteOp
 
+# An import's bulk statements may outlast the pool's statement timeout (meant to
+# notice a silent link, not to cap a large load).
+IMPORT_STATEMENT_S = 3600.0
+
 
 @contextlib.asynccontextmanager
 async def leader(pool: asyncpg.Pool) -> AsyncIterator[bool]:
@@ -120,6 +124,7 @@ async def import_documents(pool: asyncpg.Pool, epoch: str, seq: int, envelopes: 
             [r[1] for r in rows],
             [r[2] for r in rows],
             [r[3] for r in rows],
+            timeout=IMPORT_STATEMENT_S,
         )
         await conn.execute(
             """INSERT INTO ls_counts (collection, count)
@@ -127,6 +132,7 @@ async def import_documents(pool: asyncpg.Pool, epoch: str, seq: int, envelopes: 
             ON CONFLICT (collection) DO UPDATE SET count = ls_counts.count + EXCLUDED.count""",
             list(counts),
             list(counts.values()),
+            timeout=IMPORT_STATEMENT_S,
         )
         await conn.execute("UPDATE ls_meta SET epoch = $1, seq = $2 WHERE id = 1", epoch, seq)
         await conn.execute("UPDATE ls_floor SET oldest = $1 WHERE id = 1", seq + 1)

@@ -55,8 +55,13 @@ class PgStore(Store):
         maintenance_interval_s: float = 1.0,
         pool_size: int = 10,
         lock: LockMode = "row",
+        timeout_s: float = 10.0,
     ) -> None:
         self.url = url
+        # Every connection attempt and every statement waits at most this (asyncpg's
+        # `timeout` and `command_timeout`), then fails as an outage: over a link that
+        # drops packets silently nothing else would end the wait.
+        self._timeout_s = timeout_s
         self.epoch = ""
         self.cluster_id = ""
         self._sync = sync
@@ -81,7 +86,9 @@ class PgStore(Store):
     # --- lifecycle ----------------------------------------------------------
 
     async def _connect(self) -> asyncpg.Connection:
-        return await asyncpg.connect(self.url, timeout=10)
+        return await asyncpg.connect(
+            self.url, timeout=self._timeout_s, command_timeout=self._timeout_s
+        )
 
     async def _connect_writer(self) -> asyncpg.Connection:
         conn = await self._connect()
@@ -97,7 +104,11 @@ class PgStore(Store):
         while True:
             try:
                 pool = await asyncpg.create_pool(
-                    self.url, min_size=1, max_size=self._pool_size, timeout=10
+                    self.url,
+                    min_size=1,
+                    max_size=self._pool_size,
+                    timeout=self._timeout_s,
+                    command_timeout=self._timeout_s,
                 )
                 assert pool is not None
                 return pool
@@ -110,8 +121,13 @@ class PgStore(Store):
     async def start(self) -> None:
         pool = self._pool = await self._open_pool()
         self._snapshot_pool = await self._open_pool()
-        async with pool.acquire() as conn:
+        # Migrations run as long as they must (a node starting meanwhile waits for them):
+        # a connection of their own, without the statement timeout.
+        conn = await asyncpg.connect(self.url, timeout=self._timeout_s)
+        try:
             await migrate(conn)
+        finally:
+            await conn.close()
         head = await self._load_identity()
         self._feed = ChangeFeed(pool, self._connect, head, self._reload_identity)
         self._feed.listeners.extend(self._pending_listeners)
