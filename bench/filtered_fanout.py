@@ -324,7 +324,7 @@ def render(rounds: list[dict[str, Any]], args: argparse.Namespace) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
-    parser.add_argument("--writes", type=int, default=300)
+    parser.add_argument("--writes", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
