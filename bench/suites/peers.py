@@ -66,6 +66,9 @@ class Run:
         self.failures: dict[str, dict[str, str]] = {}
         self.wrk_ok = True  # False: W1-W3 skipped (wrk missing), W7 still runs
         self.idle_max_result: dict[str, Any] | None = None
+        # Wall seconds of each phase ("<target>/<phase>", per round in order): where the
+        # run's time goes (issue 17: the full run within 20 minutes).
+        self.phase_seconds: dict[str, list[float]] = {}
 
     def add(self, new: list[Cell]) -> None:
         for cell in new:
@@ -76,11 +79,20 @@ class Run:
         """Run one phase of one target; a failure skips that phase of that target from then on."""
         if key in self.failures:
             return
+        started = time.perf_counter()
         try:
             work(*args)
         except Exception as exc:  # one broken target must not sink the run
             self.failures[key] = grid.failure(exc, where)
             print(f"  {key} FAILED: {self.failures[key]['summary']}", file=sys.stderr, flush=True)
+        finally:
+            took = round(time.perf_counter() - started, 1)
+            self.phase_seconds.setdefault(key, []).append(took)
+            print(
+                f"  {time.perf_counter() - STARTED:5.0f}s phase {key} ({where}) took {took:.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def server(self, target: Target, phase: str) -> Any:
         if self.profile.quiet_wait_s > 0:  # BENCH_QUIET_WAIT: let other processes settle
@@ -290,5 +302,6 @@ def run(profile: Profile) -> Report:
         "cells": [c.as_dict() for c in r.cells],
         "chart": str(chart_path) if chart_path else None,
         "seconds": round(time.perf_counter() - started, 1),
+        "phase_seconds": r.phase_seconds,
     }
     return Report("peers", render(data), data)
