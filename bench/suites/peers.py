@@ -194,7 +194,9 @@ class Run:
             spec = rtgen.base_spec(target, server, proto)
             wanted_at: list[int] = []
             for n in counts:
-                spec["steps"].append({"op": "connect", "total": n})
+                # The settle before the RSS read matters only where W6 reads it: the last step.
+                settle = {} if n == counts[-1] else {"settle_s": 0.0}
+                spec["steps"].append({"op": "connect", "total": n, **settle})
                 wanted_at.append(n)
                 for step in latency.steps(plan, n, lat) if n in lat_at else []:
                     spec["steps"].append(step)
