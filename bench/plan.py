@@ -24,6 +24,7 @@ class Scoped(Protocol):
     """What `Plan.scheduled` asks of a target (`bench.peers.targets.Target`)."""
 
     id: str
+    opt_in: bool  # issue 15's pair: run only when named, and then in every round
 
     def runs(self, workload: str) -> bool: ...
 
@@ -68,8 +69,9 @@ class Plan:
             return False
         if subs is not None and not target.takes(subs):
             return False
-        first = rnd == 1 or self.every_round
-        return first or (workload, target.id, param) in self.every_round_cells
+        if rnd == 1 or self.every_round or target.opt_in:
+            return True
+        return (workload, target.id, param) in self.every_round_cells
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)

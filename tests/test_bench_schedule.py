@@ -47,6 +47,12 @@ def test_what_no_target_judges_runs_in_round_one_only() -> None:
     assert not plan.scheduled(by_id("ls-sync"), "W8", 2, "empty")
 
 
+def test_the_rules_pair_runs_in_every_round_when_named() -> None:
+    plan = _full_plan()
+    for target_id in ("ls-rules", "ls-norules"):
+        assert plan.scheduled(by_id(target_id), "W1", 3, "64 conns")
+
+
 def test_async_runs_only_what_durability_changes() -> None:
     plan = _full_plan()
     ls_async = by_id("ls-async")
