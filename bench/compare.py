@@ -94,6 +94,12 @@ class Summary:
     # per round, aligned with round_ids: p50 and the extras verdicts judge on
     p50_rounds: list[float | None] = field(default_factory=list)
     extra_rounds: dict[str, list[float | None]] = field(default_factory=dict)
+    # the rounds the run was planned to measure this in (empty: every round it has); a
+    # planned round without a cell (its phase failed) counts as void where it is judged
+    planned_rounds: list[int] = field(default_factory=list)
+
+    def judged_rounds(self) -> list[int]:
+        return self.planned_rounds or self.round_ids
 
     @property
     def void_rounds(self) -> int:

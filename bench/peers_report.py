@@ -290,6 +290,47 @@ def rules_text(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def schedule_text(data: dict[str, Any]) -> str:
+    """What ran in every round and what in the first only (issue 17's 20-minute budget)."""
+    plan = data["plan"]
+    if plan.get("every_round") or plan["rounds"] < 2 or "every_round_cells" not in plan:
+        return "Every figure ran in every round."
+    scopes = []
+    for t in data["targets"]:
+        if t.get("workloads") is not None:
+            upto = f" (up to {t['max_subs']:,} subscribers)" if t.get("max_subs") else ""
+            scopes.append(f"`{t['id']}` runs {', '.join(t['workloads'])}{upto}")
+    return (
+        "Every round runs the cells issue 17's targets are judged on (plus W4 at 100 "
+        "subscribers for sync and the seed, the sync half of its W4 row); every other figure "
+        "(issue 6's targets, the ceilings, PocketBase on both CPUs, raw plyvel, W4 over "
+        "WebSocket beyond 100 subscribers, WebSocket fan-out with 8 in flight, W7, W8) runs "
+        "in round 1 only, so its figure and its verdict are that one round's. "
+        + ("; ".join(scopes) + ". " if scopes else "")
+        + "`BENCH_EVERY_ROUND=1` runs everything in every round."
+    )
+
+
+def phases_text(data: dict[str, Any]) -> list[str]:
+    """Wall seconds per phase and target, summed over the rounds: where the run's time went."""
+    phases = data.get("phase_seconds") or {}
+    if not phases:
+        return []
+    rows = [
+        [key, ", ".join(f"{t:.0f}" for t in took), f"{sum(took):.0f}"]
+        for key, took in sorted(phases.items(), key=lambda kv: -sum(kv[1]))
+    ]
+    return [
+        "## Where the time went",
+        "",
+        f"Run total {data['seconds']:.0f} s; wall seconds per phase (server start, seeding, "
+        "connecting, every window, draining), per round in order:",
+        "",
+        report.table(["phase", "seconds per round", "total"], rows, "llr"),
+        "",
+    ]
+
+
 def render(data: dict[str, Any]) -> str:
     profile, plan, machine = data["profile"], data["plan"], data["machine"]
     problems = [f"- {k}: {v}" for k, v in data["skipped"].items()]
@@ -326,7 +367,8 @@ def render(data: dict[str, Any]) -> str:
             + ", ".join(f"{n} subs {r[0]:g}/s x {r[1]}" for n, r in plan["latency"].items())
             + "; W5/W5s keep "
             + " or ".join(str(w) for w in plan.get("fanout_windows", [plan.get("fanout_window")]))
-            + " writes in flight.",
+            + " writes in flight. "
+            + schedule_text(data),
             "",
             "## Issue 6 targets",
             "",
@@ -344,6 +386,7 @@ def render(data: dict[str, Any]) -> str:
             *rules_text(data),
             *idle_max_text(data),
             *(["## Skipped", "", *problems, ""] if problems else []),
+            *phases_text(data),
             *(["## Failures", "", *failures, ""] if failures else []),
             "## Details (medians over valid rounds)",
             "",

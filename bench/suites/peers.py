@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench import chart, cpus, grid, httpload, report, rtgen
 from bench.compare import Cell, summarize
@@ -45,8 +45,14 @@ from bench.workloads import (
     ranges,
 )
 
-HTTP = ("W1", "W1u", "W2", "W2o", "W3", "W7")
 WRK = ("W1", "W1u", "W2", "W2o", "W3")
+
+
+class Ramp(NamedTuple):
+    counts: list[int]  # connect steps, in order
+    latency_at: set[int]  # W4/W4s at these counts
+    windows: dict[int, set[int]]  # W5/W5s: subscribers -> writes in flight
+    w6: bool  # W6 and W6a from the last connect step
 
 
 class Run:
@@ -66,6 +72,9 @@ class Run:
         self.failures: dict[str, dict[str, str]] = {}
         self.wrk_ok = True  # False: W1-W3 skipped (wrk missing), W7 still runs
         self.idle_max_result: dict[str, Any] | None = None
+        # Wall seconds of each phase ("<target>/<phase>", per round in order): where the
+        # run's time goes (issue 17: the full run within 20 minutes).
+        self.phase_seconds: dict[str, list[float]] = {}
 
     def add(self, new: list[Cell]) -> None:
         for cell in new:
@@ -76,11 +85,20 @@ class Run:
         """Run one phase of one target; a failure skips that phase of that target from then on."""
         if key in self.failures:
             return
+        started = time.perf_counter()
         try:
             work(*args)
         except Exception as exc:  # one broken target must not sink the run
             self.failures[key] = grid.failure(exc, where)
             print(f"  {key} FAILED: {self.failures[key]['summary']}", file=sys.stderr, flush=True)
+        finally:
+            took = round(time.perf_counter() - started, 1)
+            self.phase_seconds.setdefault(key, []).append(took)
+            print(
+                f"  {time.perf_counter() - STARTED:5.0f}s phase {key} ({where}) took {took:.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def server(self, target: Target, phase: str) -> Any:
         if self.profile.quiet_wait_s > 0:  # BENCH_QUIET_WAIT: let other processes settle
@@ -89,12 +107,23 @@ class Run:
 
     # --- phases ----------------------------------------------------------------------
 
-    def http(self, target: Target, rnd: int) -> None:
+    def http_wants(self, target: Target, rnd: int) -> tuple[set[str], bool]:
+        """The wrk workloads of `target` in round `rnd`, and whether W7 runs."""
         plan = self.plan
-        wants = {w for w in WRK if plan.wants(w) and target.runs(w) and self.wrk_ok}
+        if not target.http:
+            return set(), False
+        conns = f"{plan.http_connections} conns"
+        wants = {w for w in WRK if plan.scheduled(target, w, rnd, conns) and self.wrk_ok}
         if target.kind != "levelstream":
             wants.discard("W2o")  # the browser path is Levelstream's target (issue 17)
-        catch_up = plan.wants("W7") and target.runs("W7") and target.kind == "levelstream"
+        catch_up = target.kind == "levelstream" and any(
+            plan.scheduled(target, "W7", rnd, proto) for proto in ("ws", "sse")
+        )
+        return wants, catch_up
+
+    def http(self, target: Target, rnd: int) -> None:
+        plan = self.plan
+        wants, catch_up = self.http_wants(target, rnd)
         if not wants and not catch_up:
             return
         server = self.server(target, "http")
@@ -126,19 +155,38 @@ class Run:
                 self.add(catchup.run(*args))
         self.area.discard(server.workdir)
 
+    def ramp(self, target: Target, rnd: int, proto: str) -> Ramp:
+        """The subscriber counts of a real-time phase and what runs at each."""
+        plan = self.plan
+        workload = "W5" if proto == "ws" else "W5s"
+        lat = "W4" if proto == "ws" else "W4s"
+        if (target.ws if proto == "ws" else target.sse) is None:
+            return Ramp([], set(), {}, False)
+        lat_counts = latency.SSE_COUNTS if lat == "W4s" else tuple(plan.latency)
+        lat_at = {n for n in lat_counts if plan.scheduled(target, lat, rnd, f"{n} subs", n)} & set(
+            plan.latency
+        )
+        windows = {  # subscribers -> the fan-out windows (writes in flight) run there
+            n: {
+                w
+                for w in plan.fanout_windows
+                if plan.scheduled(target, workload, rnd, fanout.param(n, w), n)
+            }
+            for n in plan.fanout_subs
+        }
+        counts = sorted(lat_at | {n for n, ws in windows.items() if ws})
+        w6 = plan.scheduled(target, "W6", rnd, proto)
+        if w6:
+            counts = counts or [plan.idle_conns]
+            if counts[0] > idle.WARM:
+                counts.insert(0, idle.WARM)  # W6 is measured on the last step, never the first
+        return Ramp(counts, lat_at, windows, w6)
+
     def realtime(self, target: Target, rnd: int, proto: str) -> None:
         plan = self.plan
         workload = "W5" if proto == "ws" else "W5s"
         lat = "W4" if proto == "ws" else "W4s"
-        lat_counts = latency.SSE_COUNTS if lat == "W4s" else tuple(plan.latency)
-        counts = sorted(
-            set(lat_counts if plan.wants(lat) and target.runs(lat) else ()) & set(plan.latency)
-            | set(plan.fanout_subs if plan.wants(workload) and target.runs(workload) else ())
-        )
-        if plan.wants("W6"):
-            counts = counts or [plan.idle_conns]
-            if counts[0] > idle.WARM:
-                counts.insert(0, idle.WARM)  # W6 is measured on the last step, never the first
+        counts, lat_at, windows, w6 = self.ramp(target, rnd, proto)
         if not counts:
             return
         server = self.server(target, proto)
@@ -146,12 +194,16 @@ class Run:
             spec = rtgen.base_spec(target, server, proto)
             wanted_at: list[int] = []
             for n in counts:
-                spec["steps"].append({"op": "connect", "total": n})
+                # The settle before the RSS read matters only where W6 reads it: the last step.
+                settle = {} if n == counts[-1] else {"settle_s": 0.0}
+                spec["steps"].append({"op": "connect", "total": n, **settle})
                 wanted_at.append(n)
-                for step in latency.steps(plan, n, lat) if target.runs(lat) else []:
+                for step in latency.steps(plan, n, lat) if n in lat_at else []:
                     spec["steps"].append(step)
                     wanted_at.append(n)
                 for step in fanout.steps(plan, n, workload):
+                    if step["window"] not in windows.get(n, ()):
+                        continue
                     spec["steps"].append(step)
                     wanted_at.append(n)
             try:
@@ -160,7 +212,7 @@ class Run:
                 server.kill()
         self.area.discard(server.workdir)
         connects = [r for r in results if r["op"] == "connect"]
-        if plan.wants("W6") and len(connects) >= 2:
+        if w6 and len(connects) >= 2:
             self.add(idle.ramp_cells(target.id, proto, rnd, counts[-1], connects[-1]))
         for result in results:
             n = wanted_at[result["step"]]
@@ -190,20 +242,20 @@ class Run:
     def round(self, order: list[Target], rnd: int) -> None:
         plan, where = self.plan, f"round {rnd}"
         for t in order:
-            if t.http and any(plan.wants(w) and t.runs(w) for w in HTTP):
+            if any(self.http_wants(t, rnd)):
                 self.attempt(f"{t.id}/http", where, self.http, t, rnd)
-        if any(plan.wants(w) for w in ("W1", "W2", "W3")) and self.profile.wants("plyvel"):
+        # The storage ceiling, W8 and the rest no issue 17 target is judged on: round 1 only.
+        first = rnd == 1 or plan.every_round
+        plyvel = any(plan.wants(w) for w in ("W1", "W2", "W3")) and self.profile.wants("plyvel")
+        if plyvel and first:
             self.attempt("plyvel", where, self.plyvel, rnd)
-        for t in order:
-            if t.ws and (plan.wants("W4") or plan.wants("W5") or plan.wants("W6")):
-                self.attempt(f"{t.id}/ws", where, self.realtime, t, rnd, "ws")
-        for t in order:
-            if t.sse and any(plan.wants(w) for w in ("W4s", "W5s", "W6")):
-                self.attempt(f"{t.id}/sse", where, self.realtime, t, rnd, "sse")
-        if plan.wants("W8"):
+        for proto in ("ws", "sse"):
             for t in order:
-                if t.kind in ("levelstream", "seed", "pocketbase") and t.runs("W8"):
-                    self.attempt(f"{t.id}/cold", where, self.cold, t, rnd)
+                if self.ramp(t, rnd, proto).counts:
+                    self.attempt(f"{t.id}/{proto}", where, self.realtime, t, rnd, proto)
+        for t in order:
+            if t.kind in ("levelstream", "seed", "pocketbase") and plan.scheduled(t, "W8", rnd):
+                self.attempt(f"{t.id}/cold", where, self.cold, t, rnd)
 
 
 STARTED = time.perf_counter()
@@ -266,7 +318,23 @@ def run(profile: Profile) -> Report:
             r.attempt("ls-sync/idle-max", "after the rounds", r.idle_max, ls)
         idle_max = r.idle_max_result
     summaries = summarize(r.cells)
-    verdicts = judge(summaries, idle_max, plan.big_docs if plan.wants("W8") else 0)
+    by_id = {t.id: t for t in targets}
+
+    def planned(target_id: str, workload: str, param: str, rnd: int = 1) -> bool:
+        """Whether round `rnd` was planned to measure this (round 1 runs the most)."""
+        target = by_id.get(target_id)
+        if target is None:
+            return True  # a target left out of this run: its verdicts say NOT MEASURED
+        subs = int(param.split()[0]) if param.endswith("subs") or " subs," in param else None
+        return plan.scheduled(target, "W6" if workload == "W6a" else workload, rnd, param, subs)
+
+    for (workload, target_id, param), summary in summaries.items():
+        if target_id in by_id:
+            summary.planned_rounds = [
+                rnd for rnd in range(1, plan.rounds + 1) if planned(target_id, workload, param, rnd)
+            ]
+    big = plan.big_docs if plan.wants("W8") else 0
+    verdicts = judge(summaries, idle_max, big, planned)
     chart_path = chart.draw(
         verdicts,
         profile.results_dir / "peers.png",
@@ -277,7 +345,16 @@ def run(profile: Profile) -> Report:
         "machine": report.machine(),
         "profile": profile.as_dict(),
         "plan": plan.as_dict(),
-        "targets": [{"id": t.id, "label": t.label, "kind": t.kind} for t in targets],
+        "targets": [
+            {
+                "id": t.id,
+                "label": t.label,
+                "kind": t.kind,
+                "workloads": sorted(t.workloads) if t.workloads is not None else None,
+                "max_subs": t.max_subs,
+            }
+            for t in targets
+        ],
         "cpus": {
             "server": sorted(cpu_plan[0]) if cpu_plan[0] else None,
             "loadgen": sorted(cpu_plan[1]) if cpu_plan[1] else None,
@@ -290,5 +367,6 @@ def run(profile: Profile) -> Report:
         "cells": [c.as_dict() for c in r.cells],
         "chart": str(chart_path) if chart_path else None,
         "seconds": round(time.perf_counter() - started, 1),
+        "phase_seconds": r.phase_seconds,
     }
     return Report("peers", render(data), data)

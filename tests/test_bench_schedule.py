@@ -1,0 +1,97 @@
+"""What suite `peers` runs in which round (issue 17: the full run within 20 minutes).
+
+Every cell an issue 17 target is judged on must run in every round (the target is
+judged on its worst round); the rest runs in round 1 only. A round that was planned
+for a cell but produced none (its phase failed) must count as void, never vanish.
+No benchmark runs here: this checks the plan and the verdicts on made-up cells.
+"""
+
+from __future__ import annotations
+
+from bench.compare import Cell, summarize
+from bench.config import profile_from_env
+from bench.peers.targets import TARGETS, by_id
+from bench.plan import Plan, plan_for
+from bench.verdicts import issue17, judged_cells
+
+
+def _full_plan(**env: str) -> Plan:
+    return plan_for(profile_from_env({}), env)
+
+
+def test_every_judged_cell_runs_in_every_round() -> None:
+    plan = _full_plan()
+    judged = judged_cells()
+    assert ("W5", "ls-sync", "1000 subs, 1 in flight") in judged
+    assert ("W5s", "pb", "10000 subs, 8 in flight") in judged
+    for workload, target_id, param in judged:
+        target = by_id(target_id)
+        subs = int(param.split()[0]) if "subs" in param else None
+        for rnd in (1, 2, 3):
+            assert plan.scheduled(target, workload, rnd, param, subs), (
+                workload,
+                target_id,
+                param,
+                rnd,
+            )
+
+
+def test_what_no_target_judges_runs_in_round_one_only() -> None:
+    plan = _full_plan()
+    seed, pb2 = by_id("seed"), by_id("pb-2core")
+    batched = "1000 subs, 8 in flight"
+    assert plan.scheduled(seed, "W5", 1, batched, 1000)
+    assert not plan.scheduled(seed, "W5", 2, batched, 1000)
+    assert plan.scheduled(pb2, "W2", 1, "64 conns")
+    assert not plan.scheduled(pb2, "W2", 3, "64 conns")
+    assert not plan.scheduled(by_id("ls-sync"), "W8", 2, "empty")
+
+
+def test_the_rules_pair_runs_in_every_round_when_named() -> None:
+    plan = _full_plan()
+    for target_id in ("ls-rules", "ls-norules"):
+        assert plan.scheduled(by_id(target_id), "W1", 3, "64 conns")
+
+
+def test_async_runs_only_what_durability_changes() -> None:
+    plan = _full_plan()
+    ls_async = by_id("ls-async")
+    assert plan.scheduled(ls_async, "W1", 1, "64 conns")
+    assert not plan.scheduled(ls_async, "W2", 1, "64 conns")
+    assert plan.scheduled(ls_async, "W4", 2, "100 subs", 100)
+    assert not plan.scheduled(ls_async, "W4", 1, "1000 subs", 1000)
+
+
+def test_every_round_runs_everything_when_asked() -> None:
+    plan = _full_plan(BENCH_EVERY_ROUND="1")
+    for target in TARGETS:
+        if target.runs("W5s") and target.sse:
+            assert plan.scheduled(target, "W5s", 3, "1000 subs, 8 in flight", 1000)
+
+
+def test_a_planned_round_without_a_cell_is_void_not_dropped() -> None:
+    param = "1000 subs, 1 in flight"
+    cells = [Cell("W5", "ls-sync", param, r, 50_000.0) for r in (1, 2, 3)]
+    cells += [Cell("W5", "seed", param, r, 40_000.0) for r in (1, 3)]  # round 2 failed
+    summaries = summarize(cells)
+    for summary in summaries.values():
+        summary.planned_rounds = [1, 2, 3]
+    verdict = next(
+        v
+        for v in issue17(summaries)
+        if v.workload == "W5" and "socket.io" in v.target and v.param == param
+    )
+    assert verdict.rounds == [1.25, None, 1.25]
+    assert verdict.status == "VOID"
+
+
+def test_a_round_one_only_peer_pairs_round_one_only() -> None:
+    param = "64 conns"
+    cells = [Cell("W1", "ls-sync", param, r, 6_000.0) for r in (1, 2, 3)]
+    cells.append(Cell("W1", "pb", param, 1, 3_000.0))
+    summaries = summarize(cells)
+    summaries[("W1", "ls-sync", param)].planned_rounds = [1, 2, 3]
+    summaries[("W1", "pb", param)].planned_rounds = [1]
+    verdict = next(v for v in issue17(summaries) if v.workload == "W1")
+    assert verdict.rounds == [2.0]
+    assert verdict.status == "MET"
