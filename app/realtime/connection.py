@@ -273,7 +273,10 @@ class Subscription:
         elif connection.transport == "sse":
             frame = change.sse
         else:
-            frame = change.ws_frame(self._prefix)
+            # change.ws_frame(prefix), its cache read inline: this runs once per delivery.
+            built = change._ws_frames
+            cached = built.get(self._prefix) if built is not None else None
+            frame = cached if cached is not None else change.ws_frame(self._prefix)
         if not outbox.push(frame, seq) and outbox.overflowed and connection.close_code is None:
             # A slow consumer: close it (4008) rather than slow the write path or grow memory.
             connection.request_close(4008, connection.resume_hint)
