@@ -17,6 +17,7 @@ import sys
 
 from bench import cpus, rtgen
 from bench.config import profile_from_env
+from bench.peers import pocketbase
 from bench.peers.targets import by_id, raise_nofile
 from bench.scratch import scratch
 
@@ -32,13 +33,15 @@ def main() -> None:
     profile = profile_from_env()
     tc, lg = cpus.plan(profile.pin)
     raise_nofile()
+    targets = [by_id(target_id) for target_id in args.targets.split(",")]
+    if any(t.kind == "pocketbase" for t in targets) and (why := pocketbase.problem()):
+        raise SystemExit(why)
     print("| round | target | deliveries/s | server CPU µs/delivery | lost | others' CPU % |")
     print("| ---: | :--- | ---: | ---: | ---: | ---: |")
     with scratch(profile.tmp_root) as area, cpus.pinned(lg):
         for rnd in range(1, args.rounds + 1):
-            for target_id in args.targets.split(","):
-                target = by_id(target_id)
-                with target.server(area.fresh(f"onewrite-{target_id}-{rnd}"), tc) as server:
+            for target in targets:
+                with target.server(area.fresh(f"onewrite-{target.id}-{rnd}"), tc) as server:
                     spec = rtgen.base_spec(target, server, args.proto)
                     spec["steps"] = [
                         {"op": "connect", "total": args.subs},
@@ -46,7 +49,7 @@ def main() -> None:
                     ]
                     _, fan = rtgen.run(spec, lg)
                 print(
-                    f"| {rnd} | {target_id} | {fan['per_s']:,.0f} | "
+                    f"| {rnd} | {target.id} | {fan['per_s']:,.0f} | "
                     f"{fan.get('cpu_us_per_delivery')} | {fan['lost']} | "
                     f"{fan.get('cpu_other_pct')} |",
                     flush=True,
