@@ -28,6 +28,7 @@ import os
 import re
 import resource
 import selectors
+import shutil
 import socket
 import subprocess
 import sys
@@ -279,6 +280,8 @@ async def sse_connection(hub: Hub, principal: Principal, sock: socket.socket) ->
 
 def callgrind(args: argparse.Namespace) -> None:
     """Instructions per delivery: two runs, `--writes` and twice that, their difference."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--callgrind needs valgrind (apt-get install valgrind)")
     counts = []
     for writes in (args.writes, 2 * args.writes):
         with tempfile.TemporaryDirectory() as tmp:
