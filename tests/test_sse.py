@@ -21,6 +21,7 @@ from tests.realtime_clients import (
     sse_stream,
     start_server,
 )
+from tests.security_helpers import wait_records
 from tests.server import ADMIN_TOKEN, ServerProcess, free_port
 
 
@@ -272,3 +273,24 @@ async def test_streams_under_a_plain_uvicorn(tmp_path: Path, coll: str) -> None:
     finally:
         server.should_exit = True
         await task
+
+
+async def test_the_access_log_counts_what_a_stream_sent(tmp_path: Path, coll: str) -> None:
+    """Events written straight to the socket are in the stream's access-log line."""
+    server = start_server(tmp_path)
+    try:
+        async with server.async_client() as rest:
+            received = b""
+            async with rest.stream("GET", "/v1/stream", params={"collection": coll}) as response:
+                assert response.status_code == 200
+                for i in range(3):
+                    await put(rest, coll, f"k{i}", "x" * 100)
+                async for piece in response.aiter_bytes():
+                    received += piece
+                    if received.count(b"event: change") == 3:
+                        break
+            records = wait_records(server, lambda r: r.get("path") == "/v1/stream")
+        assert len(records) == 1, records
+        assert records[0]["bytes"] >= len(received) > 300
+    finally:
+        server.stop()
