@@ -105,14 +105,15 @@ class EventStream(Response):
     def sending_since(self) -> float:
         """Loop time since which the stream waits for the client to read; 0: it does not."""
         waiting_since = self._waiting_since
-        return waiting_since() if waiting_since is not None else self._sending_since
+        direct = waiting_since() if waiting_since is not None else 0.0
+        return direct or self._sending_since
 
     async def _stream(self, send: Send) -> None:
         connection, outbox = self.connection, self.connection.outbox
+        loop = asyncio.get_running_loop()
         if isinstance(outbox, DirectOutbox):
             await self._direct(outbox)
         else:
-            loop = asyncio.get_running_loop()
             while True:
                 frames = await outbox.take()
                 if not frames:
@@ -124,11 +125,13 @@ class EventStream(Response):
                 self._sending_since = 0.0
                 self.sent += len(chunk)
         code = connection.close_code
+        self._sending_since = loop.time()  # a reader that stopped is cut here too
         if code not in (None, 1000, 1001):
             # Slow consumer or revoked: say why before the stream ends.
             reason = closed_comment(code or 4008, connection.close_reason)
             await send({"type": "http.response.body", "body": reason, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+        self._sending_since = 0.0
 
     async def _direct(self, outbox: DirectOutbox) -> None:
         """Wait while the hub writes the stream (what was queued before the response
