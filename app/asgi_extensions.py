@@ -16,8 +16,15 @@ SEND_MANY = "levelstream.websocket.send_many"
 
 # ASGI extension offered in an HTTP scope's "extensions" by our protocol
 # (app/server/http_protocol.py), for long-lived streamed responses (SSE):
-#   {"on_disconnect": on_disconnect(callback | None), "abort": abort()}
+#   {"on_disconnect": on_disconnect(callback | None), "abort": abort(),
+#    "write": write(pieces, on_writable) -> bool, "waiting_since": () -> float,
+#    "sent": sent() -> int}
 # `on_disconnect` registers what to call once the client has gone (so a stream
 # needs no task waiting on `receive`); `abort` drops the connection at once,
-# unsent data included (a reader that stopped reading).
+# unsent data included (a reader that stopped reading). `write` writes the
+# pieces (str or bytes) as the body's next part with one socket write,
+# synchronously, once `http.response.start` was sent; False: not written (not
+# started, gone, or paused: then `on_writable()` is called once it drains).
+# `waiting_since` is the loop time since which a write waits for a paused
+# socket (0.0: none waits); `sent` the body bytes written that way.
 HTTP_STREAM = "levelstream.http.stream"

@@ -14,7 +14,14 @@ import uvicorn
 
 from app.main import create_app
 from app.settings import Settings
-from tests.realtime_clients import TIMEOUT, log_changes, sse_stream, start_server
+from tests.realtime_clients import (
+    TIMEOUT,
+    assert_exactly,
+    log_changes,
+    sse_stream,
+    start_server,
+)
+from tests.security_helpers import wait_records
 from tests.server import ADMIN_TOKEN, ServerProcess, free_port
 
 
@@ -85,6 +92,37 @@ async def test_last_event_id_wins_over_since(server: ServerProcess, coll: str) -
             assert await stream.changes(revs[-1]) == expected
         async with sse_stream(rest, collection=coll, since=revs[3]) as stream:
             assert await stream.changes(revs[-1]) == expected[1:]
+
+
+async def test_many_streams_each_get_every_change_once_in_order(
+    server: ServerProcess, coll: str
+) -> None:
+    """Writes one at a time (each change its own event on every stream, written as it is
+    offered) and in batches (a group queued per stream), to 40 streams and one that
+    resumes with Last-Event-ID half-way: each gets exactly the log, in order."""
+    limits = httpx.Limits(max_connections=60)
+    async with server.async_client(limits=limits) as rest, contextlib.AsyncExitStack() as stack:
+        streams = [
+            await stack.enter_async_context(sse_stream(rest, collection=coll)) for _ in range(40)
+        ]
+        await _wait_sse_connections(rest, 40)
+        for i in range(25):
+            await put(rest, coll, f"k{i % 5}", i)
+        middle = (await log_changes(rest, coll))[-1]["seq"]
+        resumed = await stack.enter_async_context(
+            sse_stream(rest, {"Last-Event-ID": str(middle)}, collection=coll)
+        )
+        for b in range(3):
+            ops = [
+                {"op": "put", "collection": coll, "key": f"b{b}-{i}", "value": i} for i in range(8)
+            ]
+            assert (await rest.post("/v1/batch", json={"ops": ops})).status_code == 200
+            await put(rest, coll, "single", b)
+        log = await log_changes(rest, coll)
+        last = log[-1]["seq"]
+        for stream in streams:
+            assert_exactly(await stream.changes(last), log)
+        assert_exactly(await resumed.changes(last), [c for c in log if c["seq"] > middle])
 
 
 @pytest.mark.parametrize(
@@ -235,3 +273,24 @@ async def test_streams_under_a_plain_uvicorn(tmp_path: Path, coll: str) -> None:
     finally:
         server.should_exit = True
         await task
+
+
+async def test_the_access_log_counts_what_a_stream_sent(tmp_path: Path, coll: str) -> None:
+    """Events written straight to the socket are in the stream's access-log line."""
+    server = start_server(tmp_path)
+    try:
+        async with server.async_client() as rest:
+            received = b""
+            async with rest.stream("GET", "/v1/stream", params={"collection": coll}) as response:
+                assert response.status_code == 200
+                for i in range(3):
+                    await put(rest, coll, f"k{i}", "x" * 100)
+                async for piece in response.aiter_bytes():
+                    received += piece
+                    if received.count(b"event: change") == 3:
+                        break
+            records = wait_records(server, lambda r: r.get("path") == "/v1/stream")
+        assert len(records) == 1, records
+        assert records[0]["bytes"] >= len(received) > 300
+    finally:
+        server.stop()

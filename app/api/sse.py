@@ -4,7 +4,10 @@ sse-starlette's `EventSourceResponse` runs four tasks per stream (data, ping
 timer, shutdown watcher, disconnect listener) in an anyio task group, and a
 cancel scope around every send: about 26 KiB per idle stream, and most of the
 CPU of an SSE fan-out. Here a stream is one coroutine, and what those tasks
-did is done once for all streams:
+did is done once for all streams. On our server (the `write` of the
+`HTTP_STREAM` extension) that coroutine only starts and ends the response:
+events go to the socket from a `DirectOutbox`, written by the hub as the
+WebSocket ones are, with no task woken per event.
 
 - heartbeats: one timer (`StreamKeeper.run`) queues a comment on every stream;
 - a reader that stopped reading: the same timer finds a send pending for
@@ -28,6 +31,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.asgi_extensions import HTTP_STREAM
 from app.realtime.connection import Connection
+from app.realtime.outbox import DirectOutbox, Flusher, Outbox
 
 RETRY_MS = 2000
 _SEP = "\n"  # as the change events' own framing
@@ -38,6 +42,16 @@ HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"x-accel-buffering", b"no"),
 ]
+
+
+def stream_outbox(scope: Scope, limit: int, flusher: Flusher) -> Outbox:
+    """The outbox of a new SSE connection, `retry` its first frame: written straight to
+    the socket where the server offers it (our HTTP protocol), else by `EventStream`."""
+    stream = (scope.get("extensions") or {}).get(HTTP_STREAM)
+    write = stream.get("write") if isinstance(stream, dict) else None
+    outbox = DirectOutbox(limit, write, flusher) if write is not None else Outbox(limit)
+    outbox.push(RETRY)
+    return outbox
 
 
 def closed_comment(code: int, reason: str) -> bytes:
@@ -60,9 +74,11 @@ class EventStream(Response):
         self.connection = connection
         self.keeper = keeper
         self.on_end = on_end
-        self.sending_since = 0.0  # loop time a pending send started; 0: none pending
+        self._sending_since = 0.0  # loop time a pending send started; 0: none pending
         self.sent = 0  # body bytes, for the access log
         self._abort: Callable[[], None] | None = None
+        self._waiting_since: Callable[[], float] | None = None  # of direct writes
+        self._direct_sent: Callable[[], int] | None = None
         self._task: asyncio.Task[Any] | None = None
         self._state: dict[str, Any] = {}  # the request's, for the access log
 
@@ -85,26 +101,55 @@ class EventStream(Response):
         finally:
             self.on_end()
 
+    @property
+    def sending_since(self) -> float:
+        """Loop time since which the stream waits for the client to read; 0: it does not."""
+        waiting_since = self._waiting_since
+        direct = waiting_since() if waiting_since is not None else 0.0
+        return direct or self._sending_since
+
     async def _stream(self, send: Send) -> None:
         connection, outbox = self.connection, self.connection.outbox
         loop = asyncio.get_running_loop()
-        chunk = RETRY
-        while True:
-            self.sending_since = loop.time()
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            self.sending_since = 0.0
-            self.sent += len(chunk)
-            frames = await outbox.take()
-            if not frames:
-                break
-            # One write for everything queued: fewer syscalls under load.
-            chunk = b"".join(f if isinstance(f, bytes) else f.encode() for f in frames)
+        if isinstance(outbox, DirectOutbox):
+            await self._direct(outbox)
+        else:
+            while True:
+                frames = await outbox.take()
+                if not frames:
+                    break
+                # One write for everything queued: fewer syscalls under load.
+                chunk = b"".join(f if isinstance(f, bytes) else f.encode() for f in frames)
+                self._sending_since = loop.time()
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                self._sending_since = 0.0
+                self.sent += len(chunk)
         code = connection.close_code
+        self._sending_since = loop.time()  # a reader that stopped is cut here too
         if code not in (None, 1000, 1001):
             # Slow consumer or revoked: say why before the stream ends.
             reason = closed_comment(code or 4008, connection.close_reason)
             await send({"type": "http.response.body", "body": reason, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+        self._sending_since = 0.0
+
+    async def _direct(self, outbox: DirectOutbox) -> None:
+        """Wait while the hub writes the stream (what was queued before the response
+        started first), until the outbox closes or has sent all after `end`."""
+        done = asyncio.get_running_loop().create_future()
+
+        def closed() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        outbox.on_close = closed
+        if outbox.closed or outbox.overflowed or (outbox.ending and not len(outbox)):
+            closed()  # it closed before this waited
+        else:
+            outbox()  # the response has started: flush what waits
+        await done
+        if self._direct_sent is not None:
+            self.sent += self._direct_sent()
 
     def _watch_disconnect(self, scope: Scope, receive: Receive) -> asyncio.Task[None] | None:
         """Close the outbox when the client goes away: through our server's extension,
@@ -112,6 +157,9 @@ class EventStream(Response):
         stream: dict[str, Any] | None = scope.get("extensions", {}).get(HTTP_STREAM)
         if stream is not None:
             self._abort = stream["abort"]
+            if isinstance(self.connection.outbox, DirectOutbox):
+                self._waiting_since = stream["waiting_since"]
+                self._direct_sent = stream["sent"]
             stream["on_disconnect"](self.connection.outbox.close)
             return None
 

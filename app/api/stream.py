@@ -20,7 +20,7 @@ from app.api.filters import MAX_SEQ, build_filter, parse_since
 from app.api.models import authenticated_problems, problems
 from app.api.params import described, query_values, validated
 from app.api.requests import HttpRequest
-from app.api.sse import EventStream
+from app.api.sse import EventStream, stream_outbox
 from app.errors import BadRequest, ValidationFailed
 from app.realtime.connection import Connection, Subscription
 from app.store.keys import validate_name
@@ -125,7 +125,9 @@ async def open_stream(request: HttpRequest) -> Response:
 
     client_ip = request.scope["state"].get("client_ip")
     slot = services.gate.open_connection(principal, client_ip, "sse")
-    connection = Connection(principal, "sse", settings.ws_queue_limit)
+    limit = settings.ws_queue_limit
+    outbox = stream_outbox(request.scope, limit, hub.flusher)
+    connection = Connection(principal, "sse", limit, outbox)
     hub.connect(connection)
     if channel is not None:
         bus.subscribe(connection, "message", channel)

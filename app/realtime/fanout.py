@@ -119,8 +119,7 @@ class CollectionFanout:
         """Offer `change` to every subscription it concerns."""
         collection, key = change.collection, change.key
         for sub in self.plain:
-            flt = sub.flt
-            if (flt.key is None and flt.bounds is None) or flt.matches(collection, key):
+            if sub.every_key or sub.flt.matches(collection, key):
                 sub.offer(change)
         if not self.groups:
             return
@@ -129,8 +128,7 @@ class CollectionFanout:
             if event is None:
                 continue
             for sub in group.subs:
-                flt = sub.flt
-                if (flt.key is None and flt.bounds is None) or flt.matches(collection, key):
+                if sub.every_key or sub.flt.matches(collection, key):
                     sub.offer(change, event)
 
     def _concerned(self, change: EncodedChange) -> set[FilterGroup] | list[FilterGroup]:

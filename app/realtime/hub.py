@@ -4,8 +4,9 @@ It is a store commit listener, so it sees every committed change in seq order
 on the event loop and never anything uncommitted. Per change it looks up the
 subscriptions of that collection (plus the `*` ones), and queues the change's
 pre-encoded frame to each match: no JSON work per subscriber, no await. At
-the end of the group, each WebSocket it touched gets everything queued for
-it in one socket write (`Flusher`), with no task woken per connection.
+the end of the group, each socket it touched gets everything queued for it
+in one write (`Flusher`), with no task woken per connection; a group of one
+change is written to each socket as it is offered (`Flusher.immediate`).
 
 A subscription with `since` or `snapshot` is registered (buffering) BEFORE
 the log or the snapshot is read; the replay then reads the log up to a head,
@@ -56,22 +57,28 @@ class Hub:
 
     def on_commit(self, changes: Sequence[Change]) -> None:
         by_collection, wildcard = self._by_collection, self._wildcard
-        for change in changes:
-            fanout = by_collection.get(change.collection)
-            if fanout is None and not wildcard:
-                continue
-            encoded = EncodedChange(
-                change.seq, change.data, change.collection, change.key, change.prev
-            )
-            if fanout is not None:
-                fanout.deliver(encoded)
-            for sub in wildcard:
-                if sub.flt.matches(change.collection, change.key) and (
-                    sub.can_read is None or sub.can_read(change.collection)
-                ):
-                    sub.offer(encoded)
+        flusher = self.flusher
+        # One change: nothing to gather per socket, so each delivery is written at once.
+        flusher.immediate = len(changes) == 1
+        try:
+            for change in changes:
+                fanout = by_collection.get(change.collection)
+                if fanout is None and not wildcard:
+                    continue
+                encoded = EncodedChange(
+                    change.seq, change.data, change.collection, change.key, change.prev
+                )
+                if fanout is not None:
+                    fanout.deliver(encoded)
+                for sub in wildcard:
+                    if sub.flt.matches(change.collection, change.key) and (
+                        sub.can_read is None or sub.can_read(change.collection)
+                    ):
+                        sub.offer(encoded)
+        finally:
+            flusher.immediate = False
         # One write per touched socket for the whole group.
-        self.flusher.flush()
+        flusher.flush()
 
     # --- connections and subscriptions -------------------------------------------
 

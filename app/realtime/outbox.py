@@ -11,7 +11,10 @@ and WebSocket on a server without our write extension). A `DirectOutbox` has
 no sender: its frames go to the socket from a synchronous writer, flushed
 by the `Flusher` (the hub flushes at the end of each committed group, so a
 connection gets one socket write per group); only when the socket cannot take
-them (a peer reading slowly) do they wait, until it drains.
+them (a peer reading slowly) do they wait, until it drains. A group of one
+change has nothing to gather, so while the hub delivers one (`Flusher.immediate`)
+a frame pushed to an empty direct outbox is written at once: per delivery, no
+trip through the flusher (docs/performance.md, "one write in flight").
 """
 
 from __future__ import annotations
@@ -156,6 +159,26 @@ class DirectOutbox(Outbox):
         self._flusher = flusher
         self.on_close: Callable[[], None] | None = None
 
+    def push(self, frame: Frame, seq: int = 0) -> bool:
+        frames = self._frames
+        if frames or not self._flusher.immediate or self.closed or self.overflowed or self.ending:
+            return Outbox.push(self, frame, seq)
+        # Nothing queued and a group of one change: straight to the socket, in order.
+        frames.append(frame)
+        if seq:
+            self.queued_seq = seq
+        try:
+            written = self._write(frames, self)
+        except Exception:
+            log.exception("writing to a connection failed")
+            self.close()
+            return False
+        if written:
+            frames.clear()
+            self.taken_seq = self.queued_seq
+        # Else it waits in the queue: written once the socket drains (or the stream starts).
+        return True
+
     def flush(self) -> bool:
         """Write everything queued to the socket, in one write; False if it cannot now
         (it is then flushed again once the socket drains)."""
@@ -209,11 +232,13 @@ class Flusher:
     one callback per loop iteration for all of them.
     """
 
-    __slots__ = ("_pending", "_scheduled")
+    __slots__ = ("_pending", "_scheduled", "immediate")
 
     def __init__(self) -> None:
         self._pending: list[DirectOutbox] = []
         self._scheduled = False
+        # True while the hub delivers a group of one change (`DirectOutbox.push`).
+        self.immediate = False
 
     def add(self, outbox: DirectOutbox) -> None:
         self._pending.append(outbox)

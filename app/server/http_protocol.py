@@ -17,7 +17,10 @@ because this mirrors its cycle's fields; tests/test_http_protocol.py checks
 the two agree.
 
 It also offers long-lived streams the `HTTP_STREAM` extension (see
-app/asgi_extensions.py): a callback when the client goes away, and `abort`.
+app/asgi_extensions.py): a callback when the client goes away, `abort`, and
+`write`: the body's next pieces written to the socket at once, synchronously
+(one chunk), so an SSE fan-out wakes no task per stream and builds no ASGI
+message per event, as the WebSocket one (`ws_protocol.write_frames`).
 
 And it keeps the bytes that arrive with a WebSocket handshake: uvicorn hands
 the WebSocket protocol the handshake alone, so a frame sent in the same TCP
@@ -44,6 +47,7 @@ socket mean a request is there: the timer is armed again instead.
 from __future__ import annotations
 
 import array
+import asyncio
 import fcntl
 import termios
 from asyncio import BaseTransport
@@ -81,15 +85,78 @@ def problem_parts(
     return headers, body
 
 
+class _LastChunk:
+    """The last body written alone by `write_body` and its chunk: an SSE event is one
+    object shared by its streams, written to each in turn, so it is framed once."""
+
+    __slots__ = ("body", "chunk")
+
+    def __init__(self) -> None:
+        self.body = b""
+        self.chunk = b""
+
+
+_LAST_CHUNK = _LastChunk()
+
+
 class OneWriteCycle(RequestResponseCycle):
     """uvicorn's request/response cycle, holding a sized response's head for its body."""
 
     _head: bytes = b""
     _on_disconnect: Callable[[], None] | None = None
     _close_delimited = False
+    _on_writable: Callable[[], None] | None = None
+    waiting_since = 0.0  # loop time a `write_body` found the socket paused; 0: not waiting
+    direct_bytes = 0  # body bytes written by `write_body`
 
     def on_disconnect(self, callback: Callable[[], None] | None) -> None:
         self._on_disconnect = callback
+
+    def write_body(self, pieces: list[str | bytes], on_writable: Callable[[], None]) -> bool:
+        """Write `pieces` as the streamed body's next part, at once; False if not now: the
+        response has not started (or is complete), the client is gone, or the socket is
+        paused (then `on_writable()` is called once it drains)."""
+        if (
+            self.disconnected
+            or not self.response_started
+            or self.response_complete
+            or self._head
+            or self.transport.is_closing()
+        ):
+            return False
+        if self.flow.write_paused:
+            self._on_writable = on_writable
+            if not self.waiting_since:
+                self.waiting_since = _now()
+            return False
+        last = _LAST_CHUNK
+        if len(pieces) == 1 and pieces[0] is last.body:
+            body, chunk = last.body, last.chunk
+        else:
+            body = b"".join([p if isinstance(p, bytes) else p.encode() for p in pieces])
+            if not body:
+                return True
+            if self._close_delimited:
+                chunk = body
+            elif self.chunked_encoding:
+                chunk = b"%x\r\n%s\r\n" % (len(body), body)
+            else:
+                return False  # a sized body is not streamed
+            if len(pieces) == 1:
+                last.body, last.chunk = body, chunk
+        self.direct_bytes += len(body)
+        self.transport.write(chunk)
+        return True
+
+    def writable_again(self) -> None:
+        """The socket drained (the protocol's `resume_writing`)."""
+        self.waiting_since = 0.0
+        on_writable, self._on_writable = self._on_writable, None
+        if on_writable is not None:
+            on_writable()
+
+    def sent_directly(self) -> int:
+        return self.direct_bytes
 
     def abort(self) -> None:
         self.transport.abort()
@@ -193,6 +260,21 @@ class OneWriteCycle(RequestResponseCycle):
         return True
 
 
+def _now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+def stream_extension(cycle: OneWriteCycle) -> dict[object, object]:
+    """The `HTTP_STREAM` extension of one request (app/asgi_extensions.py)."""
+    return {
+        "on_disconnect": cycle.on_disconnect,
+        "abort": cycle.abort,
+        "write": cycle.write_body,
+        "waiting_since": lambda: cycle.waiting_since,
+        "sent": cycle.sent_directly,
+    }
+
+
 def _unsized(message: Any) -> bool:
     """A response start that declares neither a length nor a transfer encoding."""
     for name, _value in message.get("headers", ()):
@@ -234,8 +316,14 @@ class HttpProtocol(HttpToolsProtocol):
         cycle.__class__ = OneWriteCycle
         assert isinstance(cycle, OneWriteCycle)
         extensions = cycle.scope.setdefault("extensions", {})
-        extensions[HTTP_STREAM] = {"on_disconnect": cycle.on_disconnect, "abort": cycle.abort}
+        extensions[HTTP_STREAM] = stream_extension(cycle)
         super()._start_asgi_task(cycle, app)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        cycle = self.cycle
+        if isinstance(cycle, OneWriteCycle):
+            cycle.writable_again()
 
     def connection_lost(self, exc: Exception | None) -> None:
         cycle = self.cycle

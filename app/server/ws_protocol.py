@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -62,14 +63,31 @@ _REFUSALS = {
 
 # The header of an unmasked, final text frame (RFC 6455 §5.2) of each short size.
 _SHORT_HEADS = tuple(bytes((0x81, size)) for size in range(126))
+_MEDIUM_HEAD = struct.Struct("!BBH").pack
 
 
 def text_frame_head(size: int) -> bytes:
     if size < 126:
         return _SHORT_HEADS[size]
     if size < 65536:
-        return b"\x81\x7e" + size.to_bytes(2, "big")
+        return _MEDIUM_HEAD(0x81, 126, size)
     return b"\x81\x7f" + size.to_bytes(8, "big")
+
+
+class _LastFrame:
+    """The last text sent alone and its bytes on the wire. A change's frame is one object
+    shared by its subscribers, sent to each in turn (one write in flight: each alone),
+    so it is framed once for all of them rather than once per socket."""
+
+    __slots__ = ("size", "text", "wire")
+
+    def __init__(self) -> None:
+        self.text: str | bytes = b""
+        self.wire = _SHORT_HEADS[0]
+        self.size = 0
+
+
+_LAST_FRAME = _LastFrame()
 
 
 class _SessionLog:
@@ -276,11 +294,14 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         # Server frames are unmasked and unfragmented here, so framing is just a header.
         if len(frames) == 1:
             frame = frames[0]
-            data = frame.encode() if isinstance(frame, str) else frame
-            size = len(data)
-            self.direct_bytes += size
-            head = _SHORT_HEADS[size] if size < 126 else text_frame_head(size)
-            self.transport.write(head + data)
+            last = _LAST_FRAME
+            if frame is not last.text:
+                data = frame.encode() if isinstance(frame, str) else frame
+                last.size = size = len(data)
+                last.wire = (_SHORT_HEADS[size] if size < 126 else text_frame_head(size)) + data
+                last.text = frame
+            self.direct_bytes += last.size
+            self.transport.write(last.wire)
             return True
         parts = []
         sent = 0

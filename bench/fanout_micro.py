@@ -1,0 +1,338 @@
+"""`python -m bench.fanout_micro`: the hub's fan-out path in-process, one write in flight.
+
+Drives `Hub.on_commit` with one change at a time to N subscribers, each a real
+connection as the server builds it (WebSocket: a `DirectOutbox` written by our
+protocol's `write_frames`; SSE: the stream's outbox and `EventStream`, written
+through our HTTP cycle) on a real uvloop transport over loopback TCP. The
+reading ends live in a child process (`--reader`), which tells the parent once
+every subscriber has everything (so each write is its own frame to each, as W5
+with one write in flight). No HTTP requests, no store: what is left is the
+per-delivery work of the hub, the outboxes, the framing and the send.
+
+It prints the CPU (user + system, this process) per delivery over the writes.
+`--callgrind` runs it twice under `valgrind --tool=callgrind` (children not
+traced, so the reader is not counted) with two write counts and prints the
+difference in instructions per delivery: user-space instructions of the
+fan-out alone (set-up and connects cancel out), stable on a busy machine.
+
+    python -m bench.fanout_micro ws --subs 1000 --writes 2000
+    python -m bench.fanout_micro sse --subs 1000 --callgrind
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import resource
+import selectors
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import uvloop
+
+from app.asgi_extensions import HTTP_STREAM
+from app.auth.principal import Principal
+from app.realtime.connection import Connection, Subscription
+from app.realtime.hub import Hub
+from app.realtime.outbox import DirectOutbox
+from app.store.types import Change, ChangeFilter
+
+COLLECTION = "bench"
+FIRST_SEQ = 1_000_000  # seqs of one width: every frame has the same size
+VALUE = b'{"title":"fan-out micro-benchmark","n":12345,"tags":["a","b"],"done":false}'
+QUEUE_LIMIT = 1000
+
+
+def change_data(seq: int) -> bytes:
+    return (
+        b'{"seq":%d,"op":"put","collection":"bench","key":"k00000001","rev":%d,'
+        b'"value":%s,"ts":1764760000000}' % (seq, seq, VALUE)
+    )
+
+
+class _Store:
+    """What the hub asks of a store on this path: a listener and the head seq."""
+
+    head_seq = FIRST_SEQ
+
+    def add_listener(self, listener: Any) -> None:
+        self.listener = listener
+
+
+# --- the reading side (child process) ------------------------------------------------
+
+
+def reader(port: int, subs: int) -> None:
+    """Connect `subs` sockets, then, per line `<total bytes>` on the control socket, read
+    until that many arrived over all of them (`-1`: whatever arrives) and answer the
+    total read so far."""
+    ctrl = socket.create_connection(("127.0.0.1", port))
+    socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(subs)]
+    sel = selectors.DefaultSelector()
+    for sock in socks:
+        sock.setblocking(False)
+        sel.register(sock, selectors.EVENT_READ)
+    total = 0
+    pending = b""
+
+    def read(timeout: float) -> bool:
+        nonlocal total
+        events = sel.select(timeout)
+        for key, _ in events:
+            with contextlib.suppress(BlockingIOError):
+                total += len(key.fileobj.recv(1 << 16))  # type: ignore[union-attr]
+        return bool(events)
+
+    while True:
+        while b"\n" not in pending:
+            got = ctrl.recv(64)
+            if not got:
+                return
+            pending += got
+        line, pending = pending.split(b"\n", 1)
+        target = int(line)
+        while total < target:
+            read(5.0)
+        if target < 0:  # `-1`: read what is there, until nothing comes for 50 ms
+            while read(0.05):
+                pass
+        ctrl.sendall(b"%d\n" % total)
+
+
+# --- the writing side ------------------------------------------------------------------
+
+
+class _Forward(asyncio.Protocol):
+    """Hands the transport's backpressure to what writes (as the real protocols do)."""
+
+    def __init__(self, pause: Any, resume: Any) -> None:
+        self.pause_writing = pause  # type: ignore[method-assign]
+        self.resume_writing = resume  # type: ignore[method-assign]
+
+
+async def _accept(server: socket.socket, n: int) -> list[socket.socket]:
+    loop = asyncio.get_running_loop()
+    out = []
+    for _ in range(n):
+        sock, _ = await loop.sock_accept(server)
+        out.append(sock)
+    return out
+
+
+def ws_connection(hub: Hub, principal: Principal, transport_sock: socket.socket) -> Any:
+    """A subscriber as app/api/ws.py builds it, written by our WebSocket protocol."""
+    from app.server.ws_protocol import WebSocketProtocol, _Writable
+
+    # Our protocol's write path on a real transport, without uvicorn's handshake.
+    proto = WebSocketProtocol.__new__(WebSocketProtocol)
+    proto.close_sent = False
+    proto.disconnected = False
+    proto.handshake_complete = True
+    proto.writable = _Writable()  # type: ignore[assignment]
+    proto._plain = True
+    proto.direct_bytes = 0
+    proto._on_writable = None
+    outbox = DirectOutbox(QUEUE_LIMIT, proto.write_frames, hub.flusher)
+    connection = Connection(principal, "ws", QUEUE_LIMIT, outbox)
+    return proto, connection
+
+
+async def run(transport_kind: str, subs: int, writes: int) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    server = socket.create_server(("127.0.0.1", 0), backlog=4096)
+    server.setblocking(False)
+    port = server.getsockname()[1]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.fanout_micro", "--reader", str(port), str(subs)],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    ctrl, _ = await loop.sock_accept(server)
+    socks = await _accept(server, subs)
+    store = _Store()
+    hub = Hub(store, QUEUE_LIMIT)  # type: ignore[arg-type]
+    principal = Principal("bench", "admin", frozenset({"read", "write"}))
+    tasks = []
+    for sock in socks:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if transport_kind == "ws":
+            proto, connection = ws_connection(hub, principal, sock)
+            transport, _ = await loop.connect_accepted_socket(
+                lambda p=proto: _Forward(p.pause_writing, p.resume_writing), sock
+            )
+            proto.transport = transport
+            sub_id = "s1"
+        else:
+            connection, stream = await sse_connection(hub, principal, sock)
+            tasks.append(asyncio.create_task(stream))
+            sub_id = "sse"
+        hub.connect(connection)
+        sub = Subscription(connection, sub_id, ChangeFilter(COLLECTION), None, QUEUE_LIMIT)
+        hub.subscribe(sub, since=None, snapshot=False)
+
+    async def settle(target: int) -> int:
+        await loop.sock_sendall(ctrl, b"%d\n" % target)
+        answer = b""
+        while not answer.endswith(b"\n"):
+            answer += await loop.sock_recv(ctrl, 64)
+        return int(answer)
+
+    async def stable() -> int:
+        """Everything sent so far, once nothing more arrives for a while."""
+        await asyncio.sleep(0.2)
+        return await settle(-1)
+
+    # Whatever the streams send first (SSE: the response head, `retry`).
+    base = await stable()
+    listener = store.listener
+    seq = FIRST_SEQ + 1
+    # The first write sets the size of a write's deliveries; it is not measured.
+    listener([Change(seq, COLLECTION, "k00000001", "put", change_data(seq))])
+    total = await stable()
+    per_write = total - base
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage.ru_utime + usage.ru_stime
+    started = time.perf_counter()
+    for _ in range(writes):
+        seq += 1
+        listener([Change(seq, COLLECTION, "k00000001", "put", change_data(seq))])
+        total += per_write
+        await settle(total)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - cpu0
+    elapsed = time.perf_counter() - started
+    ctrl.close()
+    child.wait(30)
+    for task in tasks:
+        task.cancel()
+    deliveries = writes * subs
+    return {
+        "transport": transport_kind,
+        "subs": subs,
+        "writes": writes,
+        "bytes_per_delivery": per_write / subs,
+        "cpu_us_per_delivery": round(cpu / deliveries * 1e6, 3),
+        "deliveries_per_s": round(deliveries / elapsed),
+    }
+
+
+async def sse_connection(hub: Hub, principal: Principal, sock: socket.socket) -> Any:
+    """A subscriber as app/api/stream.py builds it, streamed by `EventStream` through our
+    HTTP protocol's response cycle."""
+    from uvicorn.protocols.http.flow_control import FlowControl
+
+    from app.api import sse
+    from app.server.http_protocol import OneWriteCycle, stream_extension
+
+    loop = asyncio.get_running_loop()
+    holder: dict[str, Any] = {}
+    transport, _ = await loop.connect_accepted_socket(
+        lambda: _Forward(lambda: holder["flow"].pause_writing(), lambda: holder["resume"]()),
+        sock,
+    )
+    flow = holder["flow"] = FlowControl(transport)  # type: ignore[arg-type]
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "GET",
+        "http_version": "1.1",
+        "path": "/v1/stream",
+        "headers": [],
+        "state": {},
+        "extensions": {},
+    }
+    cycle = OneWriteCycle(
+        scope,  # type: ignore[arg-type]
+        transport,  # type: ignore[arg-type]
+        flow,
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        False,
+        [],
+        asyncio.Event(),
+        False,
+        True,
+        lambda: None,
+    )
+
+    def resume() -> None:  # as HttpProtocol.resume_writing
+        flow.resume_writing()
+        cycle.writable_again()
+
+    holder["resume"] = resume
+    scope["extensions"][HTTP_STREAM] = stream_extension(cycle)
+    outbox = sse.stream_outbox(scope, QUEUE_LIMIT, hub.flusher)  # type: ignore[arg-type]
+    connection = Connection(principal, "sse", QUEUE_LIMIT, outbox)
+    keeper = sse.StreamKeeper(3600, 3600)
+    response = sse.EventStream(connection, keeper, lambda: None)
+
+    async def receive() -> Any:
+        await asyncio.Future()
+
+    return connection, response(scope, receive, cycle.send)
+
+
+def callgrind(args: argparse.Namespace) -> None:
+    """Instructions per delivery: two runs, `--writes` and twice that, their difference."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--callgrind needs valgrind (apt-get install valgrind)")
+    counts = []
+    for writes in (args.writes, 2 * args.writes):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(args.keep or tmp, f"callgrind.{args.transport}.{writes}.out")
+            proc = subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    f"--callgrind-out-file={out}",
+                    "--trace-children=no",
+                    sys.executable,
+                    "-m",
+                    "bench.fanout_micro",
+                    args.transport,
+                    "--subs",
+                    str(args.subs),
+                    "--writes",
+                    str(writes),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            found = re.search(r"Collected : (\d+)", proc.stderr)
+            assert found, proc.stderr[-2000:]
+            counts.append(int(found.group(1)))
+            print(proc.stdout.strip(), file=sys.stderr)
+    per_delivery = (counts[1] - counts[0]) / (args.writes * args.subs)
+    print(
+        f"{args.transport} {args.subs} subs: {per_delivery:,.0f} instructions per delivery "
+        f"(callgrind, {args.writes} vs {2 * args.writes} writes: {counts[0]:,} / {counts[1]:,})"
+    )
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--reader":
+        reader(int(sys.argv[2]), int(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("transport", choices=("ws", "sse"))
+    parser.add_argument("--subs", type=int, default=1000)
+    parser.add_argument("--writes", type=int, default=1000)
+    parser.add_argument("--callgrind", action="store_true")
+    parser.add_argument("--keep", help="with --callgrind: keep its outputs in this folder")
+    args = parser.parse_args()
+    if args.callgrind:
+        callgrind(args)
+        return
+    result = uvloop.run(run(args.transport, args.subs, args.writes))
+    print(result)
+
+
+if __name__ == "__main__":
+    main()
