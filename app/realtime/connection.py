@@ -249,10 +249,13 @@ class Subscription:
             return change.sse
         return prefix + change.data + b"}"
 
-    def offer(self, change: EncodedChange, event: bytes | None = None) -> None:
+    def offer(
+        self, change: EncodedChange, event: bytes | None = None, frame: Frame | None = None
+    ) -> None:
         """A live change that matches its key filter: queue it now, or buffer it while
-        replaying. `event`: what it delivers under this subscription's `match`, when the
-        caller decided it already (for a group of subscribers at once)."""
+        replaying. `event`: what it delivers under this subscription's `match`, and
+        `frame` its frame for this subscription, when the caller decided them already
+        (for a group of subscribers at once)."""
         if not self.live:
             if len(self.buffer) < self.buffer_limit:
                 self.buffer.append(change)
@@ -265,7 +268,9 @@ class Subscription:
         self.last_seq = seq
         prefix = self._prefix
         match = self._match
-        if match is not None:
+        if frame is not None:
+            pass
+        elif match is not None:
             if event is None:
                 event = change.event(match)
                 if event is None:

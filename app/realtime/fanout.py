@@ -25,6 +25,7 @@ from typing import Any
 from app.cel import Equals, constraints, scalar_key
 from app.cel.nodes import Expr
 from app.realtime.connection import EncodedChange, Subscription
+from app.realtime.outbox import Frame
 from app.store.core.events import ABSENT, UNKNOWN
 from app.store.types import DocMatch
 
@@ -127,9 +128,16 @@ class CollectionFanout:
             event = change.event(group.match)
             if event is None:
                 continue
+            # The group's subscribers share the event; those of one subscription id (or
+            # every SSE stream) share its frame: built once, looked up per subscriber.
+            frames: dict[bytes | None, Frame] = {}
             for sub in group.subs:
                 if sub.every_key or sub.flt.matches(collection, key):
-                    sub.offer(change, event)
+                    prefix = sub._prefix
+                    frame = frames.get(prefix)
+                    if frame is None:
+                        frame = frames[prefix] = change.event_frame(event, prefix)
+                    sub.offer(change, event, frame)
 
     def _concerned(self, change: EncodedChange) -> set[FilterGroup] | list[FilterGroup]:
         if not self.pinned:
