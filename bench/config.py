@@ -44,7 +44,9 @@ class Profile:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["tmp_root"] = str(self.tmp_root) if self.tmp_root else None
-        data["results_dir"] = str(self.results_dir)
+        # Relative to the checkout when inside it: results carry no machine's paths.
+        root, where = RESULTS_DIR.parent.parent, self.results_dir.resolve()
+        data["results_dir"] = str(where.relative_to(root) if where.is_relative_to(root) else where)
         data["only"] = sorted(self.only)
         return data
 

@@ -73,7 +73,7 @@ def _frame_name(frame: str) -> str:
     """`func (path/to/file.py:123)` -> `func (file.py)`: lines merged, paths cut."""
     name, _, where = frame.partition(" (")
     path = where.rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/work/main/", str(ROOT) + "/", "lib/python3."):
+    for marker in ("site-packages/", str(ROOT) + "/", "lib/python3."):
         if marker in path:
             path = path.split(marker, 1)[1]
     return f"{name} ({path})"

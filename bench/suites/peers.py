@@ -365,7 +365,7 @@ def run(profile: Profile) -> Report:
         "idle_max": idle_max,
         "failures": r.failures,
         "cells": [c.as_dict() for c in r.cells],
-        "chart": str(chart_path) if chart_path else None,
+        "chart": chart_path.name if chart_path else None,  # beside this file: no machine path
         "seconds": round(time.perf_counter() - started, 1),
         "phase_seconds": r.phase_seconds,
     }
