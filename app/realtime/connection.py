@@ -30,6 +30,11 @@ def change_prefix(sub_id: str) -> bytes:
     return b'{"type":"change","sub":%s,"change":' % orjson.dumps(sub_id)
 
 
+def sse_change(seq: int, data: bytes) -> bytes:
+    """A change's SSE event: its seq as the id a reconnect sends back in Last-Event-ID."""
+    return b"id: %d\nevent: change\ndata: %s\n\n" % (seq, data)
+
+
 class EncodedChange:
     """One change and its wire forms, each computed at most once for all subscribers."""
 
@@ -86,17 +91,14 @@ class EncodedChange:
         cache_key = (prefix or b"", event)
         frame = frames.get(cache_key)
         if frame is None:
-            if prefix is None:
-                frame = b"id: %d\nevent: change\ndata: %s\n\n" % (self.seq, event)
-            else:
-                frame = prefix + event + b"}"
+            frame = sse_change(self.seq, event) if prefix is None else prefix + event + b"}"
             if len(frames) < WS_FRAME_CACHE:
                 frames[cache_key] = frame
         return frame
 
     @cached_property
     def sse(self) -> bytes:
-        return b"id: %d\nevent: change\ndata: %s\n\n" % (self.seq, self.data)
+        return sse_change(self.seq, self.data)
 
     def ws_frame(self, prefix: bytes) -> bytes:
         """The WebSocket change frame (UTF-8) for a subscription's `prefix`.

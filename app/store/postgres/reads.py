@@ -199,7 +199,7 @@ async def read_changes(
                 changes, last = _delivered(flt, records, limit, upto)
             else:
                 records, last = await _scan_log(conn, flt, since, head, limit, can_read, budget)
-                changes = _delivered(flt, records, limit + 1, last)[0]
+                changes = _events(flt, records)
         return ChangeBatch(changes, last, head)
 
 
@@ -209,9 +209,13 @@ def _delivered(
     """What `records` (change records in seq order, at most `limit`) deliver under
     `flt.match`, and how far they reach: the last one's seq when there were `limit`
     (more may follow), else `head`."""
-    out = [data for raw in records if (data := deliverable(flt.match, raw)) is not None]
     last = change_seq(records[-1]) if len(records) == limit else head
-    return out, last
+    return _events(flt, records), last
+
+
+def _events(flt: ChangeFilter, records: list[bytes]) -> list[bytes]:
+    """What change records deliver under `flt.match` (`core.events.deliverable`)."""
+    return [data for raw in records if (data := deliverable(flt.match, raw)) is not None]
 
 
 async def _readable_collections(
