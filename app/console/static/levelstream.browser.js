@@ -7288,10 +7288,25 @@ ${highlight}`;
       __publicField(this, "leases", /* @__PURE__ */ new Map());
       __publicField(this, "leaseTimer", null);
       __publicField(this, "onPageHide", null);
-      /** Store the entries written since the last save, in one transaction, and number them. */
+      /**
+       * Store the entries written since the last save, in one transaction, and number them. If
+       * the store refuses, they were never queued: they leave the views, and their writes reject.
+       */
       __publicField(this, "saveQueued", async () => {
         const batch = this.toSave.splice(0);
-        const ids = await this.store.addOutbox(batch.map(({ id: _unnumbered, ...row }) => row));
+        let ids;
+        try {
+          ids = await this.store.addOutbox(batch.map(({ id: _unnumbered, ...row }) => row));
+        } catch (error) {
+          for (const entry of batch) this.unsaved.delete(entry);
+          this.indexOutbox(this.outbox.filter((entry) => !batch.includes(entry)));
+          for (const query2 of this.queries.values()) {
+            query2.recompute(batch.flatMap((entry) => entry.ops.map((op) => op.key)), this.outboxByDoc);
+            query2.notify();
+          }
+          this.emitStatus();
+          throw error;
+        }
         batch.forEach((entry, index) => {
           entry.id = ids[index];
           this.unsaved.delete(entry);

@@ -619,10 +619,25 @@ export class OfflineDb {
     if (this.leader) void this.flush();
   }
 
-  /** Store the entries written since the last save, in one transaction, and number them. */
+  /**
+   * Store the entries written since the last save, in one transaction, and number them. If
+   * the store refuses, they were never queued: they leave the views, and their writes reject.
+   */
   private saveQueued = async (): Promise<void> => {
     const batch = this.toSave.splice(0);
-    const ids = await this.store.addOutbox(batch.map(({ id: _unnumbered, ...row }) => row));
+    let ids: number[];
+    try {
+      ids = await this.store.addOutbox(batch.map(({ id: _unnumbered, ...row }) => row));
+    } catch (error) {
+      for (const entry of batch) this.unsaved.delete(entry);
+      this.indexOutbox(this.outbox.filter((entry) => !batch.includes(entry)));
+      for (const query of this.queries.values()) {
+        query.recompute(batch.flatMap((entry) => entry.ops.map((op) => op.key)), this.outboxByDoc);
+        query.notify();
+      }
+      this.emitStatus();
+      throw error;
+    }
     batch.forEach((entry, index) => {
       entry.id = ids[index]!;
       this.unsaved.delete(entry);
