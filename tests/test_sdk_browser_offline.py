@@ -147,14 +147,29 @@ def test_two_tabs_write_offline_reload_and_sync_exactly_once(
         assert burst["holder"] == expected
         assert burst["other"] == expected  # the tab without the connection: the same view
         assert burst["otherReads"] == 0  # from what the holder broadcast, not by re-reading
-        assert burst["reloaded"] == expected  # read back: buckets with the log on top
-        assert burst["compacted"] == expected  # read back: the log folded into the buckets
+        assert burst["reloaded"] == expected  # read back: the stored view with the log on top
+        assert burst["compacted"] == expected  # read back: the log folded into the view
 
         leases = step(reader, "leases")
         mine = "!has(doc.archived)"
         assert sorted(leases["opened"]) == sorted([mine, "doc.extra == true"])
         assert leases["closed"] == [mine]  # closed in the other tab: unsubscribed
         assert leases["crashed"] == [mine]  # its tab crashed: dropped when the lease ran out
+
+        # A replica stored by the SDK's earlier layout (version 2) opens offline as it was:
+        # its buckets with the log on top, its seq, its queued write.
+        legacy = step(reader, "legacy")
+        assert legacy == {
+            "step": "legacy",
+            "seq": 41,
+            "view": {
+                "old1": {"value": {"text": "one"}, "pending": False},
+                "old2": {"value": {"text": "two, edited"}, "pending": False},
+                "old4": {"value": {"text": "four"}, "pending": False},
+                "queued": {"value": {"text": "queued"}, "pending": True},
+            },
+            "pending": 1,
+        }
     finally:
         if proc.poll() is None:
             proc.kill()

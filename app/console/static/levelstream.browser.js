@@ -6796,14 +6796,45 @@ ${highlight}`;
   }));
 
   // src/offline/idb-store.ts
-  var BUCKETS = 64;
   var LOG_DOCS = 4096;
   var LOG_ROWS = 256;
   var COMPACT_DELAY_MS = 1e3;
-  function bucketOf(key) {
-    let hash = 2166136261;
-    for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 16777619);
-    return (hash >>> 0) % BUCKETS;
+  function fold(docs, log) {
+    let count = 0;
+    for (const row of log) {
+      const { puts, removed } = JSON.parse(row.changes);
+      for (const key of removed) docs.delete(key);
+      for (const doc of puts) docs.set(doc.key, doc);
+      count += puts.length + removed.length;
+    }
+    return count;
+  }
+  function parseView(row) {
+    return row === void 0 ? [] : JSON.parse(row.docs);
+  }
+  var byKey = (docs) => {
+    const map = /* @__PURE__ */ new Map();
+    for (const doc of docs) map.set(doc.key, doc);
+    return map;
+  };
+  async function migrateBuckets(tx) {
+    const buckets = await tx.objectStore("docs").getAll();
+    const log = await tx.objectStore("log").getAll();
+    const views = /* @__PURE__ */ new Map();
+    const viewOf = (q) => {
+      let docs = views.get(q);
+      if (docs === void 0) views.set(q, docs = /* @__PURE__ */ new Map());
+      return docs;
+    };
+    for (const bucket of buckets) for (const doc of Object.values(bucket.docs)) viewOf(bucket.q).set(doc.key, doc);
+    for (const row of log) {
+      const docs = viewOf(row.q);
+      for (const key of row.removed) docs.delete(key);
+      for (const doc of row.puts) docs.set(doc.key, doc);
+    }
+    await tx.objectStore("log").clear();
+    for (const [q, docs] of views) await tx.objectStore("views").put({ q, docs: JSON.stringify([...docs.values()]) });
+    tx.db.deleteObjectStore("docs");
   }
   var IdbStore = class _IdbStore {
     constructor(db) {
@@ -6813,55 +6844,59 @@ ${highlight}`;
       __publicField(this, "compactTimers", /* @__PURE__ */ new Map());
     }
     static async open(name) {
-      const db = await openDB(name, 2, {
-        upgrade(database, oldVersion) {
+      let migrating = null;
+      const db = await openDB(name, 3, {
+        upgrade(database, oldVersion, _newVersion, transaction) {
           if (oldVersion < 1) {
             database.createObjectStore("queries", { keyPath: "id" });
-            database.createObjectStore("docs", { keyPath: ["q", "b"] });
             database.createObjectStore("outbox", { keyPath: "id", autoIncrement: true });
             database.createObjectStore("conflicts", { keyPath: "id", autoIncrement: true });
           }
           if (oldVersion < 2) database.createObjectStore("log", { keyPath: ["q", "seq"] });
+          if (oldVersion < 3) {
+            database.createObjectStore("views", { keyPath: "q" });
+            if (oldVersion >= 1) migrating = migrateBuckets(transaction);
+          }
         }
       });
+      await migrating;
       return new _IdbStore(db);
     }
-    /** Every record of query `id`: [id] sorts before [id, 0] and [id, []] after every number. */
+    /** Every log record of query `id`: [id] sorts before [id, 0] and [id, []] after every number. */
     static range(id) {
       return IDBKeyRange.bound([id], [id, []]);
     }
     async readQuery(id) {
-      const tx = this.db.transaction(["queries", "docs", "log"], "readonly");
-      const [record, rows, log] = await Promise.all([
+      const tx = this.db.transaction(["queries", "views", "log"], "readonly");
+      const [record, view, log] = await Promise.all([
         tx.objectStore("queries").get(id),
-        tx.objectStore("docs").getAll(_IdbStore.range(id)),
+        tx.objectStore("views").get(id),
         tx.objectStore("log").getAll(_IdbStore.range(id))
       ]);
-      this.logSize.set(id, { rows: log.length, docs: log.reduce((n, r) => n + r.puts.length + r.removed.length, 0) });
-      if (log.length === 0) return { record: record ?? null, docs: rows.flatMap((row) => Object.values(row.docs)) };
-      const docs = /* @__PURE__ */ new Map();
-      for (const row of rows) for (const doc of Object.values(row.docs)) docs.set(doc.key, doc);
-      for (const entry of log) {
-        for (const key of entry.removed) docs.delete(key);
-        for (const doc of entry.puts) docs.set(doc.key, doc);
+      const docs = parseView(view);
+      if (log.length === 0) {
+        this.logSize.set(id, { rows: 0, docs: 0 });
+        return { record: record ?? null, docs };
       }
-      return { record: record ?? null, docs: [...docs.values()] };
+      const merged = byKey(docs);
+      this.logSize.set(id, { rows: log.length, docs: fold(merged, log) });
+      return { record: record ?? null, docs: [...merged.values()] };
+    }
+    async readRecord(id) {
+      return await this.db.get("queries", id) ?? null;
     }
     async replaceQuery(record, docs) {
-      const tx = this.db.transaction(["queries", "docs", "log"], "readwrite");
-      const store = tx.objectStore("docs");
-      void store.delete(_IdbStore.range(record.id));
+      const tx = this.db.transaction(["queries", "views", "log"], "readwrite");
       void tx.objectStore("log").delete(_IdbStore.range(record.id));
-      const rows = Array.from({ length: BUCKETS }, (_, b) => ({ q: record.id, b, docs: {} }));
-      for (const doc of docs) rows[bucketOf(doc.key)].docs[doc.key] = doc;
-      for (const row of rows) void store.put(row);
+      void tx.objectStore("views").put({ q: record.id, docs: JSON.stringify(docs) });
       void tx.objectStore("queries").put(record);
       await tx.done;
       this.logSize.set(record.id, { rows: 0, docs: 0 });
     }
     async applyChanges(record, puts, removed) {
       const tx = this.db.transaction(["queries", "log"], "readwrite");
-      const row = { q: record.id, seq: record.seq, puts, removed };
+      const changes = { puts, removed };
+      const row = { q: record.id, seq: record.seq, changes: JSON.stringify(changes) };
       void tx.objectStore("log").put(row);
       void tx.objectStore("queries").put(record);
       await tx.done;
@@ -6877,43 +6912,32 @@ ${highlight}`;
         );
       }
     }
-    /** Fold query `id`'s log into its buckets (one transaction: readers see before or after). */
+    /** Fold query `id`'s log into its view (one transaction: readers see before or after). */
     async compact(id) {
       this.compactTimers.delete(id);
-      const tx = this.db.transaction(["docs", "log"], "readwrite");
-      const log = await tx.objectStore("log").getAll(_IdbStore.range(id));
-      const touched = /* @__PURE__ */ new Map();
-      for (const entry of log) {
-        for (const key of entry.removed) _IdbStore.touch(touched, key, null);
-        for (const doc of entry.puts) _IdbStore.touch(touched, doc.key, doc);
-      }
-      const docs = tx.objectStore("docs");
-      await Promise.all(
-        [...touched].map(async ([b, changes]) => {
-          const row = await docs.get([id, b]) ?? { q: id, b, docs: {} };
-          for (const [key, doc] of changes) {
-            if (doc === null) delete row.docs[key];
-            else row.docs[key] = doc;
-          }
-          await docs.put(row);
-        })
-      );
+      const tx = this.db.transaction(["views", "log"], "readwrite");
+      const [view, log] = await Promise.all([
+        tx.objectStore("views").get(id),
+        tx.objectStore("log").getAll(_IdbStore.range(id))
+      ]);
       const last = log[log.length - 1];
-      if (last !== void 0) await tx.objectStore("log").delete(IDBKeyRange.bound([id], [id, last.seq]));
+      if (last !== void 0) {
+        const docs = byKey(parseView(view));
+        fold(docs, log);
+        void tx.objectStore("views").put({ q: id, docs: JSON.stringify([...docs.values()]) });
+        void tx.objectStore("log").delete(IDBKeyRange.bound([id], [id, last.seq]));
+      }
       await tx.done;
       this.logSize.set(id, { rows: 0, docs: 0 });
-    }
-    static touch(touched, key, doc) {
-      const b = bucketOf(key);
-      let list = touched.get(b);
-      if (list === void 0) touched.set(b, list = []);
-      list.push([key, doc]);
     }
     async readOutbox() {
       return await this.db.getAll("outbox");
     }
-    async addOutbox(entry) {
-      return Number(await this.db.add("outbox", entry));
+    async addOutbox(entries) {
+      const tx = this.db.transaction("outbox", "readwrite");
+      const ids = Promise.all(entries.map((entry) => tx.store.add(entry)));
+      await tx.done;
+      return (await ids).map(Number);
     }
     async putOutbox(entry) {
       await this.db.put("outbox", entry);
@@ -6952,6 +6976,10 @@ ${highlight}`;
       if (query2 === void 0) return { record: null, docs: [] };
       return clone({ record: query2.record, docs: Object.values(query2.docs) });
     }
+    async readRecord(id) {
+      const query2 = this.state.queries[id];
+      return query2 === void 0 ? null : clone(query2.record);
+    }
     async replaceQuery(record, docs) {
       this.state.queries[record.id] = clone({ record, docs: Object.fromEntries(docs.map((d) => [d.key, d])) });
       await this.persist();
@@ -6967,11 +6995,14 @@ ${highlight}`;
     async readOutbox() {
       return clone(this.state.outbox);
     }
-    async addOutbox(entry) {
-      const id = this.state.nextId++;
-      this.state.outbox.push(clone({ ...entry, id }));
+    async addOutbox(entries) {
+      const ids = entries.map((entry) => {
+        const id = this.state.nextId++;
+        this.state.outbox.push(clone({ ...entry, id }));
+        return id;
+      });
       await this.persist();
-      return id;
+      return ids;
     }
     async putOutbox(entry) {
       const index = this.state.outbox.findIndex((e) => e.id === entry.id);
@@ -7033,8 +7064,10 @@ ${highlight}`;
   };
 
   // src/offline/db.ts
+  var serverDocument = (doc) => ({ key: doc.key, value: doc.value, rev: doc.rev, pending: false });
   var CATCH_UP_FIRST_MS = 100;
   var CATCH_UP_MAX_MS = 2e3;
+  var UNSAVED = Number.MAX_SAFE_INTEGER;
   var docId = (collection, key) => `${collection}\0${key}`;
   var queryId = (collection, where) => `${collection}\0${where ?? ""}`;
   var docPath = (collection, key) => `/v1/collections/${encodeURIComponent(collection)}/docs/${key.split("/").map(encodeURIComponent).join("/")}`;
@@ -7119,7 +7152,11 @@ ${highlight}`;
       __publicField(this, "seq", null);
       /** The server's documents (by key), as of `seq`. */
       __publicField(this, "base", /* @__PURE__ */ new Map());
-      __publicField(this, "view", /* @__PURE__ */ new Map());
+      /**
+       * The documents queued writes make (null: they take it out of the view), over `base`: the
+       * view is `base` with these on top, so it is never copied (opening one builds `base` alone).
+       */
+      __publicField(this, "overlay", /* @__PURE__ */ new Map());
       __publicField(this, "listeners", /* @__PURE__ */ new Set());
       __publicField(this, "matches");
       /** Why the replica stopped following the server (e.g. `ForbiddenError`), else null. */
@@ -7133,13 +7170,22 @@ ${highlight}`;
     }
     /** The documents, ordered by key. */
     docs() {
-      return [...this.view.values()].sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+      const docs = [];
+      for (const doc of this.base.values()) if (!this.overlay.has(doc.key)) docs.push(doc);
+      for (const doc of this.overlay.values()) if (doc !== null) docs.push(doc);
+      return docs.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
     }
     get(key) {
-      return this.view.get(key);
+      const local = this.overlay.get(key);
+      return local === void 0 ? this.base.get(key) : local ?? void 0;
     }
     get size() {
-      return this.view.size;
+      let size = this.base.size;
+      for (const [key, doc] of this.overlay) {
+        if (doc === null && this.base.has(key)) size -= 1;
+        else if (doc !== null && !this.base.has(key)) size += 1;
+      }
+      return size;
     }
     /** Called after every change of the view (local write, server change, snapshot). */
     subscribe(listener) {
@@ -7153,11 +7199,21 @@ ${highlight}`;
     notify() {
       for (const listener of this.listeners) listener(this);
     }
+    /** @internal The server's documents at `seq` (a read of the store, a fresh snapshot). */
+    setBase(seq, docs) {
+      this.seq = seq;
+      this.base = /* @__PURE__ */ new Map();
+      for (const doc of docs) this.base.set(doc.key, serverDocument(doc));
+    }
+    /** @internal The server's document `doc` as of a batch of changes (null: removed). */
+    setServer(key, doc) {
+      if (doc === null) this.base.delete(key);
+      else this.base.set(key, serverDocument(doc));
+    }
     /** @internal Recompute `keys` (all: null) from the server's copy and the outbox. */
     recompute(keys, outbox) {
       if (keys === null) {
-        this.view.clear();
-        for (const doc of this.base.values()) this.view.set(doc.key, { ...doc, pending: false });
+        this.overlay.clear();
         for (const id of outbox.keys()) {
           const [collection, key] = id.split("\0");
           if (collection === this.collection) this.recomputeKey(key, outbox);
@@ -7167,12 +7223,14 @@ ${highlight}`;
       for (const key of keys) this.recomputeKey(key, outbox);
     }
     recomputeKey(key, outbox) {
-      const server = this.base.get(key);
       const ops = outbox.get(docId(this.collection, key)) ?? [];
-      let doc = server === void 0 ? void 0 : { ...server, pending: false };
+      if (ops.length === 0) {
+        this.overlay.delete(key);
+        return;
+      }
+      let doc = this.base.get(key);
       for (const op of ops) doc = this.applyOp(doc, op);
-      if (doc === void 0) this.view.delete(key);
-      else this.view.set(key, doc);
+      this.overlay.set(key, doc ?? null);
     }
     /** @internal One queued op on the view's document: optimistic, filtered like the server. */
     applyOp(doc, op) {
@@ -7187,9 +7245,7 @@ ${highlight}`;
     }
     /** @internal A local write, shown at once. */
     applyLocal(op) {
-      const doc = this.applyOp(this.view.get(op.key), op);
-      if (doc === void 0) this.view.delete(op.key);
-      else this.view.set(op.key, doc);
+      this.overlay.set(op.key, this.applyOp(this.get(op.key), op) ?? null);
     }
   };
   var OfflineDb = class {
@@ -7219,6 +7275,11 @@ ${highlight}`;
       __publicField(this, "reloading", null);
       __publicField(this, "outboxSync", null);
       __publicField(this, "outboxAgain", false);
+      /** Written and shown, not yet in the store (their id is UNSAVED). */
+      __publicField(this, "unsaved", /* @__PURE__ */ new Set());
+      /** Of those, the ones waiting for the next store transaction. */
+      __publicField(this, "toSave", []);
+      __publicField(this, "saving", Promise.resolve());
       /** This instance's name in leases. */
       __publicField(this, "tab", crypto.randomUUID());
       /** Queries the app opened here (the others are followed for other tabs). */
@@ -7227,6 +7288,30 @@ ${highlight}`;
       __publicField(this, "leases", /* @__PURE__ */ new Map());
       __publicField(this, "leaseTimer", null);
       __publicField(this, "onPageHide", null);
+      /**
+       * Store the entries written since the last save, in one transaction, and number them. If
+       * the store refuses, they were never queued: they leave the views, and their writes reject.
+       */
+      __publicField(this, "saveQueued", async () => {
+        const batch = this.toSave.splice(0);
+        let ids;
+        try {
+          ids = await this.store.addOutbox(batch.map(({ id: _unnumbered, ...row }) => row));
+        } catch (error) {
+          for (const entry of batch) this.unsaved.delete(entry);
+          this.indexOutbox(this.outbox.filter((entry) => !batch.includes(entry)));
+          for (const query2 of this.queries.values()) {
+            query2.recompute(batch.flatMap((entry) => entry.ops.map((op) => op.key)), this.outboxByDoc);
+            query2.notify();
+          }
+          this.emitStatus();
+          throw error;
+        }
+        batch.forEach((entry, index) => {
+          entry.id = ids[index];
+          this.unsaved.delete(entry);
+        });
+      });
     }
     /** @internal */
     async start() {
@@ -7348,8 +7433,7 @@ ${highlight}`;
       query2.loads += 1;
       const read = async () => {
         const { record, docs } = await this.store.readQuery(query2.id);
-        query2.seq = record?.seq ?? null;
-        query2.base = new Map(docs.map((d) => [d.key, d]));
+        query2.setBase(record?.seq ?? null, docs);
         query2.recompute(null, this.outboxByDoc);
       };
       query2.loading = query2.loading.then(read, read).finally(() => {
@@ -7381,18 +7465,23 @@ ${highlight}`;
         this.reloadQuery(query2);
         return;
       }
-      for (const key of message.removed) query2.base.delete(key);
-      for (const doc of message.puts) query2.base.set(doc.key, doc);
+      for (const key of message.removed) query2.setServer(key, null);
+      for (const doc of message.puts) query2.setServer(doc.key, doc);
       query2.seq = message.seq;
       query2.recompute([...message.removed, ...message.puts.map((d) => d.key)], this.outboxByDoc);
       query2.notify();
     }
     // --- writes ---------------------------------------------------------------------------
-    /** @internal Queue `ops` (one entry), show them at once, then persist and send. */
+    /**
+     * @internal Queue `ops` (one entry) and show them at once (synchronously: the views and
+     * their listeners before this returns); resolves once the entry is stored. Storing waits
+     * for the end of the current turn, so the writes of one turn share one store transaction;
+     * nothing is sent before it is stored (`flush` stops at an unsaved entry).
+     */
     async write(ops) {
       const queued = ops.map((op) => ({ ...op, base: this.baseOf(op.collection, op.key) }));
       const entry = {
-        id: Number.MAX_SAFE_INTEGER,
+        id: UNSAVED,
         // until the store numbers it
         idempotencyKey: crypto.randomUUID(),
         ops: queued,
@@ -7405,10 +7494,18 @@ ${highlight}`;
       }
       this.notifyQueries(queued.map((op) => op.collection));
       this.emitStatus();
-      const { id: _unnumbered, ...row } = entry;
-      entry.id = await this.store.addOutbox(row);
+      this.unsaved.add(entry);
+      this.toSave.push(entry);
+      if (this.toSave.length === 1) this.saving = this.saving.then(this.saveQueued, this.saveQueued);
+      await this.saving;
       this.post({ type: "outbox" });
       if (this.leader) void this.flush();
+    }
+    /** The stored outbox and, after it, what is shown but not stored yet (once: by idempotency key). */
+    withUnsaved(stored) {
+      if (this.unsaved.size === 0) return stored;
+      const keys = new Set(stored.map((entry) => entry.idempotencyKey));
+      return [...stored, ...[...this.unsaved].filter((entry) => !keys.has(entry.idempotencyKey))];
     }
     /** The rev a new write is based on: the previous queued op's, or the server's copy's. */
     baseOf(collection, key) {
@@ -7434,7 +7531,7 @@ ${highlight}`;
       for (const entry of entries.sort((a, b) => a.id - b.id)) this.addToOutbox(entry);
     }
     async reloadOutbox() {
-      this.indexOutbox(await this.store.readOutbox());
+      this.indexOutbox(this.withUnsaved(await this.store.readOutbox()));
     }
     /**
      * Another tab changed the outbox: read it again (it is small: queued writes), and
@@ -7451,7 +7548,7 @@ ${highlight}`;
             this.outboxAgain = false;
             const before = this.outboxByDoc;
             this.outboxByDoc = /* @__PURE__ */ new Map();
-            this.indexOutbox(await this.store.readOutbox());
+            this.indexOutbox(this.withUnsaved(await this.store.readOutbox()));
             const differs = /* @__PURE__ */ new Set();
             for (const id of /* @__PURE__ */ new Set([...before.keys(), ...this.outboxByDoc.keys()])) {
               const was = JSON.stringify((before.get(id) ?? []).map((op) => [op.op, op.value]));
@@ -7609,8 +7706,8 @@ ${highlight}`;
     }
     /** Follow one query: snapshot (when there is no seq) or resume, apply, repeat on a reset. */
     async runFeed(feed) {
-      const stored = await this.store.readQuery(feed.record.id);
-      if (stored.record !== null) feed.record = stored.record;
+      const stored = await this.store.readRecord(feed.record.id);
+      if (stored !== null) feed.record = stored;
       const rt = this.rt;
       while (!feed.closed && !this.closed) {
         const { collection, where, seq, epoch } = feed.record;
@@ -7690,10 +7787,7 @@ ${highlight}`;
       await this.store.replaceQuery(feed.record, docs);
       this.post({ type: "replaced", query: feed.record.id });
       const query2 = this.queries.get(feed.record.id);
-      if (query2 !== void 0) {
-        query2.seq = seq;
-        query2.base = new Map(docs.map((d) => [d.key, d]));
-      }
+      if (query2 !== void 0) query2.setBase(seq, docs);
       await this.settleAcks(null);
     }
     async applyBatch(feed, sub, changes) {
@@ -7716,8 +7810,8 @@ ${highlight}`;
       const query2 = this.queries.get(feed.record.id);
       if (query2 !== void 0) {
         query2.seq = seq;
-        for (const key of removed) query2.base.delete(key);
-        for (const doc of puts.values()) query2.base.set(doc.key, doc);
+        for (const key of removed) query2.setServer(key, null);
+        for (const doc of puts.values()) query2.setServer(doc.key, doc);
       }
       await this.settleAcks([...puts.keys(), ...removed]);
     }
@@ -7822,14 +7916,15 @@ ${highlight}`;
         try {
           do {
             this.flushAgain = false;
-            await this.reloadOutbox();
+            await this.syncOutbox();
             for (const entry of [...this.outbox]) {
+              if (entry.id === UNSAVED) break;
               if (entry.ackSeq !== null) continue;
               const outcome = await this.sendEntry(entry);
               if (outcome === "offline") return;
             }
           } while (this.flushAgain && !this.closed);
-          await this.settleAcks(null);
+          await this.settleAcks([]);
         } finally {
           this.flushing = null;
         }
@@ -7931,6 +8026,7 @@ ${highlight}`;
         for (const o of next.ops) {
           if (o.collection === op.collection && o.key === op.key && o.base === "chain") o.base = revs[index] ?? null;
         }
+        if (next.id === UNSAVED) await this.saving;
         await this.store.putOutbox(next);
       }
     }
@@ -7954,6 +8050,10 @@ ${highlight}`;
       }
       entry.idempotencyKey = crypto.randomUUID();
       await this.store.putOutbox(entry);
+      for (const query2 of this.queries.values()) {
+        query2.recompute([op.key], this.outboxByDoc);
+        query2.notify();
+      }
       this.post({ type: "outbox" });
       return true;
     }

@@ -93,7 +93,7 @@ try {
   for (const tab of tabs) await waitFor(tab, (seq) => window.app.notes.seq >= seq, target);
   const view = (tab) => tab.evaluate(() => window.app.view());
   const burst = { holder: await view(holder), other: await view(other), otherReads: await other.evaluate(() => window.storeReads) };
-  // The same copy read back from the store: changes still in the log, then folded into buckets.
+  // The same copy read back from the store: changes still in the log, then folded into its view record.
   const reread = async () => {
     await other.reload();
     await other.evaluate(() => window.opened);
@@ -122,6 +122,42 @@ try {
   await following('doc.extra == false', false);
   leases.crashed = await holder.evaluate(() => window.app.following());
   say('leases', leases);
+
+  // A replica written by the SDK before the database's version 3 (a query's documents in
+  // 64 bucket records plus object log records) opens as it was, offline, with its outbox.
+  const legacy = await holder.evaluate(async (collection) => {
+    const name = `levelstream:http://127.0.0.1:9:legacy`; // a port nothing listens on: offline
+    const q = `${collection}\u0000`;
+    await new Promise((resolve, reject) => {
+      const request = indexedDB.open(name, 2);
+      request.onupgradeneeded = () => {
+        const db = request.result;
+        db.createObjectStore('queries', { keyPath: 'id' }).put({ id: q, collection, where: null, seq: 41, epoch: 'e1' });
+        const docs = db.createObjectStore('docs', { keyPath: ['q', 'b'] });
+        docs.put({ q, b: 3, docs: { old1: { key: 'old1', value: { text: 'one' }, rev: 1 }, old2: { key: 'old2', value: { text: 'two' }, rev: 2 } } });
+        docs.put({ q, b: 9, docs: { old3: { key: 'old3', value: { text: 'three' }, rev: 3 } } });
+        db.createObjectStore('outbox', { keyPath: 'id', autoIncrement: true }).put({
+          idempotencyKey: 'k1', ops: [{ op: 'put', collection, key: 'queued', value: { text: 'queued' }, base: null }], createdAt: 1, ackSeq: null,
+        });
+        db.createObjectStore('conflicts', { keyPath: 'id', autoIncrement: true });
+        const log = db.createObjectStore('log', { keyPath: ['q', 'seq'] });
+        log.put({ q, seq: 40, puts: [{ key: 'old2', value: { text: 'two, edited' }, rev: 5 }], removed: ['old3'] });
+        log.put({ q, seq: 41, puts: [{ key: 'old4', value: { text: 'four' }, rev: 6 }], removed: [] });
+      };
+      request.onsuccess = () => resolve(request.result.close());
+      request.onerror = () => reject(request.error);
+    });
+    const db = await Levelstream.openDb({ baseUrl: 'http://127.0.0.1:9', token: 'any', principal: 'legacy', retryMs: 60_000 });
+    const live = await db.collection(collection).live();
+    const result = {
+      seq: live.seq,
+      view: Object.fromEntries(live.docs().map((d) => [d.key, { value: d.value, pending: d.pending }])),
+      pending: db.status.pending,
+    };
+    await db.close();
+    return result;
+  }, collection);
+  say('legacy', legacy);
 } catch (error) {
   say('error', { error: String(error), logs: logs.slice(-30) });
   process.exitCode = 1;

@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { connect, getChanges, getDocument, openDb, putDocument } from '../dist/index.js';
+import { connect, getChanges, getDocument, MemoryStore, openDb, putDocument } from '../dist/index.js';
 
 const baseUrl = process.env.LEVELSTREAM_URL;
 const token = process.env.LEVELSTREAM_TOKEN;
@@ -80,6 +80,39 @@ test('a live query replicates, shows writes at once as pending, and clears them 
     await until('enter and leave', () => live.get('z') !== undefined && live.get('a') === undefined);
     const keys = (await serverChanges(c)).map((ch) => ch.key);
     assert.deepEqual(keys, ['a', 'z', 'b', 'a', 'hidden', 'z', 'a']); // each write once
+  } finally {
+    await db.close();
+  }
+});
+
+test('writes of one turn are stored together before any is sent; a write the store refuses is not queued', async () => {
+  const c = `save${randomUUID().slice(0, 8)}`;
+  class Refusing extends MemoryStore {
+    refuse = false;
+    saves = [];
+    async addOutbox(entries) {
+      if (this.refuse) throw new Error('quota exceeded');
+      this.saves.push(entries.map((e) => e.ops[0].key));
+      return super.addOutbox(entries);
+    }
+  }
+  const store = new Refusing();
+  const db = await openDb({ baseUrl, token, storage: store });
+  try {
+    const live = await db.collection(c).live();
+    await until('the snapshot', () => live.seq !== null);
+    await Promise.all([db.collection(c).put('a', { n: 1 }), db.collection(c).put('b', { n: 2 })]);
+    assert.deepEqual(store.saves, [['a', 'b']]); // one store transaction for both
+    store.refuse = true;
+    const refused = db.collection(c).put('lost', { n: 3 });
+    assert.equal(live.get('lost').pending, true); // shown at once, as every write
+    await assert.rejects(refused, /quota exceeded/);
+    assert.equal(live.get('lost'), undefined); // never queued: gone from the view
+    store.refuse = false;
+    await db.collection(c).put('after', { n: 4 }); // the outbox goes on
+    await until('the writes acknowledged and seen back', () => db.status.pending === 0);
+    assert.deepEqual((await serverChanges(c)).map((ch) => ch.key), ['a', 'b', 'after']);
+    assert.deepEqual(values(live), { a: { n: 1 }, b: { n: 2 }, after: { n: 4 } });
   } finally {
     await db.close();
   }

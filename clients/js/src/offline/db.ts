@@ -46,7 +46,7 @@ import {
 export * from './store.js';
 export { IdbStore } from './idb-store.js';
 
-/** A document of a live query's local view. */
+/** A document of a live query's local view (shared with the replica: read it, do not change it). */
 export interface LocalDocument {
   key: string;
   value: unknown;
@@ -55,6 +55,17 @@ export interface LocalDocument {
   /** A queued local write touches it: not yet acknowledged and seen back. */
   pending: boolean;
 }
+
+/**
+ * A server document as a view holds it: one object, in `base` and (while no queued write
+ * touches it) shown as it is, so opening a view copies no document.
+ */
+export interface ServerDocument extends LocalDocument {
+  rev: number;
+  pending: false;
+}
+
+const serverDocument = (doc: StoredDoc): ServerDocument => ({ key: doc.key, value: doc.value, rev: doc.rev, pending: false });
 
 export type ConnectionState = 'online' | 'offline' | 'syncing';
 export interface SyncStatus {
@@ -136,6 +147,8 @@ interface Feed {
 /** The first wait for the subscriptions before asking the change log, doubled up to the last. */
 const CATCH_UP_FIRST_MS = 100;
 const CATCH_UP_MAX_MS = 2000;
+/** The id of an outbox entry shown in the views but not stored yet (sorts after every stored one). */
+const UNSAVED = Number.MAX_SAFE_INTEGER;
 
 const docId = (collection: string, key: string): string => `${collection}\u0000${key}`;
 const queryId = (collection: string, where: string | null): string => `${collection}\u0000${where ?? ''}`;
@@ -236,8 +249,12 @@ export class LiveQuery {
   /** The seq of the server's state the view reflects (null: no snapshot yet). */
   seq: number | null = null;
   /** The server's documents (by key), as of `seq`. */
-  base = new Map<string, StoredDoc>();
-  private view = new Map<string, LocalDocument>();
+  base = new Map<string, ServerDocument>();
+  /**
+   * The documents queued writes make (null: they take it out of the view), over `base`: the
+   * view is `base` with these on top, so it is never copied (opening one builds `base` alone).
+   */
+  private overlay = new Map<string, LocalDocument | null>();
   private listeners = new Set<(query: LiveQuery) => void>();
   readonly matches: Predicate | null;
   /** Why the replica stopped following the server (e.g. `ForbiddenError`), else null. */
@@ -259,15 +276,24 @@ export class LiveQuery {
 
   /** The documents, ordered by key. */
   docs(): LocalDocument[] {
-    return [...this.view.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const docs: LocalDocument[] = [];
+    for (const doc of this.base.values()) if (!this.overlay.has(doc.key)) docs.push(doc);
+    for (const doc of this.overlay.values()) if (doc !== null) docs.push(doc);
+    return docs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   get(key: string): LocalDocument | undefined {
-    return this.view.get(key);
+    const local = this.overlay.get(key);
+    return local === undefined ? this.base.get(key) : (local ?? undefined);
   }
 
   get size(): number {
-    return this.view.size;
+    let size = this.base.size;
+    for (const [key, doc] of this.overlay) {
+      if (doc === null && this.base.has(key)) size -= 1;
+      else if (doc !== null && !this.base.has(key)) size += 1;
+    }
+    return size;
   }
 
   /** Called after every change of the view (local write, server change, snapshot). */
@@ -285,11 +311,23 @@ export class LiveQuery {
     for (const listener of this.listeners) listener(this);
   }
 
+  /** @internal The server's documents at `seq` (a read of the store, a fresh snapshot). */
+  setBase(seq: number | null, docs: StoredDoc[]): void {
+    this.seq = seq;
+    this.base = new Map();
+    for (const doc of docs) this.base.set(doc.key, serverDocument(doc));
+  }
+
+  /** @internal The server's document `doc` as of a batch of changes (null: removed). */
+  setServer(key: string, doc: StoredDoc | null): void {
+    if (doc === null) this.base.delete(key);
+    else this.base.set(key, serverDocument(doc));
+  }
+
   /** @internal Recompute `keys` (all: null) from the server's copy and the outbox. */
   recompute(keys: Iterable<string> | null, outbox: Map<string, QueuedOp[]>): void {
     if (keys === null) {
-      this.view.clear();
-      for (const doc of this.base.values()) this.view.set(doc.key, { ...doc, pending: false });
+      this.overlay.clear();
       for (const id of outbox.keys()) {
         const [collection, key] = id.split('\u0000') as [string, string];
         if (collection === this.collection) this.recomputeKey(key, outbox);
@@ -300,12 +338,14 @@ export class LiveQuery {
   }
 
   private recomputeKey(key: string, outbox: Map<string, QueuedOp[]>): void {
-    const server = this.base.get(key);
     const ops = outbox.get(docId(this.collection, key)) ?? [];
-    let doc: LocalDocument | undefined = server === undefined ? undefined : { ...server, pending: false };
-    for (const op of ops) doc = this.applyOp(doc, op);
-    if (doc === undefined) this.view.delete(key);
-    else this.view.set(key, doc);
+    if (ops.length === 0) {
+      this.overlay.delete(key); // the server's document (or none) shows
+      return;
+    }
+    let doc: LocalDocument | undefined = this.base.get(key);
+    for (const op of ops) doc = this.applyOp(doc, op); // a new object: the server's stays as it is
+    this.overlay.set(key, doc ?? null);
   }
 
   /** @internal One queued op on the view's document: optimistic, filtered like the server. */
@@ -322,9 +362,7 @@ export class LiveQuery {
 
   /** @internal A local write, shown at once. */
   applyLocal(op: QueuedOp): void {
-    const doc = this.applyOp(this.view.get(op.key), op);
-    if (doc === undefined) this.view.delete(op.key);
-    else this.view.set(op.key, doc);
+    this.overlay.set(op.key, this.applyOp(this.get(op.key), op) ?? null);
   }
 }
 
@@ -351,6 +389,11 @@ export class OfflineDb {
   private reloading: Promise<void> | null = null;
   private outboxSync: Promise<void> | null = null;
   private outboxAgain = false;
+  /** Written and shown, not yet in the store (their id is UNSAVED). */
+  private unsaved = new Set<OutboxEntry>();
+  /** Of those, the ones waiting for the next store transaction. */
+  private toSave: OutboxEntry[] = [];
+  private saving: Promise<void> = Promise.resolve();
   /** This instance's name in leases. */
   private readonly tab = crypto.randomUUID();
   /** Queries the app opened here (the others are followed for other tabs). */
@@ -501,8 +544,7 @@ export class OfflineDb {
     query.loads += 1;
     const read = async (): Promise<void> => {
       const { record, docs } = await this.store.readQuery(query.id);
-      query.seq = record?.seq ?? null;
-      query.base = new Map(docs.map((d) => [d.key, d]));
+      query.setBase(record?.seq ?? null, docs);
       query.recompute(null, this.outboxByDoc);
     };
     query.loading = query.loading.then(read, read).finally(() => {
@@ -538,8 +580,8 @@ export class OfflineDb {
       return;
     }
     // (from, seq] on a copy at query.seq >= from: the documents it touched are as of seq.
-    for (const key of message.removed) query.base.delete(key);
-    for (const doc of message.puts) query.base.set(doc.key, doc);
+    for (const key of message.removed) query.setServer(key, null);
+    for (const doc of message.puts) query.setServer(doc.key, doc);
     query.seq = message.seq;
     query.recompute([...message.removed, ...message.puts.map((d) => d.key)], this.outboxByDoc);
     query.notify();
@@ -547,11 +589,16 @@ export class OfflineDb {
 
   // --- writes ---------------------------------------------------------------------------
 
-  /** @internal Queue `ops` (one entry), show them at once, then persist and send. */
+  /**
+   * @internal Queue `ops` (one entry) and show them at once (synchronously: the views and
+   * their listeners before this returns); resolves once the entry is stored. Storing waits
+   * for the end of the current turn, so the writes of one turn share one store transaction;
+   * nothing is sent before it is stored (`flush` stops at an unsaved entry).
+   */
   async write(ops: Array<Omit<QueuedOp, 'base'>>): Promise<void> {
     const queued: QueuedOp[] = ops.map((op) => ({ ...op, base: this.baseOf(op.collection, op.key) }));
     const entry: OutboxEntry = {
-      id: Number.MAX_SAFE_INTEGER, // until the store numbers it
+      id: UNSAVED, // until the store numbers it
       idempotencyKey: crypto.randomUUID(),
       ops: queued,
       createdAt: Date.now(),
@@ -563,10 +610,45 @@ export class OfflineDb {
     }
     this.notifyQueries(queued.map((op) => op.collection));
     this.emitStatus();
-    const { id: _unnumbered, ...row } = entry;
-    entry.id = await this.store.addOutbox(row);
+    this.unsaved.add(entry);
+    this.toSave.push(entry);
+    // The first of a turn's writes starts the save (after the one under way); the others join it.
+    if (this.toSave.length === 1) this.saving = this.saving.then(this.saveQueued, this.saveQueued);
+    await this.saving;
     this.post({ type: 'outbox' });
     if (this.leader) void this.flush();
+  }
+
+  /**
+   * Store the entries written since the last save, in one transaction, and number them. If
+   * the store refuses, they were never queued: they leave the views, and their writes reject.
+   */
+  private saveQueued = async (): Promise<void> => {
+    const batch = this.toSave.splice(0);
+    let ids: number[];
+    try {
+      ids = await this.store.addOutbox(batch.map(({ id: _unnumbered, ...row }) => row));
+    } catch (error) {
+      for (const entry of batch) this.unsaved.delete(entry);
+      this.indexOutbox(this.outbox.filter((entry) => !batch.includes(entry)));
+      for (const query of this.queries.values()) {
+        query.recompute(batch.flatMap((entry) => entry.ops.map((op) => op.key)), this.outboxByDoc);
+        query.notify();
+      }
+      this.emitStatus();
+      throw error;
+    }
+    batch.forEach((entry, index) => {
+      entry.id = ids[index]!;
+      this.unsaved.delete(entry);
+    });
+  };
+
+  /** The stored outbox and, after it, what is shown but not stored yet (once: by idempotency key). */
+  private withUnsaved(stored: OutboxEntry[]): OutboxEntry[] {
+    if (this.unsaved.size === 0) return stored;
+    const keys = new Set(stored.map((entry) => entry.idempotencyKey));
+    return [...stored, ...[...this.unsaved].filter((entry) => !keys.has(entry.idempotencyKey))];
   }
 
   /** The rev a new write is based on: the previous queued op's, or the server's copy's. */
@@ -596,7 +678,7 @@ export class OfflineDb {
   }
 
   private async reloadOutbox(): Promise<void> {
-    this.indexOutbox(await this.store.readOutbox());
+    this.indexOutbox(this.withUnsaved(await this.store.readOutbox()));
   }
 
   /**
@@ -614,7 +696,7 @@ export class OfflineDb {
           this.outboxAgain = false;
           const before = this.outboxByDoc;
           this.outboxByDoc = new Map();
-          this.indexOutbox(await this.store.readOutbox());
+          this.indexOutbox(this.withUnsaved(await this.store.readOutbox()));
           const differs = new Set<string>();
           for (const id of new Set([...before.keys(), ...this.outboxByDoc.keys()])) {
             const was = JSON.stringify((before.get(id) ?? []).map((op) => [op.op, op.value]));
@@ -787,8 +869,8 @@ export class OfflineDb {
 
   /** Follow one query: snapshot (when there is no seq) or resume, apply, repeat on a reset. */
   private async runFeed(feed: Feed): Promise<void> {
-    const stored = await this.store.readQuery(feed.record.id);
-    if (stored.record !== null) feed.record = stored.record;
+    const stored = await this.store.readRecord(feed.record.id);
+    if (stored !== null) feed.record = stored;
     const rt = this.rt as RealtimeClient;
     while (!feed.closed && !this.closed) {
       const { collection, where, seq, epoch } = feed.record;
@@ -877,10 +959,7 @@ export class OfflineDb {
     await this.store.replaceQuery(feed.record, docs);
     this.post({ type: 'replaced', query: feed.record.id });
     const query = this.queries.get(feed.record.id);
-    if (query !== undefined) {
-      query.seq = seq;
-      query.base = new Map(docs.map((d) => [d.key, d]));
-    }
+    if (query !== undefined) query.setBase(seq, docs);
     await this.settleAcks(null);
   }
 
@@ -904,8 +983,8 @@ export class OfflineDb {
     const query = this.queries.get(feed.record.id);
     if (query !== undefined) {
       query.seq = seq;
-      for (const key of removed) query.base.delete(key);
-      for (const doc of puts.values()) query.base.set(doc.key, doc);
+      for (const key of removed) query.setServer(key, null);
+      for (const doc of puts.values()) query.setServer(doc.key, doc);
     }
     await this.settleAcks([...puts.keys(), ...removed]);
   }
@@ -1023,14 +1102,15 @@ export class OfflineDb {
       try {
         do {
           this.flushAgain = false;
-          await this.reloadOutbox();
+          await this.syncOutbox(); // other tabs' entries too
           for (const entry of [...this.outbox]) {
+            if (entry.id === UNSAVED) break; // not stored yet: sent after its save (which flushes)
             if (entry.ackSeq !== null) continue;
             const outcome = await this.sendEntry(entry);
             if (outcome === 'offline') return;
           }
         } while (this.flushAgain && !this.closed);
-        await this.settleAcks(null);
+        await this.settleAcks([]);
       } finally {
         this.flushing = null;
       }
@@ -1139,6 +1219,7 @@ export class OfflineDb {
       for (const o of next.ops) {
         if (o.collection === op.collection && o.key === op.key && o.base === 'chain') o.base = revs[index] ?? null;
       }
+      if (next.id === UNSAVED) await this.saving; // stored with the new base, or numbered for the update
       await this.store.putOutbox(next);
     }
   }
@@ -1164,6 +1245,10 @@ export class OfflineDb {
     // A new idempotency key: this is another request than the one the server refused.
     entry.idempotencyKey = crypto.randomUUID();
     await this.store.putOutbox(entry);
+    for (const query of this.queries.values()) {
+      query.recompute([op.key], this.outboxByDoc); // a merged value shows now
+      query.notify();
+    }
     this.post({ type: 'outbox' });
     return true;
   }

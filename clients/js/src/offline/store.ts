@@ -61,13 +61,15 @@ export interface Conflict {
 
 export interface LocalStore {
   readQuery(id: string): Promise<{ record: QueryRecord | null; docs: StoredDoc[] }>;
+  /** The query's record alone (its seq), without reading its documents. */
+  readRecord(id: string): Promise<QueryRecord | null>;
   /** A fresh snapshot: the query's documents and record replaced together. */
   replaceQuery(record: QueryRecord, docs: StoredDoc[]): Promise<void>;
   /** Changes applied: puts and removals with the record's new seq, together. */
   applyChanges(record: QueryRecord, puts: StoredDoc[], removed: string[]): Promise<void>;
   readOutbox(): Promise<OutboxEntry[]>;
-  /** Appends; resolves to the entry's id (increasing: the send order). */
-  addOutbox(entry: Omit<OutboxEntry, 'id'>): Promise<number>;
+  /** Appends, all in one step; resolves to the entries' ids (increasing: the send order). */
+  addOutbox(entries: Array<Omit<OutboxEntry, 'id'>>): Promise<number[]>;
   putOutbox(entry: OutboxEntry): Promise<void>;
   removeOutbox(id: number): Promise<void>;
   readConflicts(): Promise<Conflict[]>;
@@ -98,6 +100,11 @@ export class MemoryStore implements LocalStore {
     return clone({ record: query.record, docs: Object.values(query.docs) });
   }
 
+  async readRecord(id: string): Promise<QueryRecord | null> {
+    const query = this.state.queries[id];
+    return query === undefined ? null : clone(query.record);
+  }
+
   async replaceQuery(record: QueryRecord, docs: StoredDoc[]): Promise<void> {
     this.state.queries[record.id] = clone({ record, docs: Object.fromEntries(docs.map((d) => [d.key, d])) });
     await this.persist();
@@ -115,11 +122,14 @@ export class MemoryStore implements LocalStore {
     return clone(this.state.outbox);
   }
 
-  async addOutbox(entry: Omit<OutboxEntry, 'id'>): Promise<number> {
-    const id = this.state.nextId++;
-    this.state.outbox.push(clone({ ...entry, id }));
+  async addOutbox(entries: Array<Omit<OutboxEntry, 'id'>>): Promise<number[]> {
+    const ids = entries.map((entry) => {
+      const id = this.state.nextId++;
+      this.state.outbox.push(clone({ ...entry, id }));
+      return id;
+    });
     await this.persist();
-    return id;
+    return ids;
   }
 
   async putOutbox(entry: OutboxEntry): Promise<void> {
