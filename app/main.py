@@ -49,7 +49,7 @@ from app.realtime.notifier import CommitNotifier
 from app.server.access_log import AccessLog
 from app.server.context import RequestContext
 from app.server.cors import CorsPolicy
-from app.server.front_door import FastLane, FrontDoor
+from app.server.front_door import WS_PATH, FrontDoor
 from app.settings import Settings
 
 DESCRIPTION = """
@@ -93,9 +93,17 @@ class LevelstreamApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         door = self.front_door
-        if door is not None and scope["type"] == "http":
-            scope["app"] = self
-            if await door.serve(scope, receive, send):
+        if door is not None:
+            kind = scope["type"]
+            if kind == "http":
+                scope["app"] = self
+                if await door.serve(scope, receive, send):
+                    return
+            elif kind == "websocket" and scope["path"] == WS_PATH:
+                # Straight to the endpoint (app/server/front_door.py): awaited here, not
+                # in a method of the door, for one coroutine frame less per socket.
+                scope["app"] = self
+                await door.context.websocket(scope, receive, send, door.websocket_app)
                 return
         await super().__call__(scope, receive, send)
 
@@ -198,7 +206,6 @@ def create_app(settings: Settings | None = None) -> LevelstreamApp:
         # CORS for both ways a request is served; which origins, the gate says (lifespan).
         "cors": cors,
     }
-    app.add_middleware(FastLane)
     app.add_middleware(RequestContext, **context)
     app.front_door = FrontDoor(RequestContext(app, **context))
     problems.install(app)

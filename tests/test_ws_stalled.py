@@ -7,6 +7,7 @@ processed) and logs `stalled`, not the 4008 it could not deliver.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 
@@ -60,6 +61,35 @@ def test_a_stalled_websocket_reader_is_cut_and_logged_stalled(quick_cuts: Server
                 if opcode == 0x8:
                     closes.append(payload[:2])
         assert (4008).to_bytes(2, "big") not in closes
+    finally:
+        ws.vanish()
+
+
+def _pong(payload: bytes) -> bytes:
+    """A masked pong frame echoing a ping's payload, as a client answers it."""
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([0x8A, 0x80 | len(payload)]) + mask + masked
+
+
+def test_an_idle_websocket_that_answers_pings_is_pinged_again_and_kept(
+    quick_cuts: ServerProcess,
+) -> None:
+    """Keep-alive: each answered ping is followed by the next one (the server's shared
+    ping timer re-arms per socket), and a peer that answers is never cut."""
+    ws = RawWebSocket.open(quick_cuts)
+    try:
+        subscribed = ws.request({"op": "subscribe", "id": "s", "sub": "s", "collection": "kept"})
+        assert subscribed["ok"] is True, subscribed
+        pings = []
+        while len(pings) < 3:  # three intervals: longer than an unanswered ping survives
+            opcode, payload = ws.recv_frame()
+            assert opcode != 0x8, f"closed: {payload!r}"
+            if opcode == 0x9:
+                pings.append(payload)
+                ws.sock.sendall(_pong(payload))
+        assert len(set(pings)) == 3, pings  # each ping is a new one, not a repeat
+        assert ws.request({"op": "ping", "id": "p"})["type"] == "pong"
     finally:
         ws.vanish()
 

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, WebSocket
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from app.api.bodies import parse_json
@@ -48,15 +49,25 @@ def _query_param(websocket: WebSocket, name: str) -> str | None:
     return value
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first value of header `name` (lower case) of the handshake, read from the scope
+    (Starlette's `headers` would keep a parsed copy for the connection's life)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def entry_of(websocket: WebSocket, token: str | None) -> Entry:
     """The handshake as the gate sees it."""
-    host = websocket.headers.get("host", "")
-    scheme = "https" if websocket.scope.get("scheme") == "wss" else "http"
+    scope = websocket.scope
+    host = _header(scope, b"host") or ""
+    scheme = "https" if scope.get("scheme") == "wss" else "http"
     return Entry(
         "ws",
         token,
-        websocket.scope.get("state", {}).get("client_ip"),
-        websocket.headers.get("origin"),
+        scope.get("state", {}).get("client_ip"),
+        _header(scope, b"origin"),
         own_origin=f"{scheme}://{host}",
     )
 
@@ -83,11 +94,24 @@ async def _first_frame_auth(websocket: WebSocket, gate: Gate, entry: Entry) -> P
 
 @router.websocket("/v1/ws")
 async def websocket_endpoint(websocket: WebSocket) -> None:
-    # The handshake is a coroutine of its own, so that what it needed is not kept for
-    # the connection's life; the rest runs in this one frame, for the same reason.
+    """The route, for a stack without the front door (which serves `/v1/ws` itself)."""
+    await websocket_session(websocket.scope, websocket.receive, websocket.send)
+
+
+async def websocket_session(scope: Scope, receive: Receive, send: Send) -> None:
+    """`/v1/ws` as an ASGI app: what the front door runs for every socket.
+
+    The handshake is a coroutine of its own, so that what it needed is not kept for
+    the connection's life; the rest runs in this one frame, for the same reason, and
+    waits on the server's `receive` itself (no Starlette frame above it per socket).
+    """
+    websocket = WebSocket(scope, receive, send)
     opened = await _open(websocket)
     if opened is None:
         return
+    # The handshake's headers were read (gate, Origin, credential); the access log and
+    # the session need none of them again: let them go rather than keep them per socket.
+    scope["headers"] = ()
     session, closer, slot = opened
     connection = session.connection
     sender = None
@@ -97,7 +121,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     try:
         while connection.close_code is None:
             # The message lives in `_on_message`'s frame only: an idle connection keeps none.
-            if not await _on_message(session, await websocket.receive(), max_depth):
+            if not await _on_message(session, await receive(), max_depth):
                 break
     finally:
         session.hub.disconnect(connection)
@@ -124,7 +148,7 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
         _query_param(websocket, "ticket")
         or _query_param(websocket, "token")
         or token_from_headers(
-            websocket.headers.get("authorization"), websocket.headers.get("x-api-key")
+            _header(websocket.scope, b"authorization"), _header(websocket.scope, b"x-api-key")
         )
     )
     entry = entry_of(websocket, token)

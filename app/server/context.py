@@ -74,13 +74,13 @@ class RequestContext:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        if scope["type"] == "websocket":
+            await self.websocket(scope, receive, send, self.app)
+            return
         request_id, started_at = self.begin(scope)
         result = {"status": 0, "bytes": 0}
         try:
-            if scope["type"] == "websocket":
-                await self._websocket(scope, receive, send, result)
-            else:
-                await self._http(scope, receive, send, request_id, result)
+            await self._http(scope, receive, send, request_id, result)
         finally:
             self.finish(scope, result["status"], result["bytes"], started_at)
 
@@ -159,40 +159,29 @@ class RequestContext:
         address = parse_address(scope["state"]["client_ip"] or "")
         return not in_networks(address, self.allowed_ips)
 
-    async def _websocket(
-        self, scope: Scope, receive: Receive, send: Send, result: dict[str, int]
-    ) -> None:
-        if self._ip_refused(scope):
-            refusal = {"type": "websocket.close", "code": 1008}
-            result["status"] = await _refuse_handshake(scope, send, refusal)
-            if not result["status"]:
-                result["status"] = 403
-                await send(refusal)
-            return
+    async def websocket(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
+        """One WebSocket session run by `app`, with this context's steps (id, address,
+        refusal, access log, metrics): for the middleware and the front door alike.
 
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "websocket.accept":
-                result["status"] = 101
-            elif message["type"] == "websocket.close":
-                scope["state"]["close_code"] = message.get("code", 1000)
-                if not result["status"]:
-                    # Closed before accept: the handshake is refused.
-                    result["status"] = await _refuse_handshake(scope, send, message)
-                    if result["status"]:
-                        return
-                    result["status"] = 403
-            elif message["type"] == "websocket.send":
-                data = message.get("text") or message.get("bytes") or ""
-                result["bytes"] += len(data)
-            await send(message)
-
+        One coroutine: every idle socket keeps its frame for the connection's life.
+        """
+        _, started_at = self.begin(scope)
+        result = {"status": 0, "bytes": 0}
         try:
-            await self.app(scope, receive, recording_send)
+            if self._ip_refused(scope):
+                refusal = {"type": "websocket.close", "code": 1008}
+                result["status"] = await _refuse_handshake(scope, send, refusal)
+                if not result["status"]:
+                    result["status"] = 403
+                    await send(refusal)
+                return
+            await app(scope, receive, _recording_send(scope, send, result))
         finally:
             # What our server wrote straight to the socket (server/ws_protocol.py) bypassed `send`.
             direct = (scope.get("extensions") or {}).get(SEND_MANY)
             if direct is not None:
                 result["bytes"] += direct["sent"]()
+            self.finish(scope, result["status"], result["bytes"], started_at)
 
     async def _http(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, result: dict[str, int]
@@ -275,6 +264,29 @@ class RequestContext:
 
     async def _too_large(self, send: Send, request_id: str) -> None:
         await send_problem(send, 413, "payload_too_large", self.too_large_detail, request_id)
+
+
+def _recording_send(scope: Scope, send: Send, result: dict[str, int]) -> Send:
+    """`send` of a WebSocket session, recording its status, close code and bytes in `result`
+    (and answering a handshake the app refused as a problem)."""
+
+    async def recording_send(message: Message) -> None:
+        if message["type"] == "websocket.accept":
+            result["status"] = 101
+        elif message["type"] == "websocket.close":
+            scope["state"]["close_code"] = message.get("code", 1000)
+            if not result["status"]:
+                # Closed before accept: the handshake is refused.
+                result["status"] = await _refuse_handshake(scope, send, message)
+                if result["status"]:
+                    return
+                result["status"] = 403
+        elif message["type"] == "websocket.send":
+            data = message.get("text") or message.get("bytes") or ""
+            result["bytes"] += len(data)
+        await send(message)
+
+    return recording_send
 
 
 async def send_problem(

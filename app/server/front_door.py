@@ -11,6 +11,12 @@ method name; it reads no parameter itself. A browser's request (one with an
 Origin header) is served here too, with the same CORS answer as FastAPI's
 stack gives (`RequestContext.cors`, app/server/cors.py), and so is every CORS
 preflight.
+
+`/v1/ws` sockets go from the app's `__call__` straight to `websocket_app`
+(`app.api.ws.websocket_session`) inside `RequestContext.websocket` (id,
+address rule, access log, metrics): none of FastAPI's layers, whose coroutine
+frames every idle socket would keep alive, and the same gate admission as
+every other way in (the endpoint's `_open`).
 """
 
 from __future__ import annotations
@@ -23,13 +29,12 @@ from typing import Protocol
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
 
 from app.api import doc_ops, ranges, stream
 from app.api.problems import error_response
 from app.api.requests import HttpRequest
 from app.api.sse import EventStream
-from app.api.ws import websocket_endpoint
+from app.api.ws import websocket_session
 from app.errors import LevelstreamError, as_outage
 from app.server.context import BodyTooLarge, RequestContext, as_problem, send_problem
 from app.server.cors import origin_of
@@ -114,22 +119,6 @@ def dispatch(scope: Scope) -> tuple[_Route, Answer] | None:
     return _COLLECTION_ROUTE, partial(collection_op, collection=collection)
 
 
-class FastLane:
-    """Middleware inside FastAPI's stack for `/v1/ws`: straight to the endpoint.
-
-    Every idle socket keeps this call stack alive, and FastAPI's routing layers
-    would add about 10 KiB to each."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"] == WS_PATH:
-            await websocket_endpoint(WebSocket(scope, receive, send))
-            return
-        await self.app(scope, receive, send)
-
-
 class FrontDoor:
     """The front door's requests served in front of FastAPI's whole middleware stack.
 
@@ -141,6 +130,7 @@ class FrontDoor:
 
     def __init__(self, context: RequestContext) -> None:
         self.context = context
+        self.websocket_app: ASGIApp = websocket_session
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer the request if it is the lane's; False (nothing done) otherwise."""

@@ -21,6 +21,13 @@
   its `asyncio.Event` for backpressure (a deque) are replaced by small
   equivalents, its ~37 attributes are slotted rather than in a dict, and
   the handshake's request and response are let go once answered.
+- Keep-alive pings come from one shared timer (`_PingWheel`), not a timer per
+  connection: uvicorn's `call_later` per socket (a libuv timer, its handle, a
+  bound method and a context, ~0.6 KiB, and objects the garbage collector
+  traces) is replaced by an entry in a set of the ~0.1 s slot it falls in. A
+  ping goes out up to one slot later than uvicorn would send it; the pong
+  deadline (`ping_timeout`) is uvicorn's own timer, made only while a ping is
+  in flight.
 - Its per-connection INFO lines (uvicorn's `"WebSocket /v1/ws" [accepted]`,
   websockets' `connection open` and `connection closed`) are DEBUG lines here:
   our access log already writes one line per socket session, buffered, and
@@ -36,7 +43,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import struct
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -166,6 +175,77 @@ class _Writable:
         return True
 
 
+class _PingWheel:
+    """The keep-alive pings of one event loop's sockets, due by slot of `SLOT_S`.
+
+    One timer for the earliest slot with sockets in it; when it fires, every
+    socket due by then is pinged (uvicorn's `send_keepalive_ping`, which arms
+    the pong deadline). A socket is in at most one slot (`_ping_slot`).
+    """
+
+    SLOT_S = 0.1
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.slots: dict[int, set[WebSocketProtocol]] = {}
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_slot: int | None = None
+
+    def add(self, protocol: WebSocketProtocol, delay: float) -> None:
+        self.discard(protocol)
+        slot = math.ceil((self.loop.time() + delay) / self.SLOT_S)
+        due = self.slots.get(slot)
+        if due is None:
+            due = self.slots[slot] = set()
+        due.add(protocol)
+        protocol._ping_slot = slot
+        if self.timer_slot is None or slot < self.timer_slot:
+            self._arm(slot)
+
+    def discard(self, protocol: WebSocketProtocol) -> None:
+        slot = protocol._ping_slot
+        if slot is None:
+            return
+        protocol._ping_slot = None
+        due = self.slots.get(slot)
+        if due is not None:
+            due.discard(protocol)
+            if not due:
+                del self.slots[slot]
+
+    def _arm(self, slot: int) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer_slot = slot
+        self.timer = self.loop.call_at(slot * self.SLOT_S, self._fire)
+
+    def _fire(self) -> None:
+        self.timer = self.timer_slot = None
+        # Timers may fire a little early (libuv counts milliseconds): due is due within 2 ms.
+        now = (self.loop.time() + 0.002) / self.SLOT_S
+        for slot in sorted(s for s in self.slots if s <= now):
+            for protocol in self.slots.pop(slot):
+                protocol._ping_slot = None
+                try:
+                    protocol.send_keepalive_ping()
+                except Exception:  # one broken socket must not stop the others' pings
+                    _SESSION_LOG.exception("keep-alive ping failed")
+        if self.slots:
+            self._arm(min(self.slots))
+
+
+_PING_WHEELS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _PingWheel] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _ping_wheel(loop: asyncio.AbstractEventLoop) -> _PingWheel:
+    wheel = _PING_WHEELS.get(loop)
+    if wheel is None:
+        wheel = _PING_WHEELS[loop] = _PingWheel(loop)
+    return wheel
+
+
 # What uvicorn (0.54) sets on its WebSocket protocol: slots rather than a dict of 37.
 _UVICORN_ATTRIBUTES = (
     "app",
@@ -230,7 +310,7 @@ class ProblemRefusals(ServerProtocol):
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
-    __slots__ = (*_UVICORN_ATTRIBUTES, "_on_writable", "_plain", "direct_bytes")
+    __slots__ = (*_UVICORN_ATTRIBUTES, "_on_writable", "_ping_slot", "_plain", "direct_bytes")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -240,6 +320,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         self.writable = _Writable()  # type: ignore[assignment]
         self._on_writable: Callable[[], None] | None = None
         self._plain = False  # accepted with no extension transforming frames
+        self._ping_slot: int | None = None  # its slot in the loop's `_PingWheel`
         self.direct_bytes = 0  # payload bytes written by `write_frames`
 
     def handle_connect(self, event: Any) -> None:
@@ -370,6 +451,17 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.resume_reading()
         return message
 
+    def schedule_ping(self) -> None:
+        # uvicorn's delay, on the shared wheel instead of a timer of this socket's own.
+        assert self.ping_interval is not None
+        delay = max(0.0, self.ping_interval - self.last_ping_rtt)
+        _ping_wheel(self.loop).add(self, delay)
+
+    def stop_keepalive(self) -> None:
+        if self._ping_slot is not None:
+            _ping_wheel(self.loop).discard(self)
+        super().stop_keepalive()
+
     def keepalive_timeout(self) -> None:
         super().keepalive_timeout()
         self._cut_stalled()
@@ -393,6 +485,9 @@ def internals_missing() -> list[str]:
                 "send",
                 "receive",
                 "keepalive_timeout",
+                "schedule_ping",
+                "stop_keepalive",
+                "send_keepalive_ping",
                 "pause_writing",
                 "resume_writing",
                 "connection_lost",
