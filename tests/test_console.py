@@ -1,8 +1,9 @@
 """`/console` in a real browser: Debian's chromium, driven by playwright-core
 (tests/console_browser.mjs), against a real server on loopback. The page is opened,
 an admin token pasted, a collection picked and paged; a change written through REST
-arrives live; a document is written with the form (and a refused one shows its
-problem+json); the rules editor refuses a bad rule showing the problem and its position,
+arrives live; a document is written with the form through the offline-first client
+(saved, then shown with its rev; a refused one is listed as not taken, with its code);
+the rules editor refuses a bad rule showing the problem and its position,
 then saves and lists a good one; an index is created and shown ready with its progress;
 the page joins a channel with a name, sees a second member (this test,
 over a WebSocket) come and go live, and publishes to it. A screenshot is kept in
