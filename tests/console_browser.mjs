@@ -81,7 +81,7 @@ try {
   await select.selectOption(collection);
   await page.getByRole('button', { name: 'Open', exact: true }).click();
   await page.locator('#stream-status', { hasText: 'Live via websocket' }).waitFor(WAIT);
-  await page.locator('#sync', { hasText: 'online · 0 pending' }).waitFor(WAIT); // the live connection's state, no write in flight
+  await page.locator('#sync', { hasText: 'online · 0 pending' }).waitFor(WAIT); // the offline-first client's status: nothing queued
   await page.locator('#changes li.snapshot').waitFor(WAIT);
   await page.locator('#documents tbody tr').first().waitFor(WAIT);
   const keys = await page.locator('#documents tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.key));
@@ -108,10 +108,10 @@ try {
   await page.getByLabel('Key', { exact: true }).fill('from-form');
   await page.getByLabel('Value (JSON)').fill('{"title": "typed in the console", "n": 7}');
   await page.getByRole('button', { name: 'Put document' }).click();
-  await page.locator('#write-result', { hasText: 'Created from-form' }).waitFor(WAIT);
+  await page.locator('#write-result', { hasText: 'Saved from-form' }).waitFor(WAIT); // queued, sent, seen back
   const formEntry = page.locator('#changes li[data-key="from-form"]');
   await formEntry.waitFor(WAIT);
-  await page.locator('#documents tbody tr[data-key="from-form"]').waitFor(WAIT);
+  await page.locator('#documents tbody tr[data-key="from-form"][data-pending="false"]').waitFor(WAIT);
   const written = await page.locator('#write-result').textContent();
   await page.getByLabel('Value (JSON)').fill('{not json');
   await page.getByRole('button', { name: 'Put document' }).click();
@@ -120,7 +120,10 @@ try {
   await page.getByRole('button', { name: 'Put document' }).click();
   await page.locator('#write-error', { hasText: 'validation_failed' }).waitFor(WAIT);
   const problem = await page.locator('#write-error').textContent();
-  say('written', { written, shown: await formEntry.textContent(), problem });
+  const refusal = await page.locator('#conflicts li[data-key="from-form"]').textContent();
+  await page.getByRole('button', { name: 'Dismiss all' }).click();
+  await page.locator('#not-taken').waitFor({ state: 'hidden', ...WAIT });
+  say('written', { written, shown: await formEntry.textContent(), problem, refusal });
   await goAhead();
 
   // 4b. The rules editor: a bad rule shows the problem and its position; a good one is listed.
@@ -187,11 +190,15 @@ try {
   // 8. A reload keeps the session's token (and only there); "Forget token" drops it.
   await page.reload();
   await page.locator('#connection', { hasText: 'Connected' }).waitFor(WAIT);
+  await page.locator('#documents tbody tr[data-key="from-form"]').waitFor(WAIT); // the open collection, reopened
   await page.getByRole('button', { name: 'Forget token' }).click();
   await page.locator('#connection', { hasText: 'Not connected' }).waitFor(WAIT);
-  const forgotten = await page.evaluate(() => ({
+  // The local copy goes with the token (nothing was left to send).
+  await page.waitForFunction(async () => (await indexedDB.databases()).length === 0, null, WAIT);
+  const forgotten = await page.evaluate(async () => ({
     session: sessionStorage.length,
     local: localStorage.length,
+    databases: (await indexedDB.databases()).length,
   }));
   const tokenInUrl = requested.filter((url) => url.includes(token));
   say('done', { feed, forgotten, tokenInUrl, problems });

@@ -1,8 +1,9 @@
 """`/console` in a real browser: Debian's chromium, driven by playwright-core
 (tests/console_browser.mjs), against a real server on loopback. The page is opened,
 an admin token pasted, a collection picked and paged; a change written through REST
-arrives live; a document is written with the form (and a refused one shows its
-problem+json); the rules editor refuses a bad rule showing the problem and its position,
+arrives live; a document is written with the form through the offline-first client
+(saved, then shown with its rev; a refused one is listed as not taken, with its code);
+the rules editor refuses a bad rule showing the problem and its position,
 then saves and lists a good one; an index is created and shown ready with its progress;
 the page joins a channel with a name, sees a second member (this test,
 over a WebSocket) come and go live, and publishes to it. A screenshot is kept in
@@ -194,10 +195,11 @@ def test_console_in_chromium(console_server: ServerProcess, tmp_path: Path) -> N
 
         # The form's write is stored; a refused one shows the problem document.
         written = step("written")
-        assert written["written"].startswith("Created from-form in desk: rev ")
+        assert written["written"].startswith("Saved from-form in desk: rev ")
         assert "typed in the console" in written["shown"]
-        assert '"code": "validation_failed"' in written["problem"]
-        assert '"status": 422' in written["problem"]
+        assert written["problem"].startswith("validation_failed: ")
+        refused = "Refused: your put of desk/from-form (validation_failed"
+        assert written["refusal"].startswith(refused)
         stored = client.get(f"/v1/collections/{COLLECTION}/docs/from-form").json()
         assert stored["value"] == {"title": "typed in the console", "n": 7}
         go()
@@ -239,7 +241,7 @@ def test_console_in_chromium(console_server: ServerProcess, tmp_path: Path) -> N
 
         done = step("done")
         assert "py-bot joined" in done["feed"] and "py-bot left" in done["feed"]
-        assert done["forgotten"] == {"session": 0, "local": 0}
+        assert done["forgotten"] == {"session": 0, "local": 0, "databases": 0}
         assert done["tokenInUrl"] == []
         assert done["problems"] == []  # no CSP violation, no script error
         assert proc.stdin is not None

@@ -2,6 +2,13 @@
 // publish to a channel and see who is there, edit the rules, build indexes. Plain script on top of the JS SDK's
 // browser bundle (global `Levelstream`, loaded just before this file).
 //
+// Documents go through the SDK's offline-first client (`Levelstream.openDb`): the open
+// collection is a live query replicated into IndexedDB (shown offline too), writes are
+// queued in its durable outbox, shown at once as pending and sent in order when the
+// server answers (a reload loses none), and a write the server did not take (a conflict
+// by rev, or a refusal) is listed for the operator. The status pill is the client's
+// observable status: online, offline or syncing, and the count of pending writes.
+//
 // The token lives in sessionStorage only (this tab, until it closes): never in
 // localStorage, a cookie or a URL. REST calls send it in a header, the WebSocket in
 // its first frame. Everything shown is set with textContent, never as HTML.
@@ -10,6 +17,7 @@
 
   const LS = window.Levelstream;
   const TOKEN_KEY = 'levelstream.console.token';
+  const COLLECTION_KEY = 'levelstream.console.collection'; // reopened after a reload
   const FEED_LIMIT = 200;
   // The API is this page's origin: the page sits at <origin>/console.
   const baseUrl = location.origin;
@@ -19,13 +27,19 @@
   const state = {
     api: null, // the REST client from Levelstream.connect()
     rt: null, // the RealtimeClient (one WebSocket)
+    db: null, // the offline-first client (Levelstream.openDb): replicas, outbox, status
+    statusOff: null, // unsubscribes from its status
     collection: null,
-    sub: null, // the collection's Subscription
+    view: null, // the open collection's LiveQuery (its local copy, writes on top)
+    viewOff: null,
+    sub: null, // the collection's Subscription (the change feed)
+    feedWaiting: false, // the change feed could not start offline: started again when online
     snapshotEntry: null,
-    cursors: [null], // the cursor of each page seen (page 1: none)
     page: 0,
-    nextCursor: null,
-    refreshTimer: null,
+    offline: false, // the server did not answer when connecting: asked again when online
+    lastWrite: null, // { collection, key, op, at }: the form's last write, followed until taken
+    rewritten: new Set(), // conflicts the operator wrote again (by conflictId)
+    conflictsShown: '',
     channel: null,
     channelSub: null,
     members: new Map(), // client_id -> display name
@@ -96,22 +110,31 @@
     return sessionStorage.getItem(TOKEN_KEY);
   }
 
-  /** The live connection's state (the SDK's onConnectionChange) and the writes in flight. */
-  const sync = { live: false, pending: 0 };
-  function renderSync() {
+  const NO_STATUS = { state: 'offline', pending: 0, leader: false };
+  let shownStatus = NO_STATUS;
+
+  /** The pill: the offline-first client's status (db.onStatus), as it changes. */
+  function renderPill(status) {
     const pill = $('sync');
-    pill.textContent = `${sync.live ? 'online' : 'offline'} · ${sync.pending} pending`;
-    pill.classList.toggle('ok', sync.live && sync.pending === 0);
+    pill.textContent = `${status.state} · ${status.pending} pending`;
+    pill.classList.toggle('ok', status.state === 'online' && status.pending === 0);
+    pill.classList.toggle('bad', status.state === 'offline' && status.pending > 0);
   }
-  async function tracked(write) {
-    sync.pending += 1;
-    renderSync();
-    try {
-      return await write();
-    } finally {
-      sync.pending -= 1;
-      renderSync();
+
+  function onStatus(status) {
+    const before = shownStatus;
+    shownStatus = status;
+    renderPill(status);
+    renderConflicts();
+    renderWriteResult();
+    if (status.state === 'offline') return;
+    if (state.offline) void reconnected();
+    if (state.feedWaiting && state.collection !== null) {
+      state.feedWaiting = false;
+      void subscribe(state.collection);
     }
+    // Every queued write taken: the collections' counts changed.
+    if (before.pending > 0 && status.pending === 0) void loadCollections().catch(() => undefined);
   }
 
   function setConnection(text, ok) {
@@ -121,50 +144,116 @@
     pill.classList.toggle('bad', ok === false);
   }
 
+  function notice(text) {
+    $('error').textContent = text;
+    $('error').hidden = false;
+  }
+
+  const OFFLINE_NOTICE =
+    'The server does not answer. The open collection shows its local copy, and writes are ' +
+    'queued in this browser (pending) until the server is back: nothing is lost on a reload.';
+
+  /** The offline-first client for this server and token (IndexedDB; memory where there is none). */
+  async function openOfflineDb(token) {
+    const options = {
+      baseUrl,
+      token: () => storedToken() ?? token,
+      // Server wins: the refused intent is kept in db.conflicts, which the page lists
+      // (renderConflicts) with what to do. Deciding for the operator here would overwrite
+      // someone's edit, or drop the operator's, without either of them seeing it.
+      onConflict: () => undefined,
+    };
+    try {
+      return await LS.openDb(options);
+    } catch {
+      return LS.openDb({ ...options, storage: 'memory' }); // e.g. storage blocked: not durable, but works
+    }
+  }
+
   async function connectWith(token) {
     await disconnect();
     resetView();
     sessionStorage.setItem(TOKEN_KEY, token);
-    state.api = LS.connect({ baseUrl, token: () => storedToken() ?? '' });
-    state.rt = new LS.RealtimeClient({
-      baseUrl,
-      token,
-      onConnectionChange: (live) => {
-        sync.live = live;
-        renderSync();
-      },
-    });
+    const api = LS.connect({ baseUrl, token: () => storedToken() ?? '' });
+    state.api = api;
+    state.rt = new LS.RealtimeClient({ baseUrl, token });
     setConnection('Connecting…');
+    let failed = null;
+    try {
+      await loadCollections();
+    } catch (error) {
+      if (error instanceof LS.UnauthorizedError) {
+        show('error', error);
+        sessionStorage.removeItem(TOKEN_KEY);
+        await disconnect();
+        setConnection('Token refused', false);
+        return;
+      }
+      failed = error;
+    }
+    let db;
+    try {
+      db = await openOfflineDb(token);
+    } catch (error) {
+      show('error', error);
+      return;
+    }
+    if (state.api !== api) {
+      void db.close(); // another connect or a disconnect came meanwhile
+      return;
+    }
+    state.db = db;
+    state.statusOff = db.onStatus(onStatus);
+    $('connected').disabled = false;
+    if (failed === null) {
+      show('error', null);
+      setConnection('Connected', true);
+      void loadRules();
+    } else if (failed instanceof LS.LevelstreamError) {
+      show('error', failed);
+      setConnection('Connected, with an error', false);
+    } else {
+      // No answer at all (the network, or the server is down): work from the local copy.
+      state.offline = true;
+      notice(OFFLINE_NOTICE);
+      setConnection('Offline: local copy', false);
+    }
+    const remembered = sessionStorage.getItem(COLLECTION_KEY);
+    if (remembered !== null && remembered !== '') void openCollection(remembered);
+  }
+
+  /** The server answers again after an offline start: list, say so, load what needs it. */
+  async function reconnected() {
+    state.offline = false;
     try {
       await loadCollections();
     } catch (error) {
       show('error', error);
-      if (error instanceof LS.UnauthorizedError) {
-        sessionStorage.removeItem(TOKEN_KEY);
-        await disconnect();
-        setConnection('Token refused', false);
-      } else {
-        setConnection('Connected, with an error', false);
-        $('connected').disabled = false;
-      }
       return;
     }
     show('error', null);
     setConnection('Connected', true);
-    $('connected').disabled = false;
     void loadRules();
   }
 
   async function disconnect() {
     closeCollection();
     leaveChannel();
-    const rt = state.rt;
+    const { rt, db } = state;
     state.rt = null;
     state.api = null;
+    state.db = null;
+    state.offline = false;
+    state.lastWrite = null;
+    state.rewritten.clear();
+    state.statusOff?.();
+    state.statusOff = null;
     $('connected').disabled = true;
     if (rt !== null) await rt.close().catch(() => undefined);
-    sync.live = false;
-    renderSync();
+    if (db !== null) await db.close().catch(() => undefined);
+    shownStatus = NO_STATUS;
+    renderPill(NO_STATUS);
+    return db;
   }
 
   /** Nothing from an earlier connection stays on screen. */
@@ -182,12 +271,21 @@
     for (const id of ['first-page', 'prev-page', 'next-page']) $(id).disabled = true;
     for (const id of ['write-result', 'publish-result', 'rule-result', 'index-result']) $(id).textContent = '';
     for (const id of ['error', 'write-error', 'channel-error', 'rule-error', 'index-error']) show(id, null);
+    $('write-result').classList.remove('bad');
+    $('conflicts').replaceChildren();
+    $('not-taken').hidden = true;
+    state.conflictsShown = '';
   }
 
   async function forgetToken() {
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(COLLECTION_KEY);
     $('token').value = '';
-    await disconnect();
+    const pending = shownStatus.pending;
+    const db = await disconnect();
+    // The local copy goes with the token, unless it still holds writes to send (they
+    // are sent when this token connects again).
+    if (db !== null && pending === 0 && typeof indexedDB !== 'undefined') indexedDB.deleteDatabase(db.name);
     resetView();
     setConnection('Not connected');
   }
@@ -213,53 +311,83 @@
     state.indexTimer = null;
     if (state.sub !== null) state.sub.close();
     state.sub = null;
+    state.feedWaiting = false;
     state.snapshotEntry = null;
-    clearTimeout(state.refreshTimer);
+    state.viewOff?.();
+    state.viewOff = null;
+    state.view?.close();
+    state.view = null;
   }
 
   async function openCollection(name) {
     if (!name) return;
     closeCollection();
     state.collection = name;
-    state.cursors = [null];
+    sessionStorage.setItem(COLLECTION_KEY, name);
     state.page = 0;
     $('documents-of').textContent = `in ${name}`;
     $('write-to').textContent = `to ${name}`;
     $('indexes-of').textContent = `of ${name}`;
     $('changes').replaceChildren();
-    show('error', null);
-    subscribe(name);
+    $('documents').tBodies[0].replaceChildren();
+    if (!state.offline) show('error', null);
+    void subscribe(name);
     void loadIndexes();
-    await loadPage();
+    await openView(name);
   }
 
-  async function loadPage() {
-    const collection = state.collection;
-    if (collection === null) return;
-    const query = { limit: Number($('page-size').value) };
-    const prefix = $('prefix').value;
-    if (prefix !== '') query.prefix = prefix;
-    const cursor = state.cursors[state.page];
-    if (cursor !== null) query.cursor = cursor;
-    let data;
+  /** The collection's live query: read from the local store at once, then kept current. */
+  async function openView(collection) {
+    const db = state.db;
+    if (db === null) return;
+    $('page-info').textContent = 'Reading the local copy…';
+    let view;
     try {
-      ({ data } = await LS.listDocuments({ client: state.api, path: { collection }, query }));
+      view = await db.collection(collection).live();
     } catch (error) {
       show('error', error);
       return;
     }
-    if (collection !== state.collection) return;
-    renderDocuments(data.items);
-    state.nextCursor = data.next_cursor ?? null;
-    const first = data.items[0]?.key;
-    const last = data.items[data.items.length - 1]?.key;
+    if (state.collection !== collection || state.db !== db) {
+      if (state.collection !== collection) view.close(); // (the same one reopened keeps it)
+      return;
+    }
+    state.viewOff?.();
+    state.view = view;
+    state.viewOff = view.subscribe(() => {
+      renderPage();
+      renderWriteResult();
+    });
+    renderPage();
+  }
+
+  /** The page shown, from the local view: key order, optionally by prefix. */
+  function renderPage() {
+    const view = state.view;
+    if (view === null) return;
+    const prefix = $('prefix').value;
+    const size = Number($('page-size').value);
+    const docs = view.docs().filter((doc) => doc.key.startsWith(prefix));
+    const pages = Math.max(1, Math.ceil(docs.length / size));
+    state.page = Math.min(state.page, pages - 1);
+    const items = docs.slice(state.page * size, (state.page + 1) * size);
+    renderDocuments(items);
+    const first = items[0]?.key;
+    const last = items[items.length - 1]?.key;
     $('page-info').textContent =
-      data.items.length === 0
+      items.length === 0
         ? `Page ${state.page + 1}: no documents`
-        : `Page ${state.page + 1}: ${data.items.length} documents, ${first} … ${last}`;
+        : `Page ${state.page + 1}: ${items.length} documents, ${first} … ${last}`;
     $('first-page').disabled = state.page === 0;
     $('prev-page').disabled = state.page === 0;
-    $('next-page').disabled = state.nextCursor === null;
+    $('next-page').disabled = state.page >= pages - 1;
+    const pending = docs.filter((doc) => doc.pending).length;
+    $('replica').textContent =
+      view.seq === null
+        ? 'No local copy yet: it is fetched when the server answers.'
+        : `Local copy as of seq ${view.seq}: ${docs.length} document${docs.length === 1 ? '' : 's'}` +
+          (pending > 0 ? `, ${pending} with writes pending` : '');
+    if (view.error !== null) show('error', view.error);
   }
 
   function renderDocuments(items) {
@@ -276,21 +404,15 @@
       });
       return el(
         'tr',
-        { data: { key: doc.key } },
+        { className: doc.pending ? 'pending' : '', data: { key: doc.key, pending: String(doc.pending) } },
         el('th', { attrs: { scope: 'row' } }, el('code', { text: doc.key })),
-        el('td', { text: String(doc.rev) }),
-        el('td', { text: timeOf(doc.updated_at), attrs: { title: doc.updated_at } }),
+        el('td', { text: doc.rev === null ? '–' : String(doc.rev), attrs: doc.rev === null ? { title: 'new: not yet on the server' } : {} }),
+        el('td', { className: 'state', text: doc.pending ? 'pending' : 'saved' }),
         el('td', { className: 'value' }, el('code', { text: shorten(valueText), attrs: { title: shorten(valueText, 2000) } })),
         el('td', {}, edit),
       );
     });
     $('documents').tBodies[0].replaceChildren(...rows);
-  }
-
-  /** A change arrived: reload the page shown (once, shortly) so the table follows. */
-  function scheduleRefresh() {
-    clearTimeout(state.refreshTimer);
-    state.refreshTimer = setTimeout(() => void loadPage(), 200);
   }
 
   async function subscribe(collection) {
@@ -315,13 +437,16 @@
         }
         pushEntry($('changes'), changeEntry(change));
         status.textContent = `Live via ${rt.transport}, at seq ${change.seq}`;
-        scheduleRefresh();
       }
     } catch (error) {
-      if (state.sub === mine) {
-        status.textContent = 'The subscription ended';
-        show('error', error);
+      if (state.sub !== mine) return;
+      if (error instanceof LS.ConnectionLostError && shownStatus.state === 'offline') {
+        status.textContent = 'Waiting for the server…'; // subscribed again when it answers
+        state.feedWaiting = true;
+        return;
       }
+      status.textContent = 'The subscription ended';
+      show('error', error);
     }
   }
 
@@ -361,6 +486,19 @@
     return { collection: state.collection, key };
   }
 
+  /** Queue a write in the offline-first client: shown at once (pending), sent when the server answers. */
+  async function queueWrite(path, op, value) {
+    const db = state.db;
+    if (db === null) throw new Error('Connect first.');
+    const at = Date.now();
+    const ref = db.collection(path.collection);
+    if (op === 'put') await ref.put(path.key, value);
+    else if (op === 'patch') await ref.patch(path.key, value);
+    else await ref.delete(path.key);
+    state.lastWrite = { ...path, op, at };
+    renderWriteResult();
+  }
+
   async function putDocument() {
     $('write-result').textContent = '';
     show('write-error', null);
@@ -373,15 +511,7 @@
       } catch (error) {
         throw new SyntaxError(`The value is not valid JSON: ${error.message}`);
       }
-    } catch (error) {
-      show('write-error', error);
-      return;
-    }
-    try {
-      const { data, response } = await tracked(() => LS.putDocument({ client: state.api, path, body }));
-      const verb = response.status === 201 ? 'Created' : 'Replaced';
-      $('write-result').textContent = `${verb} ${data.key} in ${data.collection}: rev ${data.rev}`;
-      void loadCollections().catch(() => undefined);
+      await queueWrite(path, 'put', body);
     } catch (error) {
       show('write-error', error);
     }
@@ -391,13 +521,140 @@
     $('write-result').textContent = '';
     show('write-error', null);
     try {
-      const path = writeTarget();
-      await tracked(() => LS.deleteDocument({ client: state.api, path }));
-      $('write-result').textContent = `Deleted ${path.key} from ${path.collection}`;
-      void loadCollections().catch(() => undefined);
+      await queueWrite(writeTarget(), 'delete');
     } catch (error) {
       show('write-error', error);
     }
+  }
+
+  /** Follow the form's last write: queued (pending), taken by the server, or not taken. */
+  function renderWriteResult() {
+    const write = state.lastWrite;
+    const db = state.db;
+    if (write === null || db === null) return;
+    const result = $('write-result');
+    const { collection, key, op } = write;
+    const target = `${key} ${op === 'delete' ? 'from' : 'in'} ${collection}`;
+    const notTaken = db.conflicts.find(
+      (c) => c.at >= write.at && c.intent.some((o) => o.collection === collection && o.key === key),
+    );
+    result.classList.toggle('bad', notTaken !== undefined);
+    if (notTaken !== undefined) {
+      result.textContent = `Not taken by the server: the ${op} of ${target}`;
+      const box = $('write-error');
+      box.textContent = `${notTaken.code}: ${notTaken.detail}\n${whatToDo(notTaken)}`;
+      box.hidden = false;
+      return;
+    }
+    const doc = state.view !== null && state.view.collection === collection ? state.view.get(key) : undefined;
+    const taken = op === 'delete' || doc === undefined ? shownStatus.pending === 0 : !doc.pending;
+    if (!taken) {
+      result.textContent = `Queued: the ${op} of ${target}, pending until the server takes it`;
+    } else if (op === 'delete') {
+      result.textContent = `Deleted ${target}`;
+    } else {
+      result.textContent = `Saved ${target}${doc === undefined ? '' : `: rev ${doc.rev}`}`;
+    }
+  }
+
+  // --- writes the server did not take --------------------------------------------------
+
+  const conflictId = (c) => `${c.id ?? ''}:${c.at}:${c.intent.map((o) => `${o.collection}/${o.key}`).join(',')}`;
+  const isConflict = (c) => c.code === 'precondition_failed';
+
+  /** The op the server refused: the one on the document it answered about, else the first. */
+  function refusedOp(c) {
+    return c.intent.find((o) => c.server !== null && o.key === c.server.key) ?? c.intent[0];
+  }
+
+  function baseText(base) {
+    if (typeof base === 'number') return `rev ${base}`;
+    return base === null ? 'no copy (new here)' : 'an earlier queued write';
+  }
+
+  function whatToDo(c) {
+    return isConflict(c)
+      ? 'To keep yours, press "Write mine again" (it replaces the server\'s version); to keep theirs, dismiss it.'
+      : 'Nothing changed on the server: fix it ("Edit in the form") and write it again, or dismiss it.';
+  }
+
+  function conflictHead(c) {
+    const op = refusedOp(c);
+    const target = `${op.collection}/${op.key}`;
+    if (!isConflict(c)) return `Refused: your ${op.op} of ${target} (${c.code}: ${c.detail})`;
+    const now = c.server === null ? 'it is deleted there now' : `it is at rev ${c.server.rev} there now`;
+    return `Conflict on ${target}: your ${op.op} was based on ${baseText(op.base)}, but the server's copy changed (${now}). The server's version was kept.`;
+  }
+
+  /** db.conflicts (kept in IndexedDB, shared by tabs), newest first; redrawn when they change. */
+  function renderConflicts(force = false) {
+    const db = state.db;
+    const list = db === null ? [] : db.conflicts;
+    const shown = `${list.map(conflictId).join('|')}#${[...state.rewritten].join('|')}`;
+    if (!force && shown === state.conflictsShown) return;
+    state.conflictsShown = shown;
+    $('not-taken').hidden = list.length === 0;
+    $('conflicts').replaceChildren(...[...list].reverse().map(conflictItem));
+  }
+
+  function conflictItem(c) {
+    const op = refusedOp(c);
+    const item = el(
+      'li',
+      { data: { key: op.key, collection: op.collection, code: c.code } },
+      el('p', {}, el('strong', { className: 'head', text: conflictHead(c) })),
+      el('p', {}, 'Yours: ', el('code', { text: op.op === 'delete' ? '(delete)' : shorten(json(op.value), 500) })),
+    );
+    if (isConflict(c)) {
+      item.append(el('p', {}, 'Theirs: ', el('code', { text: c.server === null ? '(deleted)' : shorten(json(c.server.value), 500) })));
+    }
+    item.append(el('p', { className: 'hint', text: whatToDo(c) }));
+    const actions = el('div', { className: 'row' });
+    if (isConflict(c) && state.rewritten.has(conflictId(c))) {
+      actions.append(el('span', { className: 'muted', text: 'Written again: queued on the server\'s version.' }));
+    } else if (isConflict(c)) {
+      const again = el('button', { text: 'Write mine again', attrs: { type: 'button', 'aria-label': `Write mine again: ${op.collection}/${op.key}` } });
+      again.addEventListener('click', () => void writeAgain(c, op));
+      actions.append(again);
+    }
+    if (op.op !== 'delete') {
+      const edit = el('button', { text: 'Edit in the form', attrs: { type: 'button', 'aria-label': `Edit mine in the form: ${op.collection}/${op.key}` } });
+      edit.addEventListener('click', () => {
+        if (state.collection !== op.collection) void openCollection(op.collection);
+        $('write-key').value = op.key;
+        $('write-value').value = json(op.value, 2);
+        $('write-key').focus();
+      });
+      actions.append(edit);
+    }
+    item.append(actions);
+    return item;
+  }
+
+  /**
+   * Queue the operator's intent again. It is based on the rev the open collection's copy
+   * shows (the server's version by now), so it is the collection that must be open.
+   */
+  async function writeAgain(c, op) {
+    show('write-error', null);
+    try {
+      if (state.collection !== op.collection || state.view === null) await openCollection(op.collection);
+      await queueWrite({ collection: op.collection, key: op.key }, op.op, op.value);
+    } catch (error) {
+      show('write-error', error);
+      return;
+    }
+    state.rewritten.add(conflictId(c));
+    renderConflicts(true);
+  }
+
+  async function dismissConflicts() {
+    const db = state.db;
+    if (db === null) return;
+    await db.clearConflicts();
+    state.rewritten.clear();
+    show('write-error', null);
+    renderConflicts(true);
   }
 
   // --- channel and presence ------------------------------------------------------------
@@ -692,23 +949,20 @@
   onClick('refresh-collections', () => loadCollections().catch((error) => show('error', error)));
   onSubmit('collection-name-form', () => openCollection($('collection-name').value.trim()));
   onSubmit('range-form', () => {
-    state.cursors = [null];
     state.page = 0;
-    return loadPage();
+    renderPage();
   });
   onClick('first-page', () => {
     state.page = 0;
-    return loadPage();
+    renderPage();
   });
   onClick('prev-page', () => {
     state.page = Math.max(0, state.page - 1);
-    return loadPage();
+    renderPage();
   });
   onClick('next-page', () => {
-    if (state.nextCursor === null) return undefined;
-    state.cursors[state.page + 1] = state.nextCursor;
-    state.page += 1;
-    return loadPage();
+    state.page += 1; // renderPage keeps it on the last page
+    renderPage();
   });
   onClick('clear-changes', () => {
     $('changes').replaceChildren();
@@ -716,6 +970,7 @@
   });
   onSubmit('write-form', putDocument);
   onClick('delete-document', deleteDocument);
+  onClick('dismiss-conflicts', dismissConflicts);
   onSubmit('channel-form', () => joinChannel($('channel').value.trim(), $('member-name').value.trim()));
   onClick('leave-channel', leaveChannel);
   onSubmit('publish-form', publish);
