@@ -309,8 +309,16 @@ class Gen:
         }
 
     async def fanout(
-        self, window: int, warmup_s: float, seconds: float, drain_s: float = 30.0
+        self,
+        window: int,
+        warmup_s: float,
+        seconds: float,
+        drain_s: float = 30.0,
+        rate: float = 0.0,
     ) -> dict[str, Any]:
+        """With `rate` (writes/s), a write also waits for its turn on that schedule: the
+        paced cell, where the generator has CPU to spare and the server's CPU per
+        delivery is measured (the closed loop keeps the generator's CPU near its limit)."""
         tracker = self.tracker
         tracker.reset(window=asyncio.Semaphore(window))
         writer = make_writer(self.spec["writer"], self.port, window, self.headers)
@@ -318,12 +326,18 @@ class Gen:
         stop = False
         issued = 0
         disconnects0 = tracker.disconnects
+        loop = asyncio.get_running_loop()
+        start = loop.time()
 
         async def pump(conn: int) -> None:
             nonlocal issued
             assert tracker.window is not None
             while True:
                 await tracker.window.acquire()
+                if rate:
+                    delay = start + issued / rate - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
                 if stop:
                     return
                 issued += 1
@@ -351,6 +365,7 @@ class Gen:
         return {
             "subscribers": tracker.n,
             "window": window,
+            "rate": rate,
             "writes": issued,
             "deliveries": deliveries,
             "seconds": round(elapsed, 4),
