@@ -60,6 +60,9 @@ def test_async_runs_only_what_durability_changes() -> None:
     assert not plan.scheduled(ls_async, "W2", 1, "64 conns")
     assert plan.scheduled(ls_async, "W4", 2, "100 subs", 100)
     assert not plan.scheduled(ls_async, "W4", 1, "1000 subs", 1000)
+    # beside PocketBase's W4s, whose SQLite does not fsync each commit either
+    assert plan.scheduled(ls_async, "W4s", 1, "1 subs", 1)
+    assert not plan.scheduled(ls_async, "W5s", 1, "1000 subs, 1 in flight", 1000)
 
 
 def test_every_round_runs_everything_when_asked() -> None:
