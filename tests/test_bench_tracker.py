@@ -14,7 +14,7 @@ from picows import WSMsgType
 from picows.picows import _make_test_ws_frame
 
 from bench.payload import numbered
-from bench.rtgen.clients import Stray, Tracker, WsSub
+from bench.rtgen.clients import SseSub, Stray, Tracker, WsSub
 
 
 @dataclass
@@ -125,3 +125,36 @@ def test_a_websocket_subscriber_counts_change_frames_only() -> None:
     assert tracker.delivered == 3
     assert tracker.unexpected == 0
     assert tracker.check(3) == {"missing": 0, "duplicates": 0, "out_of_order_subs": 0}
+
+
+def sse_event(wn: int) -> bytes:
+    """One change as Levelstream's SSE stream sends it: a chunk of the chunked body."""
+    data = b'{"type":"change","seq":%d,"value":%s}' % (wn + 1, numbered(wn))
+    body = b"id: %d\nevent: change\ndata: %s\n\n" % (wn + 1, data)
+    return b"%x\r\n%s\r\n" % (len(body), body)
+
+
+async def sse_reads(reads: list[bytes]) -> Tracker:
+    tracker = Tracker()
+    sub = SseSub(tracker, b"")
+    tracker.subs = [sub]
+    sub.data_received(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+    sub.data_received(b"8\r\nretry: 1\r\n")
+    tracker.reset()
+    for read in reads:
+        sub.data_received(read)
+    return tracker
+
+
+def test_an_sse_subscriber_takes_a_change_cut_anywhere_between_reads() -> None:
+    body = b"".join(sse_event(wn) for wn in range(3))
+    for cut in range(1, len(body)):
+        tracker = asyncio.run(sse_reads([body[:cut], body[cut:]]))
+        assert tracker.delivered == 3, cut
+        assert tracker.check(3) == {"missing": 0, "duplicates": 0, "out_of_order_subs": 0}
+
+
+def test_an_sse_subscriber_takes_many_changes_per_read() -> None:
+    tracker = asyncio.run(sse_reads([b"".join(sse_event(wn) for wn in range(40))]))
+    assert tracker.delivered == 40
+    assert tracker.check(40) == {"missing": 0, "duplicates": 0, "out_of_order_subs": 0}

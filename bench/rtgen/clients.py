@@ -199,6 +199,33 @@ class Tracker:
         if self.lat is not None:
             self.note_latency(payload, at)
 
+    def deliver_events(self, sub: Any, buf: bytes) -> int:
+        """Every change in `buf` (an SSE read, a partial event kept from the last one
+        ahead of it): `deliver`'s work per change, the lookups made once per read.
+        Returns where the bytes a later read may still need begin: a change cut short,
+        or (latency steps) the send time that may precede the next one's number."""
+        find, size, pos = buf.find, len(buf), 0
+        order, reached, n, lat = self.order, self.reached, self.n, self.lat
+        keep = 96 if lat is not None else 13  # 13: the most of `"wn":"` + 8 digits cut off
+        while True:
+            at = find(_WN_KEY, pos)
+            if at < 0:
+                return max(pos, size - keep)
+            if at + 14 > size:
+                return max(pos, at - keep)
+            wn = int(buf[at + 6 : at + 14])
+            c = sub.count
+            if sub.stray is None and order[c] == wn:  # `order`, `reached` only grow in place
+                sub.count = c = c + 1
+                r = reached[c] = reached[c] + 1
+                if r == n:
+                    self.complete(c)
+            else:
+                self.take(sub, wn)
+            if lat is not None:
+                self.note_latency(buf, at)
+            pos = at + 14
+
     def sequence(self, sub: Any) -> list[int]:
         """The distinct numbers `sub` took this step, in the order it took them."""
         if sub.stray is None:
@@ -425,17 +452,7 @@ class SseSub(asyncio.Protocol):
                 self.tail = buf[-64:]
                 return
             self.set_ready()
-        find, deliver, size, pos = buf.find, self.tracker.deliver, len(buf), 0
-        while True:
-            at = find(_WN_KEY, pos)
-            if at < 0:
-                self.tail = buf[max(pos, size - 96) :]
-                return
-            if at + 14 > size:
-                self.tail = buf[max(pos, at - 96) :]
-                return
-            deliver(self, buf, at)
-            pos = at + 14
+        self.tail = buf[self.tracker.deliver_events(self, buf) :]
 
     def _fail(self, why: str) -> None:
         for future in (self.ready_future, self.connected):
