@@ -15,8 +15,8 @@ W5 also runs a paced cell (`plan.fanout_paced`: one write in flight, at most
 that many writes per second, the same rate for every server): the closed loop
 drives the one-CPU generator to its limit (a cell where it reaches 90 % is
 void), so the server's CPU per delivery is judged where the generator has
-CPU to spare. With one write in flight the server's work per delivery does not
-depend on how fast the writes come (docs/decisions.md).
+CPU to spare. With one write in flight the server's work per delivery hardly
+depends on how fast the writes come (docs/decisions.md).
 """
 
 from __future__ import annotations
