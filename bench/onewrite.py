@@ -4,7 +4,8 @@ The same step as suite `peers` (the rtgen generator, pinned, on the other CPU;
 every subscriber must get every write once and in order), without the rest of
 the suite: rounds alternate between the targets, and each cell reports the
 server's CPU per delivery (`/proc/<pid>/stat` utime+stime over the window /
-deliveries), which moves far less than deliveries/s on a shared machine.
+deliveries), which moves far less than deliveries/s on a shared machine, and
+the generator's own (its CPU % at 90 or more voids a cell of suite `peers`).
 
     python -m bench.onewrite ws ls-sync,raw-ws --subs 1000 --rounds 3
     python -m bench.onewrite sse ls-sync,raw-sse,pb --subs 1000
@@ -36,8 +37,11 @@ def main() -> None:
     targets = [by_id(target_id) for target_id in args.targets.split(",")]
     if any(t.kind == "pocketbase" for t in targets) and (why := pocketbase.problem()):
         raise SystemExit(why)
-    print("| round | target | deliveries/s | server CPU µs/delivery | lost | others' CPU % |")
-    print("| ---: | :--- | ---: | ---: | ---: | ---: |")
+    print(
+        "| round | target | deliveries/s | server CPU µs/delivery | generator CPU µs/delivery "
+        "| generator CPU % | lost | others' CPU % |"
+    )
+    print("| ---: | :--- | ---: | ---: | ---: | ---: | ---: | ---: |")
     with scratch(profile.tmp_root) as area, cpus.pinned(lg):
         for rnd in range(1, args.rounds + 1):
             for target in targets:
@@ -50,7 +54,8 @@ def main() -> None:
                     _, fan = rtgen.run(spec, lg)
                 print(
                     f"| {rnd} | {target.id} | {fan['per_s']:,.0f} | "
-                    f"{fan.get('cpu_us_per_delivery')} | {fan['lost']} | "
+                    f"{fan.get('cpu_us_per_delivery')} | {fan.get('loadgen_us_per_delivery')} | "
+                    f"{fan.get('cpu_loadgen_pct')} | {fan['lost']} | "
                     f"{fan.get('cpu_other_pct')} |",
                     flush=True,
                 )

@@ -76,6 +76,18 @@ def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
     return report.ratio(a["value"] / b["value"])
 
 
+def paced_text(plan: dict[str, Any]) -> str:
+    """W5's paced cell, where the server's CPU per delivery is judged (older files: none)."""
+    paced = plan.get("fanout_paced") or {}
+    if not paced:
+        return ""
+    rates = ", ".join(f"{float(r):g}/s at {int(n):,} subs" for n, r in paced.items())
+    return (
+        f"; W5 paced: 1 in flight at most {rates}, the generator well under its limit "
+        "(server CPU per delivery is judged there)"
+    )
+
+
 def side_by_side(data: dict[str, Any]) -> str:
     by_key = {(s["workload"], s["target"], s["param"]): s for s in data["summaries"]}
     rows = []
@@ -367,7 +379,9 @@ def render(data: dict[str, Any]) -> str:
             + ", ".join(f"{n} subs {r[0]:g}/s x {r[1]}" for n, r in plan["latency"].items())
             + "; W5/W5s keep "
             + " or ".join(str(w) for w in plan.get("fanout_windows", [plan.get("fanout_window")]))
-            + " writes in flight. "
+            + " writes in flight"
+            + paced_text(plan)
+            + ". "
             + schedule_text(data),
             "",
             "## Issue 6 targets",

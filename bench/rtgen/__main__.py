@@ -7,6 +7,7 @@ standard input closes (so the caller can measure the server meanwhile).
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 import traceback
@@ -28,7 +29,16 @@ async def main(spec: dict[str, Any]) -> None:
     try:
         for index, step in enumerate(spec["steps"]):
             args = {k: v for k, v in step.items() if k != "op"}
-            result = await getattr(gen, step["op"])(**args)
+            # No collector pass inside a step: what is alive now (thousands of
+            # subscribers) is frozen out of every later pass, and a step makes no
+            # garbage cycles worth a pause in the middle of a measured window.
+            gc.collect()
+            gc.freeze()
+            gc.disable()
+            try:
+                result = await getattr(gen, step["op"])(**args)
+            finally:
+                gc.enable()
             emit({"step": index, "op": step["op"], **result})
         if spec.get("hold"):
             emit({"holding": True})

@@ -14,6 +14,7 @@ events `42[..]`, ping `2` -> pong `3`), `raw` (the ceilings).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import socket
 import struct
 import time
@@ -26,6 +27,10 @@ from bench.payload import T_OFFSET
 
 _T_KEY = b'"t":'
 _WN_KEY = b'"wn":"'
+# What starts a change frame, per flavour (Levelstream, socket.io's event, the ceiling's
+# value as published); nothing starts with `_NOTHING` (a subscriber not ready yet).
+_CHANGE_PREFIX = {"ls": b'{"type":"change"', "sio": b"42", "raw": b'{"t":'}
+_NOTHING = b"\xff"
 _LINGER_RST = struct.pack("ii", 1, 0)  # close with RST: no TIME_WAIT for the generator's ports
 
 
@@ -42,18 +47,61 @@ def make_socket(source: str) -> socket.socket:
     return sock
 
 
+class Stray:
+    """A subscriber that left the common order after `at` changes: what it took since."""
+
+    def __init__(self, at: int, before: list[int]) -> None:
+        self.at = at
+        self.wns: list[int] = []
+        self.seen = bytearray(max(before, default=0) + 1)
+        for wn in before:
+            self.seen[wn] = 1
+
+    def add(self, wn: int) -> bool:
+        """False for a number this subscriber took before (a duplicate)."""
+        seen = self.seen
+        if wn >= len(seen):
+            seen.extend(bytes(wn + 1 - len(seen)))
+        if seen[wn]:
+            return False
+        seen[wn] = 1
+        self.wns.append(wn)
+        return True
+
+
 class Tracker:
     """Deliveries of the current step, over every subscriber, checked one by one.
 
     Every write carries its number in the step (`"wn":"00000042"`, fixed width).
-    A subscriber counts a number once: a repeat is a duplicate (an error, not a
-    delivery). `check()` then finds, per subscriber, the writes it never got and
-    whether it got them in the same order as every other subscriber (an
-    order-sensitive hash of its sequence against the most common one): a server
-    has one order of changes, and with one write in flight that is the order
-    they were sent. A count of deliveries alone would let a duplicate hide a
-    missing change.
+    The first subscriber to take its c-th change fixes `order[c]`, the common
+    order (a server has one order of changes; with one write in flight it is
+    the order sent); every other subscriber's c-th change must be the same
+    number: one int compare per delivery. A number already fixed at another
+    position is never fixed again, so the common order has no repeats. A
+    subscriber that disagrees once (a change missing, repeated or reordered)
+    leaves that fast path for good: from then on `stray` keeps every number
+    it takes, a repeat is a duplicate (an error, not a delivery), and `check()`
+    rebuilds its whole sequence (the common order up to where it left, then
+    its own) to find the writes it never got and whether its order differs
+    from the common one. A count of deliveries alone would let a duplicate
+    hide a missing change.
     """
+
+    __slots__ = (
+        "all_done",
+        "completed",
+        "disconnects",
+        "duplicates",
+        "expect",
+        "fixed",
+        "lat",
+        "n",
+        "order",
+        "reached",
+        "subs",
+        "unexpected",
+        "window",
+    )
 
     def __init__(self) -> None:
         self.subs: list[Any] = []
@@ -63,9 +111,10 @@ class Tracker:
 
     def reset(self, *, latency: bool = False, window: asyncio.Semaphore | None = None) -> None:
         self.n = sum(1 for s in self.subs if s.ready and not s.gone)
-        self.reached = [0] * 4096  # reached[c]: subscribers with at least c deliveries
+        self.order = [-1] * 4096  # order[c]: the number of every subscriber's c-th change
+        self.fixed = bytearray(4096)  # fixed[wn]: wn has its place in `order`
+        self.reached = [0] * 4097  # reached[c]: subscribers with at least c changes
         self.completed = 0  # writes that reached every subscriber
-        self.delivered = 0
         self.duplicates = 0
         self.lat: list[int] | None = [] if latency else None
         self.window = window
@@ -73,50 +122,139 @@ class Tracker:
         self.expect = 0  # completed writes that set `all_done`
         for sub in self.subs:
             sub.count = 0
-            sub.seen = bytearray(4096)
-            sub.order = 0
+            sub.stray = None
+
+    @property
+    def delivered(self) -> int:
+        """Distinct changes taken so far this step, over every subscriber."""
+        return sum(s.count for s in self.subs)
+
+    def reach(self, c: int) -> None:
+        """One more subscriber has taken `c` changes."""
+        r = self.reached[c] = self.reached[c] + 1
+        if r == self.n:
+            self.complete(c)
+
+    def complete(self, c: int) -> None:
+        """Write number c (counting from 1) has reached every subscriber."""
+        self.completed = c
+        if self.window is not None:
+            self.window.release()
+        if c == self.expect:
+            self.all_done.set()
+
+    def take(self, sub: Any, wn: int) -> None:
+        """A change off the fast path (`order[sub.count] != wn`, or `sub` has left it)."""
+        c = sub.count
+        stray: Stray | None = sub.stray
+        if stray is None:
+            order, fixed = self.order, self.fixed
+            if wn >= len(fixed):
+                fixed.extend(bytes(wn + 1))
+            if order[c] < 0 and not fixed[wn]:  # the first to take a c-th change
+                order[c] = wn
+                fixed[wn] = 1
+                if c + 2 >= len(order):
+                    order.extend([-1] * len(order))
+                    self.reached.extend([0] * len(order))
+                sub.count = c + 1
+                self.reach(c + 1)
+                return
+            stray = sub.stray = Stray(c, order[:c])
+        if not stray.add(wn):
+            self.duplicates += 1
+            return
+        sub.count = c + 1
+        if c + 2 >= len(self.reached):
+            self.reached.extend([0] * len(self.reached))
+        self.reach(c + 1)
+
+    def note_latency(self, payload: bytes, at: int) -> None:
+        """The write's send time, `"t":` near its number at `at` (latency steps only)."""
+        assert self.lat is not None
+        t = payload.rfind(_T_KEY, max(0, at - 80), at)
+        if t < 0:
+            t = payload.find(_T_KEY, at, at + 80)
+        if t >= 0 and t + 20 <= len(payload):
+            self.lat.append(now_us() - int(payload[t + 4 : t + 20]) + T_OFFSET)
 
     def deliver(self, sub: Any, payload: bytes, at: int = -1) -> None:
-        """One change frame (or the SSE buffer with its write number at `at`)."""
+        """One change frame (or a buffer with its write number at `at`): the per-delivery
+        work of the generator, kept to a search, an int parse and an int compare."""
         if at < 0:
             at = payload.find(_WN_KEY)
             if at < 0:
                 self.unexpected += 1
                 return
         wn = int(payload[at + 6 : at + 14])
-        seen = sub.seen
-        if wn >= len(seen):
-            seen.extend(bytes(max(len(seen), wn + 1 - len(seen))))
-        if seen[wn]:
-            self.duplicates += 1
-            return
-        seen[wn] = 1
-        sub.order = (sub.order * 1_000_003 + wn + 1) & 0xFFFFFFFFFFFF
-        c = sub.count = sub.count + 1
-        self.delivered += 1
-        reached = self.reached
-        if c >= len(reached):
-            reached.extend([0] * len(reached))
-        r = reached[c] = reached[c] + 1
-        if r == self.n:
-            self.completed = c
-            if self.window is not None:
-                self.window.release()
-            if c == self.expect:
-                self.all_done.set()
-        lat = self.lat
-        if lat is not None:
-            t = payload.rfind(_T_KEY, max(0, at - 80), at)
-            if t < 0:
-                t = payload.find(_T_KEY, at, at + 80)
-            if t >= 0 and t + 20 <= len(payload):
-                lat.append(now_us() - int(payload[t + 4 : t + 20]) + T_OFFSET)
+        c = sub.count
+        if sub.stray is None and self.order[c] == wn:
+            sub.count = c = c + 1
+            reached = self.reached
+            r = reached[c] = reached[c] + 1
+            if r == self.n:
+                self.complete(c)
+        else:
+            self.take(sub, wn)
+        if self.lat is not None:
+            self.note_latency(payload, at)
+
+    def deliver_events(self, sub: Any, buf: bytes) -> int:
+        """Every change in `buf` (an SSE read, a partial event kept from the last one
+        ahead of it): `deliver`'s work per change, the lookups made once per read.
+        Returns where the bytes a later read may still need begin: a change cut short,
+        or (latency steps) the send time that may precede the next one's number."""
+        find, size, pos = buf.find, len(buf), 0
+        order, reached, n, lat = self.order, self.reached, self.n, self.lat
+        keep = 96 if lat is not None else 13  # 13: the most of `"wn":"` + 8 digits cut off
+        while True:
+            at = find(_WN_KEY, pos)
+            if at < 0:
+                return max(pos, size - keep)
+            if at + 14 > size:
+                return max(pos, at - keep)
+            wn = int(buf[at + 6 : at + 14])
+            c = sub.count
+            if sub.stray is None and order[c] == wn:  # `order`, `reached` only grow in place
+                sub.count = c = c + 1
+                r = reached[c] = reached[c] + 1
+                if r == n:
+                    self.complete(c)
+            else:
+                self.take(sub, wn)
+            if lat is not None:
+                self.note_latency(buf, at)
+            pos = at + 14
+
+    def sequence(self, sub: Any) -> list[int]:
+        """The distinct numbers `sub` took this step, in the order it took them."""
+        if sub.stray is None:
+            return self.order[: sub.count]
+        return self.order[: sub.stray.at] + sub.stray.wns
 
     def check(self, writes: int) -> dict[str, int]:
-        """After a step of `writes` writes: what is missing, repeated or out of order."""
+        """After a step of `writes` writes: what is missing, repeated or out of order.
+
+        Subscribers whose sequence is a prefix of the common order are keyed by its
+        length (cheap at 10,000 subscribers); the rest by their whole sequence.
+        """
         live = [s for s in self.subs if s.ready and not s.gone]
-        missing = sum(max(0, writes - s.seen.count(1, 0, writes)) for s in live)
-        orders = Counter(s.order for s in live)
+        order = self.order
+        beyond = [c for c, wn in enumerate(order) if wn >= writes]  # numbers never issued
+        missing = 0
+        orders: Counter[int | tuple[int, ...]] = Counter()
+        for sub in live:
+            if sub.stray is None:
+                n = sub.count
+                got = n - bisect.bisect_left(beyond, n)
+                key: int | tuple[int, ...] = n
+            else:
+                seq = self.sequence(sub)
+                got = len({wn for wn in seq if wn < writes})
+                n = len(seq)
+                key = n if seq == order[:n] else tuple(seq)
+            missing += max(0, writes - got)
+            orders[key] += 1
         common = orders.most_common(1)[0][1] if orders else 0
         return {
             "missing": missing,
@@ -128,6 +266,23 @@ class Tracker:
 class WsSub(WSListener):  # type: ignore[misc]
     """One WebSocket subscriber; `ready` once the server has registered it."""
 
+    # Slots: the per-delivery attribute reads and writes (count, stray, prefix, tracker)
+    # skip an instance dict.
+    __slots__ = (
+        "close_code",
+        "count",
+        "flavor",
+        "gone",
+        "prefix",
+        "ready",
+        "ready_future",
+        "sock",
+        "stray",
+        "subscribe",
+        "tracker",
+        "transport",
+    )
+
     def __init__(self, tracker: Tracker, flavor: str, subscribe: bytes | None) -> None:
         super().__init__()
         self.tracker = tracker
@@ -136,8 +291,8 @@ class WsSub(WSListener):  # type: ignore[misc]
         self.ready = False
         self.gone = False
         self.count = 0
-        self.seen = bytearray()
-        self.order = 0
+        self.stray: Stray | None = None
+        self.prefix = _NOTHING  # what starts a change frame, once ready
         self.close_code = 0
         self.transport: WSTransport | None = None
         self.ready_future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -156,6 +311,7 @@ class WsSub(WSListener):  # type: ignore[misc]
 
     def _set_ready(self) -> None:
         self.ready = True
+        self.prefix = _CHANGE_PREFIX[self.flavor]
         if not self.ready_future.done():
             self.ready_future.set_result(None)
 
@@ -164,29 +320,21 @@ class WsSub(WSListener):  # type: ignore[misc]
             self.ready_future.set_exception(ConnectionError(why))
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        # The hot path: a change (no other frame, close frames included, starts so).
+        payload = frame.get_payload_as_bytes()
+        if payload.startswith(self.prefix):
+            self.tracker.deliver(self, payload)
+            return
         if frame.msg_type is not WSMsgType.TEXT:
             if frame.msg_type is WSMsgType.CLOSE:
                 self.close_code = int(frame.get_close_code())
             return
-        payload = frame.get_payload_as_bytes()
         flavor = self.flavor
         if self.ready:
-            if flavor == "ls":
-                if payload.startswith(b'{"type":"change"'):
-                    self.tracker.deliver(self, payload)
-                    return
-                if payload.startswith(b'{"type":"reply"'):
-                    # A subscribe sent later (catch-up): the reply starts the clock.
-                    return
-            elif flavor == "sio":
-                if payload.startswith(b"42"):
-                    self.tracker.deliver(self, payload)
-                    return
-                if payload == b"2":
-                    transport.send(WSMsgType.TEXT, b"3")
-                    return
-            else:
-                self.tracker.deliver(self, payload)
+            if flavor == "ls" and payload.startswith(b'{"type":"reply"'):
+                return  # a subscribe sent later (catch-up): the reply starts the clock
+            if flavor == "sio" and payload == b"2":
+                transport.send(WSMsgType.TEXT, b"3")
                 return
             self.tracker.unexpected += 1
             return
@@ -232,6 +380,24 @@ class SseSub(asyncio.Protocol):
     `PB_CONNECT` named the clientId and the generator subscribed it.
     """
 
+    __slots__ = (
+        "body_started",
+        "client_id",
+        "connected",
+        "count",
+        "flavor",
+        "gone",
+        "head",
+        "ready",
+        "ready_future",
+        "request",
+        "sock",
+        "stray",
+        "tail",
+        "tracker",
+        "transport",
+    )
+
     def __init__(self, tracker: Tracker, request: bytes, flavor: str = "ls") -> None:
         self.tracker = tracker
         self.request = request
@@ -239,8 +405,7 @@ class SseSub(asyncio.Protocol):
         self.ready = False
         self.gone = False
         self.count = 0
-        self.seen = bytearray()
-        self.order = 0
+        self.stray: Stray | None = None
         self.head = b""
         self.tail = b""
         self.body_started = False
@@ -287,17 +452,7 @@ class SseSub(asyncio.Protocol):
                 self.tail = buf[-64:]
                 return
             self.set_ready()
-        find, deliver, size, pos = buf.find, self.tracker.deliver, len(buf), 0
-        while True:
-            at = find(_WN_KEY, pos)
-            if at < 0:
-                self.tail = buf[max(pos, size - 96) :]
-                return
-            if at + 14 > size:
-                self.tail = buf[max(pos, at - 96) :]
-                return
-            deliver(self, buf, at)
-            pos = at + 14
+        self.tail = buf[self.tracker.deliver_events(self, buf) :]
 
     def _fail(self, why: str) -> None:
         for future in (self.ready_future, self.connected):

@@ -51,7 +51,7 @@ WRK = ("W1", "W1u", "W2", "W2o", "W3")
 class Ramp(NamedTuple):
     counts: list[int]  # connect steps, in order
     latency_at: set[int]  # W4/W4s at these counts
-    windows: dict[int, set[int]]  # W5/W5s: subscribers -> writes in flight
+    windows: dict[int, set[str]]  # W5/W5s: subscribers -> the fan-out cells (params) run there
     w6: bool  # W6 and W6a from the last connect step
 
 
@@ -166,11 +166,11 @@ class Run:
         lat_at = {n for n in lat_counts if plan.scheduled(target, lat, rnd, f"{n} subs", n)} & set(
             plan.latency
         )
-        windows = {  # subscribers -> the fan-out windows (writes in flight) run there
+        windows = {  # subscribers -> the fan-out cells run there
             n: {
-                w
-                for w in plan.fanout_windows
-                if plan.scheduled(target, workload, rnd, fanout.param(n, w), n)
+                param
+                for step in fanout.steps(plan, n, workload)
+                if plan.scheduled(target, workload, rnd, param := fanout.step_param(n, step), n)
             }
             for n in plan.fanout_subs
         }
@@ -202,7 +202,7 @@ class Run:
                     spec["steps"].append(step)
                     wanted_at.append(n)
                 for step in fanout.steps(plan, n, workload):
-                    if step["window"] not in windows.get(n, ()):
+                    if fanout.step_param(n, step) not in windows.get(n, ()):
                         continue
                     spec["steps"].append(step)
                     wanted_at.append(n)
