@@ -156,7 +156,9 @@ def test_a_malformed_websocket_handshake_gets_a_problem(server: ServerProcess) -
     old = (
         WS_HEAD + b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"
     )
-    assert_raw_problem(exchange(server, old), 400, "bad_request")
+    answer = exchange(server, old)
+    assert_raw_problem(answer, 426, "bad_request")  # RFC 6455 §4.4: and the version spoken
+    assert split(answer)[1][b"sec-websocket-version"] == [b"13"]
 
 
 async def test_a_websocket_handshake_refused_by_origin_gets_a_problem(

@@ -51,8 +51,8 @@ import asyncio
 import fcntl
 import termios
 from asyncio import BaseTransport
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import (
@@ -283,6 +283,18 @@ def _unsized(message: Any) -> bool:
     return message["status"] not in (204, 304)
 
 
+class _TakesParsedUpgrade(Protocol):
+    """A WebSocket protocol that takes an upgrade over from what httptools parsed."""
+
+    def upgrade_parsed(
+        self,
+        transport: asyncio.Transport,
+        addresses: tuple[Any, Any, Any],
+        request: Mapping[str, Any],
+        target: bytes,
+    ) -> None: ...
+
+
 class HttpProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         # uvicorn's, but the bytes after an upgrade request's head go to the new protocol.
@@ -299,8 +311,24 @@ class HttpProtocol(HttpToolsProtocol):
                 return
             self.handle_websocket_upgrade()
             rest = data[upgrade.args[0] :] if upgrade.args else b""
-            if rest:
+            if rest and not self.transport.is_closing():  # not after a refused handshake
                 self.transport.get_protocol().data_received(rest)  # type: ignore[attr-defined]
+
+    def handle_websocket_upgrade(self) -> None:
+        # Our WebSocket protocol judges the handshake from what httptools parsed
+        # (app/server/ws_protocol.py); uvicorn writes the request out again for websockets
+        # to parse, which stays the way with permessage-deflate (websockets negotiates it).
+        protocol_class = self.ws_protocol_class
+        if self.config.ws_per_message_deflate or not hasattr(protocol_class, "upgrade_parsed"):
+            super().handle_websocket_upgrade()
+            return
+        self.connections.discard(self)
+        protocol: _TakesParsedUpgrade = protocol_class(  # type: ignore[call-arg, misc, assignment]
+            config=self.config, server_state=self.server_state, app_state=self.app_state
+        )
+        addresses = (self.server, self.client, self.scheme)
+        protocol.upgrade_parsed(self.transport, addresses, self.scope, self.url)
+        self.transport.set_protocol(protocol)  # type: ignore[arg-type]
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn's answer to a request its parser refuses, as a problem.
@@ -376,8 +404,17 @@ def internals_missing() -> list[str]:
             "loop",
             "timeout_keep_alive",
             "timeout_keep_alive_task",
+            "config",
+            "ws_protocol_class",
+            "app_state",
+            "connections",
+            "server",
+            "client",
+            "scheme",
+            "scope",
+            "url",
         ),
-        ("__init__", "connection_made"),
+        ("__init__", "connection_made", "on_message_begin"),
     ) + missing_internals(
         RequestResponseCycle,
         ("send",),

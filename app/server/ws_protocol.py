@@ -33,10 +33,17 @@
   our access log already writes one line per socket session, buffered, and
   these three were written to stderr one syscall each, about 15 % of the CPU
   an accept costs (docs/performance.md). Warnings and errors are unchanged.
-- A handshake refused by the protocol itself (websockets: no
-  Sec-WebSocket-Key, not a GET, ...; uvicorn: a 500) is answered as a
-  problem (RFC 9457) with an X-Request-ID, as every answer of the app is,
-  rather than websockets' plain text.
+- The opening handshake is judged and answered from the request httptools
+  already parsed (`upgrade_parsed`, called by app/server/http_protocol.py;
+  app/server/ws_handshake.py), not written back out for websockets to parse
+  again; the 101 is written in one piece when the app accepts. The
+  connection's address, peer and scheme come from the HTTP protocol too
+  (uvicorn looked them up again per socket). websockets still frames and
+  parses frames. With permessage-deflate configured, the upgrade goes
+  through websockets as uvicorn has it (its negotiation is websockets').
+- A handshake refused by the protocol itself (no Sec-WebSocket-Key, not a
+  GET, ...; uvicorn: a 500) is answered as a problem (RFC 9457) with an
+  X-Request-ID, as every answer of the app is, rather than plain text.
 """
 
 from __future__ import annotations
@@ -46,16 +53,20 @@ import logging
 import math
 import struct
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
+from uvicorn.protocols.http.httptools_impl import HEADER_RE, HEADER_VALUE_RE, STATUS_LINE
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 from websockets.http11 import Request, Response
-from websockets.protocol import Protocol
+from websockets.protocol import OPEN, Protocol
 from websockets.server import ServerProtocol
 
 from app.asgi_extensions import SEND_MANY
+from app.server import ws_handshake
 from app.server.context import valid_request_id
 from app.server.http_protocol import problem_parts
 from app.server.internals import missing_internals
@@ -310,7 +321,14 @@ class ProblemRefusals(ServerProtocol):
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
-    __slots__ = (*_UVICORN_ATTRIBUTES, "_on_writable", "_ping_slot", "_plain", "direct_bytes")
+    __slots__ = (
+        *_UVICORN_ATTRIBUTES,
+        "_accept_key",
+        "_on_writable",
+        "_ping_slot",
+        "_plain",
+        "direct_bytes",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -322,18 +340,96 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         self._plain = False  # accepted with no extension transforming frames
         self._ping_slot: int | None = None  # its slot in the loop's `_PingWheel`
         self.direct_bytes = 0  # payload bytes written by `write_frames`
+        # `Sec-WebSocket-Accept` of a handshake judged by `upgrade_parsed`, until the 101.
+        self._accept_key: bytes | None = None
+
+    def upgrade_parsed(
+        self,
+        transport: asyncio.Transport,
+        addresses: tuple[Any, Any, Any],
+        request: Mapping[str, Any],
+        target: bytes,
+    ) -> None:
+        """Take the connection over from the HTTP protocol whose parser read the upgrade
+        `request` (its scope, header names in lower case) for `target`; judge the handshake
+        and refuse it, or start the app (uvicorn's `connection_made` + `handle_connect`).
+        `addresses` are the HTTP protocol's (server, client, scheme)."""
+        self.connections.add(self)
+        self.transport = transport
+        server, self.client, scheme = addresses
+        self.server = server
+        self.scheme = "wss" if scheme == "https" else "ws"
+        self.handshake_initiated = True
+        self.request = self.response = None  # type: ignore[assignment]
+        headers: list[tuple[bytes, bytes]] = request["headers"]
+        judged = ws_handshake.check(request["method"], request["http_version"], headers)
+        raw_path, _, query = target.partition(b"?")
+        try:
+            path = raw_path.decode("ascii")
+        except UnicodeDecodeError:
+            judged = ws_handshake.Refusal(400, "the request is not valid HTTP/1.1")
+        if isinstance(judged, ws_handshake.Refusal):
+            self._refuse(judged, headers)
+            return
+        self._accept_key = judged.accept
+        # Frames that come before the 101 are parsed as websockets would (the connection
+        # stays CONNECTING until the app accepts): its frame parser, from the start.
+        conn = self.conn
+        conn.parser = Protocol.parse(conn)
+        next(conn.parser)
+        root_path = self.root_path
+        self.scope = {  # as uvicorn's `handle_connect` builds it
+            "type": "websocket",
+            "asgi": {"version": self.asgi_version, "spec_version": "2.4"},
+            "http_version": "1.1",
+            "scheme": self.scheme,
+            "server": self.server,
+            "client": self.client,
+            "root_path": root_path,
+            "path": root_path + (unquote(path) if "%" in path else path),
+            "raw_path": root_path.encode("ascii") + raw_path,
+            "query_string": query,
+            "headers": headers,
+            "subprotocols": judged.subprotocols,
+            "state": request["state"],  # the HTTP protocol's copy of the app's state
+            "extensions": {"websocket.http.response": {}},
+        }
+        self.queue.put_nowait({"type": "websocket.connect"})
+        task = self.loop.create_task(self.run_asgi())
+        task.add_done_callback(self.on_task_complete)
+        self.tasks.add(task)
+        self._offer_direct_writes()
+
+    def _refuse(self, refusal: ws_handshake.Refusal, headers: list[tuple[bytes, bytes]]) -> None:
+        """Answer a handshake judged invalid with a problem, in one write, and close."""
+        request_id = None
+        for name, value in headers:
+            if name == b"x-request-id":
+                request_id = valid_request_id(value.decode("latin-1"))
+        extra, body = problem_parts(refusal.status, refusal.detail, request_id)
+        parts = [STATUS_LINE[refusal.status]]
+        for name, value in (*self.default_headers, *refusal.headers, *extra):
+            parts += (name, b": ", value, b"\r\n")
+        parts += (b"\r\n", body)
+        self.handshake_complete = self.close_sent = True
+        self.transport.write(b"".join(parts))
+        self.transport.close()
 
     def handle_connect(self, event: Any) -> None:
+        # The upgrade through websockets (permessage-deflate configured).
         super().handle_connect(event)
         if self.close_sent:
             return  # a refused handshake: answered, and no app runs
+        self._offer_direct_writes()
+        self.request = None  # type: ignore[assignment]
+        self._drop_handshake_parser()
+
+    def _offer_direct_writes(self) -> None:
         # The app's task is created but has not run yet: it sees the extension.
         self.scope["extensions"][SEND_MANY] = {
             "write": self.write_frames,
             "sent": self.sent_directly,
         }
-        self.request = None  # type: ignore[assignment]
-        self._drop_handshake_parser()
 
     def _drop_handshake_parser(self) -> None:
         """Let websockets' parsed request (~2 KiB of headers, copied into the scope) go.
@@ -425,8 +521,16 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         super().connection_lost(exc)
 
     async def send(self, message: Any) -> None:
-        await super().send(message)
         kind = message["type"]
+        if (
+            kind == "websocket.accept"
+            and self._accept_key is not None
+            and not self.handshake_complete
+            and self.initial_response is None
+        ):
+            await self._switch_protocols(message)
+            return
+        await super().send(message)
         if kind == "websocket.accept":
             self._plain = not self.conn.extensions
             # The handshake is answered: its response (headers) is not needed again.
@@ -434,6 +538,31 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         elif kind == "websocket.close" and self.close_timer is not None:
             self.close_timer.cancel()
             self.close_timer = self.loop.call_later(self.close_timeout, self._cut_stalled)
+
+    async def _switch_protocols(self, message: Any) -> None:
+        """Accept a handshake judged by `upgrade_parsed`: the 101 in one write (uvicorn's
+        accept, with no `Headers` object; its INFO line is left to our access log)."""
+        if not self.writable.is_set():
+            await self.writable.wait()
+        if self.disconnected:
+            raise ClientDisconnected()
+        accept, self._accept_key = self._accept_key, None
+        assert accept is not None
+        headers = [*self.default_headers, *message.get("headers", ())]
+        subprotocol = message.get("subprotocol")
+        if subprotocol:
+            headers.append((b"sec-websocket-protocol", subprotocol.encode("latin-1")))
+        names = b"".join([name for name, _ in headers])
+        values = b"".join([value for _, value in headers])
+        if HEADER_RE.search(names) or HEADER_VALUE_RE.search(values):
+            raise RuntimeError("invalid header in websocket.accept")  # answered 500
+        if self.transport.is_closing():
+            return
+        self.handshake_complete = True
+        self.conn.state = OPEN
+        self._plain = not self.conn.extensions
+        self.transport.write(ws_handshake.switching_protocols(accept, headers))
+        self.start_keepalive()
 
     async def receive(self) -> Any:
         # uvicorn's, with the queue's `get` inlined (one coroutine frame less per idle
@@ -491,6 +620,9 @@ def internals_missing() -> list[str]:
                 "pause_writing",
                 "resume_writing",
                 "connection_lost",
+                "run_asgi",
+                "on_task_complete",
+                "start_keepalive",
             ),
             _UVICORN_ATTRIBUTES,
             ("__init__", "handle_connect"),
@@ -499,7 +631,7 @@ def internals_missing() -> list[str]:
         + missing_internals(
             Protocol,
             ("parse", "send_text", "data_to_send"),
-            ("parser", "current_size", "reader"),
+            ("parser", "current_size", "reader", "state", "extensions"),
             ("__init__",),
         )
     )
