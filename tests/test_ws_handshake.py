@@ -78,6 +78,11 @@ REFUSED = {
         400,
         "no body",
     ),
+    "HTTP/1.0": (
+        handshake(*UPGRADE, b"Sec-WebSocket-Key: " + KEY, VERSION, version=b"HTTP/1.0"),
+        505,
+        "HTTP/1.1",
+    ),
     "two Origins": (
         handshake(
             *UPGRADE,

@@ -315,8 +315,10 @@ _CODE_BY_STATUS = {status: code for code, status in STATUS_BY_CODE.items()}
 
 
 def problem_code(status: int) -> str:
-    """The contract's problem code for an HTTP status."""
-    return _CODE_BY_STATUS.get(status, "bad_request" if status < 500 else "internal")
+    """The contract's problem code for an HTTP status. A 505 (HTTP version not
+    supported) is the client's request at fault, not the server: `bad_request`."""
+    client_at_fault = status < 500 or status == 505
+    return _CODE_BY_STATUS.get(status, "bad_request" if client_at_fault else "internal")
 
 
 # A handshake refused by the app (before `accept`): close code -> (HTTP status, problem code).
