@@ -43,6 +43,7 @@ class ServerProcess:
         self.log_path = data_dir.parent / f"{data_dir.name}.server.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_once = False
+        self.run_log_start = 0
 
     @property
     def url(self) -> str:
@@ -76,6 +77,7 @@ class ServerProcess:
     def _start_once(self, timeout: float) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.run_log_start = log_start  # where this process's lines begin
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
@@ -116,6 +118,16 @@ class ServerProcess:
     def restart(self) -> ServerProcess:
         self.stop()
         return self.start()
+
+    def run_log(self) -> str:
+        """The log of the current (or last) server process only: a start retried on a
+        taken port, or a restart, appends to the same file."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(self.run_log_start)
+                return log.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
 
     def log_tail(self, n: int = 4000) -> str:
         try:

@@ -19,7 +19,7 @@ MALFORMED_HANDSHAKE = WS_HEAD + b"Sec-WebSocket-Version: 13\r\n\r\n"  # no Sec-W
 def hook_lines(server: ServerProcess) -> list[str]:
     """What the server's log says about the hooks."""
     events = []
-    for line in server.log_tail(100_000).splitlines():
+    for line in server.run_log().splitlines():
         if line.startswith("{"):
             event = str(json.loads(line).get("event", ""))
             if event.startswith("uvicorn hooks"):
