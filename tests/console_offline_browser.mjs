@@ -21,6 +21,7 @@ const { chromium } = require('playwright-core');
 const [baseUrl, token, collection] = process.argv.slice(2);
 const STATIC = path.resolve('app/console/static');
 const WAIT = { timeout: 30_000 };
+const LONG_KEY = 'é'.repeat(300); // 300 characters (the form takes 512), 600 bytes: refused (422)
 const stdin = readline.createInterface({ input: process.stdin });
 const lines = stdin[Symbol.asyncIterator]();
 
@@ -57,7 +58,7 @@ try {
   page = await context.newPage();
   page.on('console', (message) => {
     const text = message.text();
-    if (/ERR_CONNECTION_REFUSED|WebSocket connection to|status of 412/.test(text)) return; // the outage, the conflict
+    if (/ERR_CONNECTION_REFUSED|WebSocket connection to|status of 41[12]|status of 422/.test(text)) return; // the outage, the conflict, the refusal
     if (message.type() === 'error' || /Content Security Policy/i.test(text)) problems.push(`console ${message.type()}: ${text}`);
   });
   page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
@@ -138,9 +139,26 @@ try {
   await page.locator('#sync', { hasText: 'online · 0 pending' }).waitFor(WAIT);
   say('resolved', { pill: await pill(), rows: await rows(), writeResult: await page.locator('#write-result').textContent() });
   await goAhead();
+
+  // 6. A second write not taken (a key the server refuses: too long); the conflict entry
+  // is dismissed by its own button, the refusal stays (also after a reload: in IndexedDB).
+  const entries = page.locator('#conflicts li');
+  const entryKeys = () => entries.evaluateAll((lis) => lis.map((li) => li.dataset.key));
+  await page.getByLabel('Key', { exact: true }).fill(LONG_KEY);
+  await page.getByLabel('Value (JSON)').fill('{"text": "refused"}');
+  await page.getByRole('button', { name: 'Put document' }).click();
+  await page.locator(`#conflicts li[data-key="${LONG_KEY}"]`).waitFor(WAIT);
+  const beforeDismiss = await entryKeys();
+  await conflict.getByRole('button', { name: 'Dismiss' }).click();
+  await conflict.waitFor({ state: 'detached', ...WAIT });
+  const afterDismiss = await entryKeys();
+  await page.reload();
+  await page.locator('#connection', { hasText: 'Connected' }).waitFor(WAIT);
+  await page.locator(`#conflicts li[data-key="${LONG_KEY}"]`).waitFor(WAIT);
+  const keptAfterReload = await entryKeys();
   await page.getByRole('button', { name: 'Dismiss all' }).click();
   await page.locator('#not-taken').waitFor({ state: 'hidden', ...WAIT });
-  say('done', { problems });
+  say('done', { problems, beforeDismiss, afterDismiss, afterReload: keptAfterReload });
 } catch (error) {
   // What the page showed: the pill, the connection, the write, the replica, the notices.
   const shown = await Promise.all(

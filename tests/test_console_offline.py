@@ -6,7 +6,8 @@ reloaded while the server is still down and the writes are still there (IndexedD
 third one (an edit of a document the server changes meanwhile) is queued; when the server
 is back the queue drains to `online · 0 pending`, every write is on the server exactly
 once, and the conflicting one is shown to the operator (which document, what happened,
-what to do), who writes theirs again from there."""
+what to do), who writes theirs again from there, then dismisses that entry by its own
+button while a refused write stays listed (also after a reload)."""
 
 from __future__ import annotations
 
@@ -149,6 +150,11 @@ def test_console_queues_writes_through_an_outage_and_a_reload(tmp_path: Path) ->
 
         done = step("done")
         assert done["problems"] == []  # no script error, no CSP violation
+        long_key = "é" * 300  # 600 bytes of UTF-8: over the server's 512
+        assert done["beforeDismiss"] == [long_key, "shared"]  # newest first
+        assert done["afterDismiss"] == [long_key]  # the entry dismissed by its own button
+        assert done["afterReload"] == [long_key]  # gone from IndexedDB, the other kept
+        assert long_key not in _documents(server)
         assert proc.stdin is not None
         proc.stdin.close()
         assert proc.wait(30) == 0, lines.seen

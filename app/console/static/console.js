@@ -627,6 +627,9 @@
       });
       actions.append(edit);
     }
+    const dismiss = el('button', { text: 'Dismiss', attrs: { type: 'button', 'aria-label': `Dismiss: ${op.collection}/${op.key}` } });
+    dismiss.addEventListener('click', () => void dismissConflict(c));
+    actions.append(dismiss);
     item.append(actions);
     return item;
   }
@@ -645,6 +648,15 @@
       return;
     }
     state.rewritten.add(conflictId(c));
+    renderConflicts(true);
+  }
+
+  /** This entry alone leaves the list (and the store: every tab, and after a reload). */
+  async function dismissConflict(c) {
+    const db = state.db;
+    if (db === null) return;
+    await db.dismissConflict(c);
+    state.rewritten.delete(conflictId(c));
     renderConflicts(true);
   }
 

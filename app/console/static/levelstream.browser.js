@@ -1514,6 +1514,10 @@ var Levelstream = (() => {
       __publicField(this, "ids", 0);
       __publicField(this, "ws", null);
       __publicField(this, "connected", false);
+      /** The streams whose EventSource is open now (the SSE transport's connection). */
+      __publicField(this, "openStreams", /* @__PURE__ */ new Set());
+      /** What `onConnectionChange` was last told. */
+      __publicField(this, "linkUp", false);
       __publicField(this, "connectWaiters", []);
       __publicField(this, "running", null);
       __publicField(this, "pending", /* @__PURE__ */ new Map());
@@ -1556,9 +1560,15 @@ var Levelstream = (() => {
     async subscribeWith(make) {
       return make(`s${++this.ids}`).start();
     }
-    /** Whether the WebSocket session is up now. */
+    /**
+     * Whether the connection is up now: the WebSocket session, or on the SSE fallback every
+     * subscription's EventSource (as the Python SDK: one reconnecting is changes not heard).
+     */
     get isConnected() {
-      return this.connected;
+      if (this.transport === "websocket") return this.connected;
+      if (this.streams.size === 0) return false;
+      for (const stream of this.streams.values()) if (!this.openStreams.has(stream)) return false;
+      return true;
     }
     /** A channel's messages and presence events, as an async iterator; live once it resolves. */
     async channel(channel) {
@@ -1747,8 +1757,8 @@ var Levelstream = (() => {
       }
       const { code, reason } = await closed;
       this.ws = null;
-      if (this.connected) this.options.onConnectionChange?.(false);
       this.connected = false;
+      this.reportLink();
       this.clearRefresh();
       for (const pending of this.pending.values()) pending.reject(new ConnectionLostError("connection closed"));
       this.pending.clear();
@@ -1794,9 +1804,16 @@ var Levelstream = (() => {
       }
       if (this.ws === ws) {
         this.connected = true;
-        this.options.onConnectionChange?.(true);
+        this.reportLink();
         this.wakeConnectWaiters();
       }
+    }
+    /** Tell `onConnectionChange` when `isConnected` changed (the one place it is told). */
+    reportLink() {
+      const up = this.isConnected && !this.closed;
+      if (up === this.linkUp) return;
+      this.linkUp = up;
+      this.options.onConnectionChange?.(up);
     }
     /** (Re)subscribe every stream not yet subscribed on this connection, one at a time. */
     syncStreams(ws) {
@@ -1894,6 +1911,7 @@ var Levelstream = (() => {
       this.streams.set(stream.id, stream);
       const deadline = Date.now() + this.requestTimeoutMs;
       if (this.transport === "sse") {
+        this.reportLink();
         void this.sseLoop(stream);
       } else {
         try {
@@ -1912,6 +1930,7 @@ var Levelstream = (() => {
     forget(stream) {
       if (this.streams.get(stream.id) !== stream) return;
       this.streams.delete(stream.id);
+      if (this.transport === "sse") this.reportLink();
       const ws = this.ws;
       if (ws !== null && stream.bound === ws && !this.closed) {
         try {
@@ -2007,6 +2026,7 @@ var Levelstream = (() => {
           clearInterval(poll);
           source.close();
           if (stream.eventSource === source) stream.eventSource = null;
+          if (this.openStreams.delete(stream)) this.reportLink();
           resolve(outcome);
         };
         const json = (ev) => {
@@ -2018,6 +2038,8 @@ var Levelstream = (() => {
         };
         source.addEventListener("open", () => {
           backoff.reset();
+          this.openStreams.add(stream);
+          this.reportLink();
           stream.markLive();
         });
         source.addEventListener("error", (ev) => {
@@ -6949,8 +6971,10 @@ ${highlight}`;
       return await this.db.getAll("conflicts");
     }
     async addConflict(conflict) {
-      const { id: _id, ...row } = conflict;
-      await this.db.add("conflicts", row);
+      return Number(await this.db.add("conflicts", conflict));
+    }
+    async removeConflict(id) {
+      await this.db.delete("conflicts", id);
     }
     async clearConflicts() {
       await this.db.clear("conflicts");
@@ -7017,7 +7041,13 @@ ${highlight}`;
       return clone(this.state.conflicts);
     }
     async addConflict(conflict) {
-      this.state.conflicts.push(clone({ ...conflict, id: this.state.nextId++ }));
+      const id = this.state.nextId++;
+      this.state.conflicts.push(clone({ ...conflict, id }));
+      await this.persist();
+      return id;
+    }
+    async removeConflict(id) {
+      this.state.conflicts = this.state.conflicts.filter((c) => c.id !== id);
       await this.persist();
     }
     async clearConflicts() {
@@ -7262,8 +7292,14 @@ ${highlight}`;
       __publicField(this, "statusListeners", /* @__PURE__ */ new Set());
       __publicField(this, "rt", null);
       __publicField(this, "leader", false);
-      __publicField(this, "leaderState", "offline");
+      /** The holder: its realtime connection is up (whichever transport: WebSocket or SSE). */
+      __publicField(this, "connected", false);
+      /** The holder: the last send failed on the network (retried after `retryMs`). */
       __publicField(this, "sendFailing", false);
+      /** Not the holder: whether the holder said it reaches the server. */
+      __publicField(this, "holderReaches", false);
+      /** The holder: what it last told the other tabs (null: nothing yet). */
+      __publicField(this, "toldReaches", null);
       __publicField(this, "flushing", null);
       __publicField(this, "flushAgain", false);
       __publicField(this, "retryTimer", null);
@@ -7344,11 +7380,21 @@ ${highlight}`;
     batch(ops) {
       return this.write(ops);
     }
+    /**
+     * Derived here alone, from the state itself: `offline` while the server cannot be reached
+     * (the holder's connection is down, or its sends fail on the network and back off),
+     * else `syncing` while writes are pending, else `online`.
+     */
     get status() {
       const pending = this.outbox.length;
-      let state = this.leaderState;
-      if (state === "online" && pending > 0) state = "syncing";
+      const reaches = this.leader ? this.reachesServer() : this.holderReaches;
+      const state = !reaches ? "offline" : pending > 0 ? "syncing" : "online";
       return { state, pending, leader: this.leader };
+    }
+    /** The holder: connected, and no unsent write is waiting out a network failure. */
+    reachesServer() {
+      const backingOff = this.sendFailing && this.outbox.some((entry) => entry.ackSeq === null);
+      return this.connected && !backingOff;
     }
     /** Called now and at every change of the status; returns the unsubscribe. */
     onStatus(listener) {
@@ -7359,6 +7405,16 @@ ${highlight}`;
     async clearConflicts() {
       await this.store.clearConflicts();
       this.conflicts = [];
+      this.post({ type: "conflicts" });
+    }
+    /**
+     * Forget one of `conflicts` (the app dealt with it: wrote it again, or let the server's
+     * version stand), here and in every tab; the others stay.
+     */
+    async dismissConflict(conflict) {
+      const id = typeof conflict === "number" ? conflict : conflict.id;
+      await this.store.removeConflict(id);
+      this.conflicts = this.conflicts.filter((c) => c.id !== id);
       this.post({ type: "conflicts" });
     }
     /** The queries this instance's connection follows (its own and other tabs'); none unless it holds it. */
@@ -7606,8 +7662,8 @@ ${highlight}`;
         fetch: this.options.fetch,
         ...this.options.realtime,
         onConnectionChange: (connected) => {
-          this.sendFailing = false;
-          this.setLeaderState(connected ? "online" : "offline");
+          this.connected = connected;
+          this.emitStatus();
           if (connected) void this.flush();
         }
       });
@@ -7615,14 +7671,15 @@ ${highlight}`;
       this.post({ type: "leader" });
       void this.reloadAll().then(() => this.flush());
     }
-    setLeaderState(state) {
-      this.leaderState = state;
-      this.post({ type: "status", state });
-      this.emitStatus();
-    }
+    /** Tell the listeners the status (and, as the holder, the other tabs whether it reaches the server). */
     emitStatus() {
+      if (this.leader && this.reachesServer() !== this.toldReaches) this.tellReach();
       const status = this.status;
       for (const listener of this.statusListeners) listener(status);
+    }
+    tellReach() {
+      this.toldReaches = this.reachesServer();
+      this.post({ type: "status", state: this.toldReaches ? "online" : "offline" });
     }
     onMessage(message) {
       switch (message.type) {
@@ -7644,7 +7701,7 @@ ${highlight}`;
           break;
         case "status":
           if (!this.leader) {
-            this.leaderState = message.state;
+            this.holderReaches = message.state !== "offline";
             this.emitStatus();
           }
           break;
@@ -7682,7 +7739,7 @@ ${highlight}`;
       for (const [id, holders] of [...this.leases]) {
         if (!wanted.has(id) && holders.delete(message.tab)) this.release(id);
       }
-      this.post({ type: "status", state: this.leaderState });
+      this.tellReach();
     }
     dropLeases(tab) {
       for (const [id, holders] of [...this.leases]) if (holders.delete(tab)) this.release(id);
@@ -7946,9 +8003,13 @@ ${highlight}`;
           answer = await this.request(entry);
         } catch {
           this.sendFailing = true;
-          if (this.leaderState !== "offline") this.setLeaderState("offline");
+          this.emitStatus();
           this.scheduleRetry();
           return "offline";
+        }
+        if (this.sendFailing) {
+          this.sendFailing = false;
+          this.emitStatus();
         }
         const { status, body } = answer;
         if (status < 300) {
@@ -8061,8 +8122,7 @@ ${highlight}`;
     async reject(entry, error, server) {
       if (server !== void 0) {
         const conflict = { intent: entry.ops, server, code: error.code, detail: error.detail, at: Date.now() };
-        await this.store.addConflict(conflict);
-        this.conflicts.push(conflict);
+        this.conflicts.push({ ...conflict, id: await this.store.addConflict(conflict) });
       }
       await this.rebaseSuccessors(entry, entry.ops.map((op) => typeof op.base === "number" ? op.base : null));
       await this.store.removeOutbox(entry.id);

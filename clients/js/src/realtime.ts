@@ -79,7 +79,11 @@ export interface RealtimeOptions {
   refreshMarginMs?: number;
   /** WebSocket attempts that fail to open, while HTTP works, before falling back to SSE. */
   fallbackAfterFailures?: number;
-  /** Told when the WebSocket session is up (authenticated, streams resubscribed) or lost. */
+  /**
+   * Told when the connection is up or lost, whichever transport is live: the WebSocket
+   * session (authenticated, streams resubscribed) or, after the fallback, the Server-Sent
+   * Events streams (up while every subscription's stream is open).
+   */
   onConnectionChange?: (connected: boolean) => void;
 }
 
@@ -115,6 +119,10 @@ export class RealtimeClient {
   private ids = 0;
   private ws: WebSocketLike | null = null;
   private connected = false;
+  /** The streams whose EventSource is open now (the SSE transport's connection). */
+  private openStreams = new Set<AnyStream>();
+  /** What `onConnectionChange` was last told. */
+  private linkUp = false;
   private connectWaiters: Array<() => void> = [];
   private running: Promise<void> | null = null;
   private pending = new Map<string, PendingReply>();
@@ -163,9 +171,15 @@ export class RealtimeClient {
     return make(`s${++this.ids}`).start();
   }
 
-  /** Whether the WebSocket session is up now. */
+  /**
+   * Whether the connection is up now: the WebSocket session, or on the SSE fallback every
+   * subscription's EventSource (as the Python SDK: one reconnecting is changes not heard).
+   */
   get isConnected(): boolean {
-    return this.connected;
+    if (this.transport === 'websocket') return this.connected;
+    if (this.streams.size === 0) return false;
+    for (const stream of this.streams.values()) if (!this.openStreams.has(stream)) return false;
+    return true;
   }
 
   /** A channel's messages and presence events, as an async iterator; live once it resolves. */
@@ -369,8 +383,8 @@ export class RealtimeClient {
     }
     const { code, reason } = await closed;
     this.ws = null;
-    if (this.connected) this.options.onConnectionChange?.(false);
     this.connected = false;
+    this.reportLink();
     this.clearRefresh();
     for (const pending of this.pending.values()) pending.reject(new ConnectionLostError('connection closed'));
     this.pending.clear();
@@ -421,9 +435,17 @@ export class RealtimeClient {
     }
     if (this.ws === ws) {
       this.connected = true;
-      this.options.onConnectionChange?.(true);
+      this.reportLink();
       this.wakeConnectWaiters();
     }
+  }
+
+  /** Tell `onConnectionChange` when `isConnected` changed (the one place it is told). */
+  private reportLink(): void {
+    const up = this.isConnected && !this.closed;
+    if (up === this.linkUp) return;
+    this.linkUp = up;
+    this.options.onConnectionChange?.(up);
   }
 
   /** (Re)subscribe every stream not yet subscribed on this connection, one at a time. */
@@ -527,6 +549,7 @@ export class RealtimeClient {
     this.streams.set(stream.id, stream);
     const deadline = Date.now() + this.requestTimeoutMs;
     if (this.transport === 'sse') {
+      this.reportLink(); // not open yet
       void this.sseLoop(stream);
     } else {
       try {
@@ -547,6 +570,7 @@ export class RealtimeClient {
   forget(stream: AnyStream): void {
     if (this.streams.get(stream.id) !== stream) return;
     this.streams.delete(stream.id);
+    if (this.transport === 'sse') this.reportLink();
     const ws = this.ws;
     if (ws !== null && stream.bound === ws && !this.closed) {
       try {
@@ -653,6 +677,7 @@ export class RealtimeClient {
         clearInterval(poll);
         source.close();
         if (stream.eventSource === source) stream.eventSource = null;
+        if (this.openStreams.delete(stream)) this.reportLink();
         resolve(outcome);
       };
       const json = (ev: { data?: unknown }): Reply | null => {
@@ -664,6 +689,8 @@ export class RealtimeClient {
       };
       source.addEventListener('open', () => {
         backoff.reset();
+        this.openStreams.add(stream);
+        this.reportLink();
         stream.markLive(); // the server registers the subscription before it answers
       });
       source.addEventListener('error', (ev) => {

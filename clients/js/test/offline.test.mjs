@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { EventSource } from 'eventsource';
 import { connect, getChanges, getDocument, MemoryStore, openDb, putDocument } from '../dist/index.js';
 
 const baseUrl = process.env.LEVELSTREAM_URL;
@@ -24,24 +25,53 @@ async function until(what, predicate, ms = 15_000) {
   }
 }
 
-/** A network the test can cut: fetch fails and WebSockets close (and cannot open) while cut. */
+/**
+ * A network the test can cut: fetch fails, WebSockets close (and cannot open) and event
+ * streams break while cut. The WebSockets alone can be restored first (`restoreSockets`);
+ * `refused` counts the requests it failed.
+ */
 function network() {
   const sockets = new Set();
-  const net = { online: true };
-  net.fetch = (...args) => (net.online ? fetch(...args) : Promise.reject(new TypeError('fetch failed')));
+  const streams = new Set(); // the controllers of open event-stream bodies
+  const net = { online: true, socketsOnline: true, refused: 0 };
+  net.fetch = async (url, init) => {
+    if (!net.online) {
+      net.refused += 1;
+      throw new TypeError('fetch failed');
+    }
+    const response = await fetch(url, init);
+    if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) return response;
+    // An event stream: passed through a body the cut can break, as a dropped connection would.
+    let controller;
+    const body = response.body.pipeThrough(new TransformStream({ start: (c) => void (controller = c) }));
+    streams.add(controller);
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
   net.WebSocket = class extends WebSocket {
     constructor(url) {
-      if (!net.online) throw new Error('offline');
+      if (!net.socketsOnline) throw new Error('offline');
       super(url);
       sockets.add(this);
     }
   };
+  net.EventSource = class extends EventSource {
+    constructor(url) {
+      super(url, { fetch: net.fetch });
+    }
+  };
   net.cut = () => {
     net.online = false;
+    net.socketsOnline = false;
     for (const socket of sockets) socket.close();
     sockets.clear();
+    for (const stream of streams) stream.error(new TypeError('network cut'));
+    streams.clear();
   };
-  net.restore = () => (net.online = true);
+  net.restoreSockets = () => (net.socketsOnline = true);
+  net.restore = () => {
+    net.online = true;
+    net.socketsOnline = true;
+  };
   net.options = { fetch: net.fetch, realtime: { WebSocket: net.WebSocket, transport: 'websocket' }, retryMs: 100 };
   return net;
 }
@@ -240,4 +270,93 @@ test('a file store resumes from its seq after a restart, with queued writes sent
   await db.close();
   const puts = (await serverChanges(c)).filter((ch) => ch.key === 'q');
   assert.equal(puts.length, 1);
+});
+
+test('behind a proxy that refuses WebSockets the status follows the SSE fallback: online, offline while cut, online again', async () => {
+  const c = `sse${randomUUID().slice(0, 8)}`;
+  await putDocument({ client: api, path: { collection: c, key: 'a' }, body: { n: 1 } });
+  const net = network();
+  const refused = class {
+    constructor() {
+      throw new Error('WebSocket refused by the proxy');
+    }
+  };
+  const db = await openDb({
+    baseUrl,
+    token,
+    storage: 'memory',
+    fetch: net.fetch,
+    retryMs: 100,
+    realtime: { WebSocket: refused, EventSource: net.EventSource, fetch: net.fetch, backoffMaxMs: 200 },
+  });
+  const states = [];
+  db.onStatus((status) => states.push(status.state));
+  try {
+    const live = await db.collection(c).live();
+    await until('the snapshot', () => live.size === 1);
+    await until('online over SSE', () => db.status.state === 'online');
+    assert.equal(db.rt.transport, 'sse'); // fell back: the WebSocket never opened
+    net.cut();
+    await until('offline', () => db.status.state === 'offline');
+    await db.collection(c).put('b', { n: 2 });
+    assert.deepEqual([db.status.state, db.status.pending], ['offline', 1]);
+    net.restore();
+    await until('sent and seen back', () => db.status.pending === 0 && live.get('b')?.pending === false);
+    await until('online again', () => db.status.state === 'online');
+    assert.equal(states.at(-1), 'online'); // and the listeners were told
+    assert.deepEqual(values(live), { a: { n: 1 }, b: { n: 2 } });
+  } finally {
+    await db.close();
+  }
+});
+
+test('a send that fails just after the WebSocket reconnected does not leave the status offline', async () => {
+  const c = `flap${randomUUID().slice(0, 8)}`;
+  const net = network();
+  const db = await openDb({ baseUrl, token, storage: 'memory', ...net.options });
+  try {
+    const live = await db.collection(c).live();
+    await until('online', () => live.seq !== null && db.status.state === 'online');
+    net.cut();
+    await until('offline', () => db.status.state === 'offline');
+    await db.collection(c).put('a', { n: 1 });
+    // The WebSocket comes back first; the writes' requests still fail for a while.
+    net.restoreSockets();
+    await until('reconnected', () => db.rt.isConnected);
+    const refusedBefore = net.refused;
+    await until('a send failed after the reconnect', () => net.refused > refusedBefore);
+    assert.deepEqual([db.status.state, db.status.pending], ['offline', 1]); // backing off: not reaching the server
+    net.restore();
+    await until('sent and seen back', () => db.status.pending === 0 && live.get('a')?.pending === false);
+    await until('online once a send went through', () => db.status.state === 'online', 5000);
+  } finally {
+    await db.close();
+  }
+});
+
+test('one of the writes the server did not take is dismissed; the others stay, also after a restart', async () => {
+  const c = `dis${randomUUID().slice(0, 8)}`;
+  const file = join(mkdtempSync(join(tmpdir(), 'ls-conflicts-')), 'replica.json');
+  let db = await openDb({ baseUrl, token, storage: { file } });
+  try {
+    const live = await db.collection(c).live();
+    await until('the snapshot', () => live.seq !== null);
+    // Patches of documents the server does not have: refused (404), each kept in conflicts.
+    await db.collection(c).patch('gone-1', { n: 1 });
+    await db.collection(c).patch('gone-2', { n: 2 });
+    await db.collection(c).patch('gone-3', { n: 3 });
+    await until('three not taken', () => db.conflicts.length === 3 && db.status.pending === 0);
+    const keys = () => db.conflicts.map((conflict) => conflict.intent[0].key);
+    assert.deepEqual(keys(), ['gone-1', 'gone-2', 'gone-3']);
+    assert.equal(new Set(db.conflicts.map((conflict) => conflict.id)).size, 3);
+    await db.dismissConflict(db.conflicts[1]);
+    assert.deepEqual(keys(), ['gone-1', 'gone-3']);
+    await db.dismissConflict(db.conflicts[0].id); // by id too
+    assert.deepEqual(keys(), ['gone-3']);
+    await db.close();
+    db = await openDb({ baseUrl, token, storage: { file } });
+    assert.deepEqual(keys(), ['gone-3']); // dismissed in the store, not only in memory
+  } finally {
+    await db.close();
+  }
 });

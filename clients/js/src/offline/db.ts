@@ -131,6 +131,7 @@ type Message =
   | { type: 'replaced'; query: string }
   | { type: 'outbox' }
   | { type: 'conflicts' }
+  /** Whether the holder reaches the server (`online`) or not (`offline`). */
   | { type: 'status'; state: ConnectionState }
   /** A tab's lease on its queries, the whole list (renewed every leaseMs / 3). */
   | { type: 'want'; tab: string; queries: QuerySpec[]; leaseMs: number }
@@ -376,8 +377,14 @@ export class OfflineDb {
   private statusListeners = new Set<(status: SyncStatus) => void>();
   private rt: RealtimeClient | null = null;
   private leader = false;
-  private leaderState: ConnectionState = 'offline';
+  /** The holder: its realtime connection is up (whichever transport: WebSocket or SSE). */
+  private connected = false;
+  /** The holder: the last send failed on the network (retried after `retryMs`). */
   private sendFailing = false;
+  /** Not the holder: whether the holder said it reaches the server. */
+  private holderReaches = false;
+  /** The holder: what it last told the other tabs (null: nothing yet). */
+  private toldReaches: boolean | null = null;
   private flushing: Promise<void> | null = null;
   private flushAgain = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -445,11 +452,22 @@ export class OfflineDb {
     return this.write(ops);
   }
 
+  /**
+   * Derived here alone, from the state itself: `offline` while the server cannot be reached
+   * (the holder's connection is down, or its sends fail on the network and back off),
+   * else `syncing` while writes are pending, else `online`.
+   */
   get status(): SyncStatus {
     const pending = this.outbox.length;
-    let state = this.leaderState;
-    if (state === 'online' && pending > 0) state = 'syncing';
+    const reaches = this.leader ? this.reachesServer() : this.holderReaches;
+    const state: ConnectionState = !reaches ? 'offline' : pending > 0 ? 'syncing' : 'online';
     return { state, pending, leader: this.leader };
+  }
+
+  /** The holder: connected, and no unsent write is waiting out a network failure. */
+  private reachesServer(): boolean {
+    const backingOff = this.sendFailing && this.outbox.some((entry) => entry.ackSeq === null);
+    return this.connected && !backingOff;
   }
 
   /** Called now and at every change of the status; returns the unsubscribe. */
@@ -462,6 +480,17 @@ export class OfflineDb {
   async clearConflicts(): Promise<void> {
     await this.store.clearConflicts();
     this.conflicts = [];
+    this.post({ type: 'conflicts' });
+  }
+
+  /**
+   * Forget one of `conflicts` (the app dealt with it: wrote it again, or let the server's
+   * version stand), here and in every tab; the others stay.
+   */
+  async dismissConflict(conflict: Conflict | number): Promise<void> {
+    const id = typeof conflict === 'number' ? conflict : conflict.id;
+    await this.store.removeConflict(id);
+    this.conflicts = this.conflicts.filter((c) => c.id !== id);
     this.post({ type: 'conflicts' });
   }
 
@@ -757,8 +786,8 @@ export class OfflineDb {
       fetch: this.options.fetch,
       ...this.options.realtime,
       onConnectionChange: (connected) => {
-        this.sendFailing = false;
-        this.setLeaderState(connected ? 'online' : 'offline');
+        this.connected = connected;
+        this.emitStatus();
         if (connected) void this.flush();
       },
     });
@@ -768,15 +797,16 @@ export class OfflineDb {
     void this.reloadAll().then(() => this.flush());
   }
 
-  private setLeaderState(state: ConnectionState): void {
-    this.leaderState = state;
-    this.post({ type: 'status', state });
-    this.emitStatus();
-  }
-
+  /** Tell the listeners the status (and, as the holder, the other tabs whether it reaches the server). */
   private emitStatus(): void {
+    if (this.leader && this.reachesServer() !== this.toldReaches) this.tellReach();
     const status = this.status;
     for (const listener of this.statusListeners) listener(status);
+  }
+
+  private tellReach(): void {
+    this.toldReaches = this.reachesServer();
+    this.post({ type: 'status', state: this.toldReaches ? 'online' : 'offline' });
   }
 
   private onMessage(message: Message): void {
@@ -799,7 +829,7 @@ export class OfflineDb {
         break;
       case 'status':
         if (!this.leader) {
-          this.leaderState = message.state;
+          this.holderReaches = message.state !== 'offline';
           this.emitStatus();
         }
         break;
@@ -840,7 +870,7 @@ export class OfflineDb {
     for (const [id, holders] of [...this.leases]) {
       if (!wanted.has(id) && holders.delete(message.tab)) this.release(id);
     }
-    this.post({ type: 'status', state: this.leaderState });
+    this.tellReach();
   }
 
   private dropLeases(tab: string): void {
@@ -1134,9 +1164,13 @@ export class OfflineDb {
         answer = await this.request(entry);
       } catch {
         this.sendFailing = true;
-        if (this.leaderState !== 'offline') this.setLeaderState('offline');
+        this.emitStatus();
         this.scheduleRetry();
         return 'offline';
+      }
+      if (this.sendFailing) {
+        this.sendFailing = false; // the server answered: the network is back
+        this.emitStatus();
       }
       const { status, body } = answer;
       if (status < 300) {
@@ -1256,9 +1290,8 @@ export class OfflineDb {
   /** The entry is not taken: drop it (server wins), keeping it in `conflicts` unless dropped on purpose. */
   private async reject(entry: OutboxEntry, error: LevelstreamError, server: ConflictContext['server'] | undefined): Promise<void> {
     if (server !== undefined) {
-      const conflict: Conflict = { intent: entry.ops, server, code: error.code, detail: error.detail, at: Date.now() };
-      await this.store.addConflict(conflict);
-      this.conflicts.push(conflict);
+      const conflict: Omit<Conflict, 'id'> = { intent: entry.ops, server, code: error.code, detail: error.detail, at: Date.now() };
+      this.conflicts.push({ ...conflict, id: await this.store.addConflict(conflict) });
     }
     // Later ops on these documents were based on this one: base them where it was.
     await this.rebaseSuccessors(entry, entry.ops.map((op) => (typeof op.base === 'number' ? op.base : null)));

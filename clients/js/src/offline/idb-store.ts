@@ -211,9 +211,12 @@ export class IdbStore implements LocalStore {
     return (await this.db.getAll('conflicts')) as Conflict[];
   }
 
-  async addConflict(conflict: Conflict): Promise<void> {
-    const { id: _id, ...row } = conflict;
-    await this.db.add('conflicts', row);
+  async addConflict(conflict: Omit<Conflict, 'id'>): Promise<number> {
+    return Number(await this.db.add('conflicts', conflict));
+  }
+
+  async removeConflict(id: number): Promise<void> {
+    await this.db.delete('conflicts', id);
   }
 
   async clearConflicts(): Promise<void> {

@@ -48,7 +48,8 @@ export interface OutboxEntry {
 
 /** A queued write the server did not take: a 412 resolved server-wins, or a refusal. */
 export interface Conflict {
-  id?: number;
+  /** Its id in the store (`db.dismissConflict` takes it). */
+  id: number;
   /** What the app wanted. */
   intent: QueuedOp[];
   /** The server's document when the conflict was found (null: it does not exist or is hidden). */
@@ -73,7 +74,10 @@ export interface LocalStore {
   putOutbox(entry: OutboxEntry): Promise<void>;
   removeOutbox(id: number): Promise<void>;
   readConflicts(): Promise<Conflict[]>;
-  addConflict(conflict: Conflict): Promise<void>;
+  /** Appends; resolves to its id. */
+  addConflict(conflict: Omit<Conflict, 'id'>): Promise<number>;
+  /** Removes one (an id it does not have: nothing). */
+  removeConflict(id: number): Promise<void>;
   clearConflicts(): Promise<void>;
   close(): void;
 }
@@ -147,8 +151,15 @@ export class MemoryStore implements LocalStore {
     return clone(this.state.conflicts);
   }
 
-  async addConflict(conflict: Conflict): Promise<void> {
-    this.state.conflicts.push(clone({ ...conflict, id: this.state.nextId++ }));
+  async addConflict(conflict: Omit<Conflict, 'id'>): Promise<number> {
+    const id = this.state.nextId++;
+    this.state.conflicts.push(clone({ ...conflict, id }));
+    await this.persist();
+    return id;
+  }
+
+  async removeConflict(id: number): Promise<void> {
+    this.state.conflicts = this.state.conflicts.filter((c) => c.id !== id);
     await this.persist();
   }
 
