@@ -179,10 +179,11 @@ def api(server: ServerProcess) -> Iterator[httpx.Client]:
 
 
 async def test_default_conflict_policy_is_server_wins_with_the_intent_kept(
-    server: ServerProcess, api: httpx.Client, coll: str
+    server: ServerProcess, api: httpx.Client, coll: str, tmp_path: Path
 ) -> None:
     api.put(f"/v1/collections/{coll}/docs/a", json={"n": 1}).raise_for_status()
-    async with OfflineClient(server.url, ADMIN_TOKEN) as db:
+    replica = tmp_path / "replica.db"
+    async with OfflineClient(server.url, ADMIN_TOKEN, store=replica) as db:
         view = await db.live(coll)
         await db.wait_synced(WAIT)
         assert [(d.key, d.value, d.pending) for d in view.items()] == [("a", {"n": 1}, False)]
@@ -201,6 +202,17 @@ async def test_default_conflict_policy_is_server_wins_with_the_intent_kept(
         await db.wait_synced(WAIT)
         assert db.conflicts[-1].error is not None and db.conflicts[-1].intent.key == ""
         assert [d.key for d in view.items()] == ["a"]
+    # Recorded conflicts survive a restart; each can be dismissed on its own.
+    async with OfflineClient(server.url, ADMIN_TOKEN, store=replica) as db:
+        first, refused = db.conflicts
+        assert first == conflict and refused.error is not None
+        db.dismiss_conflict(first)
+        assert db.conflicts == [refused]
+    async with OfflineClient(server.url, ADMIN_TOKEN, store=replica) as db:
+        (only,) = db.conflicts
+        assert only.intent.key == "" and only.id is not None
+        db.dismiss_conflict(only.id)  # by its id
+        assert db.conflicts == []
 
 
 async def test_live_query_where_enter_leave_and_handler_drop(

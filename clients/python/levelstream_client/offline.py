@@ -418,6 +418,13 @@ class OfflineClient:
         """Intents the server refused and the default handler gave up (persisted)."""
         return [Conflict.from_json(record) for record in self.store.load_conflicts()]
 
+    def dismiss_conflict(self, conflict: Conflict | int) -> None:
+        """Forget one recorded conflict (by the object `conflicts` gave, or its id)."""
+        conflict_id = conflict if isinstance(conflict, int) else conflict.id
+        if conflict_id is None:
+            raise ValueError("this conflict was never recorded in the local store")
+        self.store.remove_conflict(conflict_id)
+
     def clear_conflicts(self) -> None:
         self.store.clear_conflicts()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -38,6 +38,8 @@ class Conflict:
     intent: WriteOp
     server: StoredDoc | None
     error: str | None = None
+    # Its id in the local store once recorded (`db.dismiss_conflict` takes it).
+    id: int | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         server = (
@@ -49,7 +51,7 @@ class Conflict:
     def from_json(cls, data: dict[str, Any]) -> Conflict:
         server = data.get("server")
         stored = None if server is None else StoredDoc(server["value"], server["rev"])
-        return cls(WriteOp.from_json(data["intent"]), stored, data.get("error"))
+        return cls(WriteOp.from_json(data["intent"]), stored, data.get("error"), data.get("id"))
 
 
 @dataclass(frozen=True)

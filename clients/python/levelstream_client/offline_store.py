@@ -98,7 +98,8 @@ class LocalStore(Protocol):
     def remove_entries(self, ids: list[int]) -> None: ...
     def load_outbox(self) -> list[OutboxEntry]: ...
     def add_conflict(self, record: dict[str, Any]) -> None: ...
-    def load_conflicts(self) -> list[dict[str, Any]]: ...
+    def load_conflicts(self) -> list[dict[str, Any]]: ...  # each with its "id"
+    def remove_conflict(self, conflict_id: int) -> None: ...
     def clear_conflicts(self) -> None: ...
     def close(self) -> None: ...
 
@@ -109,7 +110,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.queries: dict[str, QueryState] = {}
         self.entries: dict[int, OutboxEntry] = {}
-        self.conflicts: list[dict[str, Any]] = []
+        self.conflicts: dict[int, dict[str, Any]] = {}
         self._next_id = 1
 
     def load_query(self, query_id: str) -> QueryState:
@@ -151,10 +152,14 @@ class MemoryStore:
         return [self.entries[i] for i in sorted(self.entries)]
 
     def add_conflict(self, record: dict[str, Any]) -> None:
-        self.conflicts.append(record)
+        self.conflicts[self._next_id] = record
+        self._next_id += 1
 
     def load_conflicts(self) -> list[dict[str, Any]]:
-        return list(self.conflicts)
+        return [{**record, "id": i} for i, record in self.conflicts.items()]
+
+    def remove_conflict(self, conflict_id: int) -> None:
+        self.conflicts.pop(conflict_id, None)
 
     def clear_conflicts(self) -> None:
         self.conflicts.clear()
@@ -295,8 +300,11 @@ class SqliteStore:
         self.db.execute("INSERT INTO conflicts (record) VALUES (?)", (json.dumps(record),))
 
     def load_conflicts(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT record FROM conflicts ORDER BY id")
-        return [json.loads(record) for (record,) in rows]
+        rows = self.db.execute("SELECT id, record FROM conflicts ORDER BY id")
+        return [{**json.loads(record), "id": conflict_id} for conflict_id, record in rows]
+
+    def remove_conflict(self, conflict_id: int) -> None:
+        self.db.execute("DELETE FROM conflicts WHERE id = ?", (conflict_id,))
 
     def clear_conflicts(self) -> None:
         self.db.execute("DELETE FROM conflicts")
