@@ -15,8 +15,17 @@ traced, so the reader is not counted) with two write counts and prints the
 difference in instructions per delivery: user-space instructions of the
 fan-out alone (set-up and connects cancel out), stable on a busy machine.
 
+`--where EXPR` subscribes every subscriber with that filter instead (built as
+the server builds it: `build_filter`), so they form one filter group; each write
+is an update of a document that matches before and after (`"match":"update"`).
+`where` runs the comparison of issue 15 under callgrind: for WebSocket and SSE,
+N subscribers of one `where` against N unfiltered, instructions per delivery of
+each and their ratio (target: at most 1.00x, judged on the worse transport).
+
     python -m bench.fanout_micro ws --subs 1000 --writes 2000
     python -m bench.fanout_micro sse --subs 1000 --callgrind
+    python -m bench.fanout_micro ws --subs 1000 --callgrind --where 'doc.status == "open"'
+    python -m bench.fanout_micro where --subs 1000 --writes 200
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
 import resource
@@ -38,24 +48,29 @@ from typing import Any
 
 import uvloop
 
+from app.api.filters import build_filter
 from app.asgi_extensions import HTTP_STREAM
 from app.auth.principal import Principal
+from app.auth.rules import RuleSet
 from app.realtime.connection import Connection, Subscription
 from app.realtime.hub import Hub
 from app.realtime.outbox import DirectOutbox
+from app.store.records import change_json
 from app.store.types import Change, ChangeFilter
 
 COLLECTION = "bench"
 FIRST_SEQ = 1_000_000  # seqs of one width: every frame has the same size
-VALUE = b'{"title":"fan-out micro-benchmark","n":12345,"tags":["a","b"],"done":false}'
+VALUE = b'{"title":"fan-out micro-benchmark","n":12345,"status":"open","done":false}'
 QUEUE_LIMIT = 1000
+# The filter of the `where` comparison: the one `bench.filtered_fanout` gives its 1,000.
+WHERE = 'doc.status == "open"'
 
 
-def change_data(seq: int) -> bytes:
-    return (
-        b'{"seq":%d,"op":"put","collection":"bench","key":"k00000001","rev":%d,'
-        b'"value":%s,"ts":1764760000000}' % (seq, seq, VALUE)
-    )
+def change(seq: int) -> Change:
+    """An update of a document that stays the same (it matches `WHERE` before and after),
+    as the store records it: its JSON, and the previous value beside it."""
+    data = change_json(seq, "put", COLLECTION, "k00000001", VALUE, seq - 1, 1764760000000)
+    return Change(seq, COLLECTION, "k00000001", "put", data, VALUE)
 
 
 class _Store:
@@ -145,7 +160,17 @@ def ws_connection(hub: Hub, principal: Principal, transport_sock: socket.socket)
     return proto, connection
 
 
-async def run(transport_kind: str, subs: int, writes: int) -> dict[str, Any]:
+def subscription_filter(principal: Principal, where: str | None) -> ChangeFilter:
+    """The subscribers' filter, as the server builds a subscribe's (no rules)."""
+    if where is None:
+        return ChangeFilter(COLLECTION)
+    no_keys = (None,) * 6  # key, prefix, gt, gte, lt, lte
+    return build_filter(principal, COLLECTION, *no_keys, rules=RuleSet(0, {}), where=where)
+
+
+async def run(
+    transport_kind: str, subs: int, writes: int, where: str | None = None
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     server = socket.create_server(("127.0.0.1", 0), backlog=4096)
     server.setblocking(False)
@@ -159,6 +184,7 @@ async def run(transport_kind: str, subs: int, writes: int) -> dict[str, Any]:
     store = _Store()
     hub = Hub(store, QUEUE_LIMIT)  # type: ignore[arg-type]
     principal = Principal("bench", "admin", frozenset({"read", "write"}))
+    flt = subscription_filter(principal, where)
     tasks = []
     for sock in socks:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -174,7 +200,7 @@ async def run(transport_kind: str, subs: int, writes: int) -> dict[str, Any]:
             tasks.append(asyncio.create_task(stream))
             sub_id = "sse"
         hub.connect(connection)
-        sub = Subscription(connection, sub_id, ChangeFilter(COLLECTION), None, QUEUE_LIMIT)
+        sub = Subscription(connection, sub_id, flt, None, QUEUE_LIMIT)
         hub.subscribe(sub, since=None, snapshot=False)
 
     async def settle(target: int) -> int:
@@ -194,7 +220,7 @@ async def run(transport_kind: str, subs: int, writes: int) -> dict[str, Any]:
     listener = store.listener
     seq = FIRST_SEQ + 1
     # The first write sets the size of a write's deliveries; it is not measured.
-    listener([Change(seq, COLLECTION, "k00000001", "put", change_data(seq))])
+    listener([change(seq)])
     total = await stable()
     per_write = total - base
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -202,7 +228,7 @@ async def run(transport_kind: str, subs: int, writes: int) -> dict[str, Any]:
     started = time.perf_counter()
     for _ in range(writes):
         seq += 1
-        listener([Change(seq, COLLECTION, "k00000001", "put", change_data(seq))])
+        listener([change(seq)])
         total += per_write
         await settle(total)
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -215,6 +241,7 @@ async def run(transport_kind: str, subs: int, writes: int) -> dict[str, Any]:
     deliveries = writes * subs
     return {
         "transport": transport_kind,
+        "where": where,
         "subs": subs,
         "writes": writes,
         "bytes_per_delivery": per_write / subs,
@@ -278,42 +305,101 @@ async def sse_connection(hub: Hub, principal: Principal, sock: socket.socket) ->
     return connection, response(scope, receive, cycle.send)
 
 
-def callgrind(args: argparse.Namespace) -> None:
-    """Instructions per delivery: two runs, `--writes` and twice that, their difference."""
+def instructions(
+    transport: str, subs: int, writes: int, where: str | None, keep: str | None = None
+) -> dict[str, Any]:
+    """Instructions per delivery: two runs under callgrind, `writes` and twice that,
+    their difference over the extra deliveries."""
     if shutil.which("valgrind") is None:
         raise SystemExit("--callgrind needs valgrind (apt-get install valgrind)")
     counts = []
-    for writes in (args.writes, 2 * args.writes):
+    runs = []
+    for n in (writes, 2 * writes):
         with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(args.keep or tmp, f"callgrind.{args.transport}.{writes}.out")
+            kind = "where" if where else "plain"
+            out = os.path.join(keep or tmp, f"callgrind.{transport}.{kind}.{n}.out")
+            command = [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={out}",
+                "--trace-children=no",
+                sys.executable,
+                "-m",
+                "bench.fanout_micro",
+                transport,
+                "--subs",
+                str(subs),
+                "--writes",
+                str(n),
+                "--json",
+            ]
+            if where:
+                command += ["--where", where]
             proc = subprocess.run(
-                [
-                    "valgrind",
-                    "--tool=callgrind",
-                    f"--callgrind-out-file={out}",
-                    "--trace-children=no",
-                    sys.executable,
-                    "-m",
-                    "bench.fanout_micro",
-                    args.transport,
-                    "--subs",
-                    str(args.subs),
-                    "--writes",
-                    str(writes),
-                ],
+                command,
                 capture_output=True,
                 text=True,
                 check=True,
+                cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
             )
             found = re.search(r"Collected : (\d+)", proc.stderr)
             assert found, proc.stderr[-2000:]
             counts.append(int(found.group(1)))
-            print(proc.stdout.strip(), file=sys.stderr)
-    per_delivery = (counts[1] - counts[0]) / (args.writes * args.subs)
+            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return {
+        "transport": transport,
+        "where": where,
+        "subs": subs,
+        "writes": writes,
+        "counts": counts,
+        "bytes_per_delivery": runs[0]["bytes_per_delivery"],
+        "instructions_per_delivery": (counts[1] - counts[0]) / (writes * subs),
+    }
+
+
+def callgrind(args: argparse.Namespace) -> None:
+    result = instructions(args.transport, args.subs, args.writes, args.where, args.keep)
+    what = f"where {args.where!r}" if args.where else "unfiltered"
     print(
-        f"{args.transport} {args.subs} subs: {per_delivery:,.0f} instructions per delivery "
-        f"(callgrind, {args.writes} vs {2 * args.writes} writes: {counts[0]:,} / {counts[1]:,})"
+        f"{args.transport} {args.subs} subs, {what}: "
+        f"{result['instructions_per_delivery']:,.0f} instructions per delivery "
+        f"(callgrind, {args.writes} vs {2 * args.writes} writes: "
+        f"{result['counts'][0]:,} / {result['counts'][1]:,})"
     )
+
+
+def compare_where(subs: int, writes: int, where: str = WHERE) -> dict[str, Any]:
+    """Issue 15's per-delivery target in instructions: for each transport, `subs`
+    subscribers of one `where` against `subs` unfiltered; the verdict on the worse."""
+    rows = []
+    for transport in ("ws", "sse"):
+        plain = instructions(transport, subs, writes, None)
+        filtered = instructions(transport, subs, writes, where)
+        rows.append(
+            {
+                "transport": transport,
+                "plain": plain["instructions_per_delivery"],
+                "where": filtered["instructions_per_delivery"],
+                "plain_bytes": plain["bytes_per_delivery"],
+                "where_bytes": filtered["bytes_per_delivery"],
+                "ratio": filtered["instructions_per_delivery"] / plain["instructions_per_delivery"],
+            }
+        )
+    worst = max(row["ratio"] for row in rows)
+    return {"subs": subs, "writes": writes, "where": where, "rows": rows, "worst": worst}
+
+
+def render_where(result: dict[str, Any]) -> str:
+    lines = [
+        "| transport | unfiltered | `where` | filtered / unfiltered |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for row in result["rows"]:
+        lines.append(
+            f"| {row['transport']} | {row['plain']:,.0f} | {row['where']:,.0f} "
+            f"| {row['ratio']:.3f}x |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -321,17 +407,28 @@ def main() -> None:
         reader(int(sys.argv[2]), int(sys.argv[3]))
         return
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("transport", choices=("ws", "sse"))
+    parser.add_argument(
+        "transport", choices=("ws", "sse", "where"), help="where: the callgrind comparison"
+    )
     parser.add_argument("--subs", type=int, default=1000)
     parser.add_argument("--writes", type=int, default=1000)
     parser.add_argument("--callgrind", action="store_true")
+    parser.add_argument("--where", help="subscribe with this filter (one filter group)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--keep", help="with --callgrind: keep its outputs in this folder")
     args = parser.parse_args()
+    if args.transport == "where":
+        compared = compare_where(args.subs, args.writes, args.where or WHERE)
+        print(json.dumps(compared))
+        print(render_where(compared))
+        verdict = "MET" if compared["worst"] <= 1.0 else "NOT MET"
+        print(f"worst {compared['worst']:.3f}x, target at most 1.00x: {verdict}")
+        return
     if args.callgrind:
         callgrind(args)
         return
-    result = uvloop.run(run(args.transport, args.subs, args.writes))
-    print(result)
+    result = uvloop.run(run(args.transport, args.subs, args.writes, args.where))
+    print(json.dumps(result) if args.json else result)
 
 
 if __name__ == "__main__":

@@ -323,6 +323,45 @@ def test_owner_filters_reach_their_owners_before_and_after(
     assert got == {}
 
 
+def test_one_filter_shared_by_many_subscription_ids_and_streams(
+    live_server: ServerProcess, admin: httpx.Client
+) -> None:
+    """One filter group (the hub builds each event once for it) holding 20 subscription
+    ids on two WebSocket connections, interleaved (more ids than a change keeps frames
+    for), and two SSE streams: each subscription gets every event once, in a frame that
+    names it, with the same enter/update/leave as a lone subscriber."""
+    coll = new_collection()
+    ids = [f"g{i}" for i in range(20)]
+
+    async def run() -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+        async with (
+            ws_client(live_server) as one,
+            ws_client(live_server) as two,
+            live_server.async_client() as client,
+            sse_stream(client, collection=coll, where=WHERE) as sse_a,
+            sse_stream(client, collection=coll, where=WHERE) as sse_b,
+        ):
+            sockets = (one, two)
+            for i, sub in enumerate(ids):
+                await sockets[i % 2].subscribe(sub, collection=coll, where=WHERE)
+            await asyncio.to_thread(write_scenario, admin, coll)
+            until = await asyncio.to_thread(end_with_sentinel, admin, coll, WHERE)
+            got = {sub: await sockets[i % 2].changes(sub, until) for i, sub in enumerate(ids)}
+            got["sse a"] = await sse_a.changes(until)
+            got["sse b"] = await sse_b.changes(until)
+            # Nothing else arrived: no frame twice, none naming another subscription.
+            await one.request("ping")
+            await two.request("ping")
+            extra = [f for ws in sockets for f in ws.pending if f.get("type") == "change"]
+            return got, extra
+
+    got, extra = asyncio.run(run())
+    want = [(op, key, match, value) for op, key, match, value in EXPECTED]
+    for sub, changes in got.items():
+        assert [(op, key, m, v) for _, op, key, m, v in without_sentinel(changes)] == want, sub
+    assert extra == []
+
+
 HOSTILE = [
     "(" * 40 + "true" + ")" * 40,  # nesting past 32
     "!" * 40 + "true",

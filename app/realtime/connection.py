@@ -251,13 +251,10 @@ class Subscription:
             return change.sse
         return prefix + change.data + b"}"
 
-    def offer(
-        self, change: EncodedChange, event: bytes | None = None, frame: Frame | None = None
-    ) -> None:
+    def offer(self, change: EncodedChange, frame: Frame | None = None) -> None:
         """A live change that matches its key filter: queue it now, or buffer it while
-        replaying. `event`: what it delivers under this subscription's `match`, and
-        `frame` its frame for this subscription, when the caller decided them already
-        (for a group of subscribers at once)."""
+        replaying. `frame`: its frame for this subscription, when the caller decided it
+        already (for a filter group's subscribers at once: `app/realtime/fanout.py`)."""
         if not self.live:
             if len(self.buffer) < self.buffer_limit:
                 self.buffer.append(change)
@@ -268,23 +265,21 @@ class Subscription:
         if seq <= self.last_seq:
             return
         self.last_seq = seq
-        prefix = self._prefix
-        match = self._match
-        if frame is not None:
-            pass
-        elif match is not None:
-            if event is None:
+        if frame is None:
+            prefix = self._prefix
+            match = self._match
+            if match is not None:
                 event = change.event(match)
                 if event is None:
                     return
-            frame = change.event_frame(event, prefix)
-        elif prefix is None:
-            frame = change.sse
-        else:
-            # change.ws_frame(prefix), its cache read inline: this runs once per delivery.
-            built = change._ws_frames
-            cached = built.get(prefix) if built is not None else None
-            frame = cached if cached is not None else change.ws_frame(prefix)
+                frame = change.event_frame(event, prefix)
+            elif prefix is None:
+                frame = change.sse
+            else:
+                # change.ws_frame(prefix), its cache read inline: this runs once per delivery.
+                built = change._ws_frames
+                cached = built.get(prefix) if built is not None else None
+                frame = cached if cached is not None else change.ws_frame(prefix)
         outbox = self._outbox
         if not outbox.push(frame, seq) and outbox.overflowed:
             connection = self.connection

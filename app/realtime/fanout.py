@@ -32,6 +32,9 @@ from app.store.types import DocMatch
 # A field path and the value key (`scalar_key`) a group's expression pins it to.
 Pin = tuple[tuple[str, ...], tuple[str, Any]]
 
+# No subscription's frame prefix (None is SSE's).
+_NO_PREFIX = object()
+
 
 class FilterGroup:
     """Subscriptions of one collection that evaluate the same expression."""
@@ -129,15 +132,19 @@ class CollectionFanout:
             if event is None:
                 continue
             # The group's subscribers share the event; those of one subscription id (or
-            # every SSE stream) share its frame: built once, looked up per subscriber.
-            frames: dict[bytes | None, Frame] = {}
+            # every SSE stream) share its frame (`event_frame` builds it once per change).
+            # Most of a group use the same few ids, so the frame is kept from one
+            # subscriber to the next while the id's prefix is the same object: per
+            # subscriber, one identity test where a plain subscription reads its cache.
+            last_prefix: object = _NO_PREFIX
+            frame: Frame = b""
             for sub in group.subs:
                 if sub.every_key or sub.flt.matches(collection, key):
                     prefix = sub._prefix
-                    frame = frames.get(prefix)
-                    if frame is None:
-                        frame = frames[prefix] = change.event_frame(event, prefix)
-                    sub.offer(change, event, frame)
+                    if prefix is not last_prefix:
+                        frame = change.event_frame(event, prefix)
+                        last_prefix = prefix
+                    sub.offer(change, frame)
 
     def _concerned(self, change: EncodedChange) -> set[FilterGroup] | list[FilterGroup]:
         if not self.pinned:

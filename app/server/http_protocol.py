@@ -86,14 +86,16 @@ def problem_parts(
 
 
 class _LastChunk:
-    """The last body written alone by `write_body` and its chunk: an SSE event is one
-    object shared by its streams, written to each in turn, so it is framed once."""
+    """The last body written alone by `write_body`, its chunk and its size: an SSE event
+    is one object shared by its streams, written to each in turn, so it is framed (and
+    measured: a size above 256 is a new int object each time) once."""
 
-    __slots__ = ("body", "chunk")
+    __slots__ = ("body", "chunk", "size")
 
     def __init__(self) -> None:
         self.body = b""
         self.chunk = b""
+        self.size = 0
 
 
 _LAST_CHUNK = _LastChunk()
@@ -131,20 +133,21 @@ class OneWriteCycle(RequestResponseCycle):
             return False
         last = _LAST_CHUNK
         if len(pieces) == 1 and pieces[0] is last.body:
-            body, chunk = last.body, last.chunk
+            size, chunk = last.size, last.chunk
         else:
             body = b"".join([p if isinstance(p, bytes) else p.encode() for p in pieces])
-            if not body:
+            size = len(body)
+            if not size:
                 return True
             if self._close_delimited:
                 chunk = body
             elif self.chunked_encoding:
-                chunk = b"%x\r\n%s\r\n" % (len(body), body)
+                chunk = b"%x\r\n%s\r\n" % (size, body)
             else:
                 return False  # a sized body is not streamed
             if len(pieces) == 1:
-                last.body, last.chunk = body, chunk
-        self.direct_bytes += len(body)
+                last.body, last.chunk, last.size = body, chunk, size
+        self.direct_bytes += size
         self.transport.write(chunk)
         return True
 
