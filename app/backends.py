@@ -37,8 +37,6 @@ log = logging.getLogger("levelstream.cluster")
 STORE_SCHEMES = ("postgresql://", "postgres://")
 BUS_SCHEMES = ("redis://", "rediss://", "unix://")
 KEY_RELOAD_S = 5.0
-# Redis clients that block the event loop (rate limits, tickets) wait at most this.
-SYNC_REDIS_TIMEOUT_S = 2.0
 
 
 def check_store_url(url: str) -> None:
@@ -175,6 +173,13 @@ def check_settings(settings: Settings) -> None:
                 )
 
 
+def _limits_uri(bus_url: str) -> str:
+    """`limits`' spelling of a Redis URL for its asyncio storages."""
+    if bus_url.startswith("unix://"):
+        return "async+redis+" + bus_url
+    return "async+" + bus_url
+
+
 def namespace(store: Store) -> str:
     """Redis key prefix: one per database, so clusters can share a Redis."""
     ident = getattr(store, "cluster_id", "") or store.epoch
@@ -187,7 +192,8 @@ class SharedServices:
     def __init__(self, settings: Settings, store: Store) -> None:
         # Imported here, in cluster mode only: the Redis client and the `limits`
         # storages cost ~50 ms of every embedded server's start.
-        from limits.storage import RedisStorage
+        import redis.asyncio
+        from limits.aio.storage import RedisStorage
         from redis import exceptions as redis_errors
 
         from app.auth.shared_keys import SharedKeyRegistry
@@ -201,20 +207,28 @@ class SharedServices:
         self.bus = RedisBus(
             settings.bus_url, prefix, settings.presence_lease_s, settings.service_timeout_s
         )
-        self.tickets = RedisTicketBook(settings.bus_url, prefix, settings.ticket_ttl_s)
+        timeout_s = settings.service_timeout_s
+        # One connection pool for the calls requests wait on: tickets and rate limits.
+        self._calls = redis.asyncio.Redis.from_url(
+            settings.bus_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+        )
+        self.tickets = RedisTicketBook(self._calls, prefix, settings.ticket_ttl_s, timeout_s)
         self.keys = SharedKeyRegistry(store, self._announce_key)
         # Rule sets travel whole, with their version; a node takes only a newer one.
         self.rules = RuleBook(store, self._announce_rules)
+        # redis.asyncio under `limits`: a hit waits for Redis without holding the loop, at
+        # most the service timeout (the limiter's bound, the client's retries included).
+        # The pool goes through `**`: `limits` types its options as scalars.
+        pool: dict[str, Any] = {"connection_pool": self._calls.connection_pool}
+        storage = RedisStorage(
+            _limits_uri(settings.bus_url),
+            implementation="redispy",
+            wrap_exceptions=True,
+            key_prefix=prefix + "limits",
+            **pool,
+        )
         self.rate_limiter = RateLimiter(
-            settings.rate_limit_per_ip or None,
-            # A synchronous client, on the event loop: its wait is short whatever the
-            # setting, as the ticket book's is (a silent link must not stall the node).
-            storage=RedisStorage(
-                settings.bus_url,
-                key_prefix=prefix + "limits",
-                socket_timeout=SYNC_REDIS_TIMEOUT_S,
-                socket_connect_timeout=SYNC_REDIS_TIMEOUT_S,
-            ),
+            settings.rate_limit_per_ip or None, storage=storage, timeout_s=timeout_s
         )
         self._hub: Hub | None = None
         self._task: asyncio.Task[None] | None = None
@@ -232,7 +246,7 @@ class SharedServices:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.bus.close()
-        self.tickets.close()
+        await self._calls.aclose()
 
     def _announce_key(self, key_id: str, action: str, record: str | None) -> None:
         self.bus.send({"t": "keys", "id": key_id, "a": action, "r": record})

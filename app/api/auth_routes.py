@@ -160,5 +160,5 @@ async def mint_token(
 )
 async def issue_ticket(request: Request, principal: PrincipalDep) -> Ticket:
     authenticator = services_of(request.app).authenticator
-    ticket, expires = authenticator.tickets.issue(principal)
+    ticket, expires = await authenticator.tickets.issue(principal)
     return Ticket(ticket=ticket, expires_at=datetime.fromtimestamp(expires, UTC))

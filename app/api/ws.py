@@ -158,7 +158,7 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
         if token:
             principal = await gate.admit(entry)
         else:
-            gate.screen(entry)  # the `auth` frame is admitted once it comes
+            await gate.screen(entry)  # the `auth` frame is admitted once it comes
     except Forbidden:
         # The Origin, or the credential's own Origin or IP rules: refuse the handshake
         # itself (before accept: an HTTP 403).

@@ -120,7 +120,7 @@ class WsSession:
         )
         try:
             if name != "op_auth":  # `auth` is admitted in full by `op_auth`
-                self.gate.admit_op(self.connection.principal, self.entry.client_ip)
+                await self.gate.admit_op(self.connection.principal, self.entry.client_ip)
             if handler is None:
                 raise BadRequest(f"unknown op {op!r}")
             fields = await handler(frame)

@@ -43,38 +43,42 @@ class Authenticator:
         self.jwt = jwt_codec
         self.tickets = tickets
 
-    async def learn(self, token: str | None) -> None:
-        """Call before `authenticate`: lets the registry look up a key it has not heard of.
+    async def authenticate(self, token: str, *, stream: bool) -> Principal:
+        """The principal of `token`; `stream`: SSE or WebSocket, where tickets are accepted.
 
-        A cluster node hears of a key created elsewhere by a bus event that can
-        come after the key's first use here; the shared store already holds it.
+        Awaits only a ticket's redemption (shared by a cluster's nodes) and, on a
+        cluster node, a key it has not heard of yet (`_learn`).
         """
-        if not token or not self.keys.recalls:
-            return
-        parts = split_token(token)
-        key_id = parts[0] if parts is not None else None
-        if key_id is None and looks_like_jwt(token):
-            key_id = minting_key(token)
-        if key_id is not None and self.keys.unknown(key_id):
-            await self.keys.recall(key_id)
-
-    def authenticate(self, token: str, *, stream: bool) -> Principal:
-        """The principal of `token`; `stream`: SSE or WebSocket, where tickets are accepted."""
         if hmac.compare_digest(_digest(token), self._admin_digest):
             return ADMIN
         if token.startswith(TICKET_PREFIX):
             if not stream:
                 raise Unauthorized("tickets are accepted only as ?ticket= on SSE and WebSocket")
-            principal = self.tickets.redeem(token)
+            principal = await self.tickets.redeem(token)
             if principal is None:
                 raise Unauthorized("the ticket is unknown, used or expired")
             return self.still_valid(principal)
+        if self.keys.recalls:
+            await self._learn(token)
         key = self.keys.verify(token)
         if key is not None:
             return key.principal()
         if looks_like_jwt(token):
             return self._from_jwt(self.jwt.decode(token))
         raise Unauthorized("the credential is not valid")
+
+    async def _learn(self, token: str) -> None:
+        """Let the registry look up a key it has not heard of.
+
+        A cluster node hears of a key created elsewhere by a bus event that can
+        come after the key's first use here; the shared store already holds it.
+        """
+        parts = split_token(token)
+        key_id = parts[0] if parts is not None else None
+        if key_id is None and looks_like_jwt(token):
+            key_id = minting_key(token)
+        if key_id is not None and self.keys.unknown(key_id):
+            await self.keys.recall(key_id)
 
     def _from_jwt(self, claims: dict[str, Any]) -> Principal:
         sub = claims.get("sub")

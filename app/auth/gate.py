@@ -6,7 +6,7 @@ handshake, the WebSocket `auth` op and every other WebSocket op come here,
 so a guarantee written here holds on every transport:
 
 - `admit(entry)`: a request, stream open, handshake or `auth` op. In order:
-  the per-address rate limit (cheapest, before any credential is looked at),
+  the per-address rate limit (before any credential is looked at),
   the server-wide Origin rule for WebSocket handshakes (CORS does not cover
   them), the credential (`Authenticator`, the credential parser), the
   credential's own `allowed_ips` and `allowed_origins`, the per-key rate
@@ -157,30 +157,37 @@ class Gate:
 
     async def admit(self, entry: Entry) -> Principal:
         """Admit a request, a stream, a handshake or an `auth` op; the caller's principal."""
-        self.screen(entry)
+        # The limiter's hits are awaited only where a limit applies (None otherwise):
+        # an unlimited request makes no coroutine for them.
+        if (hit := self.limiter.check_address(entry.client_ip)) is not None:
+            await hit
+        self._check_handshake_origin(entry)
         if not entry.token:
             raise Unauthorized("a credential is required: Authorization: Bearer <token>")
-        # A cluster node may not have heard of a key created on another node yet.
-        await self.authenticator.learn(entry.token)
-        principal = self.authenticator.authenticate(entry.token, stream=entry.transport != "http")
+        principal = await self.authenticator.authenticate(
+            entry.token, stream=entry.transport != "http"
+        )
         check_network(principal, entry)
         self._check_key_origin(principal, entry.origin)
-        self.limiter.check(principal)
+        if (hit := self.limiter.check(principal)) is not None:
+            await hit
         for check in self.checks:
             principal = check(principal, entry)
         return principal
 
-    def screen(self, entry: Entry) -> None:
+    async def screen(self, entry: Entry) -> None:
         """What `admit` checks before the credential, for a handshake that brings none
         (its `auth` frame is then admitted in full)."""
-        self.limiter.check_address(entry.client_ip)
-        if entry.transport == "ws" and not self._origin_allowed(entry):
-            raise Forbidden("this origin may not open WebSockets here")
+        if (hit := self.limiter.check_address(entry.client_ip)) is not None:
+            await hit
+        self._check_handshake_origin(entry)
 
-    def admit_op(self, principal: Principal, client_ip: str | None) -> None:
+    async def admit_op(self, principal: Principal, client_ip: str | None) -> None:
         """A WebSocket op (not `ping`): the same rate limits as a request."""
-        self.limiter.check_address(client_ip)
-        self.limiter.check(principal)
+        if (hit := self.limiter.check_address(client_ip)) is not None:
+            await hit
+        if (hit := self.limiter.check(principal)) is not None:
+            await hit
 
     def recheck(self, principal: Principal, entry: Entry | None = None) -> Principal:
         """`principal` as its credential allows now (refused if revoked, expired or narrowed
@@ -206,6 +213,10 @@ class Gate:
         origin = origin.lower()
         if origin not in self._server_origins and origin in self.authenticator.keys.all_origins():
             raise Forbidden("this credential may not be used from this origin")
+
+    def _check_handshake_origin(self, entry: Entry) -> None:
+        if entry.transport == "ws" and not self._origin_allowed(entry):
+            raise Forbidden("this origin may not open WebSockets here")
 
     def _origin_allowed(self, entry: Entry) -> bool:
         """No Origin (a non-browser client), the same origin, or a configured one."""

@@ -2,20 +2,22 @@
 
 A ticket is kept in Redis under the digest of its value, with the principal
 it carries and a Redis expiry; redeeming is one `GETDEL`, atomic, so a ticket
-works once whichever node sees it first and is refused on every other. The
-calls are synchronous (the `TicketBook` API), one loopback round trip each,
-once per stream connection.
+works once whichever node sees it first and is refused on every other. One
+round trip each (redis.asyncio, bounded by the node's service timeout), once
+per stream connection; a Redis that fails or does not answer is an outage
+(503 `unavailable`), not a refused ticket.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import secrets
 import time
 from typing import Any
 
 import orjson
-import redis
+import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from app.auth.principal import Principal
@@ -59,32 +61,32 @@ def principal_from_json(raw: bytes) -> Principal:
 
 
 class RedisTicketBook(TicketBook):
-    def __init__(self, url: str, prefix: str, ttl_s: float) -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str, ttl_s: float, timeout_s: float) -> None:
         super().__init__(ttl_s)
-        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = client
         self._prefix = f"{prefix}ticket:"
+        self._timeout_s = timeout_s  # the whole call, the client's retries included
 
-    def issue(self, principal: Principal) -> tuple[str, float]:
+    async def issue(self, principal: Principal) -> tuple[str, float]:
         ticket = TICKET_PREFIX + secrets.token_urlsafe(32)
         expires = time.time() + self.ttl_s
         try:
-            self._redis.set(
-                self._prefix + _digest(ticket),
-                principal_json(principal),
-                px=max(int(self.ttl_s * 1000), 1),
-            )
-        except RedisError:
+            async with asyncio.timeout(self._timeout_s):
+                await self._redis.set(
+                    self._prefix + _digest(ticket),
+                    principal_json(principal),
+                    px=max(int(self.ttl_s * 1000), 1),
+                )
+        except (RedisError, TimeoutError):
             raise Unavailable("tickets cannot be issued right now; try again") from None
         return ticket, expires
 
-    def redeem(self, ticket: str) -> Principal | None:
+    async def redeem(self, ticket: str) -> Principal | None:
         try:
-            raw = self._redis.getdel(self._prefix + _digest(ticket))
-        except RedisError:
-            return None
+            async with asyncio.timeout(self._timeout_s):
+                raw = await self._redis.getdel(self._prefix + _digest(ticket))
+        except (RedisError, TimeoutError):
+            raise Unavailable("tickets cannot be redeemed right now; try again") from None
         if not isinstance(raw, bytes):
             return None
         return principal_from_json(raw)
-
-    def close(self) -> None:
-        self._redis.close()

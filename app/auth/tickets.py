@@ -2,7 +2,9 @@
 
 They keep long-lived tokens out of URLs (and so out of proxies' logs): a
 client asks `POST /v1/auth/ticket` with its real credential and puts the
-ticket in the URL instead. Only a digest of each ticket is kept.
+ticket in the URL instead. Only a digest of each ticket is kept. This book
+serves one process; a cluster's is in Redis (`app/auth/shared_tickets.py`),
+hence the async API.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class TicketBook:
         self.ttl_s = ttl_s
         self._tickets: dict[str, tuple[Principal, float]] = {}
 
-    def issue(self, principal: Principal) -> tuple[str, float]:
+    async def issue(self, principal: Principal) -> tuple[str, float]:
         self._expire()
         if len(self._tickets) >= MAX_OUTSTANDING:
             # Bounded: the oldest tickets go first.
@@ -38,7 +40,7 @@ class TicketBook:
         self._tickets[_digest(ticket)] = (principal, expires)
         return ticket, expires
 
-    def redeem(self, ticket: str) -> Principal | None:
+    async def redeem(self, ticket: str) -> Principal | None:
         """The principal a ticket carries; a ticket works once, within its lifetime."""
         entry = self._tickets.pop(_digest(ticket), None)
         if entry is None or entry[1] < time.time():
