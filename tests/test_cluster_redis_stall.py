@@ -14,6 +14,7 @@ and the whole node stalled with them.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,6 +88,8 @@ async def test_a_silent_redis_holds_only_the_requests_that_need_it(
         assert (await limited.get(f"/v1/collections/{coll}/docs/here")).status_code == 200
         ticket = await free.post("/v1/auth/ticket")
         assert ticket.status_code == 200, ticket.text
+        ws_ticket = await free.post("/v1/auth/ticket")
+        assert ws_ticket.status_code == 200, ws_ticket.text
 
         redis_link.cut("blackhole")
         waiting = asyncio.create_task(limited.put(f"/v1/collections/{coll}/docs/new", json=1))
@@ -114,6 +117,11 @@ async def test_a_silent_redis_holds_only_the_requests_that_need_it(
             redeemed = await asyncio.wait_for(stream, NO_HANG_S)
         assert redeemed.status_code == 503, redeemed.text
         assert redeemed.json()["code"] == "unavailable"
+        # On a WebSocket: 1013 Try Again Later, not 4001 (after which a client without a
+        # token provider would give up for good).
+        async with ws_client(node, ws_ticket.json()["ticket"]) as refused:
+            code, reason = await refused.closed(NO_HANG_S)
+        assert code == 1013 and json.loads(reason)["code"] == "unavailable", (code, reason)
 
         redis_link.resume()
         # The refused write did nothing; with Redis back the key writes again.

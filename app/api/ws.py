@@ -29,7 +29,14 @@ from app.asgi_extensions import SEND_MANY
 from app.auth.authenticator import token_from_headers
 from app.auth.gate import Entry, Gate, Slot, close_frame
 from app.auth.principal import Principal
-from app.errors import BadRequest, Forbidden, LevelstreamError, RateLimited, Unauthorized
+from app.errors import (
+    BadRequest,
+    Forbidden,
+    LevelstreamError,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
 from app.realtime.connection import Connection
 from app.realtime.outbox import DirectOutbox
 
@@ -184,7 +191,7 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
             exc = Unauthorized(
                 f"no credential: send {{op: auth, token}} within {AUTH_TIMEOUT_S:g} s"
             )
-        elif not isinstance(exc, Unauthorized | Forbidden | RateLimited):
+        elif not isinstance(exc, Unauthorized | Forbidden | RateLimited | Unavailable):
             exc = Unauthorized("the auth frame is not valid")  # malformed
         websocket.scope["state"]["auth_error"] = exc.code
         await websocket.close(*close_frame(exc))

@@ -49,7 +49,7 @@ from app.auth.authenticator import Authenticator
 from app.auth.network import parse_address
 from app.auth.principal import Principal
 from app.auth.ratelimit import RateLimiter, budget_of
-from app.errors import Forbidden, LevelstreamError, RateLimited, Unauthorized
+from app.errors import Forbidden, LevelstreamError, RateLimited, Unauthorized, Unavailable
 
 Transport = Literal["http", "sse", "ws"]
 ConnectionKind = Literal["ws", "sse"]
@@ -79,6 +79,9 @@ class TooManyConnections(RateLimited):
 
 # WebSocket close codes by refusal: the `code` of the problem is the same on every transport.
 _CLOSE_CODES: dict[type[LevelstreamError], int] = {
+    # RFC 6455's registry: 1013 Try Again Later. A service the admission needs (Redis in
+    # cluster mode) is out: the client reconnects, whatever its credential is.
+    Unavailable: 1013,
     TooManyConnections: 4009,
     RateLimited: 4008,
     Forbidden: 4003,
