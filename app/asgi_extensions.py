@@ -15,16 +15,19 @@ from __future__ import annotations
 SEND_MANY = "levelstream.websocket.send_many"
 
 # ASGI extension offered in an HTTP scope's "extensions" by our protocol
-# (app/server/http_protocol.py), for long-lived streamed responses (SSE):
-#   {"on_disconnect": on_disconnect(callback | None), "abort": abort(),
-#    "write": write(pieces, on_writable) -> bool, "waiting_since": () -> float,
-#    "sent": sent() -> int}
-# `on_disconnect` registers what to call once the client has gone (so a stream
-# needs no task waiting on `receive`); `abort` drops the connection at once,
-# unsent data included (a reader that stopped reading). `write` writes the
-# pieces (str or bytes) as the body's next part with one socket write,
-# synchronously, once `http.response.start` was sent; False: not written (not
-# started, gone, or paused: then `on_writable()` is called once it drains).
-# `waiting_since` is the loop time since which a write waits for a paused
-# socket (0.0: none waits); `sent` the body bytes written that way.
+# (app/server/http_protocol.py), for long-lived streamed responses (SSE): an
+# object (the request's cycle) with the methods and attribute of
+# `app.api.sse.HttpStream`:
+# `start_stream(status, headers, first)` starts the response (chunked) and
+# writes its head and `first`, the body's first piece, with one socket write,
+# synchronously; False: not started (the app then sends `http.response.start`).
+# `on_disconnect(callback | None)` registers what to call once the client has
+# gone (so a stream needs no task waiting on `receive`); `abort()` drops the
+# connection at once, unsent data included (a reader that stopped reading).
+# `write_body(pieces, on_writable)` writes the pieces (str or bytes) as the
+# body's next part with one socket write, synchronously, once the response has
+# started; False: not written (not started, gone, or paused: then
+# `on_writable()` is called once it drains). `waiting_since` is the loop time
+# since which a write waits for a paused socket (0.0: none waits);
+# `sent_directly()` the body bytes written those ways.
 HTTP_STREAM = "levelstream.http.stream"

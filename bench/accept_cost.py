@@ -1,4 +1,4 @@
-"""`python -m bench.accept_cost`: instructions per WebSocket accept, Levelstream and the seed.
+"""`python -m bench.accept_cost`: instructions per WebSocket (or SSE) accept, per server.
 
 W6 counts a WebSocket connection once the server has registered it
 (Levelstream: its `subscribe` answered; the seed: socket.io's connect packet
@@ -18,7 +18,12 @@ still open: accept, handshake, authentication, admission, session set-up and
 the first `subscribe`, and nothing of the closes. With `--keep DIR` the dumps
 stay there for `callgrind_annotate`.
 
+`--proto sse` opens W6's SSE streams instead (Levelstream: `GET /v1/stream`
+until its `retry:` arrived; PocketBase: `GET /api/realtime`, then the POST that
+subscribes it), all held open while the counters are dumped.
+
     python -m bench.accept_cost ls-sync seed --accepts 300
+    python -m bench.accept_cost ls-sync pocketbase --proto sse --accepts 300
 """
 
 from __future__ import annotations
@@ -67,8 +72,10 @@ def _control(*args: str) -> None:
     subprocess.run(["callgrind_control", *args], check=True, capture_output=True, timeout=120)
 
 
-def measure(target_id: str, accepts: int, warm: int, concurrency: int, keep: Path | None) -> int:
-    """Instructions the server executed for `accepts` WebSocket accepts."""
+def measure(
+    target_id: str, accepts: int, warm: int, concurrency: int, keep: Path | None, proto: str = "ws"
+) -> int:
+    """Instructions the server executed for `accepts` accepts of `proto` (ws | sse)."""
     target = by_id(target_id)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -81,7 +88,7 @@ def measure(target_id: str, accepts: int, warm: int, concurrency: int, keep: Pat
         try:
             steps = []
             for total in (warm, warm + accepts):
-                spec = rtgen.base_spec(target, server, "ws")
+                spec = rtgen.base_spec(target, server, proto)
                 step = {"op": "connect", "total": total - (warm if steps else 0)}
                 spec["steps"] = [{**step, "concurrency": concurrency, "settle_s": 0.5}]
                 if steps:
@@ -118,15 +125,17 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--keep", type=Path, help="keep the callgrind dumps in this folder")
+    parser.add_argument("--proto", choices=("ws", "sse"), default="ws")
     args = parser.parse_args()
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("needs valgrind (apt-get install valgrind)")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
+    kind = "WebSocket" if args.proto == "ws" else "SSE stream"
     for target_id in args.targets:
-        total = measure(target_id, args.accepts, args.warm, args.concurrency, args.keep)
+        total = measure(target_id, args.accepts, args.warm, args.concurrency, args.keep, args.proto)
         print(
-            f"{target_id}: {total / args.accepts:,.0f} instructions per accepted WebSocket "
+            f"{target_id}: {total / args.accepts:,.0f} instructions per accepted {kind} "
             f"({total:,} for {args.accepts}, {args.concurrency} in flight, callgrind)",
             flush=True,
         )

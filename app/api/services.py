@@ -3,8 +3,11 @@
 `app.main` builds them when the app starts and hangs them on the app
 (`install`); a route reaches them through the `Annotated` dependencies in
 `deps`, and the front door and the WebSocket endpoint, which run without
-FastAPI's dependency injection, through `services_of`. Nothing else reads
-`app.state`.
+FastAPI's dependency injection, through `services_of`. Nothing else reads them.
+
+They are a plain attribute of the app, not of `app.state`: Starlette's `State` keeps
+its values behind `__getattr__`, so each read there first failed the ordinary lookup,
+building and dropping an AttributeError (three times per request).
 """
 
 from __future__ import annotations
@@ -45,16 +48,16 @@ class Services:
 
 
 def install(app: Any, services: Services) -> None:
-    app.state.services = services
+    app.levelstream_services = services
 
 
 def services_of(app: Any) -> Services:
     """The services of a started app (the ASGI scope's `app`)."""
-    services: Services = app.state.services
+    services: Services = app.levelstream_services
     return services
 
 
 def started_services(app: Any) -> Services | None:
     """The services, or None before the app has started (or for another app)."""
-    services: Services | None = getattr(getattr(app, "state", None), "services", None)
+    services: Services | None = getattr(app, "levelstream_services", None)
     return services

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from sse_starlette import ServerSentEvent
 from starlette.responses import Response
@@ -31,7 +31,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.asgi_extensions import HTTP_STREAM
 from app.realtime.connection import Connection
-from app.realtime.outbox import DirectOutbox, Flusher, Outbox
+from app.realtime.outbox import DirectOutbox, Flusher, Frame, Outbox
 
 RETRY_MS = 2000
 _SEP = "\n"  # as the change events' own framing
@@ -44,12 +44,42 @@ HEADERS = [
 ]
 
 
+class HttpStream(Protocol):
+    """What our HTTP protocol offers a streamed response as `HTTP_STREAM`
+    (app/asgi_extensions.py): the request's cycle itself, no object more per request."""
+
+    waiting_since: float  # loop time a `write_body` waits for a paused socket since; 0: none
+
+    def start_stream(self, status: int, headers: list[tuple[bytes, bytes]], first: bytes) -> bool:
+        """The head and `first` in one socket write; False: not started so."""
+
+    def write_body(self, pieces: list[Frame], on_writable: Callable[[], None]) -> bool:
+        """The body's next piece, written at once; False: not now."""
+
+    def on_disconnect(self, callback: Callable[[], None] | None) -> None:
+        """What to call once the client has gone."""
+
+    def abort(self) -> None:
+        """Drop the connection at once, unsent data included."""
+
+    def sent_directly(self) -> int:
+        """Body bytes written by `start_stream` and `write_body`."""
+
+
+def http_stream(scope: Scope) -> HttpStream | None:
+    """The server's `HTTP_STREAM` of this request, if it offers one."""
+    stream: HttpStream | None = (scope.get("extensions") or {}).get(HTTP_STREAM)
+    return stream
+
+
 def stream_outbox(scope: Scope, limit: int, flusher: Flusher) -> Outbox:
-    """The outbox of a new SSE connection, `retry` its first frame: written straight to
-    the socket where the server offers it (our HTTP protocol), else by `EventStream`."""
-    stream = (scope.get("extensions") or {}).get(HTTP_STREAM)
-    write = stream.get("write") if isinstance(stream, dict) else None
-    outbox = DirectOutbox(limit, write, flusher) if write is not None else Outbox(limit)
+    """The outbox of a new SSE connection: written straight to the socket where the
+    server offers it (our HTTP protocol), else by `EventStream`. `retry` is the stream's
+    first frame: queued here for `EventStream`, or written by it with the head."""
+    stream = http_stream(scope)
+    if stream is not None:
+        return DirectOutbox(limit, stream.write_body, flusher)
+    outbox = Outbox(limit)
     outbox.push(RETRY)
     return outbox
 
@@ -76,20 +106,25 @@ class EventStream(Response):
         self.on_end = on_end
         self._sending_since = 0.0  # loop time a pending send started; 0: none pending
         self.sent = 0  # body bytes, for the access log
-        self._abort: Callable[[], None] | None = None
-        self._waiting_since: Callable[[], float] | None = None  # of direct writes
-        self._direct_sent: Callable[[], int] | None = None
+        self._server: HttpStream | None = None  # our server's, once the stream started
         self._task: asyncio.Task[Any] | None = None
         self._state: dict[str, Any] = {}  # the request's, for the access log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._state = scope.setdefault("state", {})
         try:
-            start = {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
-            await send(start)
-            if scope["method"] == "HEAD":
-                await send({"type": "http.response.body", "body": b""})
-                return
+            server = http_stream(scope)
+            direct = isinstance(self.connection.outbox, DirectOutbox)
+            # Our server writes the head and `retry` in one piece (one syscall, one segment).
+            if not (direct and server and server.start_stream(200, self.raw_headers, RETRY)):
+                start = {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
+                await send(start)
+                if scope["method"] == "HEAD":
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                if direct:  # the direct outbox holds no `retry`: it goes first here
+                    await send({"type": "http.response.body", "body": RETRY, "more_body": True})
+                    self.sent += len(RETRY)
             watcher = self._watch_disconnect(scope, receive)
             self.keeper.streams.add(self)
             try:
@@ -104,9 +139,8 @@ class EventStream(Response):
     @property
     def sending_since(self) -> float:
         """Loop time since which the stream waits for the client to read; 0: it does not."""
-        waiting_since = self._waiting_since
-        direct = waiting_since() if waiting_since is not None else 0.0
-        return direct or self._sending_since
+        server = self._server
+        return (server.waiting_since if server is not None else 0.0) or self._sending_since
 
     async def _stream(self, send: Send) -> None:
         connection, outbox = self.connection, self.connection.outbox
@@ -145,22 +179,19 @@ class EventStream(Response):
         outbox.on_close = closed
         if outbox.closed or outbox.overflowed or (outbox.ending and not len(outbox)):
             closed()  # it closed before this waited
-        else:
-            outbox()  # the response has started: flush what waits
+        elif len(outbox):
+            outbox()  # the response has started: flush what waits (a replay, say)
         await done
-        if self._direct_sent is not None:
-            self.sent += self._direct_sent()
+        if self._server is not None:
+            self.sent += self._server.sent_directly()
 
     def _watch_disconnect(self, scope: Scope, receive: Receive) -> asyncio.Task[None] | None:
         """Close the outbox when the client goes away: through our server's extension,
         or else a task that waits for `http.disconnect`."""
-        stream: dict[str, Any] | None = scope.get("extensions", {}).get(HTTP_STREAM)
-        if stream is not None:
-            self._abort = stream["abort"]
-            if isinstance(self.connection.outbox, DirectOutbox):
-                self._waiting_since = stream["waiting_since"]
-                self._direct_sent = stream["sent"]
-            stream["on_disconnect"](self.connection.outbox.close)
+        server = http_stream(scope)
+        if server is not None:
+            self._server = server
+            server.on_disconnect(self.connection.outbox.close)
             return None
 
         async def wait_for_disconnect() -> None:
@@ -176,8 +207,8 @@ class EventStream(Response):
         no `: closed` comment either: the access log says `stalled`."""
         self._state["stalled"] = True
         self.connection.request_close(4008, self.connection.resume_hint)
-        if self._abort is not None:
-            self._abort()  # the pending send returns once the socket is gone
+        if self._server is not None:
+            self._server.abort()  # the pending send returns once the socket is gone
         elif self._task is not None:
             self._task.cancel()
 
