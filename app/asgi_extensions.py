@@ -7,17 +7,20 @@ transport offers without importing the transport.
 from __future__ import annotations
 
 # ASGI extension offered in a WebSocket scope's "extensions" by our protocol:
-#   {"write": write(frames, on_writable) -> bool, "sent": sent() -> int}
+#   {"write": write(frames, on_writable) -> bool,
+#    "write_one": write_one(frame, on_writable) -> bool, "sent": sent() -> int}
 # `write` frames the texts as WebSocket text messages and writes them with one
 # socket write, synchronously. False: not written; if the socket is only paused
 # by backpressure, `on_writable()` is called once it drains. `sent` is the
-# payload bytes written that way (for the access log).
+# payload bytes written that way (for the access log). `write_one` is `write` of
+# one frame (the hub writes each change of a one-change commit as it fans out).
 SEND_MANY = "levelstream.websocket.send_many"
 
 # ASGI extension offered in an HTTP scope's "extensions" by our protocol
 # (app/server/http_protocol.py), for long-lived streamed responses (SSE):
 #   {"on_disconnect": on_disconnect(callback | None), "abort": abort(),
-#    "write": write(pieces, on_writable) -> bool, "waiting_since": () -> float,
+#    "write": write(pieces, on_writable) -> bool,
+#    "write_one": write_one(piece, on_writable) -> bool, "waiting_since": () -> float,
 #    "sent": sent() -> int}
 # `on_disconnect` registers what to call once the client has gone (so a stream
 # needs no task waiting on `receive`); `abort` drops the connection at once,
@@ -25,6 +28,7 @@ SEND_MANY = "levelstream.websocket.send_many"
 # pieces (str or bytes) as the body's next part with one socket write,
 # synchronously, once `http.response.start` was sent; False: not written (not
 # started, gone, or paused: then `on_writable()` is called once it drains).
-# `waiting_since` is the loop time since which a write waits for a paused
-# socket (0.0: none waits); `sent` the body bytes written that way.
+# `write_one` is `write` of one piece. `waiting_since` is the loop time since
+# which a write waits for a paused socket (0.0: none waits); `sent` the body
+# bytes written that way.
 HTTP_STREAM = "levelstream.http.stream"

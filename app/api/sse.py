@@ -48,8 +48,13 @@ def stream_outbox(scope: Scope, limit: int, flusher: Flusher) -> Outbox:
     """The outbox of a new SSE connection, `retry` its first frame: written straight to
     the socket where the server offers it (our HTTP protocol), else by `EventStream`."""
     stream = (scope.get("extensions") or {}).get(HTTP_STREAM)
-    write = stream.get("write") if isinstance(stream, dict) else None
-    outbox = DirectOutbox(limit, write, flusher) if write is not None else Outbox(limit)
+    if not isinstance(stream, dict):
+        stream = {}
+    write = stream.get("write")
+    if write is None:
+        outbox: Outbox = Outbox(limit)
+    else:
+        outbox = DirectOutbox(limit, write, flusher, stream.get("write_one"))
     outbox.push(RETRY)
     return outbox
 
