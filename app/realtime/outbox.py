@@ -196,7 +196,7 @@ class DirectOutbox(Outbox):
             if seq:
                 self.queued_seq = seq
             return True
-        if seq:
+        if seq > 0:
             self.queued_seq = self.taken_seq = seq
         return True
 

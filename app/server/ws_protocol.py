@@ -458,12 +458,9 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def write_frame(self, frame: str | bytes, on_writable: Callable[[], None]) -> bool:
         """`write_frames` of one frame (runs once per delivery: the hub's groups of one
         change are written to each socket as they are offered)."""
-        if (
-            self.close_sent
-            or self.disconnected
-            or not self.handshake_complete
-            or self.transport.is_closing()
-        ):
+        transport = self.transport
+        # `disconnected` is not read: a transport whose connection was lost is closing.
+        if self.close_sent or not self.handshake_complete or transport.is_closing():
             return False
         if not self.writable.value:  # type: ignore[attr-defined]
             self._on_writable = on_writable
@@ -478,7 +475,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             last.wire = (_SHORT_HEADS[size] if size < 126 else text_frame_head(size)) + data
             last.text = frame
         self.direct_bytes += last.size
-        self.transport.write(last.wire)
+        transport.write(last.wire)
         return True
 
     def write_frames(self, frames: list[str | bytes], on_writable: Callable[[], None]) -> bool:
