@@ -7,11 +7,13 @@ transport offers without importing the transport.
 from __future__ import annotations
 
 # ASGI extension offered in a WebSocket scope's "extensions" by our protocol:
-#   {"write": write(frames, on_writable) -> bool, "sent": sent() -> int}
+#   {"write": write(frames, on_writable) -> bool,
+#    "write_one": write_one(frame, on_writable) -> bool, "sent": sent() -> int}
 # `write` frames the texts as WebSocket text messages and writes them with one
 # socket write, synchronously. False: not written; if the socket is only paused
 # by backpressure, `on_writable()` is called once it drains. `sent` is the
-# payload bytes written that way (for the access log).
+# payload bytes written that way (for the access log). `write_one` is `write` of
+# one frame (the hub writes each change of a one-change commit as it fans out).
 SEND_MANY = "levelstream.websocket.send_many"
 
 # ASGI extension offered in an HTTP scope's "extensions" by our protocol
@@ -29,5 +31,6 @@ SEND_MANY = "levelstream.websocket.send_many"
 # started; False: not written (not started, gone, or paused: then
 # `on_writable()` is called once it drains). `waiting_since` is the loop time
 # since which a write waits for a paused socket (0.0: none waits);
-# `sent_directly()` the body bytes written those ways.
+# `sent_directly()` the body bytes written those ways. `write_piece(piece,
+# on_writable)` is `write_body` of one piece (a delivery: no list built).
 HTTP_STREAM = "levelstream.http.stream"

@@ -155,7 +155,7 @@ def ws_connection(hub: Hub, principal: Principal, transport_sock: socket.socket)
     proto._plain = True
     proto.direct_bytes = 0
     proto._on_writable = None
-    outbox = DirectOutbox(QUEUE_LIMIT, proto.write_frames, hub.flusher)
+    outbox = DirectOutbox(QUEUE_LIMIT, proto.write_frames, hub.flusher, proto.write_frame)
     connection = Connection(principal, "ws", QUEUE_LIMIT, outbox)
     return proto, connection
 

@@ -56,6 +56,9 @@ class HttpStream(Protocol):
     def write_body(self, pieces: list[Frame], on_writable: Callable[[], None]) -> bool:
         """The body's next piece, written at once; False: not now."""
 
+    def write_piece(self, piece: Frame, on_writable: Callable[[], None]) -> bool:
+        """`write_body` of one piece (a delivery), with no list built."""
+
     def on_disconnect(self, callback: Callable[[], None] | None) -> None:
         """What to call once the client has gone."""
 
@@ -78,7 +81,7 @@ def stream_outbox(scope: Scope, limit: int, flusher: Flusher) -> Outbox:
     first frame: queued here for `EventStream`, or written by it with the head."""
     stream = http_stream(scope)
     if stream is not None:
-        return DirectOutbox(limit, stream.write_body, flusher)
+        return DirectOutbox(limit, stream.write_body, flusher, stream.write_piece)
     outbox = Outbox(limit)
     outbox.push(RETRY)
     return outbox

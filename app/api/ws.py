@@ -199,9 +199,13 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
     websocket.scope["state"]["principal_id"] = principal.log_id
     # Our server's protocol offers a synchronous write to the socket (app/server/ws_protocol.py).
     extension = (websocket.scope.get("extensions") or {}).get(SEND_MANY)
-    write = extension.get("write") if isinstance(extension, dict) else None
+    if not isinstance(extension, dict):
+        extension = {}
+    write = extension.get("write")
     limit = settings.ws_queue_limit
-    outbox = DirectOutbox(limit, write, hub.flusher) if write is not None else None
+    outbox = None
+    if write is not None:
+        outbox = DirectOutbox(limit, write, hub.flusher, extension.get("write_one"))
     connection = Connection(principal, "ws", limit, outbox)
     closer = None
     if outbox is not None:

@@ -254,7 +254,9 @@ class Subscription:
     def offer(self, change: EncodedChange, frame: Frame | None = None) -> None:
         """A live change that matches its key filter: queue it now, or buffer it while
         replaying. `frame`: its frame for this subscription, when the caller decided it
-        already (for a filter group's subscribers at once: `app/realtime/fanout.py`)."""
+        already (the hub's fan-out does, once per change and subscription id:
+        `app/realtime/fanout.py`). This runs once per delivery: what it reads is kept
+        on the subscription, and the rare cases are calls of their own."""
         if not self.live:
             if len(self.buffer) < self.buffer_limit:
                 self.buffer.append(change)
@@ -266,27 +268,33 @@ class Subscription:
             return
         self.last_seq = seq
         if frame is None:
-            prefix = self._prefix
-            match = self._match
-            if match is not None:
-                event = change.event(match)
-                if event is None:
-                    return
-                frame = change.event_frame(event, prefix)
-            elif prefix is None:
-                frame = change.sse
-            else:
-                # change.ws_frame(prefix), its cache read inline: this runs once per delivery.
-                built = change._ws_frames
-                cached = built.get(prefix) if built is not None else None
-                frame = cached if cached is not None else change.ws_frame(prefix)
-        outbox = self._outbox
-        if not outbox.push(frame, seq) and outbox.overflowed:
-            connection = self.connection
-            if connection.close_code is None:
-                # A slow consumer: close it (4008) rather than slow the write path or grow
-                # memory.
-                connection.request_close(4008, connection.resume_hint)
+            frame = self._frame_of(change)
+            if frame is None:
+                return
+        if not self._outbox.push(frame, seq):
+            self._refused()
+
+    def _frame_of(self, change: EncodedChange) -> Frame | None:
+        """A live change's frame for this subscription; None: its filter shows nothing
+        of it."""
+        prefix = self._prefix
+        match = self._match
+        if match is not None:
+            event = change.event(match)
+            if event is None:
+                return None
+            return change.event_frame(event, prefix)
+        if prefix is None:
+            return change.sse
+        return change.ws_frame(prefix)
+
+    def _refused(self) -> None:
+        """Its outbox took no frame: if because it is full, a slow consumer."""
+        connection = self.connection
+        if self._outbox.overflowed and connection.close_code is None:
+            # A slow consumer: close it (4008) rather than slow the write path or grow
+            # memory.
+            connection.request_close(4008, connection.resume_hint)
 
     def go_live(self, caught_up_to: int) -> None:
         """Replay reached `caught_up_to`: flush buffered changes after it, then go live."""

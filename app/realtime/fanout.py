@@ -27,7 +27,7 @@ from app.cel.nodes import Expr
 from app.realtime.connection import EncodedChange, Subscription
 from app.realtime.outbox import Frame
 from app.store.core.events import ABSENT, UNKNOWN
-from app.store.types import DocMatch
+from app.store.types import ChangeFilter, DocMatch
 
 # A field path and the value key (`scalar_key`) a group's expression pins it to.
 Pin = tuple[tuple[str, ...], tuple[str, Any]]
@@ -41,11 +41,11 @@ class FilterGroup:
 
     __slots__ = ("match", "pin", "subs", "tree")
 
-    def __init__(self, tree: Expr, match: DocMatch) -> None:
+    def __init__(self, tree: Expr | None, match: DocMatch) -> None:
         self.tree = tree
         self.match = match
         self.subs: set[Subscription] = set()
-        self.pin = _pin_of(tree)
+        self.pin = None if tree is None else _pin_of(tree)
 
 
 def _pin_of(tree: Expr) -> Pin | None:
@@ -56,6 +56,14 @@ def _pin_of(tree: Expr) -> Pin | None:
             if key is not None:
                 return constraint.path, key
     return None
+
+
+def _group_key(flt: ChangeFilter) -> object:
+    """What a filtered subscription's group is keyed by: its expression, or its match
+    function when it has no expression (None: not filtered)."""
+    if flt.match is None:
+        return None
+    return flt.match_tree if flt.match_tree is not None else flt.match
 
 
 def _value_at(doc: Any, path: tuple[str, ...]) -> Any:
@@ -73,7 +81,8 @@ class CollectionFanout:
 
     def __init__(self) -> None:
         self.plain: set[Subscription] = set()
-        self.groups: dict[Expr, FilterGroup] = {}
+        # Keyed by expression (or, for a filter that has none, by its match function).
+        self.groups: dict[object, FilterGroup] = {}
         # path -> value key -> groups pinned there
         self.pinned: dict[tuple[str, ...], dict[tuple[str, Any], set[FilterGroup]]] = {}
         self.unpinned: set[FilterGroup] = set()
@@ -84,12 +93,14 @@ class CollectionFanout:
     def add(self, sub: Subscription) -> None:
         flt = sub.flt
         tree, match = flt.match_tree, flt.match
-        if tree is None or match is None:
+        if match is None:
+            # Plain: `deliver` hands these the change's frame without looking at a match.
             self.plain.add(sub)
             return
-        group = self.groups.get(tree)
+        group_key = _group_key(flt)
+        group = self.groups.get(group_key)
         if group is None:
-            group = self.groups[tree] = FilterGroup(tree, match)
+            group = self.groups[group_key] = FilterGroup(tree, match)
             if group.pin is None:
                 self.unpinned.add(group)
             else:
@@ -98,15 +109,15 @@ class CollectionFanout:
         group.subs.add(sub)
 
     def discard(self, sub: Subscription) -> None:
-        tree = sub.flt.match_tree
-        group = None if tree is None else self.groups.get(tree)
+        group_key = _group_key(sub.flt)
+        group = None if group_key is None else self.groups.get(group_key)
         if group is None or sub not in group.subs:
             self.plain.discard(sub)
             return
         group.subs.discard(sub)
         if group.subs:
             return
-        del self.groups[tree]  # type: ignore[arg-type]
+        del self.groups[group_key]
         if group.pin is None:
             self.unpinned.discard(group)
             return
@@ -122,9 +133,19 @@ class CollectionFanout:
     def deliver(self, change: EncodedChange) -> None:
         """Offer `change` to every subscription it concerns."""
         collection, key = change.collection, change.key
+        # This loop runs once per delivery. Plain subscribers of one subscription id (or
+        # every SSE stream) share the change's frame, chosen here while the id's prefix
+        # is the same object (as for a filter group below): per subscriber, one identity
+        # test and one call (`offer`), not a lookup of its frame.
+        last_prefix: object = _NO_PREFIX
+        frame: Frame = b""
         for sub in self.plain:
             if sub.every_key or sub.flt.matches(collection, key):
-                sub.offer(change)
+                prefix = sub._prefix
+                if prefix is not last_prefix:
+                    frame = change.sse if prefix is None else change.ws_frame(prefix)
+                    last_prefix = prefix
+                sub.offer(change, frame)
         if not self.groups:
             return
         for group in self._concerned(change):
@@ -135,9 +156,8 @@ class CollectionFanout:
             # every SSE stream) share its frame (`event_frame` builds it once per change).
             # Most of a group use the same few ids, so the frame is kept from one
             # subscriber to the next while the id's prefix is the same object: per
-            # subscriber, one identity test where a plain subscription reads its cache.
-            last_prefix: object = _NO_PREFIX
-            frame: Frame = b""
+            # subscriber, one identity test (as for the plain ones above).
+            last_prefix = _NO_PREFIX
             for sub in group.subs:
                 if sub.every_key or sub.flt.matches(collection, key):
                     prefix = sub._prefix

@@ -31,6 +31,8 @@ Frame = str | bytes
 # Writes frames to the socket at once: True if written; False if not, and then,
 # when only paused by backpressure, calls the callback once the socket drains.
 DirectWrite = Callable[[list[Frame], Callable[[], None]], bool]
+# The same for one frame.
+DirectWriteOne = Callable[[Frame, Callable[[], None]], bool]
 
 
 class Outbox:
@@ -38,6 +40,7 @@ class Outbox:
         "_frames",
         "_ready",
         "_room",
+        "accepting",
         "closed",
         "ending",
         "limit",
@@ -61,6 +64,9 @@ class Outbox:
         self.overflowed = False
         self.closed = False
         self.ending = False  # close once what is queued has been sent
+        # Neither closed, overflowed nor ending: what `push` reads once per delivery
+        # (set False with each of those three, and never True again).
+        self.accepting = True
 
     def __len__(self) -> int:
         return len(self._frames)
@@ -68,10 +74,11 @@ class Outbox:
     def push(self, frame: Frame, seq: int = 0) -> bool:
         """Queue a live frame (`seq`: of the change it carries, if any); False (and the
         outbox overflows) when it is full."""
-        if self.closed or self.overflowed or self.ending:
+        if not self.accepting:
             return False
         if len(self._frames) >= self.limit and not self._make_room():
             self.overflowed = True
+            self.accepting = False
             self._frames.clear()
             self._wake_all()
             return False
@@ -113,10 +120,12 @@ class Outbox:
     def end(self) -> None:
         """Accept nothing more; `take` hands out what is queued, then []."""
         self.ending = True
+        self.accepting = False
         self._wake_all()
 
     def close(self) -> None:
         self.closed = True
+        self.accepting = False
         self._frames.clear()
         self._wake_all()
 
@@ -151,32 +160,44 @@ class DirectOutbox(Outbox):
     `end`): the transport then puts its close frame on the wire.
     """
 
-    __slots__ = ("_flusher", "_write", "on_close")
+    __slots__ = ("_flusher", "_write", "_write_one", "on_close")
 
-    def __init__(self, limit: int, write: DirectWrite, flusher: Flusher) -> None:
+    def __init__(
+        self,
+        limit: int,
+        write: DirectWrite,
+        flusher: Flusher,
+        write_one: DirectWriteOne | None = None,
+    ) -> None:
         super().__init__(limit)
         self._write = write
+        # One frame alone (the hub's one-change groups): no list built per delivery.
+        self._write_one: DirectWriteOne = (
+            write_one if write_one is not None else lambda frame, then: write([frame], then)
+        )
         self._flusher = flusher
         self.on_close: Callable[[], None] | None = None
 
     def push(self, frame: Frame, seq: int = 0) -> bool:
-        frames = self._frames
-        if frames or not self._flusher.immediate or self.closed or self.overflowed or self.ending:
+        # Runs once per delivery: the checks are ordered so the common case (nothing
+        # queued, a group of one change) reads one list and two flags.
+        if self._frames or not self._flusher.immediate or not self.accepting:
             return Outbox.push(self, frame, seq)
         # Nothing queued and a group of one change: straight to the socket, in order.
-        frames.append(frame)
-        if seq:
-            self.queued_seq = seq
         try:
-            written = self._write(frames, self)
+            written = self._write_one(frame, self)
         except Exception:
             log.exception("writing to a connection failed")
             self.close()
             return False
-        if written:
-            frames.clear()
-            self.taken_seq = self.queued_seq
-        # Else it waits in the queue: written once the socket drains (or the stream starts).
+        if not written:
+            # It waits in the queue: written once the socket drains (or the stream starts).
+            self._frames.append(frame)
+            if seq:
+                self.queued_seq = seq
+            return True
+        if seq > 0:
+            self.queued_seq = self.taken_seq = seq
         return True
 
     def flush(self) -> bool:

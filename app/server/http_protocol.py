@@ -194,6 +194,24 @@ class OneWriteCycle(RequestResponseCycle):
         self.transport.write(b"".join(parts))
         return True
 
+    def write_piece(self, piece: str | bytes, on_writable: Callable[[], None]) -> bool:
+        """`write_body` of one piece; runs once per delivery, so an SSE event already
+        chunked for another stream is written with no more than the checks."""
+        last = _LAST_CHUNK
+        if (
+            piece is not last.body
+            or self.disconnected
+            or not self.response_started
+            or self.response_complete
+            or self._head
+            or self.transport.is_closing()
+            or self.flow.write_paused
+        ):
+            return self.write_body([piece], on_writable)
+        self.direct_bytes += last.size
+        self.transport.write(last.chunk)
+        return True
+
     def writable_again(self) -> None:
         """The socket drained (the protocol's `resume_writing`)."""
         self.waiting_since = 0.0

@@ -1,6 +1,7 @@
 """uvicorn's WebSocket protocol, with a direct write path and a smaller footprint.
 
 - Direct writes: `scope["extensions"][SEND_MANY]["write"](frames, on_writable)`
+  (`["write_one"](frame, on_writable)` for one frame, with no list per call)
   frames texts and writes them all with one `transport.write`, synchronously,
   so the hub can hand a committed group to every subscriber's socket without
   waking a task, building an ASGI message or awaiting per connection. It
@@ -428,6 +429,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         # The app's task is created but has not run yet: it sees the extension.
         self.scope["extensions"][SEND_MANY] = {
             "write": self.write_frames,
+            "write_one": self.write_frame,
             "sent": self.sent_directly,
         }
 
@@ -453,8 +455,33 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             next(parser)
             conn.parser = parser
 
+    def write_frame(self, frame: str | bytes, on_writable: Callable[[], None]) -> bool:
+        """`write_frames` of one frame (runs once per delivery: the hub's groups of one
+        change are written to each socket as they are offered)."""
+        transport = self.transport
+        # `disconnected` is not read: a transport whose connection was lost is closing.
+        if self.close_sent or not self.handshake_complete or transport.is_closing():
+            return False
+        if not self.writable.value:  # type: ignore[attr-defined]
+            self._on_writable = on_writable
+            return False
+        if not self._plain:
+            return self._write_extended([frame])
+        # Server frames are unmasked and unfragmented here, so framing is just a header.
+        last = _LAST_FRAME
+        if frame is not last.text:
+            data = frame.encode() if isinstance(frame, str) else frame
+            last.size = size = len(data)
+            last.wire = (_SHORT_HEADS[size] if size < 126 else text_frame_head(size)) + data
+            last.text = frame
+        self.direct_bytes += last.size
+        transport.write(last.wire)
+        return True
+
     def write_frames(self, frames: list[str | bytes], on_writable: Callable[[], None]) -> bool:
         """Frame `frames` (texts, str or UTF-8 bytes) and write them at once, or return False."""
+        if len(frames) == 1:
+            return self.write_frame(frames[0], on_writable)
         if (
             self.close_sent
             or self.disconnected
@@ -469,17 +496,6 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         if not self._plain:
             return self._write_extended(frames)
         # Server frames are unmasked and unfragmented here, so framing is just a header.
-        if len(frames) == 1:
-            frame = frames[0]
-            last = _LAST_FRAME
-            if frame is not last.text:
-                data = frame.encode() if isinstance(frame, str) else frame
-                last.size = size = len(data)
-                last.wire = (_SHORT_HEADS[size] if size < 126 else text_frame_head(size)) + data
-                last.text = frame
-            self.direct_bytes += last.size
-            self.transport.write(last.wire)
-            return True
         parts = []
         sent = 0
         for frame in frames:
