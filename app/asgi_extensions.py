@@ -6,15 +6,29 @@ transport offers without importing the transport.
 
 from __future__ import annotations
 
-# ASGI extension offered in a WebSocket scope's "extensions" by our protocol:
-#   {"write": write(frames, on_writable) -> bool,
-#    "write_one": write_one(frame, on_writable) -> bool, "sent": sent() -> int}
-# `write` frames the texts as WebSocket text messages and writes them with one
-# socket write, synchronously. False: not written; if the socket is only paused
-# by backpressure, `on_writable()` is called once it drains. `sent` is the
-# payload bytes written that way (for the access log). `write_one` is `write` of
-# one frame (the hub writes each change of a one-change commit as it fans out).
+from collections.abc import Callable
+from typing import Protocol
+
+# ASGI extension offered in a WebSocket scope's "extensions" by our protocol: an
+# object with the methods of `DirectWrites` (the protocol itself: every socket
+# keeps its scope, so a dict of two bound methods would be three more objects
+# per socket for the garbage collector to trace).
 SEND_MANY = "levelstream.websocket.send_many"
+
+
+class DirectWrites(Protocol):
+    def write_frames(self, frames: list[str | bytes], on_writable: Callable[[], None]) -> bool:
+        """Frame the texts as WebSocket text messages and write them with one socket
+        write, synchronously. False: not written; if the socket is only paused by
+        backpressure, `on_writable()` is called once it drains."""
+
+    def write_frame(self, frame: str | bytes, on_writable: Callable[[], None]) -> bool:
+        """`write_frames` of one frame, with no list per call (the hub writes each
+        change of a one-change commit as it fans out)."""
+
+    def sent_directly(self) -> int:
+        """The payload bytes written that way (for the access log)."""
+
 
 # ASGI extension offered in an HTTP scope's "extensions" by our protocol
 # (app/server/http_protocol.py), for long-lived streamed responses (SSE): an

@@ -62,6 +62,21 @@ async def test_token_in_the_query(server: ServerProcess) -> None:
         assert await ws.request("ping") == {"type": "pong", "id": "r1"}
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "token=" + ADMIN_TOKEN.replace("_", "%5F"),  # percent-encoded, as a URL encoder may
+        "ticket=&token=" + ADMIN_TOKEN,  # an empty ticket is no ticket
+        "v=2&token=" + ADMIN_TOKEN + "&flag",  # among other fields
+    ],
+)
+async def test_token_in_query_forms(server: ServerProcess, query: str) -> None:
+    url = f"{ws_url(server, None)}?{query}"
+    async with connect(url, **ws_options()) as raw:
+        ws = WsClient(raw)
+        assert await ws.request("ping") == {"type": "pong", "id": "r1"}
+
+
 async def test_token_in_the_authorization_header(server: ServerProcess) -> None:
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     async with connect(ws_url(server, None), additional_headers=headers, **ws_options()) as raw:

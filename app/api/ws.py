@@ -25,7 +25,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from app.api.bodies import parse_json
 from app.api.services import services_of
 from app.api.ws_ops import TooManySubscriptions, WsSession
-from app.asgi_extensions import SEND_MANY
+from app.asgi_extensions import SEND_MANY, DirectWrites
 from app.auth.authenticator import token_from_headers
 from app.auth.gate import Entry, Gate, Slot, close_frame
 from app.auth.principal import Principal
@@ -46,36 +46,48 @@ router = APIRouter()
 AUTH_TIMEOUT_S = 5.0
 
 
-def _query_param(websocket: WebSocket, name: str) -> str | None:
-    """The last value of `name` in the query (Starlette's `query_params` would keep a
-    parsed copy of the query for the connection's life)."""
-    value = None
-    for key, item in parse_qsl(websocket.scope.get("query_string", b"").decode("latin-1")):
-        if key == name:
-            value = item
-    return value
+def _query_credential(scope: Scope) -> str | None:
+    """The last `ticket` in the query, else the last `token` (one parse: Starlette's
+    `query_params` would keep a parsed copy of the query for the connection's life)."""
+    query: bytes = scope.get("query_string", b"")
+    if not query:
+        return None
+    found: dict[str, str] = {}
+    if b"%" in query or b"+" in query:  # escapes to decode: as `parse_qsl` has it
+        for key, item in parse_qsl(query.decode("latin-1")):
+            if key == "ticket" or key == "token":
+                found[key] = item
+    else:  # the common case (`?token=<key>`): what `parse_qsl` would find, split directly
+        for field in query.split(b"&"):
+            name, _, value = field.partition(b"=")
+            if value and (name == b"ticket" or name == b"token"):
+                found[name.decode()] = value.decode("latin-1")
+    return found.get("ticket") or found.get("token")
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    """The first value of header `name` (lower case) of the handshake, read from the scope
-    (Starlette's `headers` would keep a parsed copy for the connection's life)."""
+# The handshake's headers the gate reads (Starlette's `headers` would keep a parsed copy
+# for the connection's life): read from the scope in one pass.
+_GATE_HEADERS = frozenset((b"host", b"origin", b"authorization", b"x-api-key"))
+
+
+def _gate_headers(scope: Scope) -> dict[bytes, str]:
+    """The first value of each of `_GATE_HEADERS` the handshake has."""
+    found: dict[bytes, str] = {}
     for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
+        if key in _GATE_HEADERS and key not in found:
+            found[key] = value.decode("latin-1")
+    return found
 
 
-def entry_of(websocket: WebSocket, token: str | None) -> Entry:
+def entry_of(scope: Scope, headers: dict[bytes, str], token: str | None) -> Entry:
     """The handshake as the gate sees it."""
-    scope = websocket.scope
-    host = _header(scope, b"host") or ""
     scheme = "https" if scope.get("scheme") == "wss" else "http"
     return Entry(
         "ws",
         token,
         scope.get("state", {}).get("client_ip"),
-        _header(scope, b"origin"),
-        own_origin=f"{scheme}://{host}",
+        headers.get(b"origin"),
+        own_origin=f"{scheme}://{headers.get(b'host', '')}",
     )
 
 
@@ -120,6 +132,7 @@ async def websocket_session(scope: Scope, receive: Receive, send: Send) -> None:
     # the session need none of them again: let them go rather than keep them per socket.
     scope["headers"] = ()
     session, closer, slot = opened
+    del opened  # the tuple, kept by this frame for the connection's life otherwise
     connection = session.connection
     sender = None
     if closer is None:
@@ -151,14 +164,11 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
     """Admission (the gate), accept, a connection slot; the session, or None once refused."""
     services = services_of(websocket.app)
     settings, hub, gate = services.settings, services.hub, services.gate
-    token = (
-        _query_param(websocket, "ticket")
-        or _query_param(websocket, "token")
-        or token_from_headers(
-            _header(websocket.scope, b"authorization"), _header(websocket.scope, b"x-api-key")
-        )
+    headers = _gate_headers(websocket.scope)
+    token = _query_credential(websocket.scope) or token_from_headers(
+        headers.get(b"authorization"), headers.get(b"x-api-key")
     )
-    entry = entry_of(websocket, token)
+    entry = entry_of(websocket.scope, headers, token)
     principal: Principal | None = None
     refusal: LevelstreamError | None = None
     try:
@@ -198,14 +208,11 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
         return None
     websocket.scope["state"]["principal_id"] = principal.log_id
     # Our server's protocol offers a synchronous write to the socket (app/server/ws_protocol.py).
-    extension = (websocket.scope.get("extensions") or {}).get(SEND_MANY)
-    if not isinstance(extension, dict):
-        extension = {}
-    write = extension.get("write")
+    direct: DirectWrites | None = (websocket.scope.get("extensions") or {}).get(SEND_MANY)
     limit = settings.ws_queue_limit
     outbox = None
-    if write is not None:
-        outbox = DirectOutbox(limit, write, hub.flusher, extension.get("write_one"))
+    if direct is not None:
+        outbox = DirectOutbox(limit, direct.write_frames, hub.flusher, direct.write_frame)
     connection = Connection(principal, "ws", limit, outbox)
     closer = None
     if outbox is not None:
@@ -217,7 +224,8 @@ async def _open(websocket: WebSocket) -> tuple[WsSession, _Closer | None, Slot] 
         bus=services.bus,
         gate=gate,
         rules=services.rules,
-        entry=entry._replace(token=None),
+        # The handshake's entry without its token (`_replace`, spelled out: cheaper).
+        entry=Entry(entry.transport, None, entry.client_ip, entry.origin, entry.own_origin),
         settings=settings,
         max_subscriptions=settings.ws_max_subscriptions,
         in_flight=services.in_flight,

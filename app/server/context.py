@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.metrics import Metrics
 from app.api.problems import PROBLEM_TYPE, STATUS_BY_CODE, problem_body
-from app.asgi_extensions import SEND_MANY
+from app.asgi_extensions import SEND_MANY, DirectWrites
 from app.auth.network import Network, client_address, in_networks, parse_address
 from app.errors import as_outage
 from app.logs import bind_request
@@ -166,22 +166,22 @@ class RequestContext:
         One coroutine: every idle socket keeps its frame for the connection's life.
         """
         _, started_at = self.begin(scope)
-        result = {"status": 0, "bytes": 0}
+        recorder = _SessionSend(scope, send)
         try:
             if self._ip_refused(scope):
                 refusal = {"type": "websocket.close", "code": 1008}
-                result["status"] = await _refuse_handshake(scope, send, refusal)
-                if not result["status"]:
-                    result["status"] = 403
+                recorder.status = await _refuse_handshake(scope, send, refusal)
+                if not recorder.status:
+                    recorder.status = 403
                     await send(refusal)
                 return
-            await app(scope, receive, _recording_send(scope, send, result))
+            await app(scope, receive, recorder)
         finally:
             # What our server wrote straight to the socket (server/ws_protocol.py) bypassed `send`.
-            direct = (scope.get("extensions") or {}).get(SEND_MANY)
+            direct: DirectWrites | None = (scope.get("extensions") or {}).get(SEND_MANY)
             if direct is not None:
-                result["bytes"] += direct["sent"]()
-            self.finish(scope, result["status"], result["bytes"], started_at)
+                recorder.sent += direct.sent_directly()
+            self.finish(scope, recorder.status, recorder.sent, started_at)
 
     async def _http(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, result: dict[str, int]
@@ -266,27 +266,36 @@ class RequestContext:
         await send_problem(send, 413, "payload_too_large", self.too_large_detail, request_id)
 
 
-def _recording_send(scope: Scope, send: Send, result: dict[str, int]) -> Send:
-    """`send` of a WebSocket session, recording its status, close code and bytes in `result`
-    (and answering a handshake the app refused as a problem)."""
+class _SessionSend:
+    """`send` of a WebSocket session, recording its status, close code and bytes (and
+    answering a handshake the app refused as a problem). One slotted object, where a
+    closure and a dict of results were five the collector traced per socket."""
 
-    async def recording_send(message: Message) -> None:
-        if message["type"] == "websocket.accept":
-            result["status"] = 101
-        elif message["type"] == "websocket.close":
+    __slots__ = ("scope", "send", "sent", "status")
+
+    def __init__(self, scope: Scope, send: Send) -> None:
+        self.scope = scope
+        self.send = send
+        self.status = 0
+        self.sent = 0
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept":
+            self.status = 101
+        elif kind == "websocket.close":
+            scope = self.scope
             scope["state"]["close_code"] = message.get("code", 1000)
-            if not result["status"]:
+            if not self.status:
                 # Closed before accept: the handshake is refused.
-                result["status"] = await _refuse_handshake(scope, send, message)
-                if result["status"]:
+                self.status = await _refuse_handshake(scope, self.send, message)
+                if self.status:
                     return
-                result["status"] = 403
-        elif message["type"] == "websocket.send":
+                self.status = 403
+        elif kind == "websocket.send":
             data = message.get("text") or message.get("bytes") or ""
-            result["bytes"] += len(data)
-        await send(message)
-
-    return recording_send
+            self.sent += len(data)
+        await self.send(message)
 
 
 async def send_problem(

@@ -345,6 +345,11 @@ def _unsized(message: Any) -> bool:
 class _TakesParsedUpgrade(Protocol):
     """A WebSocket protocol that takes an upgrade over from what httptools parsed."""
 
+    @classmethod
+    def for_parsed_upgrade(
+        cls, config: Any, server_state: Any, app_state: dict[str, Any], loop: Any
+    ) -> _TakesParsedUpgrade: ...
+
     def upgrade_parsed(
         self,
         transport: asyncio.Transport,
@@ -355,6 +360,19 @@ class _TakesParsedUpgrade(Protocol):
 
 
 class HttpProtocol(HttpToolsProtocol):
+    # The request headers `_should_upgrade` last judged, and its answer for them.
+    _upgrade_judged: list[tuple[bytes, bytes]] | None = None
+    _upgrade_answer = False
+
+    def _should_upgrade(self) -> bool:
+        # uvicorn asks up to three times per upgrade request (headers complete, message
+        # complete, then here in `data_received`), each a scan of its headers: once here.
+        headers = self.headers
+        if self._upgrade_judged is not headers:
+            self._upgrade_judged = headers
+            self._upgrade_answer = super()._should_upgrade()
+        return self._upgrade_answer
+
     def data_received(self, data: bytes) -> None:
         # uvicorn's, but the bytes after an upgrade request's head go to the new protocol.
         self._unset_keepalive_if_required()
@@ -382,8 +400,9 @@ class HttpProtocol(HttpToolsProtocol):
             super().handle_websocket_upgrade()
             return
         self.connections.discard(self)
-        protocol: _TakesParsedUpgrade = protocol_class(  # type: ignore[call-arg, misc, assignment]
-            config=self.config, server_state=self.server_state, app_state=self.app_state
+        taker: type[_TakesParsedUpgrade] = protocol_class  # type: ignore[assignment]
+        protocol = taker.for_parsed_upgrade(
+            self.config, self.server_state, self.app_state, self.loop
         )
         addresses = (self.server, self.client, self.scheme)
         protocol.upgrade_parsed(self.transport, addresses, self.scope, self.url)

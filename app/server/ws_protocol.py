@@ -1,7 +1,7 @@
 """uvicorn's WebSocket protocol, with a direct write path and a smaller footprint.
 
-- Direct writes: `scope["extensions"][SEND_MANY]["write"](frames, on_writable)`
-  (`["write_one"](frame, on_writable)` for one frame, with no list per call)
+- Direct writes: `scope["extensions"][SEND_MANY].write_frames(frames, on_writable)`
+  (`.write_frame(frame, on_writable)` for one frame, with no list per call)
   frames texts and writes them all with one `transport.write`, synchronously,
   so the hub can hand a committed group to every subscriber's socket without
   waking a task, building an ASGI message or awaiting per connection. It
@@ -18,10 +18,16 @@
   `abort()` drops it at once.
 - Idle connections are the common case, so each costs less (28.6 -> 14.4 KiB
   of RSS for an idle subscriber, with the app's share): uvicorn's
-  `asyncio.Queue` of receive events (three deques and an Event, ~3 KiB) and
-  its `asyncio.Event` for backpressure (a deque) are replaced by small
-  equivalents, its ~37 attributes are slotted rather than in a dict, and
-  the handshake's request and response are let go once answered.
+  `asyncio.Queue` of receive events (three deques and an Event, ~3 KiB) is
+  the protocol itself (a list made only while events wait to be read), its
+  `asyncio.Event` for backpressure (a deque) one shared object until the
+  socket is paused, its ~37 attributes are slotted rather than in a dict,
+  and the handshake's request and response are let go once answered. Every
+  accepted socket survives, so each object it keeps is traced by the
+  garbage collector's young and middle collections: fewer objects per
+  socket is less of the collector's work per accept. A socket of the
+  parsed-upgrade way is built by `for_parsed_upgrade`, not uvicorn's
+  `__init__`, whose queue, Event and logger look-ups would be thrown away.
 - Keep-alive pings come from one shared timer (`_PingWheel`), not a timer per
   connection: uvicorn's `call_later` per socket (a libuv timer, its handle, a
   bound method and a context, ~0.6 KiB, and objects the garbage collector
@@ -50,6 +56,7 @@
 from __future__ import annotations
 
 import asyncio
+import dis
 import logging
 import math
 import struct
@@ -63,8 +70,9 @@ from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 from websockets.http11 import Request, Response
-from websockets.protocol import OPEN, Protocol
+from websockets.protocol import CONNECTING, OPEN, SERVER, Protocol
 from websockets.server import ServerProtocol
+from websockets.streams import StreamReader
 
 from app.asgi_extensions import SEND_MANY
 from app.server import ws_handshake
@@ -123,31 +131,16 @@ class _SessionLog:
     def info(self, msg: object, *args: object, **kwargs: Any) -> None:
         self._logger.debug(msg, *args, **kwargs)
 
+    def isEnabledFor(self, level: int) -> bool:
+        # Asked once per socket (websockets' `debug`): not through `__getattr__`, which
+        # runs only after a failed look-up has raised and caught an AttributeError.
+        return self._logger.isEnabledFor(level)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._logger, name)
 
 
 _SESSION_LOG = _SessionLog(logging.getLogger("uvicorn.error"))
-
-
-class _Inbox:
-    """The receive events uvicorn queues for the app: a list and, only while the app
-    waits (`WebSocketProtocol.receive`), one future."""
-
-    __slots__ = ("getter", "items")
-
-    def __init__(self) -> None:
-        self.items: list[Any] = []
-        self.getter: asyncio.Future[None] | None = None
-
-    def put_nowait(self, item: Any) -> None:
-        self.items.append(item)
-        getter = self.getter
-        if getter is not None and not getter.done():
-            getter.set_result(None)
-
-    def empty(self) -> bool:
-        return not self.items
 
 
 class _Writable:
@@ -185,6 +178,11 @@ class _Writable:
             if self._waiters is not None and waiter in self._waiters:
                 self._waiters.remove(waiter)
         return True
+
+
+# The `writable` of every socket that is not paused: shared (`pause_writing` gives a
+# paused socket one of its own), so an idle socket keeps no object for it.
+_WRITABLE = _Writable()
 
 
 class _PingWheel:
@@ -251,10 +249,18 @@ _PING_WHEELS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _PingWheel] =
 )
 
 
+_last_wheel: _PingWheel | None = None  # the one of the loop that asked last (one per server)
+
+
 def _ping_wheel(loop: asyncio.AbstractEventLoop) -> _PingWheel:
+    global _last_wheel
+    wheel = _last_wheel
+    if wheel is not None and wheel.loop is loop:
+        return wheel  # no weak reference made and dropped per look-up
     wheel = _PING_WHEELS.get(loop)
     if wheel is None:
         wheel = _PING_WHEELS[loop] = _PingWheel(loop)
+    _last_wheel = wheel
     return wheel
 
 
@@ -309,6 +315,41 @@ class ProblemRefusals(ServerProtocol):
         self.request_id = valid_request_id(request.headers.get("X-Request-ID"))
         return super().accept(request)
 
+    @classmethod
+    def judged_elsewhere(cls, max_size: int | None) -> ProblemRefusals:
+        """The connection of a handshake judged from httptools' parse (`upgrade_parsed`):
+        the fields websockets' `__init__` sets (`internals_missing` checks that none is
+        left out), as it sets them, but for what that way never uses: no handshake parser
+        (frames that come before the 101 are parsed as websockets would: its frame parser,
+        from the start, while the connection stays CONNECTING until the app accepts), no
+        extension factories (none is negotiated, so no list of them), and no `id` made
+        from `os.urandom` per socket (it names a connection in websockets' own logs only,
+        where nothing here reads it)."""
+        conn = cls.__new__(cls)
+        conn.id = None  # type: ignore[assignment]
+        conn.logger = _SESSION_LOG  # type: ignore[assignment]
+        conn.debug = _SESSION_LOG.isEnabledFor(logging.DEBUG)
+        conn.side = SERVER
+        conn.state = CONNECTING
+        conn.max_message_size, conn.max_fragment_size = max_size, None
+        conn.current_size = None
+        conn.expect_continuation_frame = False
+        conn.origin = None
+        conn.extensions = ()  # type: ignore[assignment]
+        conn.subprotocol = None
+        conn.close_rcvd = conn.close_sent = conn.close_rcvd_then_sent = None
+        conn.handshake_exc = None
+        conn.eof_sent = False
+        conn.reader = StreamReader()
+        conn.events = []
+        conn.writes = []
+        conn.parser = Protocol.parse(conn)
+        next(conn.parser)
+        conn.parser_exc = None
+        conn.origins = conn.available_extensions = conn.available_subprotocols = None
+        conn.accept_called = False
+        return conn
+
     def reject(self, status: Any, text: str) -> Response:
         response = super().reject(status, text)
         detail = _REFUSALS.get(response.status_code, "the WebSocket handshake was refused")
@@ -325,24 +366,92 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     __slots__ = (
         *_UVICORN_ATTRIBUTES,
         "_accept_key",
+        "_getter",
         "_on_writable",
         "_ping_slot",
         "_plain",
+        "_received",
         "direct_bytes",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # uvicorn's way in: the upgrade through websockets (permessage-deflate configured).
         super().__init__(*args, **kwargs)
         self.conn.__class__ = ProblemRefusals  # uvicorn builds it: its class is what changes
-        self.logger = self.conn.logger = _SESSION_LOG  # type: ignore[assignment]
-        self.queue = _Inbox()  # type: ignore[assignment]
-        self.writable = _Writable()  # type: ignore[assignment]
+        self.conn.logger = _SESSION_LOG  # type: ignore[assignment]
+        self._init_own()
+
+    @classmethod
+    def for_parsed_upgrade(
+        cls,
+        config: Any,
+        server_state: Any,
+        app_state: dict[str, Any],
+        loop: asyncio.AbstractEventLoop,
+    ) -> WebSocketProtocol:
+        """A protocol for `upgrade_parsed`, with uvicorn's fields set as its `__init__`
+        sets them (`internals_missing` checks that none is left out), minus what this class
+        replaces anyway: its receive queue and write Event, two logger look-ups, and a
+        websockets connection whose class is changed afterwards (which gives the
+        connection a dict of its own)."""
+        self = cls.__new__(cls)
+        self.config = config
+        self.app = config.loaded_app
+        self.loop = loop
+        self.root_path = config.root_path
+        self.asgi_version = config.asgi_version
+        self.app_state = app_state
+        self.connections = server_state.connections
+        self.tasks = server_state.tasks
+        self.default_headers = server_state.default_headers
+        self.transport = None  # type: ignore[assignment]
+        self.server = self.client = None
+        self.scheme = None  # type: ignore[assignment]
+        self.handshake_initiated = self.handshake_complete = False
+        self.close_sent = self.disconnected = False
+        self.close_timer = None
+        self.close_timeout = 10.0
+        self.initial_response = None
+        self.conn = ProblemRefusals.judged_elsewhere(config.ws_max_size)
+        self.read_paused = False
+        self.ping_interval = config.ws_ping_interval
+        self.ping_timeout = config.ws_ping_timeout
+        self.ping_timer = self.pong_timer = None
+        self.pending_ping_payload = None
+        self.ping_sent_at = self.last_ping_rtt = 0.0
+        self.frames = []
+        self.curr_msg_data_type = "bytes"
+        self._init_own()
+        return self
+
+    def _init_own(self) -> None:
+        self.logger = _SESSION_LOG  # type: ignore[assignment]
+        # The protocol is its own receive queue (`put_nowait`, `receive`): uvicorn's
+        # `asyncio.Queue` is three deques and an Event per socket.
+        self.queue = self  # type: ignore[assignment]
+        self._received: list[Any] | None = None  # made when an event comes, let go when read
+        self._getter: asyncio.Future[None] | None = None  # while the app waits in `receive`
+        self.writable = _WRITABLE  # type: ignore[assignment]
         self._on_writable: Callable[[], None] | None = None
         self._plain = False  # accepted with no extension transforming frames
         self._ping_slot: int | None = None  # its slot in the loop's `_PingWheel`
         self.direct_bytes = 0  # payload bytes written by `write_frames`
         # `Sec-WebSocket-Accept` of a handshake judged by `upgrade_parsed`, until the 101.
         self._accept_key: bytes | None = None
+
+    def put_nowait(self, event: Any) -> None:
+        """uvicorn's `self.queue.put_nowait`: an event for the app's `receive`."""
+        received = self._received
+        if received is None:
+            self._received = [event]
+        else:
+            received.append(event)
+        getter = self._getter
+        if getter is not None and not getter.done():
+            getter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._received
 
     def upgrade_parsed(
         self,
@@ -373,11 +482,6 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             self._refuse(judged, headers)
             return
         self._accept_key = judged.accept
-        # Frames that come before the 101 are parsed as websockets would (the connection
-        # stays CONNECTING until the app accepts): its frame parser, from the start.
-        conn = self.conn
-        conn.parser = Protocol.parse(conn)
-        next(conn.parser)
         root_path = self.root_path
         self.scope = {  # as uvicorn's `handle_connect` builds it
             "type": "websocket",
@@ -391,7 +495,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             "raw_path": root_path.encode("ascii") + raw_path,
             "query_string": query,
             "headers": headers,
-            "subprotocols": judged.subprotocols,
+            # A sequence, as ASGI has it; none offered (the common case) keeps no list.
+            "subprotocols": judged.subprotocols or (),
             "state": request["state"],  # the HTTP protocol's copy of the app's state
             "extensions": {"websocket.http.response": {}},
         }
@@ -427,11 +532,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 
     def _offer_direct_writes(self) -> None:
         # The app's task is created but has not run yet: it sees the extension.
-        self.scope["extensions"][SEND_MANY] = {
-            "write": self.write_frames,
-            "write_one": self.write_frame,
-            "sent": self.sent_directly,
-        }
+        extensions: dict[str, Any] = self.scope["extensions"]
+        extensions[SEND_MANY] = self  # `DirectWrites`: no dict, no bound methods
 
     def _drop_handshake_parser(self) -> None:
         """Let websockets' parsed request (~2 KiB of headers, copied into the scope) go.
@@ -524,10 +626,15 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         return self.direct_bytes
 
     def pause_writing(self) -> None:
+        if self.writable is _WRITABLE:  # type: ignore[comparison-overlap]
+            # The shared one stays set: a paused socket gets its own.
+            self.writable = _Writable()  # type: ignore[assignment]
         self.writable.clear()
 
     def resume_writing(self) -> None:
-        self.writable.set()
+        writable: _Writable = self.writable  # type: ignore[assignment]
+        self.writable = _WRITABLE  # type: ignore[assignment]
+        writable.set()
         on_writable, self._on_writable = self._on_writable, None
         if on_writable is not None:
             on_writable()
@@ -564,14 +671,16 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             raise ClientDisconnected()
         accept, self._accept_key = self._accept_key, None
         assert accept is not None
-        headers = [*self.default_headers, *message.get("headers", ())]
+        headers = list(message.get("headers", ()))
         subprotocol = message.get("subprotocol")
         if subprotocol:
             headers.append((b"sec-websocket-protocol", subprotocol.encode("latin-1")))
-        names = b"".join([name for name, _ in headers])
-        values = b"".join([value for _, value in headers])
-        if HEADER_RE.search(names) or HEADER_VALUE_RE.search(values):
-            raise RuntimeError("invalid header in websocket.accept")  # answered 500
+        if headers:  # the app's; the server's own (`default_headers`, its Date) go as they are
+            names = b"".join([name for name, _ in headers])
+            values = b"".join([value for _, value in headers])
+            if HEADER_RE.search(names) or HEADER_VALUE_RE.search(values):
+                raise RuntimeError("invalid header in websocket.accept")  # answered 500
+        headers[:0] = self.default_headers
         if self.transport.is_closing():
             return
         self.handshake_complete = True
@@ -583,17 +692,19 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     async def receive(self) -> Any:
         # uvicorn's, with the queue's `get` inlined (one coroutine frame less per idle
         # connection); one reader at a time, as ASGI has it.
-        inbox: _Inbox = self.queue  # type: ignore[assignment]
-        while not inbox.items:
-            inbox.getter = self.loop.create_future()
+        while not self._received:
+            getter = self._getter = self.loop.create_future()
             try:
-                await inbox.getter
+                await getter
             finally:
-                inbox.getter = None
-        message = inbox.items.pop(0)
-        if self.read_paused and not inbox.items:
-            self.read_paused = False
-            self.transport.resume_reading()
+                self._getter = None
+        received = self._received
+        message = received.pop(0)
+        if not received:
+            self._received = None
+            if self.read_paused:
+                self.read_paused = False
+                self.transport.resume_reading()
         return message
 
     def schedule_ping(self) -> None:
@@ -620,10 +731,27 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         self.transport.abort()
 
 
+def _stored(function: Any) -> set[str]:
+    """The attribute names `function` assigns (`self.x = ...`)."""
+    return {i.argval for i in dis.get_instructions(function) if i.opname == "STORE_ATTR"}
+
+
 def internals_missing() -> list[str]:
     """uvicorn's and websockets' private names this module relies on that they lack."""
+    # What uvicorn's `__init__` sets and `for_parsed_upgrade` (which replaces it) does not.
+    unset = (
+        _stored(WebSocketsSansIOProtocol.__init__)
+        - _stored(WebSocketProtocol.for_parsed_upgrade)
+        - _stored(WebSocketProtocol._init_own)
+    )
+    # What websockets' `__init__`s set and `judged_elsewhere` (which replaces them) does not.
+    unset_conn = (_stored(Protocol.__init__) | _stored(ServerProtocol.__init__)) - _stored(
+        ProblemRefusals.judged_elsewhere
+    )
     return (
-        missing_internals(
+        [f"WebSocketsSansIOProtocol.__init__ sets {name}" for name in sorted(unset)]
+        + [f"ServerProtocol.__init__ sets {name}" for name in sorted(unset_conn)]
+        + missing_internals(
             WebSocketsSansIOProtocol,
             (
                 "handle_connect",
