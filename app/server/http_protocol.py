@@ -176,18 +176,13 @@ class OneWriteCycle(RequestResponseCycle):
         for name, _value in headers:
             if name.lower() in (b"content-length", b"transfer-encoding", b"connection"):
                 return False
-        names = b"".join([name for name, _ in headers])
-        values = b"".join([value for _, value in headers])
-        if HEADER_RE.search(names) or HEADER_VALUE_RE.search(values):
+        if not _uvicorn_accepts(headers):
             return False  # uvicorn refuses it, as it would have
         self.response_started = True
         self.waiting_for_100_continue = False
         self.chunked_encoding = True
         self.expected_content_length = 0
-        parts = [status_line]
-        for name, value in headers:
-            parts += (name.lower(), b": ", value, b"\r\n")
-        parts.append(b"transfer-encoding: chunked\r\n\r\n")
+        parts = _head_parts(status_line, headers, b"transfer-encoding: chunked\r\n\r\n")
         if first:
             parts.append(b"%x\r\n%s\r\n" % (len(first), first))
             self.direct_bytes += len(first)
@@ -278,19 +273,13 @@ class OneWriteCycle(RequestResponseCycle):
                 return None
         if length < 0:
             return None
-        names = b"".join([name for name, _ in headers])
-        values = b"".join([value for _, value in headers])
-        if HEADER_RE.search(names) or HEADER_VALUE_RE.search(values):
+        if not _uvicorn_accepts(headers):
             return None  # uvicorn refuses it, as it would have
         self.response_started = True
         self.waiting_for_100_continue = False
         self.expected_content_length = length
         self.chunked_encoding = False
-        parts = [status_line]
-        for name, value in headers:
-            parts += (name.lower(), b": ", value, b"\r\n")
-        parts.append(b"\r\n")
-        return b"".join(parts)
+        return b"".join(_head_parts(status_line, headers, b"\r\n"))
 
     async def _send_until_close(self, message: Any) -> None:
         """A body for HTTP/1.0 without a length: as it comes; closing the connection ends it."""
@@ -326,6 +315,23 @@ class OneWriteCycle(RequestResponseCycle):
 
 def _now() -> float:
     return asyncio.get_running_loop().time()
+
+
+def _uvicorn_accepts(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether uvicorn would send these header names and values (its own check)."""
+    names = b"".join([name for name, _ in headers])
+    values = b"".join([value for _, value in headers])
+    return not (HEADER_RE.search(names) or HEADER_VALUE_RE.search(values))
+
+
+def _head_parts(status_line: bytes, headers: list[tuple[bytes, bytes]], end: bytes) -> list[bytes]:
+    """A response head's pieces: the status line, each header (name in lower case, as
+    uvicorn writes it), then `end`."""
+    parts = [status_line]
+    for name, value in headers:
+        parts += (name.lower(), b": ", value, b"\r\n")
+    parts.append(end)
+    return parts
 
 
 def stream_extension(cycle: OneWriteCycle) -> OneWriteCycle:
