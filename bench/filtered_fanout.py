@@ -319,9 +319,7 @@ def render(
             fanout_micro.render_where(instructions),
             "",
         ]
-        worst = instructions["worst"]
-        verdict = "MET" if worst <= 1.0 else "NOT MET"
-        lines.append(f"Worse transport: {worst:.3f}x, target at most 1.00x: **{verdict}**.")
+        lines.append(fanout_micro.where_verdict(instructions))
     lines += [
         "",
         "Server CPU time per delivery in this run (reported, not judged: it moves with "

@@ -323,6 +323,69 @@ def test_owner_filters_reach_their_owners_before_and_after(
     assert got == {}
 
 
+def test_a_one_field_filter_decided_by_its_value_index_keeps_cel_equality(
+    live_server: ServerProcess, admin: httpx.Client
+) -> None:
+    """A filter that is one `doc.path == literal` is decided by the hub's value index
+    without evaluating it; its events still follow CEL's equality and field selection:
+    1 equals 1.0 but not true or "1", a missing field is not null, and a path through a
+    value that is not a map selects nothing."""
+    coll = new_collection()
+    url = f"/v1/collections/{coll}/docs"
+    subs = {"n1": "doc.n == 1", "ab": 'doc.a.b == "x"', "null": "doc.z == null"}
+    writes: list[tuple[str, dict[str, object] | None]] = [
+        ("n", {"n": 1}),  # n1 enter
+        ("n", {"n": 1.0}),  # n1 update (1 == 1.0)
+        ("n", {"n": True}),  # n1 leave
+        ("n", {"n": "1"}),  # nothing
+        ("n", {"n": 1}),  # n1 enter
+        ("n", None),  # n1 delete
+        ("e", {"a": {"b": "x"}}),  # ab enter
+        ("e", {"a": "x"}),  # ab leave (`a` is not a map)
+        ("e", {"a": {"b": "x", "c": 1}}),  # ab enter
+        ("f", {"z": None}),  # null enter
+        ("f", {"y": None}),  # null leave (missing is not null)
+        ("f", {"z": None, "n": 2}),  # null enter
+    ]
+
+    async def run() -> dict[str, list[tuple[str, str, str | None]]]:
+        async with ws_client(live_server) as ws:
+            for sub, where in subs.items():
+                await ws.subscribe(sub, collection=coll, where=where)
+            for key, value in writes:
+                if value is None:
+                    admin.delete(f"{url}/{key}").raise_for_status()
+                else:
+                    admin.put(f"{url}/{key}", json=value).raise_for_status()
+            await ws.subscribe("all", collection=coll)
+            admin.put(f"{url}/end", json={}).raise_for_status()
+            await ws.changes("all", 0)
+            got: dict[str, list[tuple[str, str, str | None]]] = {}
+            for frame in ws.pending:
+                if frame.get("type") == "change":
+                    change = frame["change"]
+                    got.setdefault(frame["sub"], []).append(
+                        (change["key"], change["op"], change.get("match"))
+                    )
+            return got
+
+    got = asyncio.run(run())
+    assert got.pop("n1") == [
+        ("n", "put", "enter"),
+        ("n", "put", "update"),
+        ("n", "leave", None),
+        ("n", "put", "enter"),
+        ("n", "delete", None),
+    ]
+    assert got.pop("ab") == [("e", "put", "enter"), ("e", "leave", None), ("e", "put", "enter")]
+    assert got.pop("null") == [
+        ("f", "put", "enter"),
+        ("f", "leave", None),
+        ("f", "put", "enter"),
+    ]
+    assert got == {}
+
+
 def test_one_filter_shared_by_many_subscription_ids_and_streams(
     live_server: ServerProcess, admin: httpx.Client
 ) -> None:

@@ -7,14 +7,14 @@ import functools
 import uuid
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 
 import orjson
 
 from app.auth.principal import Principal
 from app.realtime.outbox import Frame, Outbox
 from app.store.core.events import ChangeEvents
-from app.store.types import ChangeFilter, DocMatch
+from app.store.types import ChangeFilter
 
 Transport = Literal["ws", "sse"]
 
@@ -65,22 +65,15 @@ class EncodedChange:
         self.prev = prev
         self._ws_frames: dict[bytes, bytes] | None = None
         self._events: ChangeEvents | None = None
-        self._event_frames: dict[tuple[bytes, bytes], Frame] | None = None
+        self._event_frames: dict[tuple[bytes | None, int], Frame] | None = None
 
-    def _decoded(self) -> ChangeEvents:
+    def events(self) -> ChangeEvents:
+        """This change as filtered subscriptions see it (`app/store/core/events.py`),
+        decoded once for all of them."""
         events = self._events
         if events is None:
             events = self._events = ChangeEvents(self.data, self.prev)
         return events
-
-    def event(self, match: DocMatch) -> bytes | None:
-        """What this change delivers to a filtered subscription (enter/update/leave, the
-        change itself, or None): `app/store/core/events.py`, decoded once per change."""
-        return self._decoded().event(match)
-
-    def values(self) -> tuple[Any, Any]:
-        """The document before and after (`ChangeEvents.values`)."""
-        return self._decoded().values()
 
     def event_frame(self, event: bytes, prefix: bytes | None) -> Frame:
         """The frame of one of this change's events: SSE (prefix None) or WebSocket,
@@ -88,7 +81,9 @@ class EncodedChange:
         frames = self._event_frames
         if frames is None:
             frames = self._event_frames = {}
-        cache_key = (prefix or b"", event)
+        # The event by identity: `events()` keeps each of its few forms alive as long
+        # as this change (hashing the bytes would read them all).
+        cache_key = (prefix, id(event))
         frame = frames.get(cache_key)
         if frame is None:
             frame = sse_change(self.seq, event) if prefix is None else prefix + event + b"}"
@@ -280,7 +275,7 @@ class Subscription:
         prefix = self._prefix
         match = self._match
         if match is not None:
-            event = change.event(match)
+            event = change.events().event(match)
             if event is None:
                 return None
             return change.event_frame(event, prefix)

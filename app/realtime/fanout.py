@@ -13,6 +13,11 @@ ones it can concern, without evaluating every subscriber's filter.
   its document's value before the change (for `leave`) and after it (for `enter`), so
   the other groups cost nothing. Groups without such a conjunct are evaluated for every
   change of the collection.
+- A group whose whole expression is that one pin (`doc.owner == "u42"`: the owner rule
+  specialised to its user, a `where` on one field) is not evaluated at all: the value
+  lookup that found it already says whether it matched before and matches after
+  (`scalar_key` is CEL's equality on scalars, `_pinned_at` walks the path as its
+  field selection does).
 
 `*` subscriptions do not come here: their filter differs per collection (the hub keeps
 them apart).
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.cel import Equals, constraints, scalar_key
+from app.cel import Equals, conjuncts, constraints, scalar_key
 from app.cel.nodes import Expr
 from app.realtime.connection import EncodedChange, Subscription
 from app.realtime.outbox import Frame
@@ -39,13 +44,15 @@ _NO_PREFIX = object()
 class FilterGroup:
     """Subscriptions of one collection that evaluate the same expression."""
 
-    __slots__ = ("match", "pin", "subs", "tree")
+    __slots__ = ("match", "pin", "pin_only", "subs", "tree")
 
     def __init__(self, tree: Expr | None, match: DocMatch) -> None:
         self.tree = tree
         self.match = match
         self.subs: set[Subscription] = set()
         self.pin = None if tree is None else _pin_of(tree)
+        # The pin is the whole expression: its value lookup decides the match.
+        self.pin_only = self.pin is not None and tree is not None and len(conjuncts(tree)) == 1
 
 
 def _pin_of(tree: Expr) -> Pin | None:
@@ -64,14 +71,6 @@ def _group_key(flt: ChangeFilter) -> object:
     if flt.match is None:
         return None
     return flt.match_tree if flt.match_tree is not None else flt.match
-
-
-def _value_at(doc: Any, path: tuple[str, ...]) -> Any:
-    for name in path:
-        if type(doc) is not dict:
-            return ABSENT
-        doc = doc.get(name, ABSENT)
-    return doc
 
 
 class CollectionFanout:
@@ -148,8 +147,7 @@ class CollectionFanout:
                 sub.offer(change, frame)
         if not self.groups:
             return
-        for group in self._concerned(change):
-            event = change.event(group.match)
+        for group, event in self._events(change):
             if event is None:
                 continue
             # The group's subscribers share the event; those of one subscription id (or
@@ -166,20 +164,44 @@ class CollectionFanout:
                         last_prefix = prefix
                     sub.offer(change, frame)
 
-    def _concerned(self, change: EncodedChange) -> set[FilterGroup] | list[FilterGroup]:
+    def _events(self, change: EncodedChange) -> list[tuple[FilterGroup, bytes | None]]:
+        """Each group `change` concerns, with what it delivers to the group's subscribers
+        (None: nothing)."""
+        events = change.events()
         if not self.pinned:
-            return list(self.unpinned)
-        before, after = change.values()
+            return [(group, events.event(group.match)) for group in self.unpinned]
+        before, after = events.before, events.after
         if before is UNKNOWN:
-            return list(self.groups.values())
-        concerned = set(self.unpinned)
+            return [(group, events.event(group.match)) for group in self.groups.values()]
+        unpinned = self.unpinned
+        concerned = [(group, events.event(group.match)) for group in unpinned] if unpinned else []
         for path, by_value in self.pinned.items():
-            for doc in (before, after):
-                if doc is ABSENT:
-                    continue
-                value_key = scalar_key(_value_at(doc, path))
-                if value_key is not None:
-                    found = by_value.get(value_key)
-                    if found:
-                        concerned |= found
+            # The groups pinned to the document's value at `path` before and after.
+            was = _pinned_at(by_value, before, path)
+            now = _pinned_at(by_value, after, path)
+            for groups in (was,) if was is now else (was, now):
+                for group in groups:
+                    if group.pin_only:  # the lookup decided: matched if in `was`, etc.
+                        event = events.decided(groups is was, groups is now)
+                    else:
+                        event = events.event(group.match)
+                    concerned.append((group, event))
         return concerned
+
+
+_NO_GROUPS: frozenset[FilterGroup] = frozenset()
+
+
+def _pinned_at(
+    by_value: dict[tuple[str, Any], set[FilterGroup]], doc: Any, path: tuple[str, ...]
+) -> set[FilterGroup] | frozenset[FilterGroup]:
+    """The groups of `by_value` pinned to `doc`'s value at `path` (none if it has none:
+    absent, not a scalar, or a parent not a map, as CEL's field selection sees it)."""
+    for name in path:
+        if type(doc) is not dict:
+            return _NO_GROUPS
+        doc = doc.get(name, ABSENT)
+    value_key = scalar_key(doc)
+    if value_key is None:
+        return _NO_GROUPS
+    return by_value.get(value_key, _NO_GROUPS)

@@ -10,7 +10,8 @@ keeps (`records.change_record`), so a resume from any seq decides exactly as the
 subscriber did.
 
 Each event form is built at most once per change, however many subscribers get it
-(encode once): `ChangeEvents` decodes the values on first use and keeps the bytes.
+(encode once): `ChangeEvents` is made (and the record decoded) on first use and keeps
+the bytes.
 """
 
 from __future__ import annotations
@@ -31,56 +32,55 @@ UNKNOWN: Any = object()
 
 
 class ChangeEvents:
-    """One change as filtered subscriptions see it."""
+    """One change as filtered subscriptions see it: its record decoded (once, when the
+    first filtered subscription needs it), `before` and `after` the document's value
+    (`ABSENT`; `before` may be `UNKNOWN`)."""
 
-    __slots__ = ("_after", "_before", "_change", "_enter", "_leave", "_update", "data", "prev")
+    __slots__ = ("_change", "_enter", "_leave", "_update", "after", "before", "data", "prev")
 
     def __init__(self, data: bytes, prev: bytes | None) -> None:
         self.data = data
         self.prev = prev
-        self._change: dict[str, Any] | None = None
-        self._after: Any = None
-        self._before: Any = None
+        change: dict[str, Any] = orjson.loads(data)
+        self._change = change
+        self.after: Any = ABSENT if change["op"] == "delete" else change["value"]
+        if change["prev_rev"] is None:
+            self.before: Any = ABSENT
+        elif prev is None:
+            self.before = UNKNOWN
+        else:
+            self.before = orjson.loads(prev)
         self._enter: bytes | None = None
         self._update: bytes | None = None
         self._leave: bytes | None = None
-
-    def _decode(self) -> dict[str, Any]:
-        change: dict[str, Any] = orjson.loads(self.data)
-        self._change = change
-        self._after = ABSENT if change["op"] == "delete" else change["value"]
-        if change["prev_rev"] is None:
-            self._before = ABSENT
-        elif self.prev is None:
-            self._before = UNKNOWN
-        else:
-            self._before = orjson.loads(self.prev)
-        return change
-
-    def values(self) -> tuple[Any, Any]:
-        """The document's value before and after the change (`ABSENT`; before may be
-        `UNKNOWN`), decoded once."""
-        if self._change is None:
-            self._decode()
-        return self._before, self._after
 
     def event(self, match: DocMatch) -> bytes | None:
         """The bytes this change delivers to a subscription that sees documents by
         `match`, or None when it delivers nothing."""
         change = self._change
-        if change is None:
-            change = self._decode()
         collection, key = change["collection"], change["key"]
-        before = self._before
+        before = self.before
         if before is UNKNOWN:
             matched = True
         else:
             matched = before is not ABSENT and match(collection, key, change["prev_rev"], before)
-        after = self._after
-        if after is ABSENT:  # a delete, or an expiry
+        after = self.after
+        matches = after is not ABSENT and match(collection, key, change["seq"], after)
+        return self.decided(matched, matches)
+
+    def decided(self, matched: bool, matches: bool) -> bytes | None:
+        """The bytes this change delivers to a subscription whose filter matched the
+        document before it (`matched`) and matches it after (`matches`), when the
+        caller knows both without `event`'s evaluation."""
+        if self.after is ABSENT:  # a delete, or an expiry
             return self.data if matched else None
-        if match(collection, key, change["seq"], after):
-            return self._updated() if matched else self._entered()
+        if matches:
+            if not matched:
+                return self._entered()
+            update = self._update
+            if update is None:
+                update = self._update = self.data[:-1] + b',"match":"update"}'
+            return update
         return self._left() if matched else None
 
     def _entered(self) -> bytes:
@@ -88,14 +88,8 @@ class ChangeEvents:
             self._enter = self.data[:-1] + b',"match":"enter"}'
         return self._enter
 
-    def _updated(self) -> bytes:
-        if self._update is None:
-            self._update = self.data[:-1] + b',"match":"update"}'
-        return self._update
-
     def _left(self) -> bytes:
         if self._leave is None:
-            assert self._change is not None
             # Same fields, same order (seq first); the value is gone from the view.
             self._leave = orjson.dumps({**self._change, "op": "leave", "value": None})
         return self._leave
