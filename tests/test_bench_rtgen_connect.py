@@ -66,14 +66,15 @@ def test_a_refused_connection_is_a_failure() -> None:
 
 
 def test_what_is_still_opening_at_the_ramps_deadline_fails_and_is_closed() -> None:
-    # A listener that never accepts: the kernel completes the TCP handshake, nobody ever
-    # answers the WebSocket upgrade.
+    # A listener that never accepts, with a backlog of one: the kernel completes the TCP
+    # handshake of the first connections, which then wait for an answer to the WebSocket
+    # upgrade that never comes; the SYNs of the rest are dropped, so they wait to connect.
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
-        silent.listen(64)
+        silent.listen(1)
         gen = Gen(spec(silent.getsockname()[1]))
-        result = connect(gen, total=6, concurrency=3, settle_s=0.0, deadline_s=0.3)
+        result = connect(gen, total=8, concurrency=4, settle_s=0.0, deadline_s=0.5)
     assert (result["added"], result["total"]) == (0, 0)
-    assert result["failures"] == 3  # the three opening when the deadline struck
+    assert result["failures"] == 4  # the four opening when the deadline struck
     assert "deadline" in result["first_error"]
     assert gen.tracker.subs == []

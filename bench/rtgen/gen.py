@@ -45,6 +45,11 @@ _MAX_FRAME = 10 * 1024 * 1024  # `ws_connect`'s defaults, as it passes them on
 _READ_BUFFER = 16 * 1024
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # cancelled by the ramp's deadline in the same loop pass
+        future.set_result(None)
+
+
 async def connect_socket(sock: socket.socket, address: tuple[str, int]) -> None:
     """Connect a non-blocking socket to an IP address. Not `loop.sock_connect`: uvloop's
     resolves even a numeric address with getaddrinfo on its thread pool, a thread hand-off
@@ -61,7 +66,7 @@ async def connect_socket(sock: socket.socket, address: tuple[str, int]) -> None:
         loop = asyncio.get_running_loop()
         writable = loop.create_future()
         fd = sock.fileno()
-        loop.add_writer(fd, writable.set_result, None)
+        loop.add_writer(fd, _resolve, writable)
         try:
             await writable
         finally:
