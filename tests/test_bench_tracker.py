@@ -104,6 +104,19 @@ def test_the_window_opens_once_per_write_that_reached_everyone() -> None:
     asyncio.run(main())
 
 
+class Answers:
+    """What a subscriber sends back through its picows transport (the close answer)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int | None]] = []
+
+    def send_close(self, code: int) -> None:
+        self.calls.append(("send_close", int(code)))
+
+    def disconnect(self) -> None:
+        self.calls.append(("disconnect", None))
+
+
 def test_a_websocket_subscriber_counts_change_frames_only() -> None:
     async def main() -> Tracker:
         tracker = Tracker()
@@ -117,8 +130,10 @@ def test_a_websocket_subscriber_counts_change_frames_only() -> None:
         reply = b'{"type":"reply","id":2,"ok":true}'
         sub.on_ws_frame(None, _make_test_ws_frame(WSMsgType.TEXT, reply, True, False))
         close = b"\x03\xe8bye"
-        sub.on_ws_frame(None, _make_test_ws_frame(WSMsgType.CLOSE, close, True, False))
+        answered = Answers()
+        sub.on_ws_frame(answered, _make_test_ws_frame(WSMsgType.CLOSE, close, True, False))
         assert sub.close_code == 1000
+        assert answered.calls == [("send_close", 1000), ("disconnect", None)]
         return tracker
 
     tracker = asyncio.run(main())

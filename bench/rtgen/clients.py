@@ -327,7 +327,13 @@ class WsSub(WSListener):  # type: ignore[misc]
             return
         if frame.msg_type is not WSMsgType.TEXT:
             if frame.msg_type is WSMsgType.CLOSE:
-                self.close_code = int(frame.get_close_code())
+                # Answer the close and drop the connection: the server waits for the
+                # answer before it closes (a refused credential would otherwise hold a
+                # connection that never subscribes until the ramp's deadline).
+                self.close_code = code = int(frame.get_close_code())
+                self._fail(f"closed by the server (close code {code})")
+                transport.send_close(frame.get_close_code())
+                transport.disconnect()
             return
         flavor = self.flavor
         if self.ready:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import logging
 import os
 import socket
 import time
@@ -24,7 +26,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from picows import ws_connect
+import aiofastnet
+from picows import WSAutoPingStrategy
+from picows.picows import WSProtocol  # type: ignore[attr-defined]
 
 from bench.loadgen import RawHttp1
 from bench.measure import cpu_seconds, machine_busy_seconds, percentile
@@ -32,6 +36,44 @@ from bench.rtgen.clients import SseSub, Tracker, WsSub, make_socket
 from bench.rtgen.writers import make_writer
 
 OPEN_TIMEOUT_S = 20.0
+# A ramp's one deadline: OPEN_TIMEOUT_S, plus this long per connection it opens (a ramp
+# slower than 50 connections/s on average is broken, not slow).
+RAMP_S_PER_CONN = 0.02
+SUBSCRIBE = b'{"op":"subscribe","id":1,"sub":"s","collection":"bench"}'
+_PICOWS_LOGGER = logging.getLogger("picows.client")  # what `ws_connect` logs to
+_MAX_FRAME = 10 * 1024 * 1024  # `ws_connect`'s defaults, as it passes them on
+_READ_BUFFER = 16 * 1024
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # cancelled by the ramp's deadline in the same loop pass
+        future.set_result(None)
+
+
+async def connect_socket(sock: socket.socket, address: tuple[str, int]) -> None:
+    """Connect a non-blocking socket to an IP address. Not `loop.sock_connect`: uvloop's
+    resolves even a numeric address with getaddrinfo on its thread pool, a thread hand-off
+    per connection that cost the generator a tenth of its CPU in a connect ramp. Over
+    loopback the handshake has completed when `connect` returns (EINPROGRESS all the
+    same), so the wait for writability is only for when it has not."""
+    err = sock.connect_ex(address)
+    if err == errno.EINPROGRESS:
+        try:
+            sock.getpeername()  # ENOTCONN until established
+            return
+        except OSError:
+            pass
+        loop = asyncio.get_running_loop()
+        writable = loop.create_future()
+        fd = sock.fileno()
+        loop.add_writer(fd, _resolve, writable)
+        try:
+            await writable
+        finally:
+            loop.remove_writer(fd)
+        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if err:
+        raise OSError(err, os.strerror(err))
 
 
 def rss_kib(pid: int) -> int:
@@ -40,6 +82,12 @@ def rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def _described(exc: BaseException) -> str:
+    """An exception and where it was raised, for a step's `first_error`."""
+    where = traceback.extract_tb(exc.__traceback__)[-1]
+    return f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"[:300]
 
 
 class Probes:
@@ -96,6 +144,11 @@ class Gen:
         self.probes = Probes(spec["server_pid"])
         self.opened = 0
         self.pb_pool: asyncio.Queue[RawHttp1] | None = None
+        self.address = ("127.0.0.1", self.port)
+        self.url = self.ws_url()  # built once: every connection asks for the same
+        self.netloc = f"127.0.0.1:{self.port}"
+        self.resource = self.url.removeprefix(f"ws://{self.netloc}")
+        self.sse_head = self.sse_request()
 
     # --- opening subscribers -------------------------------------------------------
 
@@ -117,37 +170,70 @@ class Gen:
             lines.append(f"Last-Event-ID: {since}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
+    def ws_protocol(self, tracker: Tracker, subscribe: bytes | None) -> Any:
+        """The picows client protocol `ws_connect` would make for `self.url` (its default
+        settings; no handshake timer: the caller's deadline bounds the open)."""
+        flavor = self.flavor
+        return WSProtocol(
+            self.netloc,
+            self.resource,
+            True,  # client side
+            lambda: WsSub(tracker, flavor, subscribe),
+            _PICOWS_LOGGER,
+            True,  # disconnect on an exception in the listener
+            None,  # handshake timeout
+            False,  # auto ping
+            10,
+            10,
+            WSAutoPingStrategy.PING_WHEN_IDLE,
+            True,  # auto pong
+            _MAX_FRAME,
+            None,  # extra headers
+            _READ_BUFFER,
+        )
+
     async def open_ws(self, source: str, tracker: Tracker, subscribe: bool = True) -> WsSub:
-        frame = b'{"op":"subscribe","id":1,"sub":"s","collection":"bench"}' if subscribe else None
+        """A WebSocket subscriber once the server has answered its `subscribe` (or, for
+        socket.io, its connect packet). No timeout of its own: the caller's deadline
+        (`connect` has one for the whole ramp) bounds it.
+
+        picows' own protocol over aiofastnet's transport, as `ws_connect` builds them,
+        without the rest of `ws_connect`: a URL parsed, a socket resolved and checked,
+        proxy and redirect handling and three coroutines per connection were a fifth of
+        the generator's instructions per connection (docs/decisions.md)."""
+        frame = SUBSCRIBE if subscribe else None
         sock = make_socket(source)
         try:
-            _, sub = await ws_connect(
-                lambda: WsSub(tracker, self.flavor, frame),
-                self.ws_url(),
-                socket_factory=lambda _url: sock,
-                websocket_handshake_timeout=OPEN_TIMEOUT_S,
+            await connect_socket(sock, self.address)
+            _, protocol = await aiofastnet.create_connection(
+                asyncio.get_running_loop(), lambda: self.ws_protocol(tracker, frame), sock=sock
             )
+            await protocol.wait_until_handshake_complete()  # raises on a refused upgrade
         except BaseException:
             sock.close()
             raise
+        sub: WsSub | None = protocol.listener
         if sub is None:  # picows gives no listener when the peer closed during the handshake
             sock.close()
             raise ConnectionError("connection closed during the WebSocket handshake")
         sub.sock = sock
         try:
-            await asyncio.wait_for(sub.ready_future, OPEN_TIMEOUT_S)
+            await sub.ready_future
         except BaseException:
             sub.abort()
             raise
         return sub
 
     async def open_sse(self, source: str, tracker: Tracker, since: int | None = None) -> SseSub:
+        """An SSE subscriber once its stream is registered (Levelstream's `retry:`, the
+        ceiling's; PocketBase's clientId subscribed). No timeout of its own, as `open_ws`."""
         loop = asyncio.get_running_loop()
+        request = self.sse_head if since is None else self.sse_request(since)
         sock = make_socket(source)
         try:
-            await asyncio.wait_for(loop.sock_connect(sock, ("127.0.0.1", self.port)), 10)
+            await connect_socket(sock, self.address)
             _, sub = await loop.create_connection(
-                lambda: SseSub(tracker, self.sse_request(since), self.flavor), sock=sock
+                lambda: SseSub(tracker, request, self.flavor), sock=sock
             )
             sub.sock = sock
         except BaseException:
@@ -155,10 +241,10 @@ class Gen:
             raise
         try:
             if self.flavor == "pb":
-                client_id = await asyncio.wait_for(sub.connected, OPEN_TIMEOUT_S)
+                client_id = await sub.connected
                 await self.pb_subscribe(client_id)
                 sub.set_ready()
-            await asyncio.wait_for(sub.ready_future, OPEN_TIMEOUT_S)
+            await sub.ready_future
         except BaseException:
             sub.abort()
             raise
@@ -196,48 +282,58 @@ class Gen:
     # --- steps ------------------------------------------------------------------------
 
     async def connect(
-        self, total: int, concurrency: int = 200, max_failures: int = 200, settle_s: float = 0.5
+        self,
+        total: int,
+        concurrency: int = 200,
+        max_failures: int = 200,
+        settle_s: float = 0.5,
+        deadline_s: float | None = None,
     ) -> dict[str, Any]:
+        """Open subscribers until `total` are registered, `concurrency` opening at a time.
+
+        `concurrency` workers each open one subscriber after the other (no task, semaphore
+        or timer per connection: the generator's CPU per connection is what limits the
+        accept rate it can measure); the ramp has one deadline (`deadline_s`, by default
+        OPEN_TIMEOUT_S plus RAMP_S_PER_CONN per connection), after which whatever is still
+        opening is closed and counted as failed."""
         need = max(0, total - self.alive())
-        sem = asyncio.Semaphore(concurrency)
-        failures = 0
+        if deadline_s is None:
+            deadline_s = OPEN_TIMEOUT_S + RAMP_S_PER_CONN * need
+        failures = added = started = 0
         first_error = ""
+        first = self.opened
+        sources = self.sources
+        subs = self.tracker.subs
+        open_one = self.open_ws if self.proto == "ws" else self.open_sse
+        tracker = self.tracker
+
+        async def worker() -> None:
+            nonlocal failures, added, started, first_error
+            while started < need and failures < max_failures:
+                source = sources[(first + started) % len(sources)]
+                started += 1
+                try:
+                    subs.append(await open_one(source, tracker))
+                    added += 1
+                except Exception as exc:
+                    failures += 1
+                    if not first_error:
+                        first_error = _described(exc)
+
         rss0 = rss_kib(self.probes.pid)
         self.probes.start()
         t0 = time.perf_counter()
-
-        async def one(index: int) -> None:
-            nonlocal failures, first_error
-            source = self.sources[index % len(self.sources)]
-            try:
-                if self.proto == "ws":
-                    sub: Any = await self.open_ws(source, self.tracker)
-                else:
-                    sub = await self.open_sse(source, self.tracker)
-                self.tracker.subs.append(sub)
-            except Exception as exc:
-                failures += 1
-                if not first_error:
-                    where = traceback.extract_tb(exc.__traceback__)[-1]
-                    first_error = (
-                        f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:"
-                        f"{where.lineno})"
-                    )[:300]
-            finally:
-                sem.release()
-
-        tasks = []
-        for _ in range(need):
-            await sem.acquire()
-            if failures >= max_failures:
-                sem.release()
-                break
-            tasks.append(asyncio.create_task(one(self.opened)))
-            self.opened += 1
-        await asyncio.gather(*tasks)
+        workers = [asyncio.create_task(worker()) for _ in range(min(concurrency, need))]
+        try:
+            async with asyncio.timeout(deadline_s):
+                await asyncio.gather(*workers)
+        except TimeoutError:
+            late = started - added - failures  # opening when the deadline struck: closed
+            failures += late
+            first_error = first_error or f"{late} still opening at the ramp's deadline"
         seconds = time.perf_counter() - t0
         cpu = self.probes.stop()
-        added = need - failures if len(tasks) == need else len(tasks) - failures
+        self.opened += started
         await asyncio.sleep(settle_s)
         rss1 = rss_kib(self.probes.pid)
         return {
@@ -250,6 +346,12 @@ class Gen:
             "rss_before_kib": rss0,
             "rss_after_kib": rss1,
             "kib_per_conn": round((rss1 - rss0) / added, 2) if added > 0 else None,
+            "cpu_us_per_conn": (
+                round(1e6 * self.probes.server_cpu_s / added, 1) if added > 0 else None
+            ),
+            "loadgen_us_per_conn": (
+                round(1e6 * self.probes.own_cpu_s / added, 1) if added > 0 else None
+            ),
             **cpu,
         }
 
@@ -394,14 +496,16 @@ class Gen:
         source = self.sources[0]
         self.probes.start()
         if self.proto == "ws":
-            sub: Any = await self.open_ws(source, tracker, subscribe=False)
+            async with asyncio.timeout(OPEN_TIMEOUT_S):
+                sub: Any = await self.open_ws(source, tracker, subscribe=False)
             frame = b'{"op":"subscribe","id":2,"sub":"c","collection":"bench","since":%d}' % since
             self.probes.start()
             t0 = time.perf_counter()
             sub.send_text(frame)
         else:
             t0 = time.perf_counter()
-            sub = await self.open_sse(source, tracker, since=since)
+            async with asyncio.timeout(OPEN_TIMEOUT_S):
+                sub = await self.open_sse(source, tracker, since=since)
         timed_out = False
         try:
             await asyncio.wait_for(tracker.all_done.wait(), timeout_s)
