@@ -32,8 +32,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-TOKEN = "lsa_bench_admin_token_0123456789abcdef"
-
 
 def _rss_kib() -> int:
     with open("/proc/self/statm") as statm:
@@ -92,25 +90,11 @@ def _snapshot(pid: int, out: Path) -> dict[str, Any]:
     raise RuntimeError("the server wrote no snapshot")
 
 
-def _spec(server: Any, total: int, concurrency: int) -> dict[str, Any]:
-    return {
-        "target": "ls-sync",
-        "port": server.port,
-        "server_pid": server.pid,
-        "proto": "ws",
-        "flavor": "ls",
-        "token": TOKEN,
-        "headers": {},
-        "writer": "put",
-        "sources": ["127.0.0.1"],
-        "steps": [{"op": "connect", "total": total, "concurrency": concurrency, "settle_s": 0}],
-    }
-
-
 def _held(server: Any, total: int, concurrency: int, cpus: set[int] | None) -> Any:
     from bench import rtgen
 
-    holding = rtgen.Holding([_spec(server, total, concurrency)], cpus)
+    step = {"op": "connect", "total": total, "concurrency": concurrency, "settle_s": 0}
+    holding = rtgen.Holding([rtgen.ls_connect_spec(server, [step])], cpus)
     steps = holding.results()
     if any("error" in s or s.get("failures") for s in steps):
         holding.release()

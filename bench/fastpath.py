@@ -123,21 +123,13 @@ def run_accepts(sequential: int, concurrent: int, rounds: int) -> None:
             tempfile.TemporaryDirectory() as tmp,
             Levelstream(Path(tmp), cpus=server_cpus) as server,
         ):
-            spec = {
-                "target": "ls-sync",
-                "port": server.port,
-                "server_pid": server.pid,
-                "proto": "ws",
-                "flavor": "ls",
-                "token": TOKEN,
-                "headers": {},
-                "writer": "put",
-                "sources": ["127.0.0.1"],
-                "steps": [
+            spec = rtgen.ls_connect_spec(
+                server,
+                [
                     {"op": "connect", "total": sequential, "concurrency": 1, "settle_s": 0},
                     {"op": "connect", "total": sequential + concurrent, "settle_s": 0},
                 ],
-            }
+            )
             steps = rtgen.run(spec, gen_cpus)
         seq, conc = steps
         print(

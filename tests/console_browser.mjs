@@ -6,12 +6,11 @@
 //
 // Usage: node tests/console_browser.mjs <server-url> <token> <collection> <channel> <screenshot>
 // (env: CHROMIUM, JS_DIR = clients/js, whose node_modules has playwright-core)
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import readline from 'node:readline';
+import { pathToFileURL } from 'node:url';
 
-const require = createRequire(path.join(process.env.JS_DIR, 'package.json'));
-const { chromium } = require('playwright-core');
+const { launchChromium } = await import(pathToFileURL(path.join(process.env.JS_DIR, 'test/chromium.mjs')).href);
 
 const [baseUrl, token, collection, channel, screenshot] = process.argv.slice(2);
 const WAIT = { timeout: 15_000 };
@@ -28,19 +27,7 @@ async function goAhead() {
   return JSON.parse(value);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium();
 const problems = []; // console errors (CSP violations among them) and page errors
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 1100 } });

@@ -11,12 +11,11 @@
 //
 // Usage: node tests/console_offline_browser.mjs <server-url> <token> <collection>
 // (env: CHROMIUM, JS_DIR = clients/js, whose node_modules has playwright-core)
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import readline from 'node:readline';
+import { pathToFileURL } from 'node:url';
 
-const require = createRequire(path.join(process.env.JS_DIR, 'package.json'));
-const { chromium } = require('playwright-core');
+const { launchChromium } = await import(pathToFileURL(path.join(process.env.JS_DIR, 'test/chromium.mjs')).href);
 
 const [baseUrl, token, collection] = process.argv.slice(2);
 const STATIC = path.resolve('app/console/static');
@@ -35,22 +34,11 @@ async function goAhead() {
   return value;
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    // A page answered by the test (route.fulfill) has no address of its own, so Chromium
-    // counts it as public and blocks its WebSocket to loopback (Local Network Access).
-    '--disable-features=LocalNetworkAccessChecks',
-  ],
-});
+const browser = await launchChromium([
+  // A page answered by the test (route.fulfill) has no address of its own, so Chromium
+  // counts it as public and blocks its WebSocket to loopback (Local Network Access).
+  '--disable-features=LocalNetworkAccessChecks',
+]);
 const problems = []; // script errors and CSP violations (not the refused connections of the outage)
 let page = null;
 try {

@@ -116,6 +116,26 @@ def base_spec(target: Any, server: Any, proto: str) -> dict[str, Any]:
     }
 
 
+def ls_connect_spec(server: Any, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """WebSocket connects to a `bench.servers.Levelstream` as W6 counts them: the admin
+    token in the URL, no extra handshake headers (unlike `base_spec`'s ls-sync target,
+    whose Authorization header every handshake would also carry and the server parse)."""
+    from bench.servers import ADMIN_TOKEN
+
+    return {
+        "target": "ls-sync",
+        "port": server.port,
+        "server_pid": server.pid,
+        "proto": "ws",
+        "flavor": "ls",
+        "token": ADMIN_TOKEN,
+        "headers": {},
+        "writer": "put",
+        "sources": ["127.0.0.1"],
+        "steps": steps,
+    }
+
+
 def cell_extra(result: dict[str, Any]) -> dict[str, Any]:
     """The numbers of a step result worth keeping in a cell."""
     skip = {"step", "op", "lost", "errors", "p50_ms", "p99_ms"}

@@ -2,23 +2,10 @@
 // test page, which loads dist/levelstream.browser.js and subscribes; writes a document
 // through REST; waits for the page to show it. Prints one JSON line with the outcome.
 // Usage: node test/browser.mjs <page-url> <server-url> <token> <collection> <websocket|sse>
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const [pageUrl, baseUrl, token, collection, transport] = process.argv.slice(2);
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium();
 const logs = [];
 try {
   const page = await browser.newPage();
