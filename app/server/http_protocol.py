@@ -58,6 +58,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import httptools
+from uvicorn.logging import TRACE_LOG_LEVEL
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_RE,
     HEADER_VALUE_RE,
@@ -65,6 +67,7 @@ from uvicorn.protocols.http.httptools_impl import (
     HttpToolsProtocol,
     RequestResponseCycle,
 )
+from uvicorn.protocols.utils import is_ssl
 
 from app.api.problems import PROBLEM_TYPE, problem_body
 from app.asgi_extensions import HTTP_STREAM
@@ -370,6 +373,22 @@ class HttpProtocol(HttpToolsProtocol):
     _upgrade_judged: list[tuple[bytes, bytes]] | None = None
     _upgrade_answer = False
 
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # uvicorn's, with the addresses the transport looked up when the connection was
+        # made: uvicorn asks the socket again, and uvloop answers with a socket object
+        # made for each question, five system calls per connection (every HTTP
+        # connection, every WebSocket and SSE stream).
+        self.connections.add(self)
+        self.transport = transport
+        self.flow = FlowControl(transport)
+        self.server = _address(transport.get_extra_info("sockname"))
+        peer = _address(transport.get_extra_info("peername"))
+        self.client = None if peer is None or peer[1] is None else (peer[0], peer[1])
+        self.scheme = "https" if is_ssl(transport) else "http"
+        if self.logger.level <= TRACE_LOG_LEVEL:
+            prefix = f"{self.client[0]}:{self.client[1]} - " if self.client else ""
+            self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection made", prefix)
+
     def _should_upgrade(self) -> bool:
         # uvicorn asks up to three times per upgrade request (headers complete, message
         # complete, then here in `data_received`), each a scan of its headers: once here.
@@ -452,6 +471,16 @@ class HttpProtocol(HttpToolsProtocol):
         super().timeout_keep_alive_handler()
 
 
+def _address(info: Any) -> tuple[str, int | None] | None:
+    """A socket address as uvicorn's `get_local_addr` gives it: (host, port) for IP (v4 or
+    v6), (path, None) for a Unix socket."""
+    if isinstance(info, tuple | list) and len(info) >= 2:
+        return (str(info[0]), int(info[1]))
+    if isinstance(info, str):
+        return (info, None)
+    return None
+
+
 def _bytes_waiting(transport: BaseTransport) -> int:
     """How many received bytes wait unread in the transport's socket (0 if unknown)."""
     sock = transport.get_extra_info("socket")
@@ -470,6 +499,7 @@ def internals_missing() -> list[str]:
     return missing_internals(
         HttpToolsProtocol,
         (
+            "connection_made",
             "_start_asgi_task",
             "send_400_response",
             "_should_upgrade",
@@ -482,6 +512,7 @@ def internals_missing() -> list[str]:
         (
             "parser",
             "cycle",
+            "flow",
             "server_state",
             "transport",
             "logger",
