@@ -75,18 +75,18 @@ class ChangeEvents:
         if self.after is ABSENT:  # a delete, or an expiry
             return self.data if matched else None
         if matches:
-            if not matched:
-                return self._entered()
-            update = self._update
-            if update is None:
-                update = self._update = self.data[:-1] + b',"match":"update"}'
-            return update
+            return self._updated() if matched else self._entered()
         return self._left() if matched else None
 
     def _entered(self) -> bytes:
         if self._enter is None:
             self._enter = self.data[:-1] + b',"match":"enter"}'
         return self._enter
+
+    def _updated(self) -> bytes:
+        if self._update is None:
+            self._update = self.data[:-1] + b',"match":"update"}'
+        return self._update
 
     def _left(self) -> bytes:
         if self._leave is None:
