@@ -4,7 +4,9 @@ query over the SDK's IndexedDB replica. The server is stopped; both tabs write (
 deliberately conflicts); the tab holding the connection reloads while offline and still shows
 the local view and the queued writes; meanwhile the server's data changes. When the server is
 back, every queued write reaches it exactly once (checked here in /v1/changes), the server's
-changes arrive in both tabs, and the conflicting write reaches the page's conflict handler."""
+changes arrive in both tabs, and the conflicting write reaches the page's conflict handler. A
+write the server refuses is announced in both tabs (onConflicts), and so is its dismissal in
+the tab that does not hold the connection."""
 
 from __future__ import annotations
 
@@ -112,6 +114,14 @@ def test_two_tabs_write_offline_reload_and_sync_exactly_once(
             k: {"value": v, "pending": False} for k, v in final.items() if "archived" not in v
         }
         assert synced["views"] == [expected, expected]
+
+        # Refused (no such document), kept, announced in both tabs; dismissed in the tab that
+        # does not hold the connection, announced in the other too: called at once, then per change.
+        conflicts = step(reader, "conflicts")
+        heard = [[], ["not_found:nowhere"], []]
+        assert conflicts["holder"] == heard
+        assert conflicts["other"] == heard
+        assert conflicts["kept"] == []
 
         # A burst of the server's changes: puts, some leaving the view, deletes.
         with server.client() as client:

@@ -1,6 +1,7 @@
 """The Python SDK's offline client (levelstream_client.offline) against real server
 processes: a local replica that survives restarts, a durable outbox sent exactly once
-(idempotency keys), conflicts reaching the app's handler, and the status it reports."""
+(idempotency keys), conflicts reaching the app's handler (and `on_conflicts` listeners),
+and the status it reports (with no live query open too)."""
 
 from __future__ import annotations
 
@@ -297,3 +298,74 @@ async def test_a_write_no_filtered_query_sees_stops_being_pending(
         assert [(d.key, d.pending) for d in todo.items()] == [("t1", False)]
         assert done.items() == [] and db.status == Status("online", 0)
         assert todo.seq == done.seq  # both reflect the server's head now
+
+
+async def until_state(db: OfflineClient, state: str) -> None:
+    async with asyncio.timeout(WAIT):
+        while db.status.state != state:
+            await asyncio.sleep(0.02)
+
+
+async def test_status_with_no_live_query_follows_a_stopped_server(
+    fresh_server: ServerProcess, coll: str
+) -> None:
+    """An app that only writes (or shows the status before opening a query): online while
+    the server answers, offline while it is stopped (a write queues), online again."""
+    server = fresh_server.start()
+    async with OfflineClient(server.url, ADMIN_TOKEN, backoff_max=0.5) as db:
+        await until_state(db, "online")
+        server.stop()
+        await until_state(db, "offline")
+        db.put(coll, "a", {"n": 1})
+        assert db.status == Status("offline", 1)
+        server.start()
+        await db.wait_synced(WAIT)
+        assert db.status == Status("online", 0)
+    with server.client() as http:
+        assert http.get(f"/v1/collections/{coll}/docs/a").json()["value"] == {"n": 1}
+
+
+async def test_status_with_no_live_query_on_sse_follows_the_network(
+    server: ServerProcess, coll: str
+) -> None:
+    """Server-Sent Events have no connection without a stream: with no live query the
+    client asks /healthz, so the status still says offline while the network is cut."""
+    proxy = TcpProxy("127.0.0.1", server.port).start()
+    try:
+        async with OfflineClient(
+            f"http://127.0.0.1:{proxy.port}", ADMIN_TOKEN, transport="sse", backoff_max=0.2
+        ) as db:
+            await until_state(db, "online")
+            proxy.cut("reset")
+            await until_state(db, "offline")
+            proxy.resume()
+            await until_state(db, "online")
+            # A live query: its event stream is the link from here on.
+            view = await db.live(coll)
+            await db.wait_synced(WAIT)
+            assert view.seq is not None and db.realtime.transport == "sse"
+    finally:
+        proxy.close()
+
+
+async def test_on_conflicts_hears_every_change_of_the_list(
+    server: ServerProcess, coll: str
+) -> None:
+    """on_conflicts: called at once with the list, then at each change (a refusal kept, a
+    dismissal, a clear); after the unsubscribe, not again."""
+    heard: list[list[str]] = []
+    async with OfflineClient(server.url, ADMIN_TOKEN) as db:
+        off = db.on_conflicts(lambda conflicts: heard.append([c.intent.key for c in conflicts]))
+        assert heard == [[]]
+        db.patch(coll, "gone-1", {"n": 1})  # no such document: refused and kept
+        db.patch(coll, "gone-2", {"n": 2})
+        await db.wait_synced(WAIT)
+        assert heard == [[], ["gone-1"], ["gone-1", "gone-2"]]
+        db.dismiss_conflict(db.conflicts[0])
+        assert heard[-1] == ["gone-2"]
+        db.clear_conflicts()
+        assert heard[-1] == [] and len(heard) == 5
+        off()
+        db.patch(coll, "gone-3", {"n": 3})
+        await db.wait_synced(WAIT)
+        assert [c.intent.key for c in db.conflicts] == ["gone-3"] and len(heard) == 5

@@ -29,6 +29,7 @@
     rt: null, // the RealtimeClient (one WebSocket)
     db: null, // the offline-first client (Levelstream.openDb): replicas, outbox, status
     statusOff: null, // unsubscribes from its status
+    conflictsOff: null, // unsubscribes from its conflicts (db.onConflicts)
     collection: null,
     view: null, // the open collection's LiveQuery (its local copy, writes on top)
     viewOff: null,
@@ -125,7 +126,6 @@
     const before = shownStatus;
     shownStatus = status;
     renderPill(status);
-    renderConflicts();
     renderWriteResult();
     if (status.state === 'offline') return;
     if (state.offline) void reconnected();
@@ -204,6 +204,7 @@
     }
     state.db = db;
     state.statusOff = db.onStatus(onStatus);
+    state.conflictsOff = db.onConflicts(onConflicts);
     $('connected').disabled = false;
     if (failed === null) {
       show('error', null);
@@ -248,6 +249,8 @@
     state.rewritten.clear();
     state.statusOff?.();
     state.statusOff = null;
+    state.conflictsOff?.();
+    state.conflictsOff = null;
     $('connected').disabled = true;
     if (rt !== null) await rt.close().catch(() => undefined);
     if (db !== null) await db.close().catch(() => undefined);
@@ -586,6 +589,12 @@
     return `Conflict on ${target}: your ${op.op} was based on ${baseText(op.base)}, but the server's copy changed (${now}). The server's version was kept.`;
   }
 
+  /** db.onConflicts: the list changed, here or in another tab (a new one, a dismissal). */
+  function onConflicts() {
+    renderConflicts();
+    renderWriteResult();
+  }
+
   /** db.conflicts (kept in IndexedDB, shared by tabs), newest first; redrawn when they change. */
   function renderConflicts(force = false) {
     const db = state.db;
@@ -651,22 +660,23 @@
     renderConflicts(true);
   }
 
-  /** This entry alone leaves the list (and the store: every tab, and after a reload). */
+  /**
+   * This entry alone leaves the list (and the store: every tab, and after a reload); the
+   * list is redrawn by db.onConflicts, here as in the other tabs.
+   */
   async function dismissConflict(c) {
     const db = state.db;
     if (db === null) return;
-    await db.dismissConflict(c);
     state.rewritten.delete(conflictId(c));
-    renderConflicts(true);
+    await db.dismissConflict(c);
   }
 
   async function dismissConflicts() {
     const db = state.db;
     if (db === null) return;
-    await db.clearConflicts();
     state.rewritten.clear();
+    await db.clearConflicts();
     show('write-error', null);
-    renderConflicts(true);
   }
 
   // --- channel and presence ------------------------------------------------------------

@@ -1528,6 +1528,11 @@ var Levelstream = (() => {
       __publicField(this, "closed", false);
       __publicField(this, "authWaiter", null);
       __publicField(this, "refreshTimer", null);
+      /** `connect()` was called: the link is kept (and judged) with nothing subscribed too. */
+      __publicField(this, "keepUp", false);
+      /** On SSE with no stream open: whether the last `/healthz` check was answered. */
+      __publicField(this, "probeOk", false);
+      __publicField(this, "probeTimer", null);
       if (options.token === void 0 && options.tokenProvider === void 0) {
         throw new Error("give a token or a tokenProvider");
       }
@@ -1561,12 +1566,25 @@ var Levelstream = (() => {
       return make(`s${++this.ids}`).start();
     }
     /**
+     * Keep the connection up while the client is open, with nothing subscribed too, so that
+     * `isConnected` (and `onConnectionChange`) say whether the server is reachable at any
+     * time: the WebSocket session reconnects as it does for subscriptions; on SSE, which has
+     * no connection without a stream, the server's `/healthz` is asked every `backoffMaxMs`
+     * while no stream is open.
+     */
+    connect() {
+      this.keepUp = true;
+      this.ensureRunning();
+      this.probe();
+    }
+    /**
      * Whether the connection is up now: the WebSocket session, or on the SSE fallback every
-     * subscription's EventSource (as the Python SDK: one reconnecting is changes not heard).
+     * subscription's EventSource (as the Python SDK: one reconnecting is changes not heard);
+     * with no subscription, after `connect()`, whether `/healthz` last answered.
      */
     get isConnected() {
       if (this.transport === "websocket") return this.connected;
-      if (this.streams.size === 0) return false;
+      if (this.streams.size === 0) return this.keepUp && this.probeOk;
       for (const stream of this.streams.values()) if (!this.openStreams.has(stream)) return false;
       return true;
     }
@@ -1621,6 +1639,8 @@ var Levelstream = (() => {
       this.closed = true;
       for (const stream of [...this.streams.values()]) stream.close();
       this.clearRefresh();
+      if (this.probeTimer !== null) clearTimeout(this.probeTimer);
+      this.probeTimer = null;
       this.ws?.close(1e3, "client closed");
       this.wakeConnectWaiters();
       if (this.running !== null) await this.running;
@@ -1784,6 +1804,27 @@ var Levelstream = (() => {
         void this.sseLoop(stream);
       }
       this.wakeConnectWaiters();
+      this.probe();
+    }
+    /**
+     * After `connect()`, on SSE: while no stream is open, ask `/healthz` now and every
+     * `backoffMaxMs` (one timer at a time; a stream's EventSource is the link meanwhile).
+     */
+    probe() {
+      if (!this.keepUp || this.closed || this.transport !== "sse" || this.probeTimer !== null) return;
+      const check2 = async () => {
+        if (this.streams.size === 0) {
+          const ok = await this.httpReachable();
+          if (this.closed) return;
+          this.probeOk = ok;
+          this.reportLink();
+        }
+        this.probeTimer = setTimeout(() => {
+          this.probeTimer = null;
+          this.probe();
+        }, this.options.backoffMaxMs ?? 5e3);
+      };
+      this.probeTimer = setTimeout(() => void check2(), 0);
     }
     setFatal(error) {
       this.fatal = error;
@@ -2039,6 +2080,7 @@ var Levelstream = (() => {
         source.addEventListener("open", () => {
           backoff.reset();
           this.openStreams.add(stream);
+          this.probeOk = true;
           this.reportLink();
           stream.markLive();
         });
@@ -7290,6 +7332,7 @@ ${highlight}`;
       __publicField(this, "queries", /* @__PURE__ */ new Map());
       __publicField(this, "feeds", /* @__PURE__ */ new Map());
       __publicField(this, "statusListeners", /* @__PURE__ */ new Set());
+      __publicField(this, "conflictListeners", /* @__PURE__ */ new Set());
       __publicField(this, "rt", null);
       __publicField(this, "leader", false);
       /** The holder: its realtime connection is up (whichever transport: WebSocket or SSE). */
@@ -7361,6 +7404,7 @@ ${highlight}`;
       }
       this.channel = new BroadcastChannel(this.name);
       this.channel.onmessage = (ev) => this.onMessage(ev.data);
+      this.renewLease();
       this.leaseTimer = setInterval(() => this.leader ? this.expireLeases() : this.renewLease(), this.leaseMs / 3);
       const target = globalThis;
       if (typeof target.addEventListener === "function") {
@@ -7402,10 +7446,30 @@ ${highlight}`;
       listener(this.status);
       return () => this.statusListeners.delete(listener);
     }
+    /**
+     * Called now with `conflicts` and whenever that list changes: a new conflict or refusal,
+     * `dismissConflict`, `clearConflicts`, here or in another tab. Returns the unsubscribe.
+     */
+    onConflicts(listener) {
+      this.conflictListeners.add(listener);
+      listener(this.conflicts);
+      return () => this.conflictListeners.delete(listener);
+    }
+    /**
+     * The one place `conflicts` changes: set it, tell the other tabs (if `post`) and, when it
+     * is another list (by ids: a read of the store that finds the same is not a change), the
+     * listeners.
+     */
+    setConflicts(conflicts, post) {
+      const ids = (list) => list.map((c) => c.id).join(",");
+      const changed = ids(conflicts) !== ids(this.conflicts);
+      this.conflicts = conflicts;
+      if (post) this.post({ type: "conflicts" });
+      if (changed) for (const listener of this.conflictListeners) listener(conflicts);
+    }
     async clearConflicts() {
       await this.store.clearConflicts();
-      this.conflicts = [];
-      this.post({ type: "conflicts" });
+      this.setConflicts([], true);
     }
     /**
      * Forget one of `conflicts` (the app dealt with it: wrote it again, or let the server's
@@ -7414,8 +7478,10 @@ ${highlight}`;
     async dismissConflict(conflict) {
       const id = typeof conflict === "number" ? conflict : conflict.id;
       await this.store.removeConflict(id);
-      this.conflicts = this.conflicts.filter((c) => c.id !== id);
-      this.post({ type: "conflicts" });
+      this.setConflicts(
+        this.conflicts.filter((c) => c.id !== id),
+        true
+      );
     }
     /** The queries this instance's connection follows (its own and other tabs'); none unless it holds it. */
     following() {
@@ -7634,7 +7700,7 @@ ${highlight}`;
       this.reloading ?? (this.reloading = (async () => {
         try {
           await this.reloadOutbox();
-          this.conflicts = await this.store.readConflicts();
+          this.setConflicts(await this.store.readConflicts(), false);
           for (const query2 of this.queries.values()) await this.loadQuery(query2);
           this.notifyQueries(null);
           this.emitStatus();
@@ -7653,7 +7719,7 @@ ${highlight}`;
     becomeLeader() {
       if (this.closed) return;
       this.leader = true;
-      this.rt = new RealtimeClient({
+      const rt = new RealtimeClient({
         baseUrl: this.options.baseUrl,
         tokenProvider: () => resolveToken(this.options.token),
         backoffMaxMs: 2e3,
@@ -7667,6 +7733,8 @@ ${highlight}`;
           if (connected) void this.flush();
         }
       });
+      this.rt = rt;
+      rt.connect();
       for (const query2 of this.queries.values()) this.startFeed(query2.collection, query2.where);
       this.post({ type: "leader" });
       void this.reloadAll().then(() => this.flush());
@@ -7697,7 +7765,7 @@ ${highlight}`;
           void this.syncOutbox().then(() => this.flush());
           break;
         case "conflicts":
-          void this.store.readConflicts().then((conflicts) => this.conflicts = conflicts);
+          void this.store.readConflicts().then((conflicts) => this.setConflicts(conflicts, false));
           break;
         case "status":
           if (!this.leader) {
@@ -8122,7 +8190,8 @@ ${highlight}`;
     async reject(entry, error, server) {
       if (server !== void 0) {
         const conflict = { intent: entry.ops, server, code: error.code, detail: error.detail, at: Date.now() };
-        this.conflicts.push({ ...conflict, id: await this.store.addConflict(conflict) });
+        const id = await this.store.addConflict(conflict);
+        this.setConflicts([...this.conflicts, { ...conflict, id }], false);
       }
       await this.rebaseSuccessors(entry, entry.ops.map((op) => typeof op.base === "number" ? op.base : null));
       await this.store.removeOutbox(entry.id);

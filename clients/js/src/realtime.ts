@@ -133,6 +133,11 @@ export class RealtimeClient {
   private closed = false;
   private authWaiter: PendingReply | null = null;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  /** `connect()` was called: the link is kept (and judged) with nothing subscribed too. */
+  private keepUp = false;
+  /** On SSE with no stream open: whether the last `/healthz` check was answered. */
+  private probeOk = false;
+  private probeTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: RealtimeOptions) {
     if (options.token === undefined && options.tokenProvider === undefined) {
@@ -172,12 +177,26 @@ export class RealtimeClient {
   }
 
   /**
+   * Keep the connection up while the client is open, with nothing subscribed too, so that
+   * `isConnected` (and `onConnectionChange`) say whether the server is reachable at any
+   * time: the WebSocket session reconnects as it does for subscriptions; on SSE, which has
+   * no connection without a stream, the server's `/healthz` is asked every `backoffMaxMs`
+   * while no stream is open.
+   */
+  connect(): void {
+    this.keepUp = true;
+    this.ensureRunning();
+    this.probe();
+  }
+
+  /**
    * Whether the connection is up now: the WebSocket session, or on the SSE fallback every
-   * subscription's EventSource (as the Python SDK: one reconnecting is changes not heard).
+   * subscription's EventSource (as the Python SDK: one reconnecting is changes not heard);
+   * with no subscription, after `connect()`, whether `/healthz` last answered.
    */
   get isConnected(): boolean {
     if (this.transport === 'websocket') return this.connected;
-    if (this.streams.size === 0) return false;
+    if (this.streams.size === 0) return this.keepUp && this.probeOk;
     for (const stream of this.streams.values()) if (!this.openStreams.has(stream)) return false;
     return true;
   }
@@ -239,6 +258,8 @@ export class RealtimeClient {
     this.closed = true;
     for (const stream of [...this.streams.values()]) stream.close();
     this.clearRefresh();
+    if (this.probeTimer !== null) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
     this.ws?.close(1000, 'client closed');
     this.wakeConnectWaiters();
     if (this.running !== null) await this.running;
@@ -413,6 +434,28 @@ export class RealtimeClient {
       void this.sseLoop(stream);
     }
     this.wakeConnectWaiters();
+    this.probe();
+  }
+
+  /**
+   * After `connect()`, on SSE: while no stream is open, ask `/healthz` now and every
+   * `backoffMaxMs` (one timer at a time; a stream's EventSource is the link meanwhile).
+   */
+  private probe(): void {
+    if (!this.keepUp || this.closed || this.transport !== 'sse' || this.probeTimer !== null) return;
+    const check = async (): Promise<void> => {
+      if (this.streams.size === 0) {
+        const ok = await this.httpReachable();
+        if (this.closed) return;
+        this.probeOk = ok;
+        this.reportLink();
+      }
+      this.probeTimer = setTimeout(() => {
+        this.probeTimer = null;
+        this.probe();
+      }, this.options.backoffMaxMs ?? 5000);
+    };
+    this.probeTimer = setTimeout(() => void check(), 0);
   }
 
   private setFatal(error: unknown): void {
@@ -690,6 +733,7 @@ export class RealtimeClient {
       source.addEventListener('open', () => {
         backoff.reset();
         this.openStreams.add(stream);
+        this.probeOk = true; // the server answered (what a check would say)
         this.reportLink();
         stream.markLive(); // the server registers the subscription before it answers
       });

@@ -2,7 +2,8 @@
 // tests/test_sdk_browser_offline.py over stdin/stdout: two tabs of one origin open the notes
 // page (test/browser/offline.html); the server goes away; both tabs write; the tab holding
 // the connection reloads while offline; the server comes back (with changes made meanwhile,
-// one conflicting); then a burst of the server's changes (both tabs end with the same view,
+// one conflicting); a write the server refuses, kept and announced to both tabs (onConflicts),
+// then dismissed in the tab not holding the connection and announced in the other; then a burst of the server's changes (both tabs end with the same view,
 // the one not holding the connection without re-reading its copy), and another tab's queries
 // followed while it holds them (closed, crashed). Prints one JSON line per step; reads a line
 // from stdin to go on.
@@ -84,6 +85,30 @@ try {
     conflictsKept: (await Promise.all(tabs.map((t) => t.evaluate(() => window.app.db.conflicts)))).flat(),
     views: await Promise.all(tabs.map((t) => t.evaluate(() => window.app.view()))),
   });
+  // Writes the server did not take, announced in every tab (db.onConflicts): one kept (a
+  // patch of a document the server does not have: refused), then dismissed in the tab that
+  // does not hold the connection; the holder hears it.
+  {
+    for (const tab of tabs) {
+      await tab.evaluate(() => {
+        window.conflictsHeard = [];
+        window.app.db.onConflicts((list) => window.conflictsHeard.push(list.map((c) => `${c.code}:${c.intent[0].key}`)));
+      });
+    }
+    const flags = await leaders();
+    const [holder, other] = [tabs[flags.indexOf(true)], tabs[flags.indexOf(false)]];
+    const heard = (n) => window.conflictsHeard.length === n;
+    await other.evaluate(() => window.app.patch('nowhere', { text: 'no such note' }));
+    for (const tab of tabs) await waitFor(tab, heard, 2);
+    await other.evaluate(() => window.app.db.dismissConflict(window.app.db.conflicts[0]));
+    for (const tab of tabs) await waitFor(tab, heard, 3);
+    say('conflicts', {
+      holder: await holder.evaluate(() => window.conflictsHeard),
+      other: await other.evaluate(() => window.conflictsHeard),
+      kept: await holder.evaluate(() => window.app.db.conflicts),
+    });
+  }
+
   // A burst of the server's changes: the tab not holding the connection applies what the
   // holder broadcasts (no read of the whole copy) and ends up with the holder's view.
   const target = Number((await lines.next()).value);

@@ -6,7 +6,7 @@
 // Run: node --experimental-websocket --test test/offline.test.mjs
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -16,6 +16,13 @@ import { connect, getChanges, getDocument, MemoryStore, openDb, putDocument } fr
 const baseUrl = process.env.LEVELSTREAM_URL;
 const token = process.env.LEVELSTREAM_TOKEN;
 const api = connect({ baseUrl, token });
+/**
+ * A directory through which the runner stops and starts the server (tests/test_sdk_js_offline.py
+ * runs the tests that need it with a server of their own): `<dir>/stop` asks, `<dir>/stop.done`
+ * answers.
+ */
+const control = process.env.LEVELSTREAM_SERVER_CONTROL;
+const needsControl = control === undefined ? 'needs LEVELSTREAM_SERVER_CONTROL (a server the runner can stop)' : false;
 
 async function until(what, predicate, ms = 15_000) {
   const deadline = Date.now() + ms;
@@ -74,6 +81,13 @@ function network() {
   };
   net.options = { fetch: net.fetch, realtime: { WebSocket: net.WebSocket, transport: 'websocket' }, retryMs: 100 };
   return net;
+}
+
+/** Ask the runner to stop or start the server, and wait until it did. */
+async function serverAction(action) {
+  writeFileSync(join(control, action), '');
+  await until(`the server to ${action}`, () => existsSync(join(control, `${action}.done`)), 60_000);
+  rmSync(join(control, `${action}.done`));
 }
 
 const values = (live) => Object.fromEntries(live.docs().map((d) => [d.key, d.value]));
@@ -356,6 +370,60 @@ test('one of the writes the server did not take is dismissed; the others stay, a
     await db.close();
     db = await openDb({ baseUrl, token, storage: { file } });
     assert.deepEqual(keys(), ['gone-3']); // dismissed in the store, not only in memory
+    // onConflicts: called now with the list, then at each change; the unsubscribe stops it.
+    const heard = [];
+    const off = db.onConflicts((list) => heard.push(list.map((conflict) => conflict.intent[0].key)));
+    assert.deepEqual(heard, [['gone-3']]);
+    await db.collection(c).patch('gone-4', { n: 4 }); // refused: a new one
+    await until('the new one announced', () => heard.length === 2);
+    assert.deepEqual(heard[1], ['gone-3', 'gone-4']);
+    await db.dismissConflict(db.conflicts[0]);
+    assert.deepEqual(heard[2], ['gone-4']);
+    await db.clearConflicts();
+    assert.deepEqual(heard, [['gone-3'], ['gone-3', 'gone-4'], ['gone-4'], []]);
+    off();
+    await db.collection(c).patch('gone-5', { n: 5 });
+    await until('refused and kept', () => db.conflicts.length === 1 && db.status.pending === 0);
+    assert.equal(heard.length, 4); // unsubscribed: not told
+  } finally {
+    await db.close();
+  }
+});
+
+test('with no live query open the status says whether the server answers: online, offline while it is stopped, online again', { skip: needsControl }, async () => {
+  const c = `noq${randomUUID().slice(0, 8)}`;
+  const db = await openDb({ baseUrl, token, storage: 'memory', retryMs: 100 });
+  try {
+    await until('online without a query', () => db.status.state === 'online');
+    await serverAction('stop');
+    await until('offline while the server is stopped', () => db.status.state === 'offline');
+    await db.collection(c).put('a', { n: 1 }); // queued: an app that only writes
+    assert.deepEqual([db.status.state, db.status.pending], ['offline', 1]);
+    await serverAction('start');
+    await until('online again, the write sent', () => db.status.state === 'online' && db.status.pending === 0);
+    const { data } = await getDocument({ client: api, path: { collection: c, key: 'a' } });
+    assert.deepEqual(data.value, { n: 1 });
+  } finally {
+    await db.close();
+  }
+});
+
+test('with no live query open on Server-Sent Events the status follows the server too (asked while no stream is open)', async () => {
+  const net = network();
+  const realtime = { EventSource: net.EventSource, transport: 'sse', backoffMaxMs: 200 };
+  const db = await openDb({ baseUrl, token, storage: 'memory', ...net.options, realtime });
+  try {
+    await until('online without a query', () => db.status.state === 'online');
+    net.cut();
+    await until('offline while cut', () => db.status.state === 'offline');
+    net.restore();
+    await until('online again', () => db.status.state === 'online');
+    // A query opened and closed again: its stream was the link meanwhile, then the checks resume.
+    const live = await db.collection(`sse${randomUUID().slice(0, 8)}`).live();
+    await until('the snapshot', () => live.seq !== null && db.status.state === 'online');
+    live.close();
+    net.cut();
+    await until('offline while cut, the query closed', () => db.status.state === 'offline');
   } finally {
     await db.close();
   }

@@ -6,6 +6,7 @@
         for doc in notes.items():          # from the local store, online or offline
             print(doc.key, doc.value, doc.pending)
         print(notes.seq, db.status)        # the seq the view reflects; online/offline/syncing
+        db.on_conflicts(render)            # now, and at every change of db.conflicts
 
 A live query keeps the documents matching `where` in the local store, fed by
 snapshot+subscribe and resumed from the last applied seq after a disconnect or a
@@ -15,6 +16,8 @@ show in every live query at once (`pending=True`, filtered locally with the serv
 CEL subset), and are sent in order as conditional writes on the rev they were based on,
 each under its own idempotency key. A write's documents stop being pending when its
 change has reached every live query of its collection. Conflicts: offline_outbox.py.
+The status says whether the server is reachable with no live query open too: the
+connection is kept up while the client is started (`RealtimeClient.connect`).
 """
 
 from __future__ import annotations
@@ -326,6 +329,7 @@ class OfflineClient:
         self._on_conflict = on_conflict or self.server_wins
         self._queries: dict[str, LiveQuery] = {}
         self._status_listeners: list[Callable[[Status], None]] = []
+        self._conflict_listeners: list[Callable[[list[Conflict]], None]] = []
         self._last_status: Status | None = None
         self._wake = asyncio.Event()
         self._sender: asyncio.Task[None] | None = None
@@ -349,7 +353,7 @@ class OfflineClient:
     def start(self) -> None:
         if self._sender is None:
             self.realtime.on_connection_change(self._on_connection)
-            self.realtime._ensure_running()
+            self.realtime.connect()  # up with no live query too: the status is reachability
             self._sender = asyncio.create_task(self._send_loop(), name="levelstream-outbox")
 
     async def close(self) -> None:
@@ -424,13 +428,33 @@ class OfflineClient:
         if conflict_id is None:
             raise ValueError("this conflict was never recorded in the local store")
         self.store.remove_conflict(conflict_id)
+        self._conflicts_changed()
 
     def clear_conflicts(self) -> None:
         self.store.clear_conflicts()
+        self._conflicts_changed()
 
     def server_wins(self, conflict: Conflict) -> Drop:
         self.store.add_conflict(conflict.to_json())
+        self._conflicts_changed()
         return Drop()
+
+    def on_conflicts(self, listener: Callable[[list[Conflict]], None]) -> Callable[[], None]:
+        """Call `listener(conflicts)` now and whenever that list changes (a new conflict or
+        refusal, `dismiss_conflict`, `clear_conflicts`); returns the unsubscribe."""
+        self._conflict_listeners.append(listener)
+        listener(self.conflicts)
+        return lambda: self._conflict_listeners.remove(listener)
+
+    def _conflicts_changed(self) -> None:
+        if not self._conflict_listeners:
+            return
+        conflicts = self.conflicts
+        for listener in list(self._conflict_listeners):
+            try:
+                listener(conflicts)
+            except Exception:
+                log.exception("conflicts listener failed")
 
     @property
     def status(self) -> Status:
@@ -539,6 +563,7 @@ class OfflineClient:
         intent = entry.ops[index]
         if refused.code != "precondition_failed":
             self.store.add_conflict(Conflict(intent, None, f"{refused.code}: {refused}").to_json())
+            self._conflicts_changed()
             self._drop(entry)
             return
         server = await current_doc(self._http, intent.collection, intent.key)

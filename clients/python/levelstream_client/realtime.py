@@ -142,6 +142,11 @@ class RealtimeClient:
         self._told_connected = False
         self._connection_listeners: list[Callable[[bool], None]] = []
         self._background: set[asyncio.Task[None]] = set()
+        # `connect()` was called: the link is kept (and judged) with nothing subscribed too;
+        # on SSE with no stream open, whether the last `/healthz` check was answered.
+        self._keep_up = False
+        self._probe_ok = False
+        self._probe: asyncio.Task[None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -160,6 +165,11 @@ class RealtimeClient:
         """Close the connection and end every subscription."""
         self._closed = True
         ws = self._ws
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._probe
+            self._probe = None
         for stream in list(self._streams.values()):
             await stream.close()
         if self._runner is not None:
@@ -178,9 +188,12 @@ class RealtimeClient:
     def connected(self) -> bool:
         """Whether the WebSocket is up and every subscription has been (re)made on it; on
         the SSE fallback, whether every subscription's event stream is open (with none,
-        there is no connection to lose: True until the client is closed or has failed)."""
+        after `connect()`, whether `/healthz` last answered; else there is no connection to
+        lose: True until the client is closed or has failed)."""
         if self.transport == "sse":
             alive = not self._closed and self._fatal is None
+            if not self._streams:
+                return alive and (self._probe_ok or not self._keep_up)
             return alive and all(sid in self._sse_open for sid in self._streams)
         return self._connected.is_set() and self._ws is not None
 
@@ -359,6 +372,31 @@ class RealtimeClient:
 
     # --- the connection loop --------------------------------------------------------
 
+    def connect(self) -> None:
+        """Keep the connection up while the client is open, with nothing subscribed too, so
+        that `connected` (and the connection listeners) say whether the server is reachable
+        at any time: the WebSocket reconnects as it does for subscriptions; on SSE, which has
+        no connection without a stream, `/healthz` is asked every `backoff_max` seconds
+        while no stream is open."""
+        self._keep_up = True
+        self._ensure_running()
+        self._start_probe()
+
+    def _start_probe(self) -> None:
+        if self._keep_up and not self._closed and self.transport == "sse" and self._probe is None:
+            self._probe = asyncio.create_task(self._probe_loop(), name="levelstream-sse-probe")
+
+    async def _probe_loop(self) -> None:
+        while not self._closed:
+            if not self._streams:
+                try:
+                    response = await self._client().get("/healthz", timeout=self._backoff_args[1])
+                    self._probe_ok = response.is_success
+                except httpx.HTTPError:
+                    self._probe_ok = False
+                self._sse_changed()
+            await asyncio.sleep(self._backoff_args[1])
+
     def _ensure_running(self) -> None:
         if self._runner is None and not self._closed and self.transport == "websocket":
             self._runner = asyncio.create_task(self._run(), name="levelstream-ws")
@@ -457,6 +495,7 @@ class RealtimeClient:
             stream._task = asyncio.create_task(self._sse_loop(stream))
         self._connected.set()  # wake waiters: they see the new transport
         self._sse_changed()
+        self._start_probe()
         return False
 
     def _set_fatal(self, error: BaseException) -> None:
@@ -667,6 +706,7 @@ class RealtimeClient:
                         backoff.reset()
                         stream._live.set()  # the server registers it before it answers
                         self._sse_open.add(stream.id)
+                        self._probe_ok = True  # the server answered (what a check would say)
                         self._sse_changed()
                         if await self._read_sse(stream, source.aiter_sse()):
                             return

@@ -6,6 +6,7 @@
 //   notes.subscribe(() => render(notes.docs()));  // [{ key, value, rev, pending }]
 //   await db.collection('notes').put('n1', { owner: 'alice', text: 'milk' });  // shows at once
 //   db.onStatus((s) => show(s.state, s.pending));  // 'online' | 'offline' | 'syncing'
+//   db.onConflicts((list) => renderNotTaken(list));  // here and in every other tab
 //
 // Guarantees, each kept in one place:
 // - A live query's local copy is the server's view at `seq` (snapshot, then changes with
@@ -20,6 +21,9 @@
 // - A 412 goes to `onConflict` (retry on the server's rev, drop, or a merged value);
 //   without a handler, or when it answers nothing, the server wins and the intent is kept
 //   in `conflicts`. A refusal (403, 422, ...) is kept there too: never silently lost.
+//   `onConflicts` listeners hear every change of that list, made in this tab or another.
+// - The status says whether the server is reachable, with no live query open too: the
+//   holder keeps its connection up while the Db is open (`RealtimeClient.connect`).
 // - Tabs: one holds the connection (a Web Lock); the others read and queue through the
 //   shared IndexedDB and hear of changes on a BroadcastChannel: the changed documents with
 //   their seq (applied to the view as they are; the store is read again only after a gap),
@@ -375,6 +379,7 @@ export class OfflineDb {
   private queries = new Map<string, LiveQuery>();
   private feeds = new Map<string, Feed>();
   private statusListeners = new Set<(status: SyncStatus) => void>();
+  private conflictListeners = new Set<(conflicts: Conflict[]) => void>();
   private rt: RealtimeClient | null = null;
   private leader = false;
   /** The holder: its realtime connection is up (whichever transport: WebSocket or SSE). */
@@ -428,6 +433,7 @@ export class OfflineDb {
     }
     this.channel = new BroadcastChannel(this.name);
     this.channel.onmessage = (ev: MessageEvent<Message>) => this.onMessage(ev.data);
+    this.renewLease(); // a holder answers with whether it reaches the server
     // Renew this tab's lease; as the holder, drop the leases of tabs gone silent.
     this.leaseTimer = setInterval(() => (this.leader ? this.expireLeases() : this.renewLease()), this.leaseMs / 3);
     const target = globalThis as { addEventListener?: (type: string, listener: () => void) => void };
@@ -477,10 +483,32 @@ export class OfflineDb {
     return () => this.statusListeners.delete(listener);
   }
 
+  /**
+   * Called now with `conflicts` and whenever that list changes: a new conflict or refusal,
+   * `dismissConflict`, `clearConflicts`, here or in another tab. Returns the unsubscribe.
+   */
+  onConflicts(listener: (conflicts: Conflict[]) => void): () => void {
+    this.conflictListeners.add(listener);
+    listener(this.conflicts);
+    return () => this.conflictListeners.delete(listener);
+  }
+
+  /**
+   * The one place `conflicts` changes: set it, tell the other tabs (if `post`) and, when it
+   * is another list (by ids: a read of the store that finds the same is not a change), the
+   * listeners.
+   */
+  private setConflicts(conflicts: Conflict[], post: boolean): void {
+    const ids = (list: Conflict[]): string => list.map((c) => c.id).join(',');
+    const changed = ids(conflicts) !== ids(this.conflicts);
+    this.conflicts = conflicts;
+    if (post) this.post({ type: 'conflicts' });
+    if (changed) for (const listener of this.conflictListeners) listener(conflicts);
+  }
+
   async clearConflicts(): Promise<void> {
     await this.store.clearConflicts();
-    this.conflicts = [];
-    this.post({ type: 'conflicts' });
+    this.setConflicts([], true);
   }
 
   /**
@@ -490,8 +518,10 @@ export class OfflineDb {
   async dismissConflict(conflict: Conflict | number): Promise<void> {
     const id = typeof conflict === 'number' ? conflict : conflict.id;
     await this.store.removeConflict(id);
-    this.conflicts = this.conflicts.filter((c) => c.id !== id);
-    this.post({ type: 'conflicts' });
+    this.setConflicts(
+      this.conflicts.filter((c) => c.id !== id),
+      true,
+    );
   }
 
   /** The queries this instance's connection follows (its own and other tabs'); none unless it holds it. */
@@ -756,7 +786,7 @@ export class OfflineDb {
     this.reloading ??= (async () => {
       try {
         await this.reloadOutbox();
-        this.conflicts = await this.store.readConflicts();
+        this.setConflicts(await this.store.readConflicts(), false);
         for (const query of this.queries.values()) await this.loadQuery(query);
         this.notifyQueries(null);
         this.emitStatus();
@@ -778,7 +808,7 @@ export class OfflineDb {
   private becomeLeader(): void {
     if (this.closed) return;
     this.leader = true;
-    this.rt = new RealtimeClient({
+    const rt = new RealtimeClient({
       baseUrl: this.options.baseUrl,
       tokenProvider: () => resolveToken(this.options.token),
       backoffMaxMs: 2000,
@@ -791,6 +821,10 @@ export class OfflineDb {
         if (connected) void this.flush();
       },
     });
+    this.rt = rt;
+    // Up while the Db is open, wanted or not by a query: the status is whether the server
+    // is reachable now, also for an app that only writes (docs/decisions.md).
+    rt.connect();
     // The other tabs answer 'leader' with their leases.
     for (const query of this.queries.values()) this.startFeed(query.collection, query.where);
     this.post({ type: 'leader' });
@@ -825,7 +859,7 @@ export class OfflineDb {
         void this.syncOutbox().then(() => this.flush());
         break;
       case 'conflicts':
-        void this.store.readConflicts().then((conflicts) => (this.conflicts = conflicts));
+        void this.store.readConflicts().then((conflicts) => this.setConflicts(conflicts, false));
         break;
       case 'status':
         if (!this.leader) {
@@ -1291,7 +1325,8 @@ export class OfflineDb {
   private async reject(entry: OutboxEntry, error: LevelstreamError, server: ConflictContext['server'] | undefined): Promise<void> {
     if (server !== undefined) {
       const conflict: Omit<Conflict, 'id'> = { intent: entry.ops, server, code: error.code, detail: error.detail, at: Date.now() };
-      this.conflicts.push({ ...conflict, id: await this.store.addConflict(conflict) });
+      const id = await this.store.addConflict(conflict);
+      this.setConflicts([...this.conflicts, { ...conflict, id }], false); // posted below, after the outbox
     }
     // Later ops on these documents were based on this one: base them where it was.
     await this.rebaseSuccessors(entry, entry.ops.map((op) => (typeof op.base === 'number' ? op.base : null)));
