@@ -415,6 +415,14 @@ class HttpProtocol(HttpToolsProtocol):
             rest = data[upgrade.args[0] :] if upgrade.args else b""
             if rest and not self.transport.is_closing():  # not after a refused handshake
                 self.transport.get_protocol().data_received(rest)  # type: ignore[attr-defined]
+            if self.transport.get_protocol() is not self:
+                # The connection is the WebSocket protocol's now; this one gets no further
+                # call. Its parser holds its callbacks, bound to it: a cycle uvicorn breaks
+                # in `connection_lost`, which an upgraded connection never reaches here, so
+                # every WebSocket left this protocol, its parser and what they hold to the
+                # cyclic collector (decisions.md, "Nothing of a closed socket waits for
+                # the collector").
+                self.parser = None  # type: ignore[assignment]
 
     def handle_websocket_upgrade(self) -> None:
         # Our WebSocket protocol judges the handshake from what httptools parsed

@@ -366,6 +366,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     __slots__ = (
         *_UVICORN_ATTRIBUTES,
         "_accept_key",
+        "_app_running",
         "_getter",
         "_on_writable",
         "_ping_slot",
@@ -438,6 +439,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         self.direct_bytes = 0  # payload bytes written by `write_frames`
         # `Sec-WebSocket-Accept` of a handshake judged by `upgrade_parsed`, until the 101.
         self._accept_key: bytes | None = None
+        self._app_running = False  # from the app's task made to its `on_task_complete`
 
     def put_nowait(self, event: Any) -> None:
         """uvicorn's `self.queue.put_nowait`: an event for the app's `receive`."""
@@ -504,6 +506,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         task = self.loop.create_task(self.run_asgi())
         task.add_done_callback(self.on_task_complete)
         self.tasks.add(task)
+        self._app_running = True
         self._offer_direct_writes()
 
     def _refuse(self, refusal: ws_handshake.Refusal, headers: list[tuple[bytes, bytes]]) -> None:
@@ -526,6 +529,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         if self.close_sent:
             return  # a refused handshake: answered, and no app runs
+        self._app_running = True
         self._offer_direct_writes()
         self.request = None  # type: ignore[assignment]
         self._drop_handshake_parser()
@@ -642,6 +646,27 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._on_writable = None
         super().connection_lost(exc)
+        if not self._app_running:
+            self._let_go()
+
+    def on_task_complete(self, task: asyncio.Task[None]) -> None:
+        super().on_task_complete(task)
+        self._app_running = False
+        if self.disconnected:
+            self._let_go()
+
+    def _let_go(self) -> None:
+        """Break this protocol's cycles once the connection is lost and its app is done
+        (nothing calls it again): it is its own receive queue, and its scope offers it as
+        the write extension. Left in place, every closed socket waited for the cyclic
+        collector with its transport, its websockets connection and their buffers, which
+        a reconnect storm piles up by the thousand (decisions.md, "Nothing of a closed
+        socket waits for the collector")."""
+        self.queue = None  # type: ignore[assignment]
+        self.scope = None  # type: ignore[assignment]
+        refused = self.conn.handshake_exc  # websockets' way (permessage-deflate) keeps it:
+        if refused is not None:  # its traceback's frames hold the connection
+            refused.__traceback__ = None
 
     async def send(self, message: Any) -> None:
         kind = message["type"]
