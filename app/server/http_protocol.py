@@ -228,6 +228,16 @@ class OneWriteCycle(RequestResponseCycle):
         if callback is not None:
             callback()
 
+    async def run_asgi(self, app: Any) -> None:
+        try:
+            await super().run_asgi(app)
+        finally:
+            # The scope offers this cycle as the stream extension: a cycle of the two that
+            # left every request (and every closed SSE stream) to the cyclic collector with
+            # its transport's flow control and buffers; the app is done with both now
+            # (decisions.md, "Nothing of a closed socket waits for the collector").
+            self.scope["extensions"].pop(HTTP_STREAM, None)
+
     async def send(self, message: Any) -> None:
         kind = message["type"]
         if kind == "http.response.start" and not self.response_started:
