@@ -88,6 +88,18 @@ def paced_text(plan: dict[str, Any]) -> str:
     )
 
 
+def accept_window_text(plan: dict[str, Any]) -> str:
+    """W6's accept-rate window where it is judged (older files: none)."""
+    window = plan.get("accept_window_s")
+    if not window:
+        return ""
+    return (
+        f"; W6 accepts/s where judged: the 9,000 connects made again (the previous ones "
+        f"aborted) until the ramps took at least {float(window):g} s together, the rate "
+        "over all of them"
+    )
+
+
 def side_by_side(data: dict[str, Any]) -> str:
     by_key = {(s["workload"], s["target"], s["param"]): s for s in data["summaries"]}
     rows = []
@@ -381,6 +393,7 @@ def render(data: dict[str, Any]) -> str:
             + " or ".join(str(w) for w in plan.get("fanout_windows", [plan.get("fanout_window")]))
             + " writes in flight"
             + paced_text(plan)
+            + accept_window_text(plan)
             + ". "
             + schedule_text(data),
             "",

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 from typing import Any
 
+import pytest
 import uvloop
 
-from bench.rtgen.gen import Gen
+from bench.rtgen.gen import MAX_RAMPS, Gen
 from tests.server import ADMIN_TOKEN, ServerProcess
 
 
@@ -78,3 +80,47 @@ def test_what_is_still_opening_at_the_ramps_deadline_fails_and_is_closed() -> No
     assert result["failures"] == 4  # the four opening when the deadline struck
     assert "deadline" in result["first_error"]
     assert gen.tracker.subs == []
+
+
+def test_a_minimum_window_repeats_the_ramp_and_keeps_only_the_last(tmp_path: Path) -> None:
+    # W6's accept rate over at least `min_window_s` of ramps: the ramp's connections are
+    # aborted and opened again; the rate is over every ramp, the memory the first ramp's,
+    # and afterwards the server holds what one ramp opened, all of them subscribed.
+    server = ServerProcess(tmp_path / "data").start()
+    try:
+        gen = Gen({**spec(server.port), "server_pid": server.proc.pid})  # type: ignore[union-attr]
+
+        async def run() -> tuple[dict[str, Any], float]:
+            try:
+                result = await gen.connect(total=40, concurrency=8, settle_s=0.0, min_window_s=60)
+                async with server.async_client() as client:
+                    metrics = (await client.get("/metrics")).text
+                return result, _sample(metrics, "levelstream_connections", transport="ws")
+            finally:
+                gen.close()
+
+        result, held = uvloop.run(run())
+    finally:
+        server.stop()
+    assert result["ramps"] == MAX_RAMPS  # 60 s is out of reach: the ramps stop at their cap
+    assert result["per_s_by_ramp"] and len(result["per_s_by_ramp"]) == MAX_RAMPS
+    assert (result["accepted"], result["added"], result["failures"]) == (40 * MAX_RAMPS, 40, 0)
+    assert result["per_s"] == pytest.approx(result["accepted"] / result["seconds"], rel=0.01)
+    assert result["total"] == 40 and len(gen.tracker.subs) == 40
+    assert held == 40
+    assert gen.tracker.disconnects == 0  # an aborted subscriber is dropped, not lost
+
+
+def test_a_minimum_window_one_ramp_already_fills_is_not_repeated(
+    leveldb_server: ServerProcess,
+) -> None:
+    gen = Gen({**spec(leveldb_server.port), "server_pid": leveldb_server.proc.pid})  # type: ignore[union-attr]
+    result = connect(gen, total=5, concurrency=2, settle_s=0.0, min_window_s=0.000001)
+    assert (result["ramps"], result["accepted"], result["total"]) == (1, 5, 5)
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0

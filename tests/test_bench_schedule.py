@@ -132,3 +132,15 @@ def test_server_cpu_per_delivery_is_judged_on_the_paced_cell() -> None:
     (verdict,) = [v for v in issue17(summarize(cells)) if v.target == what]
     assert verdict.status == "MET"
     assert verdict.measured == 0.8
+
+
+def test_a_judged_accept_rate_is_measured_over_at_least_five_seconds() -> None:
+    # Issue 17's windows: W6's ramps repeat to 5 s where an accept rate is judged, and the
+    # quick profile (seconds-long windows everywhere) does not repeat them.
+    plan = _full_plan()
+    assert plan.accept_window("ls-sync", "ws") == plan.accept_window("seed", "ws") == 5.0
+    assert plan.accept_window("ls-sync", "sse") == plan.accept_window("pb", "sse") == 5.0
+    assert plan.accept_window("raw-ws", "ws") == 0.0  # a ceiling: reported, not judged
+    assert _full_plan(BENCH_EVERY_ROUND="1").accept_window("raw-ws", "ws") == 5.0
+    quick = plan_for(profile_from_env({"BENCH_QUICK": "1"}), {})
+    assert quick.accept_window("ls-sync", "ws") == 0.0

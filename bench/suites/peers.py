@@ -196,6 +196,8 @@ class Run:
             for n in counts:
                 # The settle before the RSS read matters only where W6 reads it: the last step.
                 settle = {} if n == counts[-1] else {"settle_s": 0.0}
+                if w6 and n == counts[-1]:
+                    settle["min_window_s"] = plan.accept_window(target.id, proto)
                 spec["steps"].append({"op": "connect", "total": n, **settle})
                 wanted_at.append(n)
                 for step in latency.steps(plan, n, lat) if n in lat_at else []:
