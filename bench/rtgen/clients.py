@@ -42,7 +42,11 @@ def make_socket(source: str) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((source, 0))
+    if source != "127.0.0.1":  # the address `connect` takes for loopback by itself
+        # A source of its own (`hold_max`'s 127.0.0.x, for more ports than one address
+        # has): bound first. Not otherwise: a bind to port 0 searches the ports in use,
+        # a system call per connect that `connect`'s own port choice does not need.
+        sock.bind((source, 0))
     sock.setblocking(False)
     return sock
 
