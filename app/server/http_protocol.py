@@ -388,7 +388,7 @@ class _ServerConstants:
 _last_constants: _ServerConstants | None = None  # of the config that asked last (one per server)
 
 
-def _constants_of(config: Any) -> _ServerConstants:
+def constants_of(config: Any) -> _ServerConstants:
     global _last_constants
     constants = _last_constants
     if constants is None or constants.config is not config:
@@ -409,10 +409,10 @@ class HttpProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         # uvicorn's, every field set as it sets it (`internals_missing` checks that none is
-        # left out), with what depends on the config alone taken from `_constants_of`.
+        # left out), with what depends on the config alone taken from `constants_of`.
         if not config.loaded:
             config.load()
-        constants = _constants_of(config)
+        constants = constants_of(config)
         self.config = config
         self.app = config.loaded_app
         self.loop = _loop or asyncio.get_event_loop()
