@@ -58,7 +58,7 @@ import termios
 from asyncio import BaseTransport
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httptools
 from uvicorn.logging import TRACE_LOG_LEVEL
@@ -70,7 +70,6 @@ from uvicorn.protocols.http.httptools_impl import (
     HttpToolsProtocol,
     RequestResponseCycle,
 )
-from uvicorn.protocols.utils import is_ssl
 
 from app.api.problems import PROBLEM_TYPE, problem_body
 from app.asgi_extensions import HTTP_STREAM
@@ -374,15 +373,19 @@ class _TakesParsedUpgrade(Protocol):
 class _ServerConstants:
     """What uvicorn's `HttpToolsProtocol.__init__` derives from the server's config for
     every connection, derived once per config: two logger look-ups (each under the
-    logging module's lock) and `Config.asgi_version`, a property that builds a dict."""
+    logging module's lock) and `Config.asgi_version`, a property that builds a dict; and
+    the scheme, which uvicorn's `connection_made` asks each transport for (`is_ssl`): the
+    server's sockets are TLS ones exactly when its config has an SSL context (uvicorn's
+    server passes `config.ssl` to `create_server`, and names its scheme by it too)."""
 
-    __slots__ = ("access_logger", "asgi_version", "config", "logger")
+    __slots__ = ("access_logger", "asgi_version", "config", "logger", "scheme")
 
     def __init__(self, config: Any) -> None:
         self.config = config
         self.logger = logging.getLogger("uvicorn.error")
         self.access_logger = logging.getLogger("uvicorn.access")
         self.asgi_version = config.asgi_version
+        self.scheme: Literal["http", "https"] = "https" if config.ssl else "http"
 
 
 _last_constants: _ServerConstants | None = None  # of the config that asked last (one per server)
@@ -437,7 +440,7 @@ class HttpProtocol(HttpToolsProtocol):
         self.flow = None  # type: ignore[assignment]
         self.server = None
         self.client = None
-        self.scheme = None
+        self.scheme = constants.scheme  # uvicorn: None until `connection_made` asks
         self.pipeline = deque()
         self.scope = None  # type: ignore[assignment]
         self.headers = None  # type: ignore[assignment]
@@ -455,7 +458,7 @@ class HttpProtocol(HttpToolsProtocol):
         self.server = _address(transport.get_extra_info("sockname"))
         peer = _address(transport.get_extra_info("peername"))
         self.client = None if peer is None or peer[1] is None else (peer[0], peer[1])
-        self.scheme = "https" if is_ssl(transport) else "http"
+        # `self.scheme`: the server's, set by `__init__` (`_ServerConstants`).
         if self.logger.level <= TRACE_LOG_LEVEL:
             prefix = f"{self.client[0]}:{self.client[1]} - " if self.client else ""
             self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection made", prefix)
