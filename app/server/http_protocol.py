@@ -51,11 +51,14 @@ from __future__ import annotations
 
 import array
 import asyncio
+import dis
 import fcntl
+import logging
 import termios
 from asyncio import BaseTransport
+from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httptools
 from uvicorn.logging import TRACE_LOG_LEVEL
@@ -67,7 +70,6 @@ from uvicorn.protocols.http.httptools_impl import (
     HttpToolsProtocol,
     RequestResponseCycle,
 )
-from uvicorn.protocols.utils import is_ssl
 
 from app.api.problems import PROBLEM_TYPE, problem_body
 from app.asgi_extensions import HTTP_STREAM
@@ -378,10 +380,82 @@ class _TakesParsedUpgrade(Protocol):
     ) -> None: ...
 
 
+class _ServerConstants:
+    """What uvicorn's `HttpToolsProtocol.__init__` derives from the server's config for
+    every connection, derived once per config: two logger look-ups (each under the
+    logging module's lock) and `Config.asgi_version`, a property that builds a dict; and
+    the scheme, which uvicorn's `connection_made` asks each transport for (`is_ssl`): the
+    server's sockets are TLS ones exactly when its config has an SSL context (uvicorn's
+    server passes `config.ssl` to `create_server`, and names its scheme by it too)."""
+
+    __slots__ = ("access_logger", "asgi_version", "config", "logger", "scheme")
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.logger = logging.getLogger("uvicorn.error")
+        self.access_logger = logging.getLogger("uvicorn.access")
+        self.asgi_version = config.asgi_version
+        self.scheme: Literal["http", "https"] = "https" if config.ssl else "http"
+
+
+_last_constants: _ServerConstants | None = None  # of the config that asked last (one per server)
+
+
+def constants_of(config: Any) -> _ServerConstants:
+    global _last_constants
+    constants = _last_constants
+    if constants is None or constants.config is not config:
+        constants = _last_constants = _ServerConstants(config)
+    return constants
+
+
 class HttpProtocol(HttpToolsProtocol):
     # The request headers `_should_upgrade` last judged, and its answer for them.
     _upgrade_judged: list[tuple[bytes, bytes]] | None = None
     _upgrade_answer = False
+
+    def __init__(
+        self,
+        config: Any,
+        server_state: Any,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        # uvicorn's, every field set as it sets it (`internals_missing` checks that none is
+        # left out), with what depends on the config alone taken from `constants_of`.
+        if not config.loaded:
+            config.load()
+        constants = constants_of(config)
+        self.config = config
+        self.app = config.loaded_app
+        self.loop = _loop or asyncio.get_event_loop()
+        self.logger = constants.logger
+        self.access_logger = constants.access_logger
+        # Asked per connection, as uvicorn does: a handler added later still counts.
+        self.access_log = self.access_logger.hasHandlers()
+        self.parser = httptools.HttpRequestParser(self)
+        # uvicorn's leniency: answer a pipelined request's first request whatever follows.
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        self.ws_protocol_class = config.ws_protocol_class
+        self.root_path = config.root_path
+        self.asgi_version = constants.asgi_version
+        self.limit_concurrency = config.limit_concurrency
+        self.app_state = app_state
+        self.timeout_keep_alive_task = None
+        self.timeout_keep_alive = config.timeout_keep_alive
+        self.server_state = server_state
+        self.connections = server_state.connections
+        self.tasks = server_state.tasks
+        self.transport = None  # type: ignore[assignment]
+        self.flow = None  # type: ignore[assignment]
+        self.server = None
+        self.client = None
+        self.scheme = constants.scheme  # uvicorn: None until `connection_made` asks
+        self.pipeline = deque()
+        self.scope = None  # type: ignore[assignment]
+        self.headers = None  # type: ignore[assignment]
+        self.expect_100_continue = False
+        self.cycle = None  # type: ignore[assignment]
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         # uvicorn's, with the addresses the transport looked up when the connection was
@@ -394,7 +468,7 @@ class HttpProtocol(HttpToolsProtocol):
         self.server = _address(transport.get_extra_info("sockname"))
         peer = _address(transport.get_extra_info("peername"))
         self.client = None if peer is None or peer[1] is None else (peer[0], peer[1])
-        self.scheme = "https" if is_ssl(transport) else "http"
+        # `self.scheme`: the server's, set by `__init__` (`_ServerConstants`).
         if self.logger.level <= TRACE_LOG_LEVEL:
             prefix = f"{self.client[0]}:{self.client[1]} - " if self.client else ""
             self.logger.log(TRACE_LOG_LEVEL, "%sHTTP connection made", prefix)
@@ -512,60 +586,75 @@ def _bytes_waiting(transport: BaseTransport) -> int:
     return count[0]
 
 
+def _stored(function: Any) -> set[str]:
+    """The attribute names `function` assigns (`self.x = ...`)."""
+    return {i.argval for i in dis.get_instructions(function) if i.opname == "STORE_ATTR"}
+
+
+def _init_left_out() -> list[str]:
+    """What uvicorn's `__init__` sets and ours (which replaces it) does not."""
+    unset = _stored(HttpToolsProtocol.__init__) - _stored(HttpProtocol.__init__)
+    return [f"HttpToolsProtocol.__init__ sets {name}" for name in sorted(unset)]
+
+
 def internals_missing() -> list[str]:
     """uvicorn's private names this module relies on that the installed uvicorn lacks."""
-    return missing_internals(
-        HttpToolsProtocol,
-        (
-            "connection_made",
-            "_start_asgi_task",
-            "send_400_response",
-            "_should_upgrade",
-            "handle_websocket_upgrade",
-            "_unsupported_upgrade_warning",
-            "_unset_keepalive_if_required",
-            "connection_lost",
-            "timeout_keep_alive_handler",
-        ),
-        (
-            "parser",
-            "cycle",
-            "flow",
-            "server_state",
-            "transport",
-            "logger",
-            "loop",
-            "timeout_keep_alive",
-            "timeout_keep_alive_task",
-            "config",
-            "ws_protocol_class",
-            "app_state",
-            "connections",
-            "server",
-            "client",
-            "scheme",
-            "scope",
-            "url",
-        ),
-        ("__init__", "connection_made", "on_message_begin"),
-    ) + missing_internals(
-        RequestResponseCycle,
-        ("send",),
-        (
-            "access_log",
-            "chunked_encoding",
-            "default_headers",
-            "disconnected",
-            "expected_content_length",
-            "flow",
-            "keep_alive",
-            "message_event",
-            "on_response",
-            "response_complete",
-            "response_started",
-            "scope",
-            "transport",
-            "waiting_for_100_continue",
-        ),
-        ("__init__",),
+    return (
+        _init_left_out()
+        + missing_internals(
+            HttpToolsProtocol,
+            (
+                "connection_made",
+                "_start_asgi_task",
+                "send_400_response",
+                "_should_upgrade",
+                "handle_websocket_upgrade",
+                "_unsupported_upgrade_warning",
+                "_unset_keepalive_if_required",
+                "connection_lost",
+                "timeout_keep_alive_handler",
+            ),
+            (
+                "parser",
+                "cycle",
+                "flow",
+                "server_state",
+                "transport",
+                "logger",
+                "loop",
+                "timeout_keep_alive",
+                "timeout_keep_alive_task",
+                "config",
+                "ws_protocol_class",
+                "app_state",
+                "connections",
+                "server",
+                "client",
+                "scheme",
+                "scope",
+                "url",
+            ),
+            ("__init__", "connection_made", "on_message_begin"),
+        )
+        + missing_internals(
+            RequestResponseCycle,
+            ("send",),
+            (
+                "access_log",
+                "chunked_encoding",
+                "default_headers",
+                "disconnected",
+                "expected_content_length",
+                "flow",
+                "keep_alive",
+                "message_event",
+                "on_response",
+                "response_complete",
+                "response_started",
+                "scope",
+                "transport",
+                "waiting_for_100_continue",
+            ),
+            ("__init__",),
+        )
     )

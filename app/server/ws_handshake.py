@@ -89,7 +89,15 @@ def check(method: str, http_version: str, headers: list[tuple[bytes, bytes]]) ->
             name == b"content-length" and value.strip(b" \t") != b"0"
         ):
             has_body = True
-    if b"upgrade" not in _tokens(connection) or _tokens(upgrade) != [b"websocket"]:
+    # Most clients send one `Connection: Upgrade` and one `Upgrade: websocket`: those are
+    # judged without splitting them into tokens (the same answer, no lists made).
+    if not (len(connection) == 1 and connection[0].lower() == b"upgrade") and (
+        b"upgrade" not in _tokens(connection)
+    ):
+        return _NOT_UPGRADE
+    if not (len(upgrade) == 1 and upgrade[0].lower() == b"websocket") and (
+        _tokens(upgrade) != [b"websocket"]
+    ):
         return _NOT_UPGRADE
     if has_body:
         return Refusal(400, "a WebSocket handshake has no body")
@@ -115,9 +123,11 @@ def check(method: str, http_version: str, headers: list[tuple[bytes, bytes]]) ->
     # SHA-1 is what RFC 6455 names here: a proof the server read the key, not a secret.
     accept = base64.b64encode(hashlib.sha1(key + _GUID, usedforsecurity=False).digest())
     # As uvicorn builds the scope's `subprotocols`.
-    subprotocols = [
-        token.strip() for value in protocols for token in value.decode("latin-1").split(",")
-    ]
+    subprotocols = (
+        [token.strip() for value in protocols for token in value.decode("latin-1").split(",")]
+        if protocols
+        else []
+    )
     return Accepted(accept, subprotocols, request_id)
 
 

@@ -77,7 +77,7 @@ from websockets.streams import StreamReader
 from app.asgi_extensions import SEND_MANY
 from app.server import ws_handshake
 from app.server.context import valid_request_id
-from app.server.http_protocol import problem_parts
+from app.server.http_protocol import constants_of, problem_parts
 from app.server.internals import missing_internals
 
 # What each refusal of a handshake says (websockets' own text can repeat header values).
@@ -400,7 +400,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         self.app = config.loaded_app
         self.loop = loop
         self.root_path = config.root_path
-        self.asgi_version = config.asgi_version
+        self.asgi_version = constants_of(config).asgi_version  # a property building a dict
         self.app_state = app_state
         self.connections = server_state.connections
         self.tasks = server_state.tasks
