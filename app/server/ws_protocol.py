@@ -657,14 +657,17 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 
     def _let_go(self) -> None:
         """Break this protocol's cycles once the connection is lost and its app is done
-        (nothing calls it again): it is its own receive queue, and its scope offers it as
-        the write extension. Left in place, every closed socket waited for the cyclic
+        (nothing calls it again): it is its own receive queue, its scope offers it as
+        the write extension, and its websockets connection's frame parser is a suspended
+        generator holding the connection. Left in place, every closed socket waited for the cyclic
         collector with its transport, its websockets connection and their buffers, which
         a reconnect storm piles up by the thousand (decisions.md, "Nothing of a closed
         socket waits for the collector")."""
         self.queue = None  # type: ignore[assignment]
         self.scope = None  # type: ignore[assignment]
-        refused = self.conn.handshake_exc  # websockets' way (permessage-deflate) keeps it:
+        conn = self.conn
+        conn.parser = None  # type: ignore[assignment]  # a generator holding `conn`
+        refused = conn.handshake_exc  # websockets' way (permessage-deflate) keeps it:
         if refused is not None:  # its traceback's frames hold the connection
             refused.__traceback__ = None
 
