@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import array
 import asyncio
-import dis
 import fcntl
 import logging
 import termios
@@ -74,7 +73,7 @@ from uvicorn.protocols.http.httptools_impl import (
 from app.api.problems import PROBLEM_TYPE, problem_body
 from app.asgi_extensions import HTTP_STREAM
 from app.server.context import new_request_id, problem_code
-from app.server.internals import missing_internals
+from app.server.internals import missing_internals, stored_attributes
 
 
 def problem_parts(
@@ -586,14 +585,9 @@ def _bytes_waiting(transport: BaseTransport) -> int:
     return count[0]
 
 
-def _stored(function: Any) -> set[str]:
-    """The attribute names `function` assigns (`self.x = ...`)."""
-    return {i.argval for i in dis.get_instructions(function) if i.opname == "STORE_ATTR"}
-
-
 def _init_left_out() -> list[str]:
     """What uvicorn's `__init__` sets and ours (which replaces it) does not."""
-    unset = _stored(HttpToolsProtocol.__init__) - _stored(HttpProtocol.__init__)
+    unset = stored_attributes(HttpToolsProtocol.__init__) - stored_attributes(HttpProtocol.__init__)
     return [f"HttpToolsProtocol.__init__ sets {name}" for name in sorted(unset)]
 
 
@@ -638,7 +632,7 @@ def internals_missing() -> list[str]:
         )
         + missing_internals(
             RequestResponseCycle,
-            ("send",),
+            ("send", "run_asgi"),
             (
                 "access_log",
                 "chunked_encoding",

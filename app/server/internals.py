@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import dis
 from collections.abc import Iterable
+from typing import Any
+
+
+def stored_attributes(function: Any) -> set[str]:
+    """The attribute names `function` assigns (`self.x = ...`): what a constructor of
+    ours that replaces another library's must assign as well."""
+    return {i.argval for i in dis.get_instructions(function) if i.opname == "STORE_ATTR"}
 
 
 def missing_internals(

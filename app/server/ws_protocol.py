@@ -56,7 +56,6 @@
 from __future__ import annotations
 
 import asyncio
-import dis
 import logging
 import math
 import struct
@@ -78,7 +77,7 @@ from app.asgi_extensions import SEND_MANY
 from app.server import ws_handshake
 from app.server.context import valid_request_id
 from app.server.http_protocol import constants_of, problem_parts
-from app.server.internals import missing_internals
+from app.server.internals import missing_internals, stored_attributes
 
 # What each refusal of a handshake says (websockets' own text can repeat header values).
 _REFUSALS = {
@@ -657,12 +656,12 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 
     def _let_go(self) -> None:
         """Break this protocol's cycles once the connection is lost and its app is done
-        (nothing calls it again): it is its own receive queue, its scope offers it as
-        the write extension, and its websockets connection's frame parser is a suspended
-        generator holding the connection. Left in place, every closed socket waited for the cyclic
-        collector with its transport, its websockets connection and their buffers, which
-        a reconnect storm piles up by the thousand (decisions.md, "Nothing of a closed
-        socket waits for the collector")."""
+        (nothing calls it again): it is its own receive queue, its scope offers it as the
+        write extension, and its websockets connection's frame parser is a suspended
+        generator holding the connection. Left in place, every closed socket waited for
+        the cyclic collector with its transport, its websockets connection and their
+        buffers, which a reconnect storm piles up by the thousand (decisions.md,
+        "Nothing of a closed socket waits for the collector")."""
         self.queue = None  # type: ignore[assignment]
         self.scope = None  # type: ignore[assignment]
         conn = self.conn
@@ -759,23 +758,18 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         self.transport.abort()
 
 
-def _stored(function: Any) -> set[str]:
-    """The attribute names `function` assigns (`self.x = ...`)."""
-    return {i.argval for i in dis.get_instructions(function) if i.opname == "STORE_ATTR"}
-
-
 def internals_missing() -> list[str]:
     """uvicorn's and websockets' private names this module relies on that they lack."""
     # What uvicorn's `__init__` sets and `for_parsed_upgrade` (which replaces it) does not.
     unset = (
-        _stored(WebSocketsSansIOProtocol.__init__)
-        - _stored(WebSocketProtocol.for_parsed_upgrade)
-        - _stored(WebSocketProtocol._init_own)
+        stored_attributes(WebSocketsSansIOProtocol.__init__)
+        - stored_attributes(WebSocketProtocol.for_parsed_upgrade)
+        - stored_attributes(WebSocketProtocol._init_own)
     )
     # What websockets' `__init__`s set and `judged_elsewhere` (which replaces them) does not.
-    unset_conn = (_stored(Protocol.__init__) | _stored(ServerProtocol.__init__)) - _stored(
-        ProblemRefusals.judged_elsewhere
-    )
+    unset_conn = (
+        stored_attributes(Protocol.__init__) | stored_attributes(ServerProtocol.__init__)
+    ) - stored_attributes(ProblemRefusals.judged_elsewhere)
     return (
         [f"WebSocketsSansIOProtocol.__init__ sets {name}" for name in sorted(unset)]
         + [f"ServerProtocol.__init__ sets {name}" for name in sorted(unset_conn)]
