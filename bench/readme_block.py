@@ -103,9 +103,33 @@ def render(data: dict[str, Any]) -> str:
         "`bench/results/peers.md`, `docs/performance.md`.",
         "",
         report.table(heads, rows),
+        "",
+        targets_text(data.get("verdicts") or []),
         END,
     ]
     return "\n".join(lines)
+
+
+def targets_text(verdicts: list[dict[str, Any]]) -> str:
+    """Issue 17's targets in this run: how many met, and each one not met."""
+    judged = [v for v in verdicts if v.get("issue") == 17]
+    if not judged:
+        return "Issue 17's targets: not judged in this run."
+    missed = [v for v in judged if v["status"] != "MET"]
+    met = len(judged) - len(missed)
+    text = f"Issue 17's targets, each judged on its worst round: {met} of {len(judged)} met"
+    if not missed:
+        return text + "."
+    shown = []
+    for v in missed:
+        worst = v["measured"]
+        value = (
+            "no valid round"
+            if worst is None
+            else f"{worst:.3g}{v['unit'] if v['unit'] == 'x' else ' ' + v['unit']}"
+        )
+        shown.append(f"{v['status']}: {v['target']} [{v['mode']}] (worst round {value})")
+    return text + "; " + "; ".join(shown) + " (why: `docs/performance.md`)."
 
 
 def splice(readme: str, block: str) -> str:

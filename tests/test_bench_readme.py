@@ -27,3 +27,16 @@ def test_the_block_states_its_conditions() -> None:
     assert "commit" in block
     assert "writes in flight" in block
     assert "durable `sync` mode" in block
+
+
+def test_the_block_names_every_issue_17_target_not_met() -> None:
+    data = json.loads(readme_block.RESULTS.read_text())
+    block = readme_block.render(data)
+    judged = [v for v in data["verdicts"] if v["issue"] == 17]
+    missed = [v for v in judged if v["status"] != "MET"]
+    assert f"{len(judged) - len(missed)} of {len(judged)} met" in block
+    for verdict in missed:
+        assert verdict["target"] in block
+    # and the sentence for a run that met them all
+    met = [{**v, "status": "MET"} for v in judged]
+    assert readme_block.targets_text(met).endswith(f"{len(met)} of {len(met)} met.")
