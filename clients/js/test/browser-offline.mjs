@@ -9,7 +9,7 @@
 // from stdin to go on.
 // Usage: node test/browser-offline.mjs <page-url> <server-url> <token> <collection>
 import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const [pageUrl, baseUrl, token, collection] = process.argv.slice(2);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -27,11 +27,7 @@ const waitFor = async (page, fn, arg, timeout = 30_000) => {
 };
 const status = (page) => page.locator('#status').textContent();
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-});
+const browser = await launchChromium();
 const logs = [];
 try {
   const context = await browser.newContext();

@@ -5,16 +5,12 @@
 // "restarted" on stdin and prints one JSON line with what each got afterwards.
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const [pageUrl, baseUrl, token, collection, recipeFile] = process.argv.slice(2);
 const input = createInterface({ input: process.stdin });
 const lines = input[Symbol.asyncIterator]();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-});
+const browser = await launchChromium();
 const logs = [];
 try {
   const page = await browser.newPage();
