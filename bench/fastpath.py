@@ -69,7 +69,21 @@ async def _call(
     headers: list[tuple[bytes, bytes]],
     body: bytes = b"",
 ) -> None:
-    path = "/v1/collections/bench/docs/k"
+    auth = headers or [(b"authorization", b"Bearer " + TOKEN.encode())]
+    status = await call_app(app, method, "/v1/collections/bench/docs/k", auth, body)
+    if status not in (200, 201):
+        raise RuntimeError(f"{method} answered {status}")
+
+
+async def call_app(
+    app: Callable[..., Awaitable[None]],
+    method: str,
+    path: str,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes = b"",
+) -> int:
+    """One request straight into the ASGI app, as uvicorn would hand it over (no server,
+    no socket): the status it answered."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -80,7 +94,7 @@ async def _call(
         "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
-        "headers": headers or [(b"authorization", b"Bearer " + TOKEN.encode())],
+        "headers": headers,
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
@@ -96,8 +110,7 @@ async def _call(
             status = message["status"]
 
     await app(scope, receive, send)
-    if status not in (200, 201):
-        raise RuntimeError(f"{method} answered {status}")
+    return status
 
 
 def run_get(calls: int, rounds: int) -> None:

@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Literal
 
-from bench.fastpath import TOKEN
+from bench.fastpath import TOKEN, call_app
 
 VALUE = b'{"title":"' + b"x" * 78 + b'","n":1}'  # 100 bytes, as W1's
 AUTH = [(b"authorization", b"Bearer " + TOKEN.encode()), (b"host", b"bench")]
@@ -65,32 +65,7 @@ async def _put(app: Any, key: str, keyed: bool) -> None:
     path = f"/v1/collections/bench/docs/{key}"
     # A fresh key per PUT: the write's own key with a random tail (cheap to make).
     headers = [*AUTH, (b"idempotency-key", key.encode() + _TAIL)] if keyed else AUTH
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "PUT",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    messages = [{"type": "http.request", "body": VALUE, "more_body": False}]
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        return messages.pop() if messages else {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
+    status = await call_app(app, "PUT", path, headers, VALUE)
     if status != 201:
         raise RuntimeError(f"PUT answered {status}")
 
