@@ -37,6 +37,13 @@ def node() -> str:
     return path
 
 
+def chromium() -> Path:
+    """Debian's chromium, which every browser test drives (`$CHROMIUM` to use another)."""
+    if not CHROMIUM.exists():
+        missing(f"{CHROMIUM} is missing: `make test` as root installs Debian's chromium")
+    return CHROMIUM
+
+
 def built_js_sdk() -> str:
     """node, after making sure clients/js is installed and its dist/ is current."""
     node_path = node()

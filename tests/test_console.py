@@ -29,7 +29,7 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from tests.sdk_support import CHROMIUM, JS_DIR, LineReader, missing, node
+from tests.sdk_support import CHROMIUM, JS_DIR, LineReader, chromium, missing, node
 from tests.server import ADMIN_TOKEN, ROOT, ServerProcess
 
 STATIC = ROOT / "app" / "console" / "static"
@@ -130,8 +130,7 @@ def test_console_in_chromium(console_server: ServerProcess, tmp_path: Path) -> N
     node_path = node()
     if not (JS_DIR / "node_modules" / "playwright-core").is_dir():
         missing("clients/js/node_modules is missing: run `make sdk-deps`")
-    if not CHROMIUM.exists():
-        missing(f"{CHROMIUM} is missing: `make test` as root installs Debian's chromium")
+    chromium()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     screenshot = ARTIFACTS / "console.png"
     screenshot.unlink(missing_ok=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.sdk_support import CHROMIUM, JS_DIR, LineReader, missing, node
+from tests.sdk_support import CHROMIUM, JS_DIR, LineReader, chromium, missing, node
 from tests.server import ADMIN_TOKEN, ROOT, ServerProcess
 
 DRIVER = ROOT / "tests" / "console_offline_browser.mjs"
@@ -44,8 +44,7 @@ def test_console_queues_writes_through_an_outage_and_a_reload(tmp_path: Path) ->
     node_path = node()
     if not (JS_DIR / "node_modules" / "playwright-core").is_dir():
         missing("clients/js/node_modules is missing: run `make sdk-deps`")
-    if not CHROMIUM.exists():
-        missing(f"{CHROMIUM} is missing: `make test` as root installs Debian's chromium")
+    chromium()
     data = tmp_path / "data"
     server = ServerProcess(data).start()
     with server.client() as client:

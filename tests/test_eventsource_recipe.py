@@ -10,7 +10,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.sdk_support import CHROMIUM, JS_DIR, built_js_sdk, missing
+from tests.sdk_support import CHROMIUM, JS_DIR, built_js_sdk, chromium
 from tests.server import ADMIN_TOKEN, ROOT, ServerProcess
 from tests.test_sdk_browser import page_server  # noqa: F401 - the fixture
 
@@ -30,8 +30,7 @@ def test_the_readme_recipe_resumes_where_a_plain_eventsource_stops(
     page_server: str,  # noqa: F811
 ) -> None:
     node = built_js_sdk()
-    if not CHROMIUM.exists():
-        missing(f"{CHROMIUM} is missing: `make test` as root installs Debian's chromium")
+    chromium()
     recipe = tmp_path / "recipe.js"
     recipe.write_text(readme_recipe() + "\nwindow.followChanges = followChanges;\n")
     server = ServerProcess(tmp_path / "data", LEVELSTREAM_ALLOWED_ORIGINS=page_server).start()

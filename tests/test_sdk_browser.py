@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.sdk_support import CHROMIUM, JS_DIR, built_js_sdk, missing
+from tests.sdk_support import CHROMIUM, JS_DIR, built_js_sdk, chromium
 from tests.server import ADMIN_TOKEN, ServerProcess
 
 
@@ -43,8 +43,7 @@ def page_server() -> Iterator[str]:
 
 def test_browser_bundle_subscribes_and_shows_a_rest_write(tmp_path: Path, page_server: str) -> None:
     node = built_js_sdk()
-    if not CHROMIUM.exists():
-        missing(f"{CHROMIUM} is missing: `make test` as root installs Debian's chromium")
+    chromium()
     server = ServerProcess(tmp_path / "data", LEVELSTREAM_ALLOWED_ORIGINS=page_server).start()
     try:
         with server.client() as client:

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.sdk_support import CHROMIUM, JS_DIR, LineReader, built_js_sdk, missing
+from tests.sdk_support import CHROMIUM, JS_DIR, LineReader, built_js_sdk, chromium
 from tests.server import ADMIN_TOKEN, ServerProcess
 from tests.test_sdk_browser import page_server
 
@@ -35,8 +35,7 @@ def test_two_tabs_write_offline_reload_and_sync_exactly_once(
     tmp_path: Path, page_server: str
 ) -> None:
     node = built_js_sdk()
-    if not CHROMIUM.exists():
-        missing(f"{CHROMIUM} is missing: `make test` as root installs Debian's chromium")
+    chromium()
     data = tmp_path / "data"
     server = ServerProcess(data, LEVELSTREAM_ALLOWED_ORIGINS=page_server).start()
     with server.client() as client:
