@@ -355,16 +355,6 @@ def phases_text(data: dict[str, Any]) -> list[str]:
     ]
 
 
-def provenance_text(machine: dict[str, Any]) -> str:
-    """The code and the software measured (older files: what they recorded)."""
-    commit = machine.get("commit_sha") or machine.get("commit") or "(not recorded)"
-    dirty = machine.get("dirty")
-    state = "" if dirty is None else (" (uncommitted changes)" if dirty else " (clean)")
-    versions = machine.get("versions") or {}
-    shown = ", ".join(f"{name} {value}" for name, value in versions.items() if value)
-    return f"Measured on commit `{commit}`{state}; {shown or 'versions not recorded'}."
-
-
 def render(data: dict[str, Any]) -> str:
     profile, plan, machine = data["profile"], data["plan"], data["machine"]
     problems = [f"- {k}: {v}" for k, v in data["skipped"].items()]
@@ -389,7 +379,7 @@ def render(data: dict[str, Any]) -> str:
             f"WebSocket/SSE in its own process; run took {data['seconds']:.0f} s "
             f"({machine['when']}).",
             "",
-            provenance_text(machine),
+            f"Measured on {report.measured_code(machine)}.",
             "",
             "## Side by side",
             "",

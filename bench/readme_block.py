@@ -65,9 +65,6 @@ def _worst(s: dict[str, Any], higher: bool) -> float | None:
 def render(data: dict[str, Any]) -> str:
     by = {(s["workload"], s["target"], s["param"]): s for s in data["summaries"]}
     machine, plan, profile = data["machine"], data["plan"], data["profile"]
-    commit = machine.get("commit_sha") or machine.get("commit") or "(not recorded)"
-    dirty = machine.get("dirty")
-    state = "" if dirty is None else (" (uncommitted changes)" if dirty else " (clean)")
     heads = ["figure", "Levelstream sync: median (worst round)"]
     heads += [name for tid, name in PEERS if any(k[1] == tid for k in by)]
     peers = [tid for tid, _ in PEERS if any(k[1] == tid for k in by)]
@@ -88,13 +85,11 @@ def render(data: dict[str, Any]) -> str:
                 row.append(f"{_num(workload, other['value'])} ({ratio:.2f}x)")
         rows.append(row)
     windows = plan.get("fanout_windows") or [plan.get("fanout_window")]
-    versions = machine.get("versions") or {}
-    shown = ", ".join(f"{k} {v}" for k, v in versions.items() if v) or "no versions recorded"
     lines = [
         START,
         f"Measured by `make bench-peers` ({profile['name']} profile, {plan['rounds']} "
-        f"interleaved rounds, {machine.get('when', '?')}) at commit {commit}{state}; "
-        f"{shown}. Each server pinned to one CPU of {machine['cpus']}, the load generators "
+        f"interleaved rounds, {machine.get('when', '?')}) at {report.measured_code(machine)}. "
+        f"Each server pinned to one CPU of {machine['cpus']}, the load generators "
         "on the other; Levelstream in its default durable `sync` mode (fsync before every "
         "acknowledgement); fan-out keeps "
         + " or ".join(str(w) for w in windows)

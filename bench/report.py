@@ -126,6 +126,17 @@ def provenance() -> dict[str, Any]:
     return {"commit_sha": _git("rev-parse", "HEAD") or None, "dirty": bool(changed)}
 
 
+def measured_code(machine: dict[str, Any]) -> str:
+    """A results file's code and software, as recorded: `commit <sha> (clean); python
+    3.x, ...` (older files: what they recorded)."""
+    commit = machine.get("commit_sha") or machine.get("commit") or "(not recorded)"
+    dirty = machine.get("dirty")
+    state = "" if dirty is None else (" (uncommitted changes)" if dirty else " (clean)")
+    versions = machine.get("versions") or {}
+    shown = ", ".join(f"{k} {v}" for k, v in versions.items() if v) or "no versions recorded"
+    return f"commit {commit}{state}; {shown}"
+
+
 def machine() -> dict[str, Any]:
     from app.store.leveldb_driver import plyvel
 

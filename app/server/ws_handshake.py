@@ -54,6 +54,11 @@ def _tokens(values: list[bytes]) -> list[bytes]:
     return [t.strip(b" \t").lower() for value in values for t in value.split(b",") if t.strip()]
 
 
+def _just(values: list[bytes], token: bytes) -> bool:
+    """One header value that is exactly `token` (any case)."""
+    return len(values) == 1 and values[0].lower() == token
+
+
 def check(method: str, http_version: str, headers: list[tuple[bytes, bytes]]) -> Accepted | Refusal:
     """Judge an upgrade request (header names in lower case, as uvicorn's scope has them)."""
     if method != "GET":
@@ -91,13 +96,9 @@ def check(method: str, http_version: str, headers: list[tuple[bytes, bytes]]) ->
             has_body = True
     # Most clients send one `Connection: Upgrade` and one `Upgrade: websocket`: those are
     # judged without splitting them into tokens (the same answer, no lists made).
-    if not (len(connection) == 1 and connection[0].lower() == b"upgrade") and (
-        b"upgrade" not in _tokens(connection)
-    ):
+    if not _just(connection, b"upgrade") and b"upgrade" not in _tokens(connection):
         return _NOT_UPGRADE
-    if not (len(upgrade) == 1 and upgrade[0].lower() == b"websocket") and (
-        _tokens(upgrade) != [b"websocket"]
-    ):
+    if not _just(upgrade, b"websocket") and _tokens(upgrade) != [b"websocket"]:
         return _NOT_UPGRADE
     if has_body:
         return Refusal(400, "a WebSocket handshake has no body")
