@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import httpx
@@ -18,6 +18,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize_stores(metafunc)  # modules in cluster_support.BOTH_STORES run on both stores
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test on its own server shows that server's log and the end of its change
+    log: a rare failure (CI on a fresh machine) is then explained by its one run."""
+    report: pytest.TestReport = yield
+    server = getattr(item, "funcargs", {}).get("fresh_server")
+    if report.failed and call.when == "call" and isinstance(server, ServerProcess):
+        report.sections.append(("server log (this run's processes)", server.lifecycle_log()))
+        report.sections.append(("the server's change log, last entries", server.log_end()))
+    return report
 
 
 @pytest.fixture(scope="module")

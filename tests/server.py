@@ -43,6 +43,7 @@ class ServerProcess:
         self.log_path = data_dir.parent / f"{data_dir.name}.server.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_once = False
+        self.starts = 0  # processes that became ready: which one served what, on a failure
         self.run_log_start = 0
 
     @property
@@ -98,6 +99,7 @@ class ServerProcess:
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     self.started_once = True
+                    self.starts += 1
                     return self
             except httpx.HTTPError:
                 pass
@@ -134,6 +136,34 @@ class ServerProcess:
             return self.log_path.read_text(errors="replace")[-n:]
         except FileNotFoundError:
             return ""
+
+    def lifecycle_log(self, limit: int = 20_000) -> str:
+        """The whole log (every process on this data directory) but the access lines of
+        requests answered below 500: starts, stops, warnings and errors, in order."""
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return ""
+        kept = [line for line in lines if '"method":' not in line or '"status":5' in line]
+        return "\n".join(kept)[-limit:]
+
+    def log_end(self, count: int = 12) -> str:
+        """The head seq and the last `count` changes (seq, collection, key, op), or why not."""
+        if self.proc is None or self.proc.poll() is not None:
+            return "(the server is not running)"
+        try:
+            with self.client() as client:
+                every = {"collection": "*"}
+                head = client.get("/v1/changes", params=every).json()["head_seq"]
+                since = max(head - count, 0)
+                page = client.get("/v1/changes", params={**every, "since": since}).json()
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            return f"(could not read the change log: {exc!r})"
+        lines = [f"head_seq {head}"]
+        for change in page.get("changes", []):
+            where = f"{change.get('collection')}/{change.get('key')}"
+            lines.append(f"{change.get('seq')} {where} {change.get('op')}")
+        return "\n".join(lines)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=self.headers(), timeout=30, **kwargs)

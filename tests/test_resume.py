@@ -124,19 +124,24 @@ async def follow_ws(
 ) -> list[Change]:
     received: list[Change] = []
     last = since
+    last_from = server.starts  # which server process sent `last`
     epoch: str | None = None
     for _ in range(5000):
         if received and is_sentinel(received[-1]):
             return received
         try:
             async with ws_client(server) as ws:
-                reply = await ws.subscribe("s", since=last, epoch=epoch, **flt)
+                reply = await ws.request("subscribe", sub="s", since=last, epoch=epoch, **flt)
+                assert reply["ok"] is True, (
+                    f"{reply}: seq {last} came from server process #{last_from}, "
+                    f"this one is #{server.starts}"
+                )
                 epoch = epoch or reply["epoch"]
                 for _ in range(rng.randint(1, 60)):
                     frame = await ws.expect(lambda f: f["type"] in ("change", "reset"))
                     assert frame["type"] == "change", f"unexpected {frame}"
                     received.append(frame["change"])
-                    last = frame["change"]["seq"]
+                    last, last_from = frame["change"]["seq"], server.starts
                     if is_sentinel(frame["change"]):
                         return received
                 if rng.random() < 0.5:
