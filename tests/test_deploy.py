@@ -61,6 +61,17 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck() -> None:
             assert (ROOT / source).exists(), f"COPY source {source} is missing"
 
 
+def test_dockerfile_builds_and_runs_on_one_python_the_suite_runs_on() -> None:
+    """The runtime stage gets the build stage's venv, which only runs on the Python it was
+    built with; and that Python is one `make test` runs the whole suite on (3.13 or later:
+    plyvel-next, the binding the benchmarks measure), not only the store's contract tests."""
+    stages = [args.split()[0] for name, args in dockerfile_instructions() if name == "FROM"]
+    assert len(set(stages)) == 1, stages
+    version = re.fullmatch(r"python:(3\.\d+)-slim-\w+", stages[0])
+    assert version, stages[0]
+    assert tuple(int(part) for part in version.group(1).split(".")) >= (3, 13)
+
+
 def test_compose_file_parses_and_uses_a_volume() -> None:
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     service = compose["services"]["levelstream"]
