@@ -11,8 +11,11 @@ generator (`bench.rtgen`) then:
   handshakes in flight and holds them; the figures are the ramp's deltas:
   collector seconds against server CPU seconds, CPU per accept.
 - churn: `--cycles` times, opens `--churn` subscribed sockets and closes them
-  all; the server's RSS after each cycle against its RSS before the first.
-  Memory that every cycle left behind would show as a steady climb.
+  all; the server's CPU per accept while each cycle opens its sockets (with the
+  collector's share: whether a server that has opened and closed many sockets
+  accepts more slowly, as W6's later ramps seem to), and the server's RSS after
+  each cycle against its RSS before the first. Memory that every cycle left
+  behind would show as a steady climb.
 
     python -m bench.accept_gc --warm 1000 --ramp 9000 --churn 2000 --cycles 10
 """
@@ -52,11 +55,12 @@ def watch_and_serve(out: Path, module_args: list[str]) -> None:
             seconds[info["generation"]] += time.perf_counter() - started[0]
 
     def report(signum: int, frame: object) -> None:
+        cpu_s = time.process_time()  # first: walking the tracked objects below costs CPU too
         tracked = gc.get_objects()
         snapshot = {
             "collections": counts,
             "gc_s": seconds,
-            "cpu_s": time.process_time(),
+            "cpu_s": cpu_s,
             "rss_kib": _rss_kib(),
             "tracked": len(tracked),
             "types": Counter(type(o).__qualname__ for o in tracked).most_common(60),
@@ -159,10 +163,23 @@ def run(warm: int, ramp: int, churn: int, cycles: int, types: bool, young: int |
             time.sleep(1.0)
             base = _snapshot(server.pid, out)
             rss = []
+            costs = []  # per cycle: server CPU per accept of its opening, collector's share
+            ended = base
             for _ in range(cycles):
-                _held(server, churn, 200, gen_cpus).release()
+                holding = _held(server, churn, 200, gen_cpus)
+                opened = _snapshot(server.pid, out)
+                holding.release()
                 time.sleep(1.0)  # the closes are handled
-                rss.append(_snapshot(server.pid, out)["rss_kib"])
+                cpu = opened["cpu_s"] - ended["cpu_s"]
+                gc_s = sum(opened["gc_s"]) - sum(ended["gc_s"])
+                costs.append(f"{cpu / churn * 1e6:.0f} µs ({gc_s / cpu:.0%})")
+                ended = _snapshot(server.pid, out)
+                rss.append(ended["rss_kib"])
+            print(
+                f"churn: server CPU per accept while opening each cycle's {churn:,} sockets "
+                f"(the collector's share): {', '.join(costs)}",
+                flush=True,
+            )
             shown = ", ".join(f"{(r - base['rss_kib']) / 1024:+.1f}" for r in rss)
             print(
                 f"churn: {cycles} x {churn:,} sockets opened and closed; server RSS "
