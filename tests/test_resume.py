@@ -136,6 +136,7 @@ async def follow_ws(
                     f"{reply}: seq {last} came from server process #{last_from}, "
                     f"this one is #{server.starts}"
                 )
+                assert reply["sub"] == "s"
                 epoch = epoch or reply["epoch"]
                 for _ in range(rng.randint(1, 60)):
                     frame = await ws.expect(lambda f: f["type"] in ("change", "reset"))
