@@ -19,6 +19,7 @@ from typing import Any
 from bench.measure import median
 
 SATURATED_PCT = 90.0
+SATURATED = "load generator saturated"  # a cell's void reason (Cell.void)
 ROUND_EXTRAS = ("cpu_us_per_delivery",)  # kept per round: targets are judged on them
 NOISY_OTHER_PCT = 25.0
 
@@ -60,7 +61,7 @@ class Cell:
         if self.errors or self.lost:
             reasons.append(f"{self.errors} errors, {self.lost} lost")
         if float(self.extra.get("cpu_loadgen_pct") or 0) >= SATURATED_PCT:
-            reasons.append("load generator saturated")
+            reasons.append(SATURATED)
         if self.value is None:
             reasons.append(str(self.extra.get("failure", "no figure")))
         return "; ".join(reasons)
@@ -110,6 +111,16 @@ class Summary:
             r: v
             for r, v, why in zip(self.round_ids, self.rounds, self.round_void, strict=True)
             if not why and v is not None
+        }
+
+    def floor_by_round(self) -> dict[int, float]:
+        """The rounds void only because the load generator saturated, with their figure:
+        for a rate (more is better) what the generator could take, a floor under what the
+        server can do. Never a round with errors or losses."""
+        return {
+            r: v
+            for r, v, why in zip(self.round_ids, self.rounds, self.round_void, strict=True)
+            if why == SATURATED and v is not None
         }
 
     def as_dict(self) -> dict[str, Any]:

@@ -324,6 +324,8 @@ def schedule_text(data: dict[str, Any]) -> str:
         if t.get("workloads") is not None:
             upto = f" (up to {t['max_subs']:,} subscribers)" if t.get("max_subs") else ""
             scopes.append(f"`{t['id']}` runs {', '.join(t['workloads'])}{upto}")
+        if (t.get("min_latency_subs") or 1) > 1:
+            scopes.append(f"`{t['id']}` runs W4/W4s from {t['min_latency_subs']:,} subscribers")
     return (
         "Every round runs the cells issue 17's targets are judged on (plus W4 at 100 "
         "subscribers for sync and the seed, the sync half of its W4 row); every other figure "

@@ -28,7 +28,7 @@ class Scoped(Protocol):
 
     def runs(self, workload: str) -> bool: ...
 
-    def takes(self, subscribers: int) -> bool: ...
+    def takes(self, subscribers: int, workload: str = "") -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ class Plan:
         in round `rnd`: the one place that decides it."""
         if not self.wants(workload) or not target.runs(workload):
             return False
-        if subs is not None and not target.takes(subs):
+        if subs is not None and not target.takes(subs, workload):
             return False
         if rnd == 1 or self.every_round or target.opt_in:
             return True

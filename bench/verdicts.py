@@ -83,8 +83,21 @@ def _judge_rounds(
     used: list[Summary | None],
     issue: int,
     param: str = "",
+    floors: dict[int, float] | None = None,
 ) -> Verdict:
-    """MET only when every round is valid and the worst of them meets the bar."""
+    """MET only when every round is valid and the worst of them meets the bar.
+
+    `floors` (more is better only): rounds void because the load generator saturated
+    under our server, with the ratio measured there. That figure is a floor under the
+    server's, so a floor at or above the bar meets it (as that round's figure); one below
+    stays void, since the server might have met it with a faster generator."""
+    per_round = dict(per_round)
+    cleared = {
+        r: f
+        for r, f in (floors or {}).items()
+        if higher and r in per_round and per_round[r] is None and f >= bar
+    }
+    per_round.update(cleared)
     ids = sorted(per_round)
     rounds = [per_round[r] for r in ids]
     valid = [v for v in rounds if v is not None]
@@ -107,6 +120,10 @@ def _judge_rounds(
             status, note = "MET", ""
         if voids and not met:
             note = f"{voids} of {len(rounds)} rounds void"
+    if cleared and status in ("MET", "NOT MET"):
+        names = ", ".join(f"round {r} ({cleared[r]:.2f})" for r in sorted(cleared))
+        floor = f"a saturated load generator's floor, at or above the bar: {names}"
+        note = "; ".join(filter(None, [note, floor]))
     noisy = [s for s in used if s is not None and s.noisy_rounds]
     if noisy and status in ("MET", "NOT MET"):
         names = ", ".join(f"{s.target}/{s.param}" for s in noisy)
@@ -150,9 +167,27 @@ def _vs(
     for target, mode in modes:
         mine = s.get((workload, target, param))
         per = _pair(mine, other, pick)
+        floors = _floors(mine, other, per) if higher and pick is by_round else None
         used = [mine, other]
-        out.append(_judge_rounds(what, workload, mode, per, bar, "x", higher, used, issue, param))
+        out.append(
+            _judge_rounds(what, workload, mode, per, bar, "x", higher, used, issue, param, floors)
+        )
     return out
+
+
+def _floors(
+    mine: Summary | None, other: Summary | None, per: dict[int, float | None]
+) -> dict[int, float]:
+    """mine/other for the paired rounds where only our figure is void, and only because
+    the load generator saturated (`Summary.floor_by_round`); the peer's is valid."""
+    if mine is None or other is None:
+        return {}
+    theirs = other.valid_by_round()
+    return {
+        r: v / theirs[r]
+        for r, v in mine.floor_by_round().items()
+        if r in per and per[r] is None and theirs.get(r)
+    }
 
 
 def _abs(

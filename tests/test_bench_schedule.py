@@ -12,7 +12,7 @@ from bench.compare import Cell, summarize
 from bench.config import profile_from_env
 from bench.peers.targets import TARGETS, by_id
 from bench.plan import Plan, plan_for
-from bench.verdicts import issue17, judged_cells
+from bench.verdicts import Verdict, issue17, judged_cells
 from bench.workloads import fanout
 
 
@@ -89,6 +89,61 @@ def test_a_planned_round_without_a_cell_is_void_not_dropped() -> None:
     assert verdict.status == "VOID"
 
 
+def _w5_hard(ours: list[tuple[float, float]], seed_loadgen_pct: float = 50.0) -> Verdict:
+    """Issue 17's W5 row at 1,000 subscribers, one write in flight: our (deliveries/s,
+    generator CPU %) per round against the seed's 50,000/s."""
+    param = "1000 subs, 1 in flight"
+    cells = [
+        Cell("W5", "ls-sync", param, r, value, extra={"cpu_loadgen_pct": pct})
+        for r, (value, pct) in enumerate(ours, 1)
+    ]
+    cells += [
+        Cell("W5", "seed", param, r, 50_000.0, extra={"cpu_loadgen_pct": seed_loadgen_pct})
+        for r in range(1, len(ours) + 1)
+    ]
+    return next(
+        v
+        for v in issue17(summarize(cells))
+        if v.workload == "W5" and "socket.io" in v.target and v.param == param
+    )
+
+
+def test_a_saturated_generator_under_our_server_is_a_floor_that_can_meet_a_rate() -> None:
+    """Round 3's generator saturated while our server delivered 2x the seed: what it
+    took is a floor under the server's rate, so the round meets a 1.0x bar, and says so."""
+    verdict = _w5_hard([(80_000.0, 70.0), (85_000.0, 75.0), (100_000.0, 93.0)])
+    assert verdict.status == "MET"
+    assert verdict.rounds == [1.6, 1.7, 2.0]
+    assert "floor" in verdict.note and "round 3" in verdict.note
+
+
+def test_a_floor_below_the_bar_stays_void() -> None:
+    verdict = _w5_hard([(80_000.0, 70.0), (45_000.0, 95.0)])
+    assert verdict.status == "VOID"
+    assert verdict.rounds == [1.6, None]
+
+
+def test_a_saturated_generator_under_the_peer_is_never_a_floor_for_us() -> None:
+    """The peer's figure under a saturated generator may be below its real rate, so a
+    ratio over it proves nothing: void, however far ahead we seem."""
+    verdict = _w5_hard([(80_000.0, 70.0)], seed_loadgen_pct=95.0)
+    assert verdict.status == "VOID"
+
+
+def test_a_round_with_losses_is_never_a_floor() -> None:
+    param = "1000 subs, 1 in flight"
+    cells = [
+        Cell("W5", "ls-sync", param, 1, 100_000.0, lost=1, extra={"cpu_loadgen_pct": 95.0}),
+        Cell("W5", "seed", param, 1, 50_000.0, extra={"cpu_loadgen_pct": 50.0}),
+    ]
+    verdict = next(
+        v
+        for v in issue17(summarize(cells))
+        if v.workload == "W5" and "socket.io" in v.target and v.param == param
+    )
+    assert verdict.status == "VOID"
+
+
 def test_a_round_one_only_peer_pairs_round_one_only() -> None:
     param = "64 conns"
     cells = [Cell("W1", "ls-sync", param, r, 6_000.0) for r in (1, 2, 3)]
@@ -144,3 +199,16 @@ def test_a_judged_accept_rate_is_measured_over_at_least_five_seconds() -> None:
     assert _full_plan(BENCH_EVERY_ROUND="1").accept_window("raw-ws", "ws") == 5.0
     quick = plan_for(profile_from_env({"BENCH_QUICK": "1"}), {})
     assert quick.accept_window("ls-sync", "ws") == 0.0
+
+
+def test_the_ceilings_measure_latency_from_100_subscribers() -> None:
+    """One subscriber's latency (2,000 writes at 100/s, 20 s) is no target of the ceilings:
+    they skip it (the 20-minute budget), and measure it from 100 subscribers on."""
+    plan = _full_plan()
+    for target_id, workload in (("raw-ws", "W4"), ("raw-sse", "W4s")):
+        ceiling = by_id(target_id)
+        assert not plan.scheduled(ceiling, workload, 1, "1 subs", 1)
+        assert plan.scheduled(ceiling, workload, 1, "100 subs", 100)
+        assert plan.scheduled(ceiling, "W5" if workload == "W4" else "W5s", 1, "", 1000)
+    for target_id, workload in (("ls-sync", "W4"), ("ls-sync", "W4s"), ("pb", "W4s")):
+        assert plan.scheduled(by_id(target_id), workload, 1, "1 subs", 1)

@@ -73,3 +73,48 @@ def test_a_second_server_on_the_same_data_dir_says_so_in_one_line(tmp_path: Path
             assert client.get("/readyz").is_success
     finally:
         first.stop()
+
+
+# A child that opens the LevelDB at argv[1] with the driver the store uses: "opened"
+# when it could (so two processes would hold one database), else LevelDB's refusal.
+_OPEN_FROM_ANOTHER_PROCESS = """
+import sys
+from app.store.leveldb_driver import plyvel
+try:
+    plyvel.DB(sys.argv[1]).close()
+    print("opened")
+except plyvel.IOError as exc:
+    print(exc)
+"""
+
+
+def test_a_second_open_in_the_same_process_keeps_the_database_locked(tmp_path: Path) -> None:
+    """A second open in the process that holds the database is refused before LevelDB is
+    asked: LevelDB's own refusal opens and closes LOCK, and that close drops the process's
+    fcntl lock on it, so another process could then open the database beside this one."""
+    import asyncio
+
+    import pytest
+
+    from app.store.leveldb import LevelStore
+
+    path = tmp_path / "db"
+    store = LevelStore(path)
+    try:
+        with pytest.raises(RuntimeError, match="already open in this process"):
+            LevelStore(path)
+        child = subprocess.run(
+            [sys.executable, "-c", _OPEN_FROM_ANOTHER_PROCESS, str(path)],
+            cwd=ROOT,
+            env=serve_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert child.returncode == 0, child.stderr
+        assert "opened" not in child.stdout
+        assert "LOCK" in child.stdout, child.stdout
+    finally:
+        asyncio.run(store.close())
+    again = LevelStore(path)  # closed, it may be opened here again
+    asyncio.run(again.close())

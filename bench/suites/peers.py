@@ -354,6 +354,7 @@ def run(profile: Profile) -> Report:
                 "kind": t.kind,
                 "workloads": sorted(t.workloads) if t.workloads is not None else None,
                 "max_subs": t.max_subs,
+                "min_latency_subs": t.min_latency_subs,
             }
             for t in targets
         ],

@@ -13,6 +13,7 @@ import fcntl
 import logging
 import os
 import secrets
+import weakref
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -73,8 +74,9 @@ def _examines_no_more_than_it_returns(query: RangeQuery) -> bool:
 def held_by_another_process(path: Path) -> bool:
     """Whether another process holds the LevelDB at `path` (LevelDB's own fcntl lock on LOCK).
 
-    The probe's lock is released at once (closing the file drops this process's locks
-    on it), before this process opens the database itself.
+    Only where this process does not hold that database itself (`_OPEN_HERE`): closing
+    any descriptor of LOCK drops every fcntl lock the process has on it. The probe's own
+    lock is released at once by that close.
     """
     try:
         fd = os.open(path / "LOCK", os.O_RDWR)
@@ -110,6 +112,13 @@ def fsync_directory(path: Path) -> None:
         os.close(fd)
 
 
+# The databases this process has open (resolved paths). A second `plyvel.DB` on one of
+# them must never be tried: LevelDB refuses it, but only after opening LOCK, and closing
+# that descriptor drops the process's fcntl lock on it (POSIX locks are per process), so
+# another process could then open the database beside this one and both would write.
+_OPEN_HERE: set[Path] = set()
+
+
 def in_use_message(data_dir: Path) -> str:
     return f"data directory {data_dir} is in use by another Levelstream process"
 
@@ -133,6 +142,9 @@ class LevelStore(Store):
         self._max_value_bytes = max_value_bytes
         self._max_txn_bytes = max_txn_bytes
         self._interval = maintenance_interval_s
+        self._lock_key = path.resolve()
+        if self._lock_key in _OPEN_HERE:
+            raise RuntimeError(f"the LevelDB at {path} is already open in this process")
         create_durably(path)
         try:
             self.db = plyvel.DB(
@@ -149,14 +161,22 @@ class LevelStore(Store):
             if held_by_another_process(path):
                 raise RuntimeError(in_use_message(path.parent)) from None
             raise RuntimeError(f"cannot open the LevelDB at {path}: {exc}") from exc
+        _OPEN_HERE.add(self._lock_key)
+        # Let go by `close`, or when the store is collected unclosed (its database with it).
+        self._forget_open = weakref.finalize(self, _OPEN_HERE.discard, self._lock_key)
         # An open ends by renaming CURRENT to a new MANIFEST without syncing the
         # directory; LevelDB 1.22 (plyvel's wheels) moreover never syncs the first
         # MANIFEST of a new database. A power loss before LevelDB's next directory sync
         # then finds CURRENT naming that empty MANIFEST: "Corruption: no meta-nextfile
         # entry in descriptor", and the database no longer opens
         # (tests/test_fault_power.py). Syncing the directory here makes the open whole.
-        fsync_directory(path)
-        self.epoch = self._load_or_init_meta()
+        try:
+            fsync_directory(path)
+            self.epoch = self._load_or_init_meta()
+        except BaseException:
+            self.db.close()
+            self._forget_open()
+            raise
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="levelstream-read")
         self._writer: Writer | None = None
         self._pending_listeners: list[CommitListener] = []
@@ -220,6 +240,7 @@ class LevelStore(Store):
             await asyncio.to_thread(self._flush_memtable)
         finally:
             self.db.close()
+            self._forget_open()
 
     def _flush_memtable(self) -> None:
         """Write the memtable out to a table file, so that no log is left to replay.
