@@ -20,7 +20,9 @@ from bench.measure import median
 
 SATURATED_PCT = 90.0
 SATURATED = "load generator saturated"  # a cell's void reason (Cell.void)
-ROUND_EXTRAS = ("cpu_us_per_delivery",)  # kept per round: targets are judged on them
+# kept per round: targets are judged on cpu_us_per_delivery; the slow commits (Levelstream's
+# writer, `bench.rtgen.commits`) say which round's latency a disk flush held up
+ROUND_EXTRAS = ("cpu_us_per_delivery", "commits_over_100ms")
 NOISY_OTHER_PCT = 25.0
 
 # workload -> (what `value` is, True when more is better)

@@ -204,6 +204,10 @@ def details(data: dict[str, Any]) -> str:
             notes.append(f"VOID: {s['void']}")
         if s["noisy_rounds"]:
             notes.append(f"noisy in {s['noisy_rounds']} round(s)")
+        slow = (s.get("extra_rounds") or {}).get("commits_over_100ms") or []
+        if any(slow):
+            per_round = ", ".join("-" if n is None else f"{n:.0f}" for n in slow)
+            notes.append(f"commits over 100 ms by round: {per_round}")
         rows.append(
             [
                 s["workload"],

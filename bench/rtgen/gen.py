@@ -21,6 +21,7 @@ import errno
 import logging
 import os
 import socket
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -32,6 +33,7 @@ from picows.picows import WSProtocol  # type: ignore[attr-defined]
 
 from bench.loadgen import RawHttp1
 from bench.measure import cpu_seconds, machine_busy_seconds, percentile
+from bench.rtgen import commits
 from bench.rtgen.clients import SseSub, Tracker, WsSub, make_socket
 from bench.rtgen.writers import make_writer
 
@@ -454,6 +456,7 @@ class Gen:
 
         loop = asyncio.get_running_loop()
         disconnects0 = tracker.disconnects
+        commits0 = await self._commit_buckets()
         self.probes.start()
         t0 = loop.time()
         late = 0
@@ -469,6 +472,7 @@ class Gen:
         await asyncio.gather(*tasks)
         await self._drain(writes, drain_s)
         cpu = self.probes.stop()
+        commits1 = await self._commit_buckets()
         await writer.close()
         lat = sorted(tracker.lat or [])
         check = tracker.check(writes)
@@ -486,8 +490,19 @@ class Gen:
             "p50_ms": round(percentile(lat, 0.5) / 1000, 3) if lat else None,
             "p99_ms": round(percentile(lat, 0.99) / 1000, 3) if lat else None,
             "max_ms": round(lat[-1] / 1000, 3) if lat else None,
+            **commits.figures(commits0, commits1),
             **cpu,
         }
+
+    async def _commit_buckets(self) -> commits.Buckets:
+        """Levelstream's commit histogram (`bench.rtgen.commits`); empty for other servers."""
+        if self.flavor != "ls":
+            return {}
+        try:
+            return await asyncio.to_thread(commits.scrape, self.port, self.token)
+        except OSError as exc:  # then the result has no commit figures: never a failed step
+            print(f"rtgen: could not read /metrics: {exc}", file=sys.stderr, flush=True)
+            return {}
 
     async def fanout(
         self,
