@@ -153,9 +153,13 @@ def test_packed_sdk_installs_and_runs_outside_the_repository(
     server: ServerProcess, tmp_path: Path
 ) -> None:
     """`npm pack` makes a tarball with the built ES module and its types; `npm install` of
-    it into a project elsewhere fetches nothing (no runtime dependencies), and a script
-    there subscribes, writes and gets the write. Without a global WebSocket (Node 20
-    without the flag) the error names the fix."""
+    it into a project elsewhere takes its runtime dependencies (the CEL evaluator and idb)
+    and none of its dev dependencies, and a script there subscribes, writes and gets the
+    write. Without a global WebSocket (Node 20 without the flag) the error names the fix.
+
+    `--prefer-offline`, not `--offline`: resolving a tarball's dependencies needs their
+    registry metadata, which `npm ci` (lockfile installs) never caches, so on a fresh
+    machine an offline install fails whatever the package holds."""
     node = built_js_sdk()
     packs = tmp_path / "packs"
     packs.mkdir()
@@ -174,7 +178,7 @@ def test_packed_sdk_installs_and_runs_outside_the_repository(
         '{"name": "consumer", "private": true, "type": "module"}'
     )
     install = subprocess.run(
-        ["npm", "install", "--offline", "--no-audit", "--no-fund", str(tarball)],
+        ["npm", "install", "--prefer-offline", "--no-audit", "--no-fund", str(tarball)],
         cwd=consumer,
         capture_output=True,
         text=True,
