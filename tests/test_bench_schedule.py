@@ -12,8 +12,10 @@ from bench.compare import Cell, summarize
 from bench.config import profile_from_env
 from bench.peers.targets import TARGETS, by_id
 from bench.plan import Plan, plan_for
-from bench.verdicts import Verdict, issue17, judged_cells
+from bench.verdicts import Summaries, Verdict, issue17, judged_cells
 from bench.workloads import fanout
+
+W5_HARD = "1000 subs, 1 in flight"  # issue 17's W5 cell with one write in flight
 
 
 def _full_plan(**env: str) -> Plan:
@@ -73,39 +75,38 @@ def test_every_round_runs_everything_when_asked() -> None:
             assert plan.scheduled(target, "W5s", 3, "1000 subs, 8 in flight", 1000)
 
 
+def _w5_hard_verdict(summaries: Summaries) -> Verdict:
+    """Issue 17's W5 row at 1,000 subscribers, one write in flight (socket.io's bar)."""
+    return next(
+        v
+        for v in issue17(summaries)
+        if v.workload == "W5" and "socket.io" in v.target and v.param == W5_HARD
+    )
+
+
 def test_a_planned_round_without_a_cell_is_void_not_dropped() -> None:
-    param = "1000 subs, 1 in flight"
-    cells = [Cell("W5", "ls-sync", param, r, 50_000.0) for r in (1, 2, 3)]
-    cells += [Cell("W5", "seed", param, r, 40_000.0) for r in (1, 3)]  # round 2 failed
+    cells = [Cell("W5", "ls-sync", W5_HARD, r, 50_000.0) for r in (1, 2, 3)]
+    cells += [Cell("W5", "seed", W5_HARD, r, 40_000.0) for r in (1, 3)]  # round 2 failed
     summaries = summarize(cells)
     for summary in summaries.values():
         summary.planned_rounds = [1, 2, 3]
-    verdict = next(
-        v
-        for v in issue17(summaries)
-        if v.workload == "W5" and "socket.io" in v.target and v.param == param
-    )
+    verdict = _w5_hard_verdict(summaries)
     assert verdict.rounds == [1.25, None, 1.25]
     assert verdict.status == "VOID"
 
 
 def _w5_hard(ours: list[tuple[float, float]], seed_loadgen_pct: float = 50.0) -> Verdict:
-    """Issue 17's W5 row at 1,000 subscribers, one write in flight: our (deliveries/s,
-    generator CPU %) per round against the seed's 50,000/s."""
-    param = "1000 subs, 1 in flight"
+    """`_w5_hard_verdict` of our (deliveries/s, generator CPU %) per round against the
+    seed's 50,000/s."""
     cells = [
-        Cell("W5", "ls-sync", param, r, value, extra={"cpu_loadgen_pct": pct})
+        Cell("W5", "ls-sync", W5_HARD, r, value, extra={"cpu_loadgen_pct": pct})
         for r, (value, pct) in enumerate(ours, 1)
     ]
     cells += [
-        Cell("W5", "seed", param, r, 50_000.0, extra={"cpu_loadgen_pct": seed_loadgen_pct})
+        Cell("W5", "seed", W5_HARD, r, 50_000.0, extra={"cpu_loadgen_pct": seed_loadgen_pct})
         for r in range(1, len(ours) + 1)
     ]
-    return next(
-        v
-        for v in issue17(summarize(cells))
-        if v.workload == "W5" and "socket.io" in v.target and v.param == param
-    )
+    return _w5_hard_verdict(summarize(cells))
 
 
 def test_a_saturated_generator_under_our_server_is_a_floor_that_can_meet_a_rate() -> None:
@@ -131,17 +132,11 @@ def test_a_saturated_generator_under_the_peer_is_never_a_floor_for_us() -> None:
 
 
 def test_a_round_with_losses_is_never_a_floor() -> None:
-    param = "1000 subs, 1 in flight"
     cells = [
-        Cell("W5", "ls-sync", param, 1, 100_000.0, lost=1, extra={"cpu_loadgen_pct": 95.0}),
-        Cell("W5", "seed", param, 1, 50_000.0, extra={"cpu_loadgen_pct": 50.0}),
+        Cell("W5", "ls-sync", W5_HARD, 1, 100_000.0, lost=1, extra={"cpu_loadgen_pct": 95.0}),
+        Cell("W5", "seed", W5_HARD, 1, 50_000.0, extra={"cpu_loadgen_pct": 50.0}),
     ]
-    verdict = next(
-        v
-        for v in issue17(summarize(cells))
-        if v.workload == "W5" and "socket.io" in v.target and v.param == param
-    )
-    assert verdict.status == "VOID"
+    assert _w5_hard_verdict(summarize(cells)).status == "VOID"
 
 
 def test_a_round_one_only_peer_pairs_round_one_only() -> None:

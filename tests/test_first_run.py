@@ -3,6 +3,7 @@ second server on the same data directory says so in one line and exits."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -11,7 +12,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
+from app.store.leveldb import LevelStore
 from tests.server import ADMIN_TOKEN, ROOT, ServerProcess, free_port
 
 
@@ -92,12 +95,6 @@ def test_a_second_open_in_the_same_process_keeps_the_database_locked(tmp_path: P
     """A second open in the process that holds the database is refused before LevelDB is
     asked: LevelDB's own refusal opens and closes LOCK, and that close drops the process's
     fcntl lock on it, so another process could then open the database beside this one."""
-    import asyncio
-
-    import pytest
-
-    from app.store.leveldb import LevelStore
-
     path = tmp_path / "db"
     store = LevelStore(path)
     try:
